@@ -1,0 +1,72 @@
+// Applies an entity's events from the log to a state: recovery at spawn and the re-sync after a
+// failed persist share this.
+
+import { DecodeError } from "./errors.ts";
+import type { Binarize } from "./binarize.ts";
+import type { EventLog } from "./event_log.ts";
+import type { EventSourced } from "./event_sourced.ts";
+
+/** What replay needs to know about the entity. */
+export interface ReplayTarget<State, Event> {
+  readonly entity: EventSourced<State, Event>;
+  readonly id: string;
+  readonly eventLog: EventLog;
+  readonly binarize: Binarize<Event, State>;
+}
+
+/** An event handler threw while replaying the event with this seqNo. */
+export class ReplayHandlerError extends Error {
+  constructor(typeName: string, id: string, readonly seqNo: number, cause: unknown) {
+    super(`Event handler of "${typeName}/${id}" threw on the event at seqNo ${seqNo}`, { cause });
+    this.name = "ReplayHandlerError";
+  }
+}
+
+/**
+ * Reads the events after `seqNo` up to the head (a finite read) and applies them to `state`.
+ * Throws a {@linkcode DecodeError} or {@linkcode ReplayHandlerError} naming the seqNo, or an
+ * Error when the log has a gap; the stream is cancelled on every failure.
+ */
+export async function replay<State, Event>(
+  target: ReplayTarget<State, Event>,
+  state: State,
+  seqNo: number,
+  signal: AbortSignal | undefined,
+): Promise<{ state: State; seqNo: number }> {
+  const { entity, id, eventLog, binarize } = target;
+  const typeName = entity.typeName;
+  const options = signal === undefined ? {} : { signal };
+  const reader = eventLog.eventsById(typeName, id, seqNo + 1, options).getReader();
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      const persisted = next.value;
+      if (persisted.seqNo !== seqNo + 1) {
+        throw new Error(
+          `Event log returned seqNo ${persisted.seqNo} for "${typeName}/${id}" where ${
+            seqNo + 1
+          } was due`,
+        );
+      }
+      let event: Event;
+      try {
+        event = binarize.eventFromBytes(persisted.bytes);
+      } catch (cause) {
+        throw new DecodeError({ typeName, id, seqNo: persisted.seqNo, what: "event", cause });
+      }
+      try {
+        state = entity.handleEvent(state, event);
+      } catch (cause) {
+        throw new ReplayHandlerError(typeName, id, persisted.seqNo, cause);
+      }
+      seqNo = persisted.seqNo;
+    }
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+  return { state, seqNo };
+}

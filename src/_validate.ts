@@ -1,0 +1,95 @@
+// Argument checks shared by the runtime, the memory store and the adapters. Each throws a
+// TypeError or RangeError that names the argument and quotes the bad value, before any I/O.
+
+const TYPE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The longest id (in UTF-16 code units) that every backend stores. */
+export const MAX_ID_LENGTH = 256;
+
+/** Quotes a value for an error message, cut short when long. */
+export function quote(value: unknown): string {
+  if (typeof value !== "string") return String(value);
+  const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+  return JSON.stringify(shown);
+}
+
+/** Throws unless `typeName` matches `/^[A-Za-z0-9_-]{1,64}$/`. */
+export function assertTypeName(typeName: unknown): asserts typeName is string {
+  if (typeof typeName !== "string" || !TYPE_NAME.test(typeName)) {
+    throw new TypeError(
+      `Invalid typeName ${quote(typeName)}: expected 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"`,
+    );
+  }
+}
+
+/**
+ * Throws unless `id` is a non-empty, well-formed string of at most {@link MAX_ID_LENGTH}
+ * UTF-16 code units without NUL (which PostgreSQL text cannot hold).
+ */
+export function assertId(id: unknown): asserts id is string {
+  if (typeof id !== "string") {
+    throw new TypeError(`Invalid id ${quote(id)}: expected a string`);
+  }
+  if (id.length === 0) throw new TypeError(`Invalid id "": expected a non-empty string`);
+  if (id.length > MAX_ID_LENGTH) {
+    throw new RangeError(
+      `Invalid id ${quote(id)}: ${id.length} characters, at most ${MAX_ID_LENGTH} allowed`,
+    );
+  }
+  if (id.includes("\u0000")) {
+    throw new TypeError(`Invalid id ${quote(id)}: must not contain NUL (U+0000)`);
+  }
+  if (!isWellFormed(id)) {
+    throw new TypeError(`Invalid id ${quote(id)}: contains a lone UTF-16 surrogate`);
+  }
+}
+
+function isWellFormed(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Throws unless `value` is an integer ≥ 1. */
+export function assertPositiveInteger(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`Invalid ${name} ${quote(value)}: expected a positive integer`);
+  }
+}
+
+/** Throws unless `value` is an integer ≥ 0. */
+export function assertNonNegativeInteger(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`Invalid ${name} ${quote(value)}: expected an integer ≥ 0`);
+  }
+}
+
+/** Throws unless `lastSeqNo` is `null` or a positive integer. */
+export function assertLastSeqNo(lastSeqNo: unknown): asserts lastSeqNo is number | null {
+  if (lastSeqNo !== null) assertPositiveInteger(lastSeqNo, "lastSeqNo");
+}
+
+/** Throws unless `events` is a non-empty array of `Uint8Array`. */
+export function assertEventBytes(events: unknown): asserts events is readonly Uint8Array[] {
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new TypeError("Invalid events: expected a non-empty array of Uint8Array");
+  }
+  for (let i = 0; i < events.length; i++) {
+    if (!(events[i] instanceof Uint8Array)) {
+      throw new TypeError(`Invalid events[${i}]: expected a Uint8Array, got ${typeof events[i]}`);
+    }
+  }
+}
+
+/** Throws the signal's reason when it is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason;
+}

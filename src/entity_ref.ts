@@ -1,0 +1,56 @@
+/**
+ * The handle to a spawned entity.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+import type { Result } from "./result.ts";
+
+/** Options of {@linkcode EntityRef.handleCommand}. */
+export interface HandleCommandOptions {
+  /**
+   * Withdraws the command while it waits in the mailbox; the promise then rejects with a
+   * `HandleCommandError` (reason `"aborted"`). Once the command runs it is passed to the
+   * event log's `persist`; the entity re-syncs if that write is cut short.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A handle to a spawned entity: send it commands, one at a time in the order sent.
+ *
+ * @typeParam State The entity's state.
+ * @typeParam Event The entity's events.
+ *
+ * @example Send a command
+ * ```ts
+ * import { emitAndReply, jsonBinarize, MemoryEventLog, spawn } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = { typeName: "counter", initialState: 0, handleEvent: (s: number, by: number) => s + by };
+ * await using ref = await spawn(counter, "a", { eventLog: new MemoryEventLog(), binarize: jsonBinarize() });
+ * const result = await ref.handleCommand({ handleCommand: () => emitAndReply(5, (s: number) => s) });
+ * assert.deepEqual(result, { ok: true, value: 5 });
+ * ```
+ */
+export interface EntityRef<State, Event> {
+  /** The entity's id. */
+  readonly id: string;
+  /**
+   * Runs the command after those sent before it; resolves to its reply or business rejection.
+   * Rejects with a `HandleCommandError` on a technical failure (the `cause` says which); the
+   * entity stays usable and re-syncs from the log when needed.
+   */
+  handleCommand<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+    options?: HandleCommandOptions,
+  ): Promise<Result<Reply, Error>>;
+  /**
+   * Refuses new commands, finishes those already sent, waits for a snapshot being saved, then
+   * ends. Calling it again returns the same promise.
+   */
+  stop(): Promise<void>;
+  /** Same as {@linkcode EntityRef.stop}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}

@@ -1,0 +1,172 @@
+/**
+ * One live entity per id, spawned on first use and passivated when idle.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+import type { EntityRef, HandleCommandOptions } from "./entity_ref.ts";
+import type { EventSourced } from "./event_sourced.ts";
+import type { Result } from "./result.ts";
+import type { Entity, EntityConfig } from "./_entity.ts";
+import { entityConfig, type SpawnOptions, spawnWithConfig } from "./spawn.ts";
+import { assertId, assertNonNegativeInteger } from "./_validate.ts";
+import { HandleCommandError } from "./errors.ts";
+
+/** Options of an {@linkcode EntityRegistry}: those of `spawn` and the idle time. */
+export interface EntityRegistryOptions<State, Event>
+  extends Omit<SpawnOptions<State, Event>, "signal"> {
+  /**
+   * Milliseconds without commands after which an entity is stopped and dropped from memory;
+   * it is spawned again on its next command. Default 60 000; 0 never passivates.
+   */
+  passivateAfter?: number | undefined;
+}
+
+type Slot<State, Event> = Entity<State, Event> | Promise<Entity<State, Event>>;
+
+/**
+ * Keeps one live entity per id of one entity type, so a server can route requests by id:
+ * the first command spawns the entity (recovering it from the log), later ones reuse it, and
+ * an entity idle for `passivateAfter` ms is stopped and forgotten.
+ *
+ * @example Route commands by id
+ * ```ts
+ * import { emitAndReply, EntityRegistry, jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = { typeName: "counter", initialState: 0, handleEvent: (s: number, by: number) => s + by };
+ * await using counters = new EntityRegistry(counter, {
+ *   eventLog: new MemoryEventLog(),
+ *   binarize: jsonBinarize(),
+ * });
+ * const add = (by: number) => ({ handleCommand: () => emitAndReply(by, (s: number) => s) });
+ * await counters.handleCommand("a", add(2));
+ * assert.deepEqual(await counters.handleCommand("a", add(3)), { ok: true, value: 5 });
+ * assert.deepEqual(await counters.handleCommand("b", add(1)), { ok: true, value: 1 });
+ * assert.equal(counters.size, 2);
+ * ```
+ */
+export class EntityRegistry<State, Event> {
+  readonly #config: EntityConfig<State, Event>;
+  readonly #slots = new Map<string, Slot<State, Event>>();
+  readonly #passivateAfter: number;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #tick = 0;
+  #closing: Promise<void> | undefined;
+
+  /** Creates an empty registry for `entity`; nothing is spawned yet. */
+  constructor(entity: EventSourced<State, Event>, options: EntityRegistryOptions<State, Event>) {
+    this.#config = entityConfig(entity, options);
+    const passivateAfter = options.passivateAfter ?? 60_000;
+    assertNonNegativeInteger(passivateAfter, "passivateAfter");
+    this.#passivateAfter = passivateAfter;
+  }
+
+  /** How many entities are live or being spawned. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /**
+   * The live entity `id`, spawned (and recovered) on first use; concurrent calls share one
+   * spawn. A ref kept past its idle time may have been passivated: prefer
+   * {@linkcode EntityRegistry.handleCommand}.
+   */
+  get(id: string): Promise<EntityRef<State, Event>> {
+    return this.#entity(id);
+  }
+
+  /** Sends `command` to entity `id`, spawning it first when it is not live. */
+  async handleCommand<Reply, Error>(
+    id: string,
+    command: Command<State, Event, Reply, Error>,
+    options?: HandleCommandOptions,
+  ): Promise<Result<Reply, Error>> {
+    const slot = this.#slots.get(id);
+    const entity = slot === undefined || slot instanceof Promise ? await this.#entity(id) : slot;
+    entity.lastUsed = this.#tick;
+    return entity.handleCommand(command, options);
+  }
+
+  /** Stops entity `id` if it is live (after its queued commands) and forgets it. */
+  async passivate(id: string): Promise<void> {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return;
+    this.#slots.delete(id);
+    const entity = await slot;
+    await entity.stop();
+  }
+
+  /** Stops every entity (after their queued commands) and refuses further commands. */
+  close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#stopSweeper();
+      const slots = [...this.#slots.values()];
+      this.#slots.clear();
+      await Promise.allSettled(slots.map(async (slot) => (await slot).stop()));
+    })();
+  }
+
+  /** Same as {@linkcode EntityRegistry.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #entity(id: string): Promise<Entity<State, Event>> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(
+        new HandleCommandError(
+          `Cannot use "${this.#config.entity.typeName}/${id}": the registry is closed`,
+          { reason: "stopped" },
+        ),
+      );
+    }
+    const slot = this.#slots.get(id);
+    if (slot !== undefined) return slot instanceof Promise ? slot : Promise.resolve(slot);
+    try {
+      assertId(id);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const spawning = spawnWithConfig(this.#config, id, undefined).then(
+      (entity) => {
+        if (this.#slots.get(id) === spawning) this.#slots.set(id, entity);
+        entity.lastUsed = this.#tick;
+        return entity;
+      },
+      (error) => {
+        if (this.#slots.get(id) === spawning) this.#slots.delete(id);
+        throw error;
+      },
+    );
+    this.#slots.set(id, spawning);
+    this.#startSweeper();
+    return spawning;
+  }
+
+  // One timer per registry, ticking at a quarter of the idle time: an entity whose last use
+  // is more than four ticks old has been idle for at least passivateAfter ms.
+  #startSweeper(): void {
+    if (this.#sweeper !== undefined || this.#passivateAfter === 0) return;
+    const timer = setInterval(() => this.#sweep(), Math.max(1, this.#passivateAfter / 4));
+    (timer as { unref?: () => void }).unref?.();
+    this.#sweeper = timer;
+  }
+
+  #stopSweeper(): void {
+    if (this.#sweeper === undefined) return;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #sweep(): void {
+    const tick = ++this.#tick;
+    for (const [id, slot] of this.#slots) {
+      if (slot instanceof Promise || slot.busy || tick - slot.lastUsed <= 4) continue;
+      this.#slots.delete(id);
+      void slot.stop();
+    }
+    if (this.#slots.size === 0) this.#stopSweeper();
+  }
+}

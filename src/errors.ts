@@ -1,0 +1,274 @@
+/**
+ * The error contract of eventsourced: each domain error is an `Error` subclass with a stable
+ * string `code`, a `cause` passed through, and an `isXxx` guard that checks the code, so it
+ * still matches when two copies of the package are loaded.
+ *
+ * @module
+ */
+
+/** The stable `code` of a {@linkcode ConcurrencyError}. */
+export const CONCURRENCY_ERROR_CODE = "EVENTSOURCED_CONCURRENCY_CONFLICT" as const;
+/** The stable `code` of a {@linkcode HandleCommandError}. */
+export const HANDLE_COMMAND_ERROR_CODE = "EVENTSOURCED_HANDLE_COMMAND_FAILED" as const;
+/** The stable `code` of a {@linkcode SpawnError}. */
+export const SPAWN_ERROR_CODE = "EVENTSOURCED_SPAWN_FAILED" as const;
+/** The stable `code` of a {@linkcode DecodeError}. */
+export const DECODE_ERROR_CODE = "EVENTSOURCED_DECODE_FAILED" as const;
+
+/** Fields of a {@linkcode ConcurrencyError}. */
+export interface ConcurrencyErrorOptions extends ErrorOptions {
+  /** The entity's type name. */
+  typeName: string;
+  /** The entity's id. */
+  id: string;
+  /** The last seqNo the writer expected (`null`: a new entity). */
+  expected: number | null;
+  /** The last seqNo actually in the log (`null`: none), when the backend knows it. */
+  actual: number | null;
+}
+
+/**
+ * A persist was refused because the entity's last seqNo in the log is not the one the writer
+ * expected: another writer got there first. Nothing of the refused persist was written.
+ *
+ * @example Recognise a conflict
+ * ```ts
+ * import { ConcurrencyError, isConcurrencyError, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryEventLog();
+ * await log.persist("counter", "a", null, [new Uint8Array([1])]);
+ * const error = await log.persist("counter", "a", null, [new Uint8Array([2])]).catch((e) => e);
+ * assert.ok(error instanceof ConcurrencyError && isConcurrencyError(error));
+ * assert.equal(error.actual, 1);
+ * ```
+ */
+export class ConcurrencyError extends Error {
+  /** Always {@linkcode CONCURRENCY_ERROR_CODE}. */
+  readonly code: typeof CONCURRENCY_ERROR_CODE = CONCURRENCY_ERROR_CODE;
+  /** The entity's type name. */
+  readonly typeName: string;
+  /** The entity's id. */
+  readonly id: string;
+  /** The last seqNo the writer expected (`null`: a new entity). */
+  readonly expected: number | null;
+  /** The last seqNo actually in the log (`null`: none). */
+  readonly actual: number | null;
+
+  /** Creates the error from the entity and both seqNos. */
+  constructor(options: ConcurrencyErrorOptions) {
+    const { typeName, id, expected, actual, ...errorOptions } = options;
+    super(
+      `Cannot persist events for "${typeName}/${id}": expected last seqNo ${
+        expected ?? "none"
+      }, found ${actual ?? "none"}`,
+      errorOptions,
+    );
+    this.name = "ConcurrencyError";
+    this.typeName = typeName;
+    this.id = id;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Why a command failed technically; see {@linkcode HandleCommandError.reason}. */
+export type HandleCommandFailure =
+  /** The command's signal aborted before the command ran. */
+  | "aborted"
+  /** The entity was stopped before the command ran. */
+  | "stopped"
+  /** The command handler threw. */
+  | "command-handler-threw"
+  /** An event could not be encoded by the entity's `Binarize`; nothing was written. */
+  | "encode-failed"
+  /** The event log refused or failed the write; the entity re-syncs before its next command. */
+  | "persist-failed"
+  /** The event handler threw while applying persisted events; the entity re-syncs. */
+  | "event-handler-threw"
+  /** The entity could not re-read the log after an earlier failure. */
+  | "resync-failed"
+  /** The reply function threw after the events were persisted and applied. */
+  | "reply-failed";
+
+/** Options of a {@linkcode HandleCommandError}. */
+export interface HandleCommandErrorOptions extends ErrorOptions {
+  /** Why the command failed. */
+  reason: HandleCommandFailure;
+}
+
+/**
+ * A technical failure of a command: it was aborted, the entity was stopped, a handler threw,
+ * or the event log failed. Business rejections are not errors: they come back as
+ * `{ ok: false, error }`. The original failure, when there is one, is the `cause`.
+ *
+ * @example Tell a conflict from other failures
+ * ```ts
+ * import { HandleCommandError, isConcurrencyError, isHandleCommandError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const error: unknown = new HandleCommandError("Cannot handle command", { reason: "stopped" });
+ * assert.ok(isHandleCommandError(error));
+ * assert.equal(error.reason, "stopped");
+ * assert.equal(isConcurrencyError(error.cause), false);
+ * ```
+ */
+export class HandleCommandError extends Error {
+  /** Always {@linkcode HANDLE_COMMAND_ERROR_CODE}. */
+  readonly code: typeof HANDLE_COMMAND_ERROR_CODE = HANDLE_COMMAND_ERROR_CODE;
+  /** Why the command failed. */
+  readonly reason: HandleCommandFailure;
+
+  /** Creates the error with a message, its reason and an optional cause. */
+  constructor(message: string, options: HandleCommandErrorOptions) {
+    const { reason, ...errorOptions } = options;
+    super(message, errorOptions);
+    this.name = "HandleCommandError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * A technical failure while spawning an entity: bad options, a snapshot or event that cannot
+ * be decoded, an event handler that throws during replay, or an event log that fails.
+ *
+ * @example Recognise a spawn failure
+ * ```ts
+ * import { isSpawnError, jsonBinarize, MemoryEventLog, spawn } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const entity = { typeName: "not valid!", initialState: 0, handleEvent: (s: number) => s };
+ * const error = await spawn(entity, "a", { eventLog: new MemoryEventLog(), binarize: jsonBinarize() })
+ *   .catch((e) => e);
+ * assert.ok(isSpawnError(error));
+ * ```
+ */
+export class SpawnError extends Error {
+  /** Always {@linkcode SPAWN_ERROR_CODE}. */
+  readonly code: typeof SPAWN_ERROR_CODE = SPAWN_ERROR_CODE;
+
+  /** Creates the error with a message and an optional cause. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SpawnError";
+  }
+}
+
+/** Fields of a {@linkcode DecodeError}. */
+export interface DecodeErrorOptions extends ErrorOptions {
+  /** The entity's type name. */
+  typeName: string;
+  /** The entity's id. */
+  id: string;
+  /** The seqNo of the event that failed, or of the snapshot. */
+  seqNo: number;
+  /** What failed to decode. */
+  what: "event" | "snapshot";
+}
+
+/**
+ * Stored bytes that the entity's `Binarize` could not turn back into an event or a state.
+ * Names the entity and the seqNo so the bad record can be found.
+ *
+ * @example Recognise a decode failure
+ * ```ts
+ * import { DecodeError, isDecodeError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new DecodeError({ typeName: "counter", id: "a", seqNo: 3, what: "event" });
+ * assert.ok(isDecodeError(error));
+ * assert.match(error.message, /counter\/a.*seqNo 3/);
+ * ```
+ */
+export class DecodeError extends Error {
+  /** Always {@linkcode DECODE_ERROR_CODE}. */
+  readonly code: typeof DECODE_ERROR_CODE = DECODE_ERROR_CODE;
+  /** The entity's type name. */
+  readonly typeName: string;
+  /** The entity's id. */
+  readonly id: string;
+  /** The seqNo of the event that failed, or of the snapshot. */
+  readonly seqNo: number;
+  /** What failed to decode. */
+  readonly what: "event" | "snapshot";
+
+  /** Creates the error from the entity, the seqNo and what failed. */
+  constructor(options: DecodeErrorOptions) {
+    const { typeName, id, seqNo, what, ...errorOptions } = options;
+    super(`Cannot decode ${what} of "${typeName}/${id}" at seqNo ${seqNo}`, errorOptions);
+    this.name = "DecodeError";
+    this.typeName = typeName;
+    this.id = id;
+    this.seqNo = seqNo;
+    this.what = what;
+  }
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === code;
+}
+
+/**
+ * Whether `error` is a {@linkcode ConcurrencyError}, also one from another copy of the package.
+ *
+ * @example Check a caught error
+ * ```ts
+ * import { ConcurrencyError, isConcurrencyError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ConcurrencyError({ typeName: "t", id: "a", expected: null, actual: 1 });
+ * assert.ok(isConcurrencyError(error));
+ * assert.equal(isConcurrencyError(new Error("x")), false);
+ * ```
+ */
+export function isConcurrencyError(error: unknown): error is ConcurrencyError {
+  return hasCode(error, CONCURRENCY_ERROR_CODE);
+}
+
+/**
+ * Whether `error` is a {@linkcode HandleCommandError}, also one from another copy of the package.
+ *
+ * @example Check a caught error
+ * ```ts
+ * import { HandleCommandError, isHandleCommandError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(isHandleCommandError(new HandleCommandError("x", { reason: "aborted" })));
+ * assert.equal(isHandleCommandError(new Error("x")), false);
+ * ```
+ */
+export function isHandleCommandError(error: unknown): error is HandleCommandError {
+  return hasCode(error, HANDLE_COMMAND_ERROR_CODE);
+}
+
+/**
+ * Whether `error` is a {@linkcode SpawnError}, also one from another copy of the package.
+ *
+ * @example Check a caught error
+ * ```ts
+ * import { isSpawnError, SpawnError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(isSpawnError(new SpawnError("x")));
+ * assert.equal(isSpawnError(new Error("x")), false);
+ * ```
+ */
+export function isSpawnError(error: unknown): error is SpawnError {
+  return hasCode(error, SPAWN_ERROR_CODE);
+}
+
+/**
+ * Whether `error` is a {@linkcode DecodeError}, also one from another copy of the package.
+ *
+ * @example Check a caught error
+ * ```ts
+ * import { DecodeError, isDecodeError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(isDecodeError(new DecodeError({ typeName: "t", id: "a", seqNo: 1, what: "event" })));
+ * assert.equal(isDecodeError(new Error("x")), false);
+ * ```
+ */
+export function isDecodeError(error: unknown): error is DecodeError {
+  return hasCode(error, DECODE_ERROR_CODE);
+}

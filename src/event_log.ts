@@ -1,0 +1,83 @@
+/**
+ * The event log port: bytes in and out, per-entity seqNos, per-type positions.
+ *
+ * @module
+ */
+
+/** Options of a read from an {@linkcode EventLog}. */
+export interface ReadOptions {
+  /** `false` (default): end at the head as of the call. `true`: go on with later events. */
+  live?: boolean;
+  /** Ends the read and releases what it holds on the server; the stream errors with the reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of a single call to an {@linkcode EventLog} or {@linkcode SnapshotStore}. */
+export interface CallOptions {
+  /** Cancels the call where the backend can. */
+  signal?: AbortSignal;
+}
+
+/** An event as stored: its entity, its place in the entity's and the type's order, and bytes. */
+export interface PersistedEvent {
+  /** The entity's type name. */
+  readonly typeName: string;
+  /** The entity's id. */
+  readonly id: string;
+  /** The event's number within its entity: 1, 2, 3 … without gaps. */
+  readonly seqNo: number;
+  /**
+   * The event's place in `eventsByType` for its type name: strictly increasing in the order
+   * readers see events, never revealing an event below a position already seen.
+   */
+  readonly position: number;
+  /** The encoded event. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Storage for events. Implementations keep the rules of the design's "Semantics" section,
+ * which `testEventLog` from `./testing` checks.
+ *
+ * @example Write and read back
+ * ```ts
+ * import { type EventLog, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const log: EventLog = new MemoryEventLog();
+ * const last = await log.persist("counter", "a", null, [new Uint8Array([1]), new Uint8Array([2])]);
+ * assert.equal(last, 2);
+ * const seqNos = [];
+ * for await (const event of log.eventsById("counter", "a", 1)) seqNos.push(event.seqNo);
+ * assert.deepEqual(seqNos, [1, 2]);
+ * ```
+ */
+export interface EventLog {
+  /**
+   * Appends `events` (at least one) atomically to the entity, if its last seqNo is
+   * `lastSeqNo` (`null`: no events yet); otherwise rejects with `ConcurrencyError` and writes
+   * nothing. Resolves to the seqNo of the last event written.
+   */
+  persist(
+    typeName: string,
+    id: string,
+    lastSeqNo: number | null,
+    events: readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<number>;
+  /** The seqNo of the entity's last event, or `null` when it has none. */
+  lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null>;
+  /** The entity's events from `fromSeqNo` (inclusive), in seqNo order. */
+  eventsById(
+    typeName: string,
+    id: string,
+    fromSeqNo: number,
+    options?: ReadOptions,
+  ): ReadableStream<PersistedEvent>;
+  /** The events of all entities of `typeName` from `fromPosition` (inclusive), in position order. */
+  eventsByType(
+    typeName: string,
+    fromPosition: number,
+    options?: ReadOptions,
+  ): ReadableStream<PersistedEvent>;
+}

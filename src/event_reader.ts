@@ -1,0 +1,109 @@
+/**
+ * The typed read side: an entity's events decoded from the log, by id or by type.
+ *
+ * @module
+ */
+
+import type { Binarize } from "./binarize.ts";
+import type { EventLog, PersistedEvent, ReadOptions } from "./event_log.ts";
+import { DecodeError } from "./errors.ts";
+import { assertTypeName } from "./_validate.ts";
+
+/** A decoded event with its place in the log. */
+export interface EventEnvelope<Event> {
+  /** The entity's id. */
+  readonly id: string;
+  /** The event's seqNo within its entity. */
+  readonly seqNo: number;
+  /** The event's position within its type name: the offset a projection stores. */
+  readonly position: number;
+  /** The decoded event. */
+  readonly event: Event;
+}
+
+/** Options of an {@linkcode EventReader}. */
+export interface EventReaderOptions<Event> {
+  /** The log to read. */
+  eventLog: EventLog;
+  /** Decodes the events; only `eventFromBytes` is used. */
+  binarize: Pick<Binarize<Event, unknown>, "eventFromBytes">;
+}
+
+/**
+ * Reads an entity type's events from an {@linkcode EventLog} and decodes them, as
+ * `ReadableStream`s that are finite (end at the head as of the call) or live. An event that
+ * cannot be decoded errors the stream with a `DecodeError` naming typeName, id and seqNo.
+ *
+ * @example Read every counter event so far
+ * ```ts
+ * import { EventReader, jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const eventLog = new MemoryEventLog();
+ * const binarize = jsonBinarize<number, number>();
+ * await eventLog.persist("counter", "a", null, [binarize.eventToBytes(5)]);
+ * await eventLog.persist("counter", "b", null, [binarize.eventToBytes(7)]);
+ *
+ * const reader = new EventReader<number>("counter", { eventLog, binarize });
+ * const seen = [];
+ * for await (const { id, event, position } of reader.eventsByType()) seen.push([id, event, position]);
+ * assert.deepEqual(seen, [["a", 5, 1], ["b", 7, 2]]);
+ * ```
+ */
+export class EventReader<Event> {
+  /** The type name whose events are read. */
+  readonly typeName: string;
+  readonly #eventLog: EventLog;
+  readonly #binarize: Pick<Binarize<Event, unknown>, "eventFromBytes">;
+
+  /** Reads events of `typeName` (or of the given entity definition's type name). */
+  constructor(typeName: string | { readonly typeName: string }, options: EventReaderOptions<Event>) {
+    const name = typeof typeName === "string" ? typeName : typeName?.typeName;
+    assertTypeName(name);
+    if (typeof options?.binarize?.eventFromBytes !== "function") {
+      throw new TypeError("Invalid binarize: eventFromBytes is not a function");
+    }
+    this.typeName = name;
+    this.#eventLog = options.eventLog;
+    this.#binarize = options.binarize;
+  }
+
+  /** The events of entity `id` from `fromSeqNo` (inclusive; default 1). */
+  eventsById(
+    id: string,
+    fromSeqNo = 1,
+    options?: ReadOptions,
+  ): ReadableStream<EventEnvelope<Event>> {
+    return this.#decode(this.#eventLog.eventsById(this.typeName, id, fromSeqNo, options));
+  }
+
+  /** The events of every entity of the type from `fromPosition` (inclusive; default 1). */
+  eventsByType(fromPosition = 1, options?: ReadOptions): ReadableStream<EventEnvelope<Event>> {
+    return this.#decode(this.#eventLog.eventsByType(this.typeName, fromPosition, options));
+  }
+
+  /** Decodes one persisted event, or throws a `DecodeError` naming it. */
+  decode(persisted: PersistedEvent): EventEnvelope<Event> {
+    let event: Event;
+    try {
+      event = this.#binarize.eventFromBytes(persisted.bytes);
+    } catch (cause) {
+      throw new DecodeError({
+        typeName: persisted.typeName,
+        id: persisted.id,
+        seqNo: persisted.seqNo,
+        what: "event",
+        cause,
+      });
+    }
+    return { id: persisted.id, seqNo: persisted.seqNo, position: persisted.position, event };
+  }
+
+  #decode(source: ReadableStream<PersistedEvent>): ReadableStream<EventEnvelope<Event>> {
+    return source.pipeThrough(
+      new TransformStream<PersistedEvent, EventEnvelope<Event>>({
+        transform: (persisted, controller) => controller.enqueue(this.decode(persisted)),
+      }),
+    );
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * An in-memory {@linkcode EventLog} with the full semantics of a real one.
+ *
+ * @module
+ */
+
+import { ConcurrencyError } from "./errors.ts";
+import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "./event_log.ts";
+import { arrayEventStream, type ArraySource, Wakeups } from "./_event_stream.ts";
+import {
+  assertEventBytes,
+  assertId,
+  assertLastSeqNo,
+  assertNonNegativeInteger,
+  assertTypeName,
+  throwIfAborted,
+} from "./_validate.ts";
+
+const NO_EVENTS: readonly PersistedEvent[] = [];
+
+class TypeEvents implements ArraySource {
+  readonly all: PersistedEvent[] = [];
+  readonly byId = new Map<string, PersistedEvent[]>();
+  readonly wakeups = new Wakeups();
+  items(): readonly PersistedEvent[] {
+    return this.all;
+  }
+}
+
+/**
+ * Events kept in memory: the concurrency check, atomic multi-event persist, finite and live
+ * reads and abort, as in a real backend; positions are dense per type name (1, 2, 3 …).
+ * Events are lost when the process ends: for tests, demos and benchmarks.
+ *
+ * @example Persist with a concurrency check
+ * ```ts
+ * import { isConcurrencyError, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryEventLog();
+ * assert.equal(await log.persist("account", "a", null, [new Uint8Array([1])]), 1);
+ * const stale = await log.persist("account", "a", null, [new Uint8Array([2])]).catch((e) => e);
+ * assert.ok(isConcurrencyError(stale));
+ * assert.equal(await log.lastSeqNo("account", "a"), 1);
+ * ```
+ */
+export class MemoryEventLog implements EventLog {
+  readonly #types = new Map<string, TypeEvents>();
+
+  // Names already in the maps were checked when first seen; only new ones are validated.
+  #typeEvents(typeName: string): TypeEvents {
+    let events = this.#types.get(typeName);
+    if (events === undefined) {
+      assertTypeName(typeName);
+      events = new TypeEvents();
+      this.#types.set(typeName, events);
+    }
+    return events;
+  }
+
+  /** {@inheritDoc EventLog.persist} */
+  persist(
+    typeName: string,
+    id: string,
+    lastSeqNo: number | null,
+    events: readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<number> {
+    let typeEvents: TypeEvents;
+    let entityEvents: PersistedEvent[] | undefined;
+    try {
+      typeEvents = this.#typeEvents(typeName);
+      entityEvents = typeEvents.byId.get(id);
+      if (entityEvents === undefined) assertId(id);
+      assertLastSeqNo(lastSeqNo);
+      assertEventBytes(events);
+      throwIfAborted(options?.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const actual = entityEvents === undefined ? null : entityEvents.length;
+    if (actual !== lastSeqNo) {
+      return Promise.reject(new ConcurrencyError({ typeName, id, expected: lastSeqNo, actual }));
+    }
+    if (entityEvents === undefined) {
+      entityEvents = [];
+      typeEvents.byId.set(id, entityEvents);
+    }
+    const all = typeEvents.all;
+    for (const bytes of events) {
+      const event: PersistedEvent = {
+        typeName,
+        id,
+        seqNo: entityEvents.length + 1,
+        position: all.length + 1,
+        bytes: bytes.slice(),
+      };
+      entityEvents.push(event);
+      all.push(event);
+    }
+    typeEvents.wakeups.wake();
+    return Promise.resolve(entityEvents.length);
+  }
+
+  /** {@inheritDoc EventLog.lastSeqNo} */
+  lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {
+    try {
+      assertTypeName(typeName);
+      assertId(id);
+      throwIfAborted(options?.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const length = this.#types.get(typeName)?.byId.get(id)?.length;
+    return Promise.resolve(length === undefined ? null : length);
+  }
+
+  /** {@inheritDoc EventLog.eventsById} */
+  eventsById(
+    typeName: string,
+    id: string,
+    fromSeqNo: number,
+    options: ReadOptions = {},
+  ): ReadableStream<PersistedEvent> {
+    assertTypeName(typeName);
+    assertId(id);
+    assertNonNegativeInteger(fromSeqNo, "fromSeqNo");
+    const typeEvents = this.#typeEvents(typeName);
+    const source: ArraySource = {
+      items: () => typeEvents.byId.get(id) ?? NO_EVENTS,
+      wakeups: typeEvents.wakeups,
+    };
+    return arrayEventStream(source, Math.max(fromSeqNo - 1, 0), options);
+  }
+
+  /** {@inheritDoc EventLog.eventsByType} */
+  eventsByType(
+    typeName: string,
+    fromPosition: number,
+    options: ReadOptions = {},
+  ): ReadableStream<PersistedEvent> {
+    assertTypeName(typeName);
+    assertNonNegativeInteger(fromPosition, "fromPosition");
+    return arrayEventStream(this.#typeEvents(typeName), Math.max(fromPosition - 1, 0), options);
+  }
+}

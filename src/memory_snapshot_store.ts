@@ -1,0 +1,70 @@
+/**
+ * An in-memory {@linkcode SnapshotStore}.
+ *
+ * @module
+ */
+
+import type { CallOptions } from "./event_log.ts";
+import type { Snapshot, SnapshotStore } from "./snapshot_store.ts";
+import { assertId, assertPositiveInteger, assertTypeName, throwIfAborted } from "./_validate.ts";
+
+/**
+ * Snapshots kept in memory, the latest per type name and id; an older one never replaces a
+ * newer one. Lost when the process ends.
+ *
+ * @example Keep the newest snapshot
+ * ```ts
+ * import { MemorySnapshotStore } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemorySnapshotStore();
+ * await store.save("counter", "a", 20, new Uint8Array([2]));
+ * await store.save("counter", "a", 10, new Uint8Array([1]));
+ * assert.equal((await store.load("counter", "a"))?.seqNo, 20);
+ * ```
+ */
+export class MemorySnapshotStore implements SnapshotStore {
+  readonly #snapshots = new Map<string, Map<string, Snapshot>>();
+
+  /** {@inheritDoc SnapshotStore.save} */
+  save(
+    typeName: string,
+    id: string,
+    seqNo: number,
+    bytes: Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    try {
+      assertTypeName(typeName);
+      assertId(id);
+      assertPositiveInteger(seqNo, "seqNo");
+      if (!(bytes instanceof Uint8Array)) throw new TypeError("Invalid bytes: expected a Uint8Array");
+      throwIfAborted(options?.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let byId = this.#snapshots.get(typeName);
+    if (byId === undefined) {
+      byId = new Map();
+      this.#snapshots.set(typeName, byId);
+    }
+    const current = byId.get(id);
+    if (current === undefined || current.seqNo < seqNo) {
+      byId.set(id, { seqNo, bytes: bytes.slice() });
+    }
+    return Promise.resolve();
+  }
+
+  /** {@inheritDoc SnapshotStore.load} */
+  load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null> {
+    try {
+      assertTypeName(typeName);
+      assertId(id);
+      throwIfAborted(options?.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const snapshot = this.#snapshots.get(typeName)?.get(id);
+    return Promise.resolve(snapshot === undefined ? null : { ...snapshot, bytes: snapshot.bytes.slice() });
+  }
+}

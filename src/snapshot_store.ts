@@ -1,0 +1,42 @@
+/**
+ * The snapshot store port: the latest state of an entity as bytes, with its seqNo.
+ *
+ * @module
+ */
+
+import type { CallOptions } from "./event_log.ts";
+
+/** A stored snapshot: the state after the event `seqNo`, encoded. */
+export interface Snapshot {
+  /** The seqNo of the last event the state includes. */
+  readonly seqNo: number;
+  /** The encoded state. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Storage for snapshots, the latest per typeName and id. A save with a seqNo lower than the
+ * stored one is ignored, so an older snapshot never replaces a newer one.
+ *
+ * @example Save and load
+ * ```ts
+ * import { MemorySnapshotStore, type SnapshotStore } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const store: SnapshotStore = new MemorySnapshotStore();
+ * await store.save("counter", "a", 10, new Uint8Array([42]));
+ * assert.equal((await store.load("counter", "a"))?.seqNo, 10);
+ * ```
+ */
+export interface SnapshotStore {
+  /** Stores the snapshot unless one with a higher seqNo is already stored. */
+  save(
+    typeName: string,
+    id: string,
+    seqNo: number,
+    bytes: Uint8Array,
+    options?: CallOptions,
+  ): Promise<void>;
+  /** The latest snapshot of the entity, or `null`. */
+  load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null>;
+}

@@ -1,0 +1,191 @@
+/**
+ * Spawning an entity: validate, recover from snapshot and log, return its handle.
+ *
+ * @module
+ */
+
+import type { Binarize } from "./binarize.ts";
+import type { EntityRef } from "./entity_ref.ts";
+import type { EventLog } from "./event_log.ts";
+import type { EventSourced } from "./event_sourced.ts";
+import type { SnapshotStore } from "./snapshot_store.ts";
+import { DecodeError, SpawnError } from "./errors.ts";
+import { Entity, type EntityConfig } from "./_entity.ts";
+import { replay } from "./_replay.ts";
+import { assertId, assertPositiveInteger, assertTypeName, quote } from "./_validate.ts";
+
+/** Options of {@linkcode spawn}. */
+export interface SpawnOptions<State, Event> {
+  /** Where the entity's events are stored. */
+  eventLog: EventLog;
+  /** Encodes events and snapshots. */
+  binarize: Binarize<Event, State>;
+  /** Where snapshots are loaded from and saved to; none: no snapshots. */
+  snapshotStore?: SnapshotStore | undefined;
+  /**
+   * Save a snapshot each time the seqNo crosses a multiple of this number (so the cadence
+   * survives restarts). Needs `snapshotStore`; without it no snapshots are saved.
+   */
+  snapshotAfter?: number | undefined;
+  /** How many commands wait in the mailbox before senders wait for room; default 64. */
+  commandBufferSize?: number | undefined;
+  /** Aborts recovery; aborting after the spawn stops the entity as `stop()` does. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Receives failures that do not fail a command, such as a snapshot that could not be
+   * saved. Default: `console.warn`.
+   */
+  onError?: ((error: Error) => void) | undefined;
+}
+
+const DEFAULT_COMMAND_BUFFER_SIZE = 64;
+
+function reportToConsole(error: Error): void {
+  console.warn(error);
+}
+
+function assertFunctions(value: unknown, name: string, methods: readonly string[]): void {
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(`Invalid ${name}: expected an object, got ${quote(value)}`);
+  }
+  for (const method of methods) {
+    if (typeof (value as Record<string, unknown>)[method] !== "function") {
+      throw new TypeError(`Invalid ${name}: ${method} is not a function`);
+    }
+  }
+}
+
+/** Checks the options and builds the config shared by the entities spawned with them. */
+export function entityConfig<State, Event>(
+  entity: EventSourced<State, Event>,
+  options: SpawnOptions<State, Event>,
+): EntityConfig<State, Event> {
+  assertFunctions(entity, "entity", ["handleEvent"]);
+  assertTypeName(entity.typeName);
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Invalid options: expected an object, got ${quote(options)}`);
+  }
+  assertFunctions(options.eventLog, "eventLog", [
+    "persist",
+    "lastSeqNo",
+    "eventsById",
+    "eventsByType",
+  ]);
+  assertFunctions(options.binarize, "binarize", [
+    "eventToBytes",
+    "eventFromBytes",
+    "stateToBytes",
+    "stateFromBytes",
+  ]);
+  if (options.snapshotStore !== undefined) {
+    assertFunctions(options.snapshotStore, "snapshotStore", ["save", "load"]);
+  }
+  if (options.snapshotAfter !== undefined) {
+    assertPositiveInteger(options.snapshotAfter, "snapshotAfter");
+    if (options.snapshotStore === undefined) {
+      throw new TypeError("Invalid snapshotAfter: it needs a snapshotStore to save to");
+    }
+  }
+  const commandBufferSize = options.commandBufferSize ?? DEFAULT_COMMAND_BUFFER_SIZE;
+  assertPositiveInteger(commandBufferSize, "commandBufferSize");
+  if (options.onError !== undefined && typeof options.onError !== "function") {
+    throw new TypeError("Invalid onError: expected a function");
+  }
+  return {
+    entity,
+    eventLog: options.eventLog,
+    binarize: options.binarize,
+    snapshotStore: options.snapshotStore,
+    snapshotAfter: options.snapshotAfter,
+    commandBufferSize,
+    onError: options.onError ?? reportToConsole,
+  };
+}
+
+/** Recovers the entity `id` with a config built by {@linkcode entityConfig}. */
+export async function spawnWithConfig<State, Event>(
+  config: EntityConfig<State, Event>,
+  id: string,
+  signal: AbortSignal | undefined,
+): Promise<Entity<State, Event>> {
+  const { entity, eventLog, binarize, snapshotStore } = config;
+  const typeName = entity.typeName;
+  const name = `"${typeName}/${id}"`;
+  const callOptions = signal === undefined ? undefined : { signal };
+  let state = entity.initialState;
+  let seqNo = 0;
+  try {
+    signal?.throwIfAborted();
+    const snapshot = snapshotStore === undefined
+      ? null
+      : await snapshotStore.load(typeName, id, callOptions);
+    if (snapshot !== null) {
+      try {
+        state = binarize.stateFromBytes(snapshot.bytes);
+      } catch (cause) {
+        throw new DecodeError({ typeName, id, seqNo: snapshot.seqNo, what: "snapshot", cause });
+      }
+      seqNo = snapshot.seqNo;
+    }
+    const last = (await eventLog.lastSeqNo(typeName, id, callOptions)) ?? 0;
+    if (seqNo > last) {
+      throw new Error(`the snapshot is at seqNo ${seqNo} but the log ends at seqNo ${last}`);
+    }
+    const replayed = await replay({ entity, id, eventLog, binarize }, state, seqNo, signal);
+    if (replayed.seqNo < last) {
+      throw new Error(`the log ended at seqNo ${replayed.seqNo} while its last seqNo is ${last}`);
+    }
+    state = replayed.state;
+    seqNo = replayed.seqNo;
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new SpawnError(`Cannot spawn ${name}: ${detail}`, { cause });
+  }
+  return new Entity(config, id, state, seqNo);
+}
+
+/**
+ * Spawns the entity `id`: loads its snapshot, replays the events after it, and returns a
+ * handle that runs commands one at a time. Rejects with a `SpawnError` (before any write) on
+ * bad options, undecodable bytes, an event handler that throws during replay, or a failing log.
+ *
+ * @example Spawn a counter and send it a command
+ * ```ts
+ * import { emitAndReply, jsonBinarize, MemoryEventLog, spawn } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = {
+ *   typeName: "counter",
+ *   initialState: 0,
+ *   handleEvent: (state: number, by: number) => state + by,
+ * };
+ * const eventLog = new MemoryEventLog();
+ * const ref = await spawn(counter, "a", { eventLog, binarize: jsonBinarize() });
+ * await ref.handleCommand({ handleCommand: () => emitAndReply([1, 2], (s: number) => s) });
+ * await ref.stop();
+ *
+ * // A second spawn recovers the state from the log.
+ * const again = await spawn(counter, "a", { eventLog, binarize: jsonBinarize() });
+ * const result = await again.handleCommand({ handleCommand: () => emitAndReply(3, (s: number) => s) });
+ * assert.deepEqual(result, { ok: true, value: 6 });
+ * await again.stop();
+ * ```
+ */
+export async function spawn<State, Event>(
+  entity: EventSourced<State, Event>,
+  id: string,
+  options: SpawnOptions<State, Event>,
+): Promise<EntityRef<State, Event>> {
+  let config: EntityConfig<State, Event>;
+  try {
+    config = entityConfig(entity, options);
+    assertId(id);
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new SpawnError(`Cannot spawn entity: ${detail}`, { cause });
+  }
+  const signal = options.signal;
+  const ref = await spawnWithConfig(config, id, signal);
+  if (signal !== undefined) ref.stopOnAbort(signal);
+  return ref;
+}

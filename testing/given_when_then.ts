@@ -1,0 +1,125 @@
+/**
+ * Given/When/Then for an entity's command handling, without I/O: given past events, when a
+ * command arrives, then these events are emitted and this reply or rejection comes back.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { Command } from "../src/command.ts";
+import type { EventSourced } from "../src/event_sourced.ts";
+import type { Result } from "../src/result.ts";
+
+/** What a command did, as {@linkcode Given.when} computes it. */
+export interface Outcome<State, Event, Reply, Error> {
+  /** The events the command emitted (empty for a reply or a rejection). */
+  readonly events: readonly Event[];
+  /** The reply or the rejection. */
+  readonly result: Result<Reply, Error>;
+  /** The state after the emitted events. */
+  readonly state: State;
+  /**
+   * Asserts the expected parts of the outcome (`events`, `reply`, `error`, `state`) with deep
+   * equality and returns the outcome; throws an `AssertionError` naming the first mismatch.
+   */
+  then(expected: Expected<State, Event, Reply, Error>): Outcome<State, Event, Reply, Error>;
+}
+
+/** The parts of an outcome to check; omitted parts are not checked. */
+export interface Expected<State, Event, Reply, Error> {
+  /** The emitted events. */
+  events?: readonly Event[];
+  /** The reply of an accepted command. */
+  reply?: Reply;
+  /** The error of a rejected command. */
+  error?: Error;
+  /** The state after the events. */
+  state?: State;
+}
+
+/** The past of an entity, ready for a command. */
+export interface Given<State, Event> {
+  /** The state after the given events. */
+  readonly state: State;
+  /** Runs the command's handler on the state, applies what it emits, and returns the outcome. */
+  when<Reply, Error>(command: Command<State, Event, Reply, Error>): Outcome<State, Event, Reply, Error>;
+}
+
+/**
+ * Starts a Given/When/Then test: `entity` with `events` already applied (for entity `id`,
+ * default `"test"`). No event log, no codec, no async.
+ *
+ * @example Test a rejection and an accepted command
+ * ```ts
+ * import { emitAndReply, reject } from "@eventsourced/eventsourced";
+ * import { given } from "@eventsourced/eventsourced/testing";
+ *
+ * const account = {
+ *   typeName: "account",
+ *   initialState: 0,
+ *   handleEvent: (balance: number, event: { amount: number }) => balance + event.amount,
+ * };
+ * const withdraw = (amount: number) => ({
+ *   handleCommand: (_id: string, balance: number) =>
+ *     balance < amount
+ *       ? reject("InsufficientFunds")
+ *       : emitAndReply({ amount: -amount }, (newBalance: number) => newBalance),
+ * });
+ *
+ * given(account, [{ amount: 10 }]).when(withdraw(20)).then({ events: [], error: "InsufficientFunds" });
+ * given(account, [{ amount: 10 }]).when(withdraw(4)).then({ events: [{ amount: -4 }], reply: 6, state: 6 });
+ * ```
+ */
+export function given<State, Event>(
+  entity: EventSourced<State, Event>,
+  events: readonly Event[] = [],
+  options: { id?: string } = {},
+): Given<State, Event> {
+  const id = options.id ?? "test";
+  const state = events.reduce((s, e) => entity.handleEvent(s, e), entity.initialState);
+  const when = <Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+  ): Outcome<State, Event, Reply, Error> => {
+    const effect = command.handleCommand(id, state);
+    let outcome: Omit<Outcome<State, Event, Reply, Error>, "then">;
+    switch (effect.type) {
+      case "reject":
+        outcome = { events: [], result: { ok: false, error: effect.error }, state };
+        break;
+      case "reply":
+        outcome = { events: [], result: { ok: true, value: effect.value }, state };
+        break;
+      case "emit": {
+        const next = effect.events.reduce((s, e) => entity.handleEvent(s, e), state);
+        const value = effect.makeReply === undefined ? undefined as Reply : effect.makeReply(next);
+        outcome = { events: effect.events, result: { ok: true, value }, state: next };
+        break;
+      }
+    }
+    return withThen(outcome);
+  };
+  return { state, when };
+}
+
+function withThen<State, Event, Reply, Error>(
+  outcome: Omit<Outcome<State, Event, Reply, Error>, "then">,
+): Outcome<State, Event, Reply, Error> {
+  return { ...outcome, then: (expected) => check(outcome, expected) };
+}
+
+function check<State, Event, Reply, Error>(
+  outcome: Omit<Outcome<State, Event, Reply, Error>, "then">,
+  expected: Expected<State, Event, Reply, Error>,
+): Outcome<State, Event, Reply, Error> {
+  if ("events" in expected) assert.deepEqual(outcome.events, expected.events, "emitted events");
+  if ("reply" in expected) {
+    assert.ok(outcome.result.ok, `expected a reply, got rejection ${JSON.stringify(!outcome.result.ok && outcome.result.error)}`);
+    assert.deepEqual(outcome.result.value, expected.reply, "reply");
+  }
+  if ("error" in expected) {
+    assert.ok(!outcome.result.ok, "expected a rejection, got a reply");
+    assert.deepEqual(outcome.result.error, expected.error, "rejection");
+  }
+  if ("state" in expected) assert.deepEqual(outcome.state, expected.state, "state");
+  return withThen(outcome);
+}
