@@ -1,0 +1,266 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { create, createFileRegistry, type DescMessage } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type Command,
+  emitAndReply,
+  EventReader,
+  type EventSourced,
+  isDecodeError,
+  isSpawnError,
+  MemoryEventLog,
+  MemorySnapshotStore,
+  reject,
+  spawn,
+} from "../mod.ts";
+import { collect } from "../testing/mod.ts";
+import {
+  isProtobufDecodeError,
+  PROTOBUF_DECODE_ERROR_CODE,
+  protobufBinarize,
+} from "../protobuf/mod.ts";
+import {
+  type CounterEvent,
+  CounterEventSchema,
+  type CounterState,
+  CounterStateSchema,
+} from "../examples/proto/gen/counter_pb.ts";
+import { AccountEventSchema, AccountStateSchema } from "../examples/proto/gen/bank_pb.ts";
+
+const binarize = protobufBinarize(CounterEventSchema, CounterStateSchema, { eventOneof: "event" });
+
+const increased = (by: number): CounterEvent =>
+  create(CounterEventSchema, { event: { case: "increased", value: { by } } });
+const decreased = (by: number): CounterEvent =>
+  create(CounterEventSchema, { event: { case: "decreased", value: { by } } });
+
+const counter: EventSourced<CounterState, CounterEvent> = {
+  typeName: "pbcounter",
+  initialState: create(CounterStateSchema),
+  handleEvent: (state, { event }) => {
+    switch (event.case) {
+      case "increased":
+        return create(CounterStateSchema, { value: state.value + event.value.by });
+      case "decreased":
+        return create(CounterStateSchema, { value: state.value - event.value.by });
+      default:
+        throw new Error("An event without a case");
+    }
+  },
+};
+
+const increase = (by: number): Command<CounterState, CounterEvent, number, "Overflow"> => ({
+  handleCommand: (_id, state) =>
+    state.value + by > 0xffff_ffff
+      ? reject("Overflow")
+      : emitAndReply(increased(by), (s) => s.value),
+});
+const decrease = (by: number): Command<CounterState, CounterEvent, number, "Underflow"> => ({
+  handleCommand: (_id, state) =>
+    state.value < by ? reject("Underflow") : emitAndReply(decreased(by), (s) => s.value),
+});
+
+test("protobufBinarize round-trips each kind of event of the oneof and the state", () => {
+  for (const event of [increased(1), decreased(7), increased(0xffff_ffff)]) {
+    const bytes = binarize.eventToBytes(event);
+    assert.ok(bytes instanceof Uint8Array);
+    assert.deepEqual(binarize.eventFromBytes(bytes), event);
+  }
+  const state = create(CounterStateSchema, { value: 42 });
+  assert.deepEqual(binarize.stateFromBytes(binarize.stateToBytes(state)), state);
+  // The default state is the empty message, zero bytes on the wire.
+  assert.equal(binarize.stateToBytes(create(CounterStateSchema)).length, 0);
+});
+
+test("protobufBinarize writes the protobuf wire format of the schema", () => {
+  // field 1 (increased), length 2, { field 1 (by) varint 5 }
+  assert.deepEqual([...binarize.eventToBytes(increased(5))], [0x0a, 0x02, 0x08, 0x05]);
+  // field 2 (decreased), length 3, { field 1 (by) varint 300 = 0xac 0x02 }
+  assert.deepEqual([...binarize.eventToBytes(decreased(300))], [0x12, 0x03, 0x08, 0xac, 0x02]);
+});
+
+test("protobufBinarize round-trips the bank schema, strings included", () => {
+  const bank = protobufBinarize(AccountEventSchema, AccountStateSchema, { eventOneof: "event" });
+  const events = [
+    create(AccountEventSchema, { event: { case: "opened", value: { owner: "Zoë 🏦" } } }),
+    create(AccountEventSchema, { event: { case: "deposited", value: { amount: 1250 } } }),
+    create(AccountEventSchema, { event: { case: "withdrawn", value: { amount: 50 } } }),
+  ];
+  for (const event of events) {
+    assert.deepEqual(bank.eventFromBytes(bank.eventToBytes(event)), event);
+  }
+  const state = create(AccountStateSchema, { open: true, owner: "Zoë 🏦", balance: 1200 });
+  assert.deepEqual(bank.stateFromBytes(bank.stateToBytes(state)), state);
+});
+
+test("an entity spawned with the protobuf codec persists, snapshots and recovers", async () => {
+  const eventLog = new MemoryEventLog();
+  const snapshotStore = new MemorySnapshotStore();
+  const options = { eventLog, snapshotStore, snapshotAfter: 2, binarize };
+  const ref = await spawn(counter, "c1", options);
+  assert.deepEqual(await ref.handleCommand(increase(5)), { ok: true, value: 5 });
+  assert.deepEqual(await ref.handleCommand(increase(4)), { ok: true, value: 9 });
+  assert.deepEqual(await ref.handleCommand(decrease(2)), { ok: true, value: 7 });
+  assert.deepEqual(await ref.handleCommand(decrease(8)), { ok: false, error: "Underflow" });
+  await ref.stop();
+
+  const stored = await collect(eventLog.eventsById("pbcounter", "c1", 1));
+  assert.deepEqual(stored.map((e) => binarize.eventFromBytes(e.bytes)), [
+    increased(5),
+    increased(4),
+    decreased(2),
+  ]);
+  const snapshot = await snapshotStore.load("pbcounter", "c1");
+  assert.ok(snapshot !== null);
+  assert.equal(snapshot.seqNo, 2);
+  assert.equal(binarize.stateFromBytes(snapshot.bytes).value, 9);
+
+  const again = await spawn(counter, "c1", options);
+  assert.deepEqual(await again.handleCommand(increase(1)), { ok: true, value: 8 });
+  await again.stop();
+});
+
+test("a schema built at run time writes the same bytes as the generated one", () => {
+  const by = [{ name: "by", jsonName: "by", number: 1, type: 13, label: 1 }];
+  const registry = createFileRegistry(
+    create(FileDescriptorProtoSchema, {
+      name: "runtime_counter.proto",
+      package: "runtime.counter",
+      syntax: "proto3",
+      messageType: [
+        { name: "Increased", field: by },
+        { name: "Decreased", field: by },
+        {
+          name: "Event",
+          oneofDecl: [{ name: "event" }],
+          field: ["increased", "decreased"].map((name, i) => ({
+            name,
+            jsonName: name,
+            number: i + 1,
+            label: 1,
+            type: 11,
+            typeName: `.runtime.counter.${i === 0 ? "Increased" : "Decreased"}`,
+            oneofIndex: 0,
+          })),
+        },
+        {
+          name: "State",
+          field: [{ name: "value", jsonName: "value", number: 1, type: 13, label: 1 }],
+        },
+      ],
+    }),
+    () => undefined,
+  );
+  const eventSchema = registry.getMessage("runtime.counter.Event") as DescMessage;
+  const stateSchema = registry.getMessage("runtime.counter.State") as DescMessage;
+  const runtime = protobufBinarize(eventSchema, stateSchema, { eventOneof: "event" });
+
+  const event = create(eventSchema, { event: { case: "decreased", value: { by: 300 } } });
+  const bytes = runtime.eventToBytes(event);
+  assert.deepEqual(bytes, binarize.eventToBytes(decreased(300)));
+  assert.deepEqual(runtime.eventFromBytes(bytes), event);
+  // And the generated schema reads what the run-time one wrote.
+  assert.deepEqual(binarize.eventFromBytes(bytes), decreased(300));
+  const state = create(stateSchema, { value: 9 });
+  assert.deepEqual(runtime.stateFromBytes(runtime.stateToBytes(state)), state);
+});
+
+test("truncated bytes fail with a ProtobufDecodeError naming the message and the cause", () => {
+  const bytes = binarize.eventToBytes(decreased(300));
+  let error: unknown;
+  try {
+    binarize.eventFromBytes(bytes.subarray(0, 3));
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(isProtobufDecodeError(error), String(error));
+  assert.equal(error.code, PROTOBUF_DECODE_ERROR_CODE);
+  assert.equal(error.messageType, "eventsourced.examples.counter.v1.CounterEvent");
+  assert.equal(error.what, "event");
+  assert.equal(error.byteLength, 3);
+  assert.ok(error.cause instanceof Error);
+  assert.match(
+    error.message,
+    /^Cannot decode event as "eventsourced\.examples\.counter\.v1\.CounterEvent" from 3 bytes: /,
+  );
+});
+
+test("bytes of an invalid wire type or invalid UTF-8 fail to decode", () => {
+  const bank = protobufBinarize(AccountEventSchema, AccountStateSchema);
+  // Field 1 with wire type 7, which does not exist.
+  assert.throws(() => bank.eventFromBytes(new Uint8Array([0x0f])), isProtobufDecodeError);
+  // AccountState.owner (field 2) holding the lone byte 0xff, which is not UTF-8.
+  assert.throws(
+    () => bank.stateFromBytes(new Uint8Array([0x12, 0x01, 0xff])),
+    (e: unknown) => isProtobufDecodeError(e) && e.what === "state",
+  );
+});
+
+test("with eventOneof, an event without a known case is refused both ways", () => {
+  // Empty bytes are a valid empty message, but not an event.
+  assert.throws(
+    () => binarize.eventFromBytes(new Uint8Array()),
+    (e: unknown) => isProtobufDecodeError(e) && /no case of oneof "event" is set/.test(e.message),
+  );
+  // A case from a newer schema (field 9) is kept as an unknown field, so no case is set.
+  assert.throws(
+    () => binarize.eventFromBytes(new Uint8Array([0x4a, 0x02, 0x08, 0x01])),
+    (e: unknown) => isProtobufDecodeError(e) && /increased = 1, decreased = 2/.test(e.message),
+  );
+  assert.throws(
+    () => binarize.eventToBytes(create(CounterEventSchema)),
+    (e: unknown) => e instanceof TypeError && /oneof "event" has no case set/.test(e.message),
+  );
+  // Without the option, protobuf's own rule applies: an empty message is valid.
+  const lenient = protobufBinarize(CounterEventSchema, CounterStateSchema);
+  assert.equal(lenient.eventFromBytes(new Uint8Array()).event.case, undefined);
+});
+
+test("encoding a value that is not a message of the schema throws a TypeError", () => {
+  const state = create(CounterStateSchema, { value: 1 });
+  assert.throws(
+    () => binarize.eventToBytes(state as unknown as CounterEvent),
+    /Cannot encode event as "eventsourced\.examples\.counter\.v1\.CounterEvent": .*CounterState/,
+  );
+  assert.throws(
+    () => binarize.stateToBytes({ value: 1 } as unknown as CounterState),
+    TypeError,
+  );
+  // Out of range for uint32: protobuf's own check, wrapped with the message name.
+  assert.throws(
+    () => binarize.stateToBytes(create(CounterStateSchema, { value: -1 })),
+    (e: unknown) => e instanceof TypeError && e.cause instanceof Error,
+  );
+});
+
+test("protobufBinarize rejects what is not a message descriptor, and unknown oneofs", () => {
+  assert.throws(
+    () => protobufBinarize({} as DescMessage, CounterStateSchema),
+    /Invalid eventSchema: expected a message descriptor/,
+  );
+  assert.throws(
+    () => protobufBinarize(CounterEventSchema, undefined as unknown as DescMessage),
+    /Invalid stateSchema/,
+  );
+  assert.throws(
+    () => protobufBinarize(CounterEventSchema, CounterStateSchema, { eventOneof: "kind" }),
+    /Invalid eventOneof "kind": message "eventsourced\.examples\.counter\.v1\.CounterEvent" has no such oneof \(has "event"\)/,
+  );
+});
+
+test("EventReader wraps a protobuf decode failure into a DecodeError naming the event", async () => {
+  const eventLog = new MemoryEventLog();
+  await eventLog.persist("pbcounter", "a", null, [
+    binarize.eventToBytes(increased(1)),
+    new Uint8Array([0xff]),
+  ]);
+  const reader = new EventReader<CounterEvent>("pbcounter", { eventLog, binarize });
+  const error = await collect(reader.eventsByType()).catch((e) => e);
+  assert.ok(isDecodeError(error));
+  assert.equal(error.seqNo, 2);
+  assert.ok(isProtobufDecodeError(error.cause));
+
+  const spawnError = await spawn(counter, "a", { eventLog, binarize }).catch((e) => e);
+  assert.ok(isSpawnError(spawnError));
+});
