@@ -1,0 +1,165 @@
+// Group commit: persists that wait at the same time are written by one statement (one
+// transaction, one round trip), each entity with its own concurrency check.
+//
+// A persist joins the queue; a flush is scheduled in a microtask, so persists issued in the same
+// tick share a batch. While `concurrency` batches are in flight, new persists wait and go
+// together in the next batch when one returns: the busier the log, the bigger the batches. Two
+// persists of the same entity are never in flight together; the later one waits for the earlier,
+// so one caller's persists keep their order.
+
+import { ConcurrencyError } from "../../src/errors.ts";
+import type { SqlParam } from "./client.ts";
+
+/** One waiting persist. */
+export interface Pending {
+  readonly typeName: string;
+  readonly id: string;
+  readonly key: string;
+  readonly lastSeqNo: number | null;
+  readonly events: readonly Uint8Array[];
+  readonly signal: AbortSignal | undefined;
+  resolve(seqNo: number): void;
+  reject(error: unknown): void;
+}
+
+/** The outcome of one entity in a batch: written, or the last seqNo actually found. */
+export interface Outcome {
+  readonly accepted: boolean;
+  readonly actual: number;
+}
+
+/** Runs one batch; resolves to one outcome per entry, in order. */
+export type RunBatch = (batch: readonly Pending[]) => Promise<Outcome[]>;
+
+/** Options of a {@linkcode GroupCommit}. */
+export interface GroupCommitOptions {
+  /** Batches in flight at once. */
+  readonly concurrency: number;
+  /** Most entities in one batch. */
+  readonly maxEntities: number;
+  /** Most event bytes in one batch (a larger single persist still goes alone). */
+  readonly maxBytes: number;
+}
+
+/** Encodes a batch as the parameters of the append statement. */
+export function appendParams(batch: readonly Pending[], notify: boolean): SqlParam[] {
+  const types: string[] = [];
+  const ids: string[] = [];
+  const expected: number[] = [];
+  const entity: number[] = [];
+  const start: number[] = [];
+  const length: number[] = [];
+  let total = 0;
+  for (const pending of batch) for (const bytes of pending.events) total += bytes.length;
+  const packed = new Uint8Array(total);
+  let offset = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const pending = batch[i]!;
+    types.push(pending.typeName);
+    ids.push(pending.id);
+    expected.push(pending.lastSeqNo ?? 0);
+    for (const bytes of pending.events) {
+      entity.push(i + 1);
+      start.push(offset + 1);
+      length.push(bytes.length);
+      packed.set(bytes, offset);
+      offset += bytes.length;
+    }
+  }
+  return [types, ids, expected, entity, start, length, packed, notify];
+}
+
+/** The queue of persists and the batches in flight. */
+export class GroupCommit {
+  readonly #run: RunBatch;
+  readonly #options: GroupCommitOptions;
+  #queue: Pending[] = [];
+  readonly #inFlight = new Set<string>();
+  #batches = 0;
+  #scheduled = false;
+
+  constructor(run: RunBatch, options: GroupCommitOptions) {
+    this.#run = run;
+    this.#options = options;
+  }
+
+  /** Queues a persist. */
+  add(pending: Pending): void {
+    this.#queue.push(pending);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#batches >= this.#options.concurrency) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    while (this.#batches < this.#options.concurrency && this.#queue.length > 0) {
+      const batch = this.#take();
+      if (batch.length === 0) return;
+      this.#batches++;
+      this.#send(batch).finally(() => {
+        this.#batches--;
+        for (const pending of batch) this.#inFlight.delete(pending.key);
+        this.#flush();
+      });
+    }
+  }
+
+  #take(): Pending[] {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const keys = new Set<string>();
+    let bytes = 0;
+    for (const pending of this.#queue) {
+      if (pending.signal?.aborted) {
+        pending.reject(pending.signal.reason);
+        continue;
+      }
+      const size = pending.events.reduce((sum, e) => sum + e.length, 0);
+      const full = batch.length >= this.#options.maxEntities ||
+        (batch.length > 0 && bytes + size > this.#options.maxBytes);
+      if (full || this.#inFlight.has(pending.key) || keys.has(pending.key)) {
+        rest.push(pending);
+        continue;
+      }
+      keys.add(pending.key);
+      batch.push(pending);
+      bytes += size;
+    }
+    this.#queue = rest;
+    for (const key of keys) this.#inFlight.add(key);
+    return batch;
+  }
+
+  async #send(batch: Pending[]): Promise<void> {
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.#run(batch);
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const pending = batch[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.accepted) {
+        pending.resolve((pending.lastSeqNo ?? 0) + pending.events.length);
+      } else {
+        pending.reject(
+          new ConcurrencyError({
+            typeName: pending.typeName,
+            id: pending.id,
+            expected: pending.lastSeqNo,
+            actual: outcome.actual === 0 ? null : outcome.actual,
+          }),
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// The names of the database objects, built once from the user's schema and table prefix. Both
+// are validated as plain lower-case identifiers before any I/O and then always double-quoted,
+// so nothing the user passes is spliced raw into SQL.
+
+import { quote } from "../../src/_validate.ts";
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,29}$/;
+const PREFIX = /^[a-z0-9_]{0,30}$/;
+
+/** Where the adapter's tables live. */
+export interface NameOptions {
+  /**
+   * The PostgreSQL schema of the tables; created by `setup()` when missing. Lower-case
+   * letters, digits and `_`, starting with a letter or `_`, at most 30 characters. Default
+   * `"public"`.
+   */
+  schema?: string;
+  /**
+   * Prepended to every table, function and notification channel name, so several stores can
+   * share a schema. Lower-case letters, digits and `_`, at most 30 characters. Default
+   * `"eventsourced_"`.
+   */
+  tablePrefix?: string;
+}
+
+/** The quoted, schema-qualified names of everything the adapter creates. */
+export interface SqlNames {
+  /** The schema, quoted. */
+  readonly schema: string;
+  /** The events table. */
+  readonly events: string;
+  /** The per-typeName position counters. */
+  readonly positions: string;
+  /** The snapshots table. */
+  readonly snapshots: string;
+  /** The schema version table. */
+  readonly schemaVersion: string;
+  /** The group-commit append function. */
+  readonly append: string;
+  /** Unqualified name for constraints and indexes (prefix only), unquoted. */
+  readonly prefix: string;
+  /** The LISTEN/NOTIFY channel (unquoted, a valid identifier). */
+  readonly channel: string;
+  /** A stable key for the advisory lock that serialises concurrent `setup()` calls. */
+  readonly lockKey: string;
+}
+
+/** Validates the options and builds the names; throws a TypeError naming the bad option. */
+export function sqlNames(options: NameOptions = {}): SqlNames {
+  const schema = options.schema ?? "public";
+  const prefix = options.tablePrefix ?? "eventsourced_";
+  if (typeof schema !== "string" || !IDENTIFIER.test(schema)) {
+    throw new TypeError(
+      `Invalid schema ${
+        quote(schema)
+      }: expected 1 to 30 characters of a-z, 0-9 or "_", not starting with a digit`,
+    );
+  }
+  if (typeof prefix !== "string" || !PREFIX.test(prefix)) {
+    throw new TypeError(
+      `Invalid tablePrefix ${quote(prefix)}: expected at most 30 characters of a-z, 0-9 or "_"`,
+    );
+  }
+  const q = (name: string) => `"${schema}"."${prefix}${name}"`;
+  return {
+    schema: `"${schema}"`,
+    events: q("events"),
+    positions: q("positions"),
+    snapshots: q("snapshots"),
+    schemaVersion: q("schema_version"),
+    append: q("append"),
+    prefix,
+    channel: `${schema}_${prefix}events`,
+    lockKey: `eventsourced:${schema}.${prefix}`,
+  };
+}

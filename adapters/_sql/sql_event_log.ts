@@ -1,0 +1,316 @@
+// The event log over SQL, shared by the PostgreSQL and PGlite adapters: they differ only in the
+// driver they wrap (see client.ts) and in their defaults.
+
+import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import {
+  assertEventBytes,
+  assertId,
+  assertLastSeqNo,
+  assertNonNegativeInteger,
+  assertPositiveInteger,
+  assertTypeName,
+  throwIfAborted,
+} from "../../src/_validate.ts";
+import { type SqlClient, toBytes, toNumber } from "./client.ts";
+import { describeError, errorCode } from "./errors.ts";
+import { appendParams, GroupCommit, type Outcome, type Pending } from "./group_commit.ts";
+import type { NameOptions, SqlNames } from "./names.ts";
+import { sqlNames } from "./names.ts";
+import { type PageSource, pagedStream } from "./paged_stream.ts";
+import { setupScript } from "./schema.ts";
+import { type Statements, statements } from "./statements.ts";
+import { Wakeups } from "./wakeups.ts";
+
+/** Options shared by the SQL event logs. */
+export interface SqlEventLogOptions extends NameOptions {
+  /** How often a live read that has caught up looks for new events, in ms. Default 500. */
+  pollInterval?: number;
+  /** Events per read round trip. Default 1000. */
+  pageSize?: number;
+  /** Most entities written by one group-commit transaction. Default 1000. */
+  maxBatchSize?: number;
+  /**
+   * Send `NOTIFY` after each append so live readers in other processes wake at once (they
+   * still poll). Default `true`.
+   */
+  notify?: boolean;
+}
+
+/** The settings a driver adapter fixes. */
+export interface SqlEventLogSettings {
+  /** Group-commit batches in flight at once. */
+  readonly concurrency: number;
+}
+
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+// SQLSTATEs after which a batch is retried one entity at a time: a unique violation or a
+// serialisation failure can only happen when the session does not run in READ COMMITTED.
+const RETRY_ALONE = new Set(["23505", "40001", "40P01"]);
+
+/** The shared implementation behind `PostgresEventLog` and `PgliteEventLog`. */
+export class SqlEventLog implements EventLog {
+  readonly names: SqlNames;
+  readonly #client: SqlClient;
+  readonly #sql: Statements;
+  readonly #pollInterval: number;
+  readonly #pageSize: number;
+  readonly #notify: boolean;
+  readonly #groupCommit: GroupCommit;
+  readonly #wakeups = new Wakeups();
+  #listening: Promise<(() => Promise<void>) | undefined> | undefined;
+  #closed = false;
+
+  constructor(client: SqlClient, options: SqlEventLogOptions, settings: SqlEventLogSettings) {
+    this.names = sqlNames(options);
+    this.#client = client;
+    this.#sql = statements(this.names);
+    this.#pollInterval = options.pollInterval ?? 500;
+    this.#pageSize = options.pageSize ?? 1000;
+    this.#notify = options.notify ?? true;
+    const maxEntities = options.maxBatchSize ?? 1000;
+    assertPositiveInteger(this.#pollInterval, "pollInterval");
+    assertPositiveInteger(this.#pageSize, "pageSize");
+    assertPositiveInteger(maxEntities, "maxBatchSize");
+    this.#groupCommit = new GroupCommit((batch) => this.#runBatch(batch), {
+      concurrency: settings.concurrency,
+      maxEntities,
+      maxBytes: MAX_BATCH_BYTES,
+    });
+  }
+
+  /** Creates the schema when missing (idempotent). */
+  async setup(): Promise<void> {
+    try {
+      await this.#client.exec(setupScript(this.names));
+    } catch (error) {
+      throw describeError(error, "Cannot set up the event log", this.#client.description, this.names);
+    }
+  }
+
+  persist(
+    typeName: string,
+    id: string,
+    lastSeqNo: number | null,
+    events: readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<number> {
+    try {
+      assertTypeName(typeName);
+      assertId(id);
+      assertLastSeqNo(lastSeqNo);
+      assertEventBytes(events);
+      throwIfAborted(options?.signal);
+      if (this.#closed) throw new Error("The event log is closed");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.#groupCommit.add({
+        typeName,
+        id,
+        key: `${typeName}\u0000${id}`,
+        lastSeqNo,
+        events,
+        signal: options?.signal,
+        resolve,
+        reject: (error) =>
+          reject(
+            describeError(
+              error,
+              `Cannot persist events for "${typeName}/${id}"`,
+              this.#client.description,
+              this.names,
+            ),
+          ),
+      });
+    });
+  }
+
+  async #runBatch(batch: readonly Pending[]): Promise<Outcome[]> {
+    try {
+      return await this.#append(batch);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === undefined || !RETRY_ALONE.has(code)) throw error;
+    }
+    const outcomes: Outcome[] = [];
+    for (const pending of batch) {
+      try {
+        outcomes.push(...await this.#append([pending]));
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === undefined || !RETRY_ALONE.has(code)) throw error;
+        const actual = await this.lastSeqNo(pending.typeName, pending.id);
+        outcomes.push({ accepted: false, actual: actual ?? 0 });
+      }
+    }
+    return outcomes;
+  }
+
+  async #append(batch: readonly Pending[]): Promise<Outcome[]> {
+    const rows = await this.#client.query(this.#sql.append, appendParams(batch, this.#notify));
+    const outcomes = rows.map((row) => ({ accepted: row[0] === true, actual: toNumber(row[1]) }));
+    const woken = new Set<string>();
+    for (let i = 0; i < batch.length; i++) {
+      if (outcomes[i]?.accepted) woken.add(batch[i]!.typeName);
+    }
+    for (const typeName of woken) this.#wakeups.wake(typeName);
+    return outcomes;
+  }
+
+  async lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {
+    assertTypeName(typeName);
+    assertId(id);
+    throwIfAborted(options?.signal);
+    try {
+      const rows = await this.#client.query(this.#sql.lastSeqNo, [typeName, id], options?.signal);
+      const value = rows[0]?.[0];
+      return value === null || value === undefined ? null : toNumber(value);
+    } catch (error) {
+      throw this.#readError(error, `Cannot read the last seqNo of "${typeName}/${id}"`, options);
+    }
+  }
+
+  eventsById(
+    typeName: string,
+    id: string,
+    fromSeqNo: number,
+    options: ReadOptions = {},
+  ): ReadableStream<PersistedEvent> {
+    assertTypeName(typeName);
+    assertId(id);
+    assertNonNegativeInteger(fromSeqNo, "fromSeqNo");
+    const sql = this.#sql;
+    const client = this.#client;
+    const what = `Cannot read the events of "${typeName}/${id}"`;
+    const toEvent = (row: unknown[], offset: number): PersistedEvent => ({
+      typeName,
+      id,
+      seqNo: toNumber(row[offset]),
+      position: toNumber(row[offset + 1]),
+      bytes: toBytes(row[offset + 2]),
+    });
+    const source: PageSource = {
+      first: async (from, limit, signal) => {
+        const rows = await this.#read(
+          () => client.query(sql.eventsByIdFirst, [typeName, id, from, limit], signal),
+          what,
+          signal,
+        );
+        const head = rows[0]?.[0];
+        const events = rows[0]?.[1] === null ? [] : rows.map((row) => toEvent(row, 1));
+        return { head: head === null || head === undefined ? null : toNumber(head), events };
+      },
+      page: async (from, to, limit, signal) => {
+        const rows = await this.#read(
+          () => client.query(sql.eventsById, [typeName, id, from, to, limit], signal),
+          what,
+          signal,
+        );
+        return rows.map((row) => toEvent(row, 0));
+      },
+      key: (event) => event.seqNo,
+      wait: (signal) => this.#wait(typeName, signal),
+    };
+    return pagedStream(source, Math.max(fromSeqNo, 1), this.#readOptions(options));
+  }
+
+  eventsByType(
+    typeName: string,
+    fromPosition: number,
+    options: ReadOptions = {},
+  ): ReadableStream<PersistedEvent> {
+    assertTypeName(typeName);
+    assertNonNegativeInteger(fromPosition, "fromPosition");
+    const sql = this.#sql;
+    const client = this.#client;
+    const what = `Cannot read the events of type "${typeName}"`;
+    const toEvent = (row: unknown[], offset: number): PersistedEvent => ({
+      typeName,
+      id: row[offset] as string,
+      seqNo: toNumber(row[offset + 1]),
+      position: toNumber(row[offset + 2]),
+      bytes: toBytes(row[offset + 3]),
+    });
+    const source: PageSource = {
+      first: async (from, limit, signal) => {
+        const rows = await this.#read(
+          () => client.query(sql.eventsByTypeFirst, [typeName, from, limit], signal),
+          what,
+          signal,
+        );
+        const head = rows[0]?.[0];
+        const events = rows[0]?.[1] === null ? [] : rows.map((row) => toEvent(row, 1));
+        return { head: head === null || head === undefined ? null : toNumber(head), events };
+      },
+      page: async (from, to, limit, signal) => {
+        const rows = await this.#read(
+          () => client.query(sql.eventsByType, [typeName, from, to, limit], signal),
+          what,
+          signal,
+        );
+        return rows.map((row) => toEvent(row, 0));
+      },
+      key: (event) => event.position,
+      wait: (signal) => this.#wait(typeName, signal),
+    };
+    return pagedStream(source, Math.max(fromPosition, 1), this.#readOptions(options));
+  }
+
+  /** Stops listening; later calls fail. Does not close the client. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const unlisten = await this.#listening?.catch(() => undefined);
+    this.#listening = undefined;
+    await unlisten?.().catch(() => {});
+  }
+
+  #readOptions(options: ReadOptions): { live: boolean; signal: AbortSignal | undefined; pageSize: number } {
+    const live = options.live ?? false;
+    if (live) this.#listen();
+    return { live, signal: options.signal, pageSize: this.#pageSize };
+  }
+
+  async #read(
+    run: () => Promise<unknown[][]>,
+    what: string,
+    signal: AbortSignal,
+  ): Promise<unknown[][]> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.#readError(error, what, { signal });
+    }
+  }
+
+  #readError(error: unknown, what: string, options: CallOptions | undefined): unknown {
+    if (options?.signal?.aborted) return options.signal.reason;
+    return describeError(error, what, this.#client.description, this.names);
+  }
+
+  // Notifications are only a hint: if LISTEN fails (a pooler in transaction mode, say), live
+  // reads still see every event at the next poll.
+  #listen(): void {
+    const listen = this.#client.listen;
+    if (this.#listening || !listen || this.#closed) return;
+    this.#listening = listen.call(
+      this.#client,
+      this.names.channel,
+      (typeName) => this.#wakeups.wake(typeName),
+    ).catch(() => undefined);
+  }
+
+  #wait(typeName: string, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        cancel();
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#pollInterval);
+      const cancel = this.#wakeups.wait(typeName, done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,77 @@
+// The SQL statements of both adapters, built once per set of names. Every value is a
+// parameter; only the validated, quoted names are part of the text.
+
+import type { SqlNames } from "./names.ts";
+
+/** The statements one adapter instance runs. */
+export interface Statements {
+  /** `select * from append(...)`: see `appendFunction` in `schema.ts`. */
+  readonly append: string;
+  /** The last seqNo of an entity: `$1` typeName, `$2` id. */
+  readonly lastSeqNo: string;
+  /**
+   * The head (last seqNo) and first page of an entity's events: `$1` typeName, `$2` id, `$3`
+   * from seqNo, `$4` limit. Rows: head, seqNo, position, bytes; one row with null event
+   * columns when the page is empty. One statement, so page and head share a snapshot.
+   */
+  readonly eventsByIdFirst: string;
+  /** A page of an entity's events: `$1` typeName, `$2` id, `$3` from, `$4` to, `$5` limit. */
+  readonly eventsById: string;
+  /** Like `eventsByIdFirst` by position: `$1` typeName, `$2` from position, `$3` limit. */
+  readonly eventsByTypeFirst: string;
+  /** A page by position: `$1` typeName, `$2` from, `$3` to, `$4` limit. */
+  readonly eventsByType: string;
+  /**
+   * Saves a snapshot unless `$5` (keep) newer ones exist, then deletes all but the newest
+   * `$5`: `$1` typeName, `$2` id, `$3` seqNo, `$4` bytes.
+   */
+  readonly saveSnapshot: string;
+  /** The newest snapshot: `$1` typeName, `$2` id. Rows: seqNo, bytes. */
+  readonly loadSnapshot: string;
+}
+
+/** Builds the statements for `names`. */
+export function statements(names: SqlNames): Statements {
+  const { events, positions, snapshots, append } = names;
+  return {
+    append: `select accepted, actual from ${append}(
+      $1::text[], $2::text[], $3::bigint[], $4::integer[], $5::integer[], $6::integer[],
+      $7::bytea, $8::boolean)`,
+    lastSeqNo: `select max(seq_no) from ${events} where type_name = $1::text and id = $2::text`,
+    eventsByIdFirst: `select h.head, e.seq_no, e.position, e.bytes
+      from (select max(seq_no) as head from ${events}
+        where type_name = $1::text and id = $2::text) as h
+      left join lateral (select seq_no, position, bytes from ${events}
+        where type_name = $1::text and id = $2::text and seq_no >= $3::bigint
+        order by seq_no limit $4::integer) as e on true`,
+    eventsById: `select seq_no, position, bytes from ${events}
+      where type_name = $1::text and id = $2::text and seq_no between $3::bigint and $4::bigint
+      order by seq_no limit $5::integer`,
+    eventsByTypeFirst: `select h.head, e.id, e.seq_no, e.position, e.bytes
+      from (select max(position) as head from ${positions} where type_name = $1::text) as h
+      left join lateral (select id, seq_no, position, bytes from ${events}
+        where type_name = $1::text and position >= $2::bigint
+        order by position limit $3::integer) as e on true`,
+    eventsByType: `select id, seq_no, position, bytes from ${events}
+      where type_name = $1::text and position between $2::bigint and $3::bigint
+      order by position limit $4::integer`,
+    saveSnapshot: `with saved as (
+        insert into ${snapshots} (type_name, id, seq_no, bytes)
+        select $1::text, $2::text, $3::bigint, $4::bytea
+        where (select count(*) from (select 1 from ${snapshots}
+          where type_name = $1::text and id = $2::text and seq_no > $3::bigint
+          limit $5::integer) as newer) < $5::integer
+        on conflict (type_name, id, seq_no)
+          do update set bytes = excluded.bytes, written_at = now()
+        returning seq_no
+      )
+      delete from ${snapshots}
+      where type_name = $1::text and id = $2::text and seq_no < (
+        select s.seq_no from (
+          select seq_no from ${snapshots} where type_name = $1::text and id = $2::text
+          union select seq_no from saved
+        ) as s order by s.seq_no desc offset $5::integer - 1 limit 1)`,
+    loadSnapshot: `select seq_no, bytes from ${snapshots}
+      where type_name = $1::text and id = $2::text order by seq_no desc limit 1`,
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The PostgreSQL backend: {@linkcode PostgresEventLog} and {@linkcode PostgresSnapshotStore}
+ * over the npm package `postgres` (postgres.js), for PostgreSQL 13 or later.
+ *
+ * Pass your own client (`new PostgresEventLog(sql)`), or let `connect({ url, max, ssl })` open
+ * one that `close()` ends. Call `setup()` once to create the tables; `schema` and
+ * `tablePrefix` place them.
+ *
+ * @example Entities on PostgreSQL
+ * ```ts ignore
+ * import { jsonBinarize, spawn } from "@eventsourced/eventsourced";
+ * import { PostgresEventLog, PostgresSnapshotStore } from "@eventsourced/eventsourced/postgres";
+ *
+ * const eventLog = await PostgresEventLog.connect({ url: process.env.DATABASE_URL });
+ * const snapshotStore = await PostgresSnapshotStore.connect({ url: process.env.DATABASE_URL });
+ * await eventLog.setup();
+ * const counter = { typeName: "counter", initialState: 0, handleEvent: (n: number, by: number) => n + by };
+ * const ref = await spawn(counter, "c-1", { eventLog, snapshotStore, snapshotAfter: 100, binarize: jsonBinarize() });
+ * await ref.stop();
+ * await eventLog.close();
+ * await snapshotStore.close();
+ * ```
+ *
+ * @module
+ */
+
+export type { PostgresEventLogOptions } from "./postgres_event_log.ts";
+export type { PostgresSnapshotStoreOptions } from "./postgres_snapshot_store.ts";
+export type { PostgresConnectOptions } from "./connect_options.ts";
+export type { NameOptions } from "../_sql/names.ts";
+export type { SqlEventLogOptions } from "../_sql/sql_event_log.ts";
+export type { SqlSnapshotStoreOptions } from "../_sql/sql_snapshot_store.ts";
+
+export { PostgresEventLog } from "./postgres_event_log.ts";
+export { PostgresSnapshotStore } from "./postgres_snapshot_store.ts";
+export { SCHEMA_VERSION } from "../_sql/schema.ts";

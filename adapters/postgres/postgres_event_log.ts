@@ -1,0 +1,143 @@
+/**
+ * {@linkcode PostgresEventLog}: the event log on PostgreSQL through postgres.js.
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
+import { postgresClient } from "./_client.ts";
+import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
+import { sqlNames } from "../_sql/names.ts";
+
+/** Options of a {@linkcode PostgresEventLog}. */
+export interface PostgresEventLogOptions extends SqlEventLogOptions {
+  /**
+   * Group-commit transactions in flight at once. Appends of one type name wait for each other
+   * on the server anyway (that is how positions stay gap-free), so a second batch in flight
+   * only hides the round trip. Default 2.
+   */
+  concurrentBatches?: number;
+  /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
+  prepare?: boolean;
+}
+
+/**
+ * An {@linkcode EventLog} on PostgreSQL (≥ 13) through the npm package `postgres`.
+ *
+ * - `seqNo` is dense per entity with a primary key on (type name, id, seqNo); a stale
+ *   `lastSeqNo` is a `ConcurrencyError` with the expected and the actual seqNo.
+ * - `position` is dense per type name and gap-free for readers even when writers commit out
+ *   of order: appends take a per-type-name counter row lock that they hold until commit.
+ * - Group commit: persists of different entities that wait at the same time are written in
+ *   one transaction and one round trip, each with its own concurrency check.
+ * - Reads stream page by page with backpressure; live reads wake on `LISTEN`/`NOTIFY` and also
+ *   poll, so a lost notification only delays them.
+ *
+ * Call {@linkcode PostgresEventLog.setup} once to create the tables. The log uses the client
+ * it is given and never ends it; {@linkcode PostgresEventLog.connect} builds a client that
+ * {@linkcode PostgresEventLog.close} ends.
+ *
+ * @example Persist and read back on your own client
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { PostgresEventLog } from "@eventsourced/eventsourced/postgres";
+ *
+ * const sql = postgres(process.env.DATABASE_URL!);
+ * const log = new PostgresEventLog(sql, { tablePrefix: "shop_" });
+ * await log.setup();
+ * await log.persist("cart", "c-1", null, [new TextEncoder().encode('{"added":"apple"}')]);
+ * for await (const event of log.eventsById("cart", "c-1", 1)) console.log(event.seqNo);
+ * await log.close();
+ * await sql.end();
+ * ```
+ */
+export class PostgresEventLog implements EventLog {
+  readonly #log: SqlEventLog;
+  #owned: postgres.Sql | undefined;
+
+  /**
+   * Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for a bad schema
+   * or table prefix, before any I/O.
+   */
+  constructor(sql: postgres.Sql, options: PostgresEventLogOptions = {}) {
+    this.#log = new SqlEventLog(postgresClient(sql, options.prepare ?? true), options, {
+      concurrency: options.concurrentBatches ?? 2,
+    });
+  }
+
+  /**
+   * Opens its own client from `options` (URL, TLS, pool size), checks that the server
+   * answers, and returns a log that {@linkcode PostgresEventLog.close} closes with the client.
+   * Rejects with an error naming the server and the cause when it cannot connect.
+   *
+   * @example Connect, set up, close
+   * ```ts ignore
+   * import { PostgresEventLog } from "@eventsourced/eventsourced/postgres";
+   *
+   * const log = await PostgresEventLog.connect({ url: "postgres://localhost/app", max: 20 });
+   * await log.setup();
+   * await log.close();
+   * ```
+   */
+  static async connect(
+    options: PostgresConnectOptions & PostgresEventLogOptions = {},
+  ): Promise<PostgresEventLog> {
+    const sql = await openClient(options, sqlNames(options));
+    const log = new PostgresEventLog(sql, options);
+    log.#owned = sql;
+    return log;
+  }
+
+  /**
+   * Creates the schema, tables and append function when missing; safe to call again and from
+   * several processes at once. Refuses a schema created by a newer release.
+   */
+  setup(): Promise<void> {
+    return this.#log.setup();
+  }
+
+  /** {@inheritDoc EventLog.persist} */
+  persist(
+    typeName: string,
+    id: string,
+    lastSeqNo: number | null,
+    events: readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.#log.persist(typeName, id, lastSeqNo, events, options);
+  }
+
+  /** {@inheritDoc EventLog.lastSeqNo} */
+  lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {
+    return this.#log.lastSeqNo(typeName, id, options);
+  }
+
+  /** {@inheritDoc EventLog.eventsById} */
+  eventsById(
+    typeName: string,
+    id: string,
+    fromSeqNo: number,
+    options?: ReadOptions,
+  ): ReadableStream<PersistedEvent> {
+    return this.#log.eventsById(typeName, id, fromSeqNo, options);
+  }
+
+  /** {@inheritDoc EventLog.eventsByType} */
+  eventsByType(
+    typeName: string,
+    fromPosition: number,
+    options?: ReadOptions,
+  ): ReadableStream<PersistedEvent> {
+    return this.#log.eventsByType(typeName, fromPosition, options);
+  }
+
+  /** Stops listening for notifications and, if the log opened its client, ends it. */
+  async close(): Promise<void> {
+    await this.#log.close();
+    const owned = this.#owned;
+    this.#owned = undefined;
+    await owned?.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * {@linkcode PostgresSnapshotStore}: snapshots on PostgreSQL through postgres.js.
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import type { CallOptions } from "../../src/event_log.ts";
+import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import { sqlNames } from "../_sql/names.ts";
+import { SqlSnapshotStore, type SqlSnapshotStoreOptions } from "../_sql/sql_snapshot_store.ts";
+import { postgresClient } from "./_client.ts";
+import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
+
+/** Options of a {@linkcode PostgresSnapshotStore}. */
+export interface PostgresSnapshotStoreOptions extends SqlSnapshotStoreOptions {
+  /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
+  prepare?: boolean;
+}
+
+/**
+ * A {@linkcode SnapshotStore} on PostgreSQL through the npm package `postgres`: the newest
+ * snapshot per type name and id (optionally the newest `keep`), as `bytea` with the time it was
+ * written. A save older than a stored snapshot never replaces it.
+ *
+ * Shares the schema of `PostgresEventLog` (same `schema` and `tablePrefix`): either one's
+ * `setup()` creates both.
+ *
+ * @example Save and load on your own client
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { PostgresSnapshotStore } from "@eventsourced/eventsourced/postgres";
+ *
+ * const sql = postgres(process.env.DATABASE_URL!);
+ * const store = new PostgresSnapshotStore(sql, { keep: 3 });
+ * await store.setup();
+ * await store.save("cart", "c-1", 10, new Uint8Array([1, 2, 3]));
+ * console.log((await store.load("cart", "c-1"))?.seqNo); // 10
+ * await sql.end();
+ * ```
+ */
+export class PostgresSnapshotStore implements SnapshotStore {
+  readonly #store: SqlSnapshotStore;
+  #owned: postgres.Sql | undefined;
+
+  /** Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for bad names. */
+  constructor(sql: postgres.Sql, options: PostgresSnapshotStoreOptions = {}) {
+    this.#store = new SqlSnapshotStore(postgresClient(sql, options.prepare ?? true), options);
+  }
+
+  /**
+   * Opens its own client from `options` and checks that the server answers;
+   * {@linkcode PostgresSnapshotStore.close} ends it.
+   *
+   * @example Connect and close
+   * ```ts ignore
+   * import { PostgresSnapshotStore } from "@eventsourced/eventsourced/postgres";
+   *
+   * const store = await PostgresSnapshotStore.connect({ url: "postgres://localhost/app" });
+   * await store.setup();
+   * await store.close();
+   * ```
+   */
+  static async connect(
+    options: PostgresConnectOptions & PostgresSnapshotStoreOptions = {},
+  ): Promise<PostgresSnapshotStore> {
+    const sql = await openClient(options, sqlNames(options));
+    const store = new PostgresSnapshotStore(sql, options);
+    store.#owned = sql;
+    return store;
+  }
+
+  /** Creates the schema and tables when missing (idempotent); shared with the event log. */
+  setup(): Promise<void> {
+    return this.#store.setup();
+  }
+
+  /** {@inheritDoc SnapshotStore.save} */
+  save(
+    typeName: string,
+    id: string,
+    seqNo: number,
+    bytes: Uint8Array,
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.#store.save(typeName, id, seqNo, bytes, options);
+  }
+
+  /** {@inheritDoc SnapshotStore.load} */
+  load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null> {
+    return this.#store.load(typeName, id, options);
+  }
+
+  /** Ends the client if the store opened it; a client passed in is left open. */
+  async close(): Promise<void> {
+    const owned = this.#owned;
+    this.#owned = undefined;
+    await owned?.end({ timeout: 5 });
+  }
+}

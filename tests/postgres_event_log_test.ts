@@ -1,0 +1,10 @@
+import { after, before } from "node:test";
+import postgres from "postgres";
+import { PostgresEventLog, PostgresSnapshotStore } from "../adapters/postgres/mod.ts";
+import { testEventLog, testSnapshotStore } from "../testing/mod.ts";
+import { startPostgres, type PostgresServer } from "./_servers/postgres.ts";
+let server: PostgresServer; let sql: postgres.Sql;
+before(async () => { server = await startPostgres({ fsync: false }); sql = postgres(server.url, { onnotice: () => {} }); await new PostgresEventLog(sql).setup(); });
+after(async () => { await sql.end(); await server.stop(); });
+testEventLog("PostgresEventLog", () => new PostgresEventLog(sql), { dispose: (l) => (l as PostgresEventLog).close(), sameStorage: () => PostgresEventLog.connect({ url: server.url }) });
+testSnapshotStore("PostgresSnapshotStore", () => new PostgresSnapshotStore(sql));
