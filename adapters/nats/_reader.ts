@@ -1,0 +1,139 @@
+// A ReadableStream of events over a JetStream ordered consumer, in batches with backpressure:
+// the consumer's next pull is only sent once the reader has taken the messages before it.
+// Finite reads stop at a stream sequence fixed at the call; cancel, abort and the end of the
+// read stop the consumer and delete it on the server.
+
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { PersistedEvent } from "../../src/event_log.ts";
+
+/** What a read does once it knows the head. */
+export type ReadPlan =
+  /** Everything is known already (empty, or inside the head message): no consumer. */
+  | { readonly events: readonly PersistedEvent[] }
+  /** Consume from `startSeq`; stop after `endSeq` (inclusive), or never when undefined. */
+  | { readonly startSeq: number; readonly endSeq: number | undefined };
+
+/** The parts of a read. */
+export interface ReadSpec {
+  readonly js: JetStreamClient;
+  readonly stream: string;
+  /** The subject (or `<prefix>.<type>.>`) to consume. */
+  readonly filter: string;
+  /** Messages per pull. */
+  readonly batchSize: number;
+  readonly signal: AbortSignal | undefined;
+  /** Runs at the call: finds the head and decides the plan. */
+  readonly plan: () => Promise<ReadPlan>;
+  /** Turns a message into the events the reader wants from it (may be none). */
+  readonly decode: (msg: JsMsg) => PersistedEvent[];
+  /** Names the read in errors. */
+  readonly what: string;
+}
+
+/** Streams the events of `spec`. */
+export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
+  const { signal } = spec;
+  let finished = false;
+  let consumer: Consumer | undefined;
+  let messages: ConsumerMessages | undefined;
+  let iterator: AsyncIterator<JsMsg> | undefined;
+  let endSeq: number | undefined;
+  let released: Promise<void> | undefined;
+  let onAbort: (() => void) | undefined;
+
+  const release = (): Promise<void> =>
+    released ??= (async () => {
+      finished = true;
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      messages?.stop();
+      const current = consumer;
+      consumer = undefined;
+      // The ordered consumer is also dropped by the server after 5 idle minutes; deleting it
+      // frees it now.
+      if (current !== undefined) await current.delete().then(() => {}, () => {});
+    })();
+
+  // Started at the call, so a finite read ends at the head as of the call.
+  let planned: Promise<ReadPlan> | undefined;
+
+  return new ReadableStream<PersistedEvent>({
+    start(controller) {
+      if (signal?.aborted) {
+        finished = true;
+        controller.error(signal.reason);
+        return;
+      }
+      if (signal) {
+        onAbort = () => {
+          if (finished) return;
+          try {
+            controller.error(signal.reason);
+          } catch { /* already closed */ }
+          void release();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
+      planned = spec.plan();
+      planned.catch(() => {}); // Reported by the first pull.
+    },
+    async pull(controller) {
+      try {
+        if (iterator === undefined) {
+          const plan = await planned!;
+          if (finished) return;
+          if ("events" in plan) {
+            for (const event of plan.events) controller.enqueue(event);
+            controller.close();
+            await release();
+            return;
+          }
+          endSeq = plan.endSeq;
+          consumer = await spec.js.consumers.get(spec.stream, {
+            filter_subjects: spec.filter,
+            opt_start_seq: plan.startSeq,
+          });
+          if (finished) {
+            await consumer.delete().catch(() => {});
+            return;
+          }
+          messages = await consumer.consume({ max_messages: spec.batchSize });
+          iterator = messages[Symbol.asyncIterator]();
+        }
+        for (;;) {
+          const next = await iterator.next();
+          if (finished) return;
+          if (next.done) {
+            throw new Error("the consumer stopped (the connection was closed)");
+          }
+          const msg = next.value;
+          const seq = msg.seq;
+          if (endSeq !== undefined && seq > endSeq) {
+            controller.close();
+            await release();
+            return;
+          }
+          const events = spec.decode(msg);
+          for (const event of events) controller.enqueue(event);
+          if (endSeq !== undefined && seq >= endSeq) {
+            controller.close();
+            await release();
+            return;
+          }
+          if (events.length > 0) return;
+        }
+      } catch (cause) {
+        if (finished) return;
+        void release();
+        throw new Error(`Cannot read ${spec.what}: ${errorMessage(cause)}`, { cause });
+      }
+    },
+    cancel() {
+      return release();
+    },
+  }, { highWaterMark: spec.batchSize });
+}
+
+/** The message of an unknown error value. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

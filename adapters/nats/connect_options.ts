@@ -1,0 +1,86 @@
+/**
+ * Options of `NatsEventLog.connect` and `NatsSnapshotStore.connect`: the servers and the
+ * credentials of a WebSocket connection that the adapter opens and owns.
+ *
+ * @module
+ */
+
+import {
+  type Authenticator,
+  credsAuthenticator,
+  type NatsConnection,
+  nkeyAuthenticator,
+  wsconnect,
+  type WsConnectionOptions,
+  type WsSocketFactory,
+} from "@nats-io/nats-core";
+
+/**
+ * Where and how to connect over WebSocket. Reconnects are on and unlimited by default, so the
+ * adapter survives a server restart; each call still fails after its `timeout`.
+ *
+ * On Node 20, which has no global `WebSocket`, run `node --experimental-websocket` or pass a
+ * `wsFactory` (for example one built on the `ws` package).
+ */
+export interface NatsConnectOptions {
+  /** WebSocket URLs: `ws://host:port`, or `wss://host:port` where the runtime has TLS. */
+  servers: string | readonly string[];
+  /** User name, with `pass`. */
+  user?: string;
+  /** Password, with `user`. */
+  pass?: string;
+  /** Authentication token. */
+  token?: string;
+  /** NKey seed (`SU…`) to sign the server's challenge. */
+  nkeySeed?: string | Uint8Array;
+  /** The contents of a `.creds` file (JWT and NKey seed). */
+  credentials?: string | Uint8Array;
+  /** Other authenticators from `@nats-io/nats-core`, tried after the ones above. */
+  authenticator?: Authenticator | readonly Authenticator[];
+  /** The connection's name, as servers show it. */
+  name?: string;
+  /** Builds the WebSocket, for runtimes without a global one. */
+  wsFactory?: WsSocketFactory;
+  /** Any further `wsconnect` options; the fields above take precedence. */
+  connectionOptions?: Omit<WsConnectionOptions, "servers">;
+}
+
+const encoder = new TextEncoder();
+const bytesOf = (value: string | Uint8Array) =>
+  typeof value === "string" ? encoder.encode(value) : value;
+
+/** Opens the connection that `connect` of an adapter owns. */
+export function openConnection(options: NatsConnectOptions): Promise<NatsConnection> {
+  if (options.wsFactory === undefined && typeof globalThis.WebSocket !== "function") {
+    return Promise.reject(
+      new TypeError(
+        "Cannot connect to NATS over WebSocket: this runtime has no global WebSocket " +
+          "(on Node 20 run node with --experimental-websocket, or pass wsFactory)",
+      ),
+    );
+  }
+  const authenticators: Authenticator[] = [];
+  if (options.nkeySeed !== undefined) {
+    authenticators.push(nkeyAuthenticator(bytesOf(options.nkeySeed)));
+  }
+  if (options.credentials !== undefined) {
+    authenticators.push(credsAuthenticator(bytesOf(options.credentials)));
+  }
+  if (options.authenticator !== undefined) {
+    authenticators.push(...[options.authenticator].flat());
+  }
+  const connection: WsConnectionOptions = {
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...options.connectionOptions,
+    servers: typeof options.servers === "string" ? options.servers : [...options.servers],
+  };
+  if (options.user !== undefined) connection.user = options.user;
+  if (options.pass !== undefined) connection.pass = options.pass;
+  if (options.token !== undefined) connection.token = options.token;
+  if (options.name !== undefined) connection.name = options.name;
+  if (options.wsFactory !== undefined) connection.wsFactory = options.wsFactory;
+  if (authenticators.length > 0) connection.authenticator = authenticators;
+  return wsconnect(connection);
+}

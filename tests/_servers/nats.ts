@@ -1,0 +1,155 @@
+// Starts a real nats-server with JetStream and a plain-text WebSocket listener on free loopback
+// ports, with its own config file and store directory, for the NATS tests and the benchmark.
+// Uses only node: APIs, so it runs on Deno, Bun and Node. When NATS_WS_URL is set (and the
+// caller does not need to control the process), that server is used instead.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+
+/** A nats-server the tests can reach, restart and remove. */
+export interface NatsTestServer {
+  /** `ws://127.0.0.1:<port>` (or `NATS_WS_URL`). */
+  readonly wsUrl: string;
+  /** `nats://127.0.0.1:<port>`, for connections over TCP; `undefined` for `NATS_WS_URL`. */
+  readonly tcpUrl: string | undefined;
+  /** Stops the process (SIGTERM) and waits for it to exit; the store directory stays. */
+  stop(): Promise<void>;
+  /** Starts the stopped process again on the same ports and store directory. */
+  start(): Promise<void>;
+  /** Stops the process and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+/** Options of {@linkcode startNatsServer}. */
+export interface StartNatsServerOptions {
+  /** Always start an own process, even when `NATS_WS_URL` is set (for restart tests). */
+  own?: boolean;
+}
+
+function findBinary(): string {
+  const fromEnv = process.env.NATS_SERVER;
+  if (fromEnv) return fromEnv;
+  for (const path of ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]) {
+    if (existsSync(path)) return path;
+  }
+  return "nats-server";
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a server (or wraps `NATS_WS_URL`); call `dispose()` in `after()`. */
+export async function startNatsServer(
+  options: StartNatsServerOptions = {},
+): Promise<NatsTestServer> {
+  const external = process.env.NATS_WS_URL;
+  if (external && !options.own) {
+    const unsupported = () =>
+      Promise.reject(new Error("Cannot restart the server named by NATS_WS_URL"));
+    return {
+      wsUrl: external,
+      tcpUrl: undefined,
+      stop: unsupported,
+      start: unsupported,
+      dispose: () => Promise.resolve(),
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "eventsourced-nats-"));
+  const port = await freePort();
+  let wsPort = await freePort();
+  while (wsPort === port) wsPort = await freePort();
+  const config = join(dir, "nats.conf");
+  writeFileSync(
+    config,
+    [
+      `listen: "127.0.0.1:${port}"`,
+      `jetstream {`,
+      `  store_dir: ${JSON.stringify(join(dir, "store"))}`,
+      `  max_memory_store: 268435456`,
+      `  max_file_store: 4294967296`,
+      `}`,
+      `websocket {`,
+      `  listen: "127.0.0.1:${wsPort}"`,
+      `  no_tls: true`,
+      `}`,
+      ``,
+    ].join("\n"),
+  );
+  const binary = findBinary();
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const start = async (): Promise<void> => {
+    if (child !== undefined) throw new Error("nats-server is already running");
+    const proc = spawn(binary, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
+    exited = new Promise((resolve) => proc.once("exit", () => resolve()));
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`nats-server did not get ready within 20 s:\n${output}`));
+      }, 20_000);
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        proc.stderr?.off("data", onData);
+        proc.off("exit", onExit);
+        proc.off("error", onError);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onData = (chunk: Uint8Array) => {
+        output += new TextDecoder().decode(chunk);
+        if (output.includes("Server is ready")) done();
+      };
+      const onExit = (code: number | null) =>
+        done(new Error(`nats-server exited with ${code} before it was ready:\n${output}`));
+      const onError = (error: Error) =>
+        done(new Error(`Cannot start ${binary}: ${error.message}`, { cause: error }));
+      proc.stderr?.on("data", onData);
+      proc.once("exit", onExit);
+      proc.once("error", onError);
+    }).catch((error) => {
+      child = undefined;
+      proc.kill("SIGKILL");
+      throw error;
+    });
+    // Keep reading stderr so the pipe never fills up.
+    proc.stderr?.on("data", () => {});
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    if (proc === undefined) return;
+    child = undefined;
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await start();
+  return {
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    tcpUrl: `nats://127.0.0.1:${port}`,
+    stop,
+    start,
+    dispose: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
