@@ -1,0 +1,129 @@
+/**
+ * {@linkcode PgliteEventLog}: the event log on PGlite, PostgreSQL in WebAssembly.
+ *
+ * @module
+ */
+
+import { PGlite } from "@electric-sql/pglite";
+import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
+import { type PgliteClient, pgliteClient } from "./_client.ts";
+import { sqlNames } from "../_sql/names.ts";
+
+/** Options of a {@linkcode PgliteEventLog}. */
+export type PgliteEventLogOptions = SqlEventLogOptions;
+
+/** Options of {@linkcode PgliteEventLog.open}. */
+export interface PgliteOpenOptions {
+  /**
+   * Where PGlite keeps its files, e.g. `"./.data/events"` (created when missing). Omitted: in
+   * memory, gone when closed.
+   */
+  dataDir?: string;
+}
+
+/**
+ * An {@linkcode EventLog} on PGlite (`@electric-sql/pglite`): the same schema and SQL as
+ * `PostgresEventLog`, embedded, no server; in memory or in a data directory.
+ *
+ * PGlite has one connection and runs one statement at a time, so group commit matters even
+ * more here: persists of different entities that wait together are written by one statement.
+ * Live reads wake when this log appends, and poll otherwise.
+ *
+ * @example Persist and read back in memory
+ * ```ts
+ * import { PgliteEventLog } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * const log = await PgliteEventLog.open();
+ * await log.setup();
+ * await log.persist("cart", "c-1", null, [new Uint8Array([1]), new Uint8Array([2])]);
+ * const seqNos = [];
+ * for await (const event of log.eventsById("cart", "c-1", 1)) seqNos.push(event.seqNo);
+ * assert.deepEqual(seqNos, [1, 2]);
+ * await log.close();
+ * ```
+ */
+export class PgliteEventLog implements EventLog {
+  readonly #log: SqlEventLog;
+  #owned: PGlite | undefined;
+
+  /**
+   * Uses `db`, a PGlite instance the caller owns (share it with a `PgliteSnapshotStore`).
+   * Throws a `TypeError` for a bad schema or table prefix.
+   */
+  constructor(db: PgliteClient, options: PgliteEventLogOptions = {}) {
+    this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), options, { concurrency: 1 });
+  }
+
+  /**
+   * Opens its own PGlite, in memory or in `dataDir`; {@linkcode PgliteEventLog.close} closes
+   * it.
+   *
+   * @example A log in a data directory
+   * ```ts ignore
+   * import { PgliteEventLog } from "@eventsourced/eventsourced/pglite";
+   *
+   * const log = await PgliteEventLog.open({ dataDir: "./.data/events" });
+   * await log.setup();
+   * await log.close();
+   * ```
+   */
+  static async open(
+    options: PgliteOpenOptions & PgliteEventLogOptions = {},
+  ): Promise<PgliteEventLog> {
+    sqlNames(options);
+    const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+    const log = new PgliteEventLog(db, options);
+    log.#owned = db;
+    return log;
+  }
+
+  /** Creates the schema, tables and append function when missing (idempotent). */
+  setup(): Promise<void> {
+    return this.#log.setup();
+  }
+
+  /** {@inheritDoc EventLog.persist} */
+  persist(
+    typeName: string,
+    id: string,
+    lastSeqNo: number | null,
+    events: readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.#log.persist(typeName, id, lastSeqNo, events, options);
+  }
+
+  /** {@inheritDoc EventLog.lastSeqNo} */
+  lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {
+    return this.#log.lastSeqNo(typeName, id, options);
+  }
+
+  /** {@inheritDoc EventLog.eventsById} */
+  eventsById(
+    typeName: string,
+    id: string,
+    fromSeqNo: number,
+    options?: ReadOptions,
+  ): ReadableStream<PersistedEvent> {
+    return this.#log.eventsById(typeName, id, fromSeqNo, options);
+  }
+
+  /** {@inheritDoc EventLog.eventsByType} */
+  eventsByType(
+    typeName: string,
+    fromPosition: number,
+    options?: ReadOptions,
+  ): ReadableStream<PersistedEvent> {
+    return this.#log.eventsByType(typeName, fromPosition, options);
+  }
+
+  /** Closes the PGlite instance if the log opened it; one passed in is left open. */
+  async close(): Promise<void> {
+    await this.#log.close();
+    const owned = this.#owned;
+    this.#owned = undefined;
+    await owned?.close();
+  }
+}
