@@ -75,8 +75,8 @@ export function decodeToken(token: string): string {
   for (let i = plainEnd; i < token.length;) {
     const code = token.charCodeAt(i);
     if (code === 0x3d) {
-      const high = HEX.indexOf(token[i + 1] ?? "");
-      const low = HEX.indexOf(token[i + 2] ?? "");
+      const high = hexValue(token.charCodeAt(i + 1));
+      const low = hexValue(token.charCodeAt(i + 2));
       if (high === -1 || low === -1) throw invalidToken(token);
       const byte = (high << 4) | low;
       // A plain byte written as an escape would give a second encoding of the same text.
@@ -95,6 +95,13 @@ export function decodeToken(token: string): string {
   } catch (cause) {
     throw new TypeError(`Invalid token ${JSON.stringify(token)}: not UTF-8`, { cause });
   }
+}
+
+// Upper-case hex digits only, so each byte has one spelling; NaN (past the end) gives -1.
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x41 && code <= 0x46) return code - 0x37;
+  return -1;
 }
 
 function invalidToken(token: string): TypeError {

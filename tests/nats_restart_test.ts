@@ -1,0 +1,157 @@
+// A restart of nats-server in the middle of a load run: commands fail (bounded by the log's
+// timeout) while the server is away and succeed again after it returns; every command that got
+// a successful reply has its event in the log, and the entities go on from where they were.
+// Always starts its own server, since it has to stop and start it.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type Command,
+  type CommandEffect,
+  emitAndReply,
+  type EntityRef,
+  type EventSourced,
+  isHandleCommandError,
+  jsonBinarize,
+  spawn,
+} from "../mod.ts";
+import { collect, uniqueTypeName } from "../testing/mod.ts";
+import { NatsEventLog, NatsSnapshotStore } from "../adapters/nats/mod.ts";
+import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
+
+let server: NatsTestServer;
+
+before(async () => {
+  server = await startNatsServer({ own: true });
+});
+
+after(async () => {
+  await server?.dispose();
+});
+
+type Event = { by: number; command: number };
+const counter = (typeName: string): EventSourced<number, Event> => ({
+  typeName,
+  initialState: 0,
+  handleEvent: (state, event) => state + event.by,
+});
+const increase = (command: number): Command<number, Event, number, never> => ({
+  handleCommand: (_id, _state): CommandEffect<number, Event, number, never> =>
+    emitAndReply({ by: 1, command }, (state) => state),
+});
+
+const ENTITIES = 8;
+const BEFORE_STOP = 120;
+const AFTER_START_PER_ENTITY = 25;
+const LIMIT = 5_000;
+
+async function waitFor(what: string, condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_200 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.ok(condition(), `timed out waiting for ${what}`);
+}
+
+test("NatsEventLog: a nats-server restart during a load run loses no acknowledged event and the entities go on", { timeout: 120_000 }, async () => {
+  const eventLog = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 1_000 });
+  const snapshotStore = new NatsSnapshotStore(eventLog.connection, { timeout: 1_000 });
+  await eventLog.setup();
+  await snapshotStore.setup();
+  const entity = counter(uniqueTypeName("counter"));
+  const binarize = jsonBinarize<Event, number>();
+  // Snapshot saves fail while the server is away; they are reported here, never fatal.
+  const snapshotErrors: Error[] = [];
+  const onError = (error: Error) => void snapshotErrors.push(error);
+  const options = { eventLog, snapshotStore, snapshotAfter: 10, binarize, onError };
+  const refs: EntityRef<number, Event>[] = [];
+  for (let i = 0; i < ENTITIES; i++) refs.push(await spawn(entity, `e${i}`, options));
+
+  const acknowledged = refs.map(() => new Set<number>());
+  const replies = refs.map(() => [] as number[]);
+  const failures = refs.map(() => [] as unknown[]);
+  const afterStart = refs.map(() => 0);
+  let phase: "before" | "down" | "up" = "before";
+  let nextCommand = 1;
+  let total = 0;
+  let stopped = false;
+
+  const worker = async (index: number) => {
+    const ref = refs[index]!;
+    for (let sent = 0; sent < LIMIT && !stopped; sent++) {
+      const command = nextCommand++;
+      const during = phase;
+      try {
+        const result = await ref.handleCommand(increase(command));
+        assert.ok(result.ok);
+        acknowledged[index]!.add(command);
+        replies[index]!.push(result.value);
+        total++;
+        if (during === "up") afterStart[index]!++;
+      } catch (error) {
+        failures[index]!.push(error);
+        assert.ok(isHandleCommandError(error), `expected HandleCommandError, got ${error}`);
+        if (phase === "before") throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (afterStart.every((n) => n >= AFTER_START_PER_ENTITY)) return;
+    }
+  };
+
+  const workers = Promise.all(refs.map((_, i) => worker(i)));
+  try {
+    await waitFor("the first acknowledged commands", () => total >= BEFORE_STOP);
+    const failedBefore = failures.map((f) => f.length);
+    phase = "down";
+    await server.stop();
+    // While the server is away every entity's commands fail, each within the timeout.
+    await waitFor(
+      "a failed command on every entity",
+      () => failures.every((f, i) => f.length > failedBefore[i]!),
+    );
+    await server.start();
+    phase = "up";
+    await waitFor(
+      "commands that succeed after the restart",
+      () => afterStart.every((n) => n >= AFTER_START_PER_ENTITY),
+    );
+  } finally {
+    stopped = true;
+    await workers;
+  }
+
+  for (const errors of failures) {
+    for (const error of errors) {
+      assert.ok(isHandleCommandError(error));
+      assert.ok(
+        error.reason === "persist-failed" || error.reason === "resync-failed",
+        `unexpected reason ${error.reason}`,
+      );
+    }
+  }
+
+  // A fresh log on its own connection reads back what the server kept.
+  const reader = await NatsEventLog.connect({ servers: server.wsUrl });
+  try {
+    for (const [i, ref] of refs.entries()) {
+      const events = await collect(reader.eventsById(entity.typeName, ref.id, 1));
+      assert.deepEqual(events.map((e) => e.seqNo), events.map((_, n) => n + 1), "dense seqNos");
+      const logged = new Set(events.map((e) => binarize.eventFromBytes(e.bytes).command));
+      for (const command of acknowledged[i]!) {
+        assert.ok(logged.has(command), `acknowledged command ${command} of ${ref.id} is in the log`);
+      }
+      // Replies count up with the log: the entity went on from where it was.
+      const ownReplies = replies[i]!;
+      for (let r = 1; r < ownReplies.length; r++) assert.ok(ownReplies[r]! > ownReplies[r - 1]!);
+      assert.ok(ownReplies.at(-1)! <= events.length);
+      await ref.stop();
+      const respawned = await spawn(entity, ref.id, options);
+      const result = await respawned.handleCommand(increase(0));
+      assert.ok(result.ok);
+      assert.equal(result.value, events.length + 1);
+      await respawned.stop();
+    }
+  } finally {
+    await reader.close();
+    await eventLog.close();
+  }
+});

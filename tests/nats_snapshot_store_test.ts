@@ -1,0 +1,84 @@
+// Integration tests of NatsSnapshotStore against a real nats-server over WebSocket.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { Kvm } from "@nats-io/kv";
+import { testSnapshotStore, uniqueTypeName } from "../testing/mod.ts";
+import { NatsSnapshotStore } from "../adapters/nats/mod.ts";
+import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
+
+let server: NatsTestServer;
+
+before(async () => {
+  server = await startNatsServer();
+  const store = await NatsSnapshotStore.connect({ servers: server.wsUrl });
+  try {
+    await store.setup();
+  } finally {
+    await store.close();
+  }
+});
+
+after(async () => {
+  await server?.dispose();
+});
+
+testSnapshotStore(
+  "NatsSnapshotStore",
+  () => NatsSnapshotStore.connect({ servers: server.wsUrl }),
+  { dispose: (store) => (store as NatsSnapshotStore).close() },
+);
+
+test("NatsSnapshotStore: saves from two connections at once leave the highest seqNo", async () => {
+  const first = await NatsSnapshotStore.connect({ servers: server.wsUrl });
+  const second = await NatsSnapshotStore.connect({ servers: server.wsUrl });
+  try {
+    const typeName = uniqueTypeName();
+    const seqNos = Array.from({ length: 40 }, (_, i) => (i * 37) % 101 + 1);
+    await Promise.all(
+      seqNos.map((seqNo, i) =>
+        (i % 2 === 0 ? first : second).save(typeName, "a", seqNo, new Uint8Array([seqNo]))
+      ),
+    );
+    const highest = Math.max(...seqNos);
+    for (const store of [first, second]) {
+      const loaded = await store.load(typeName, "a");
+      assert.equal(loaded?.seqNo, highest);
+      assert.deepEqual([...loaded!.bytes], [highest]);
+    }
+  } finally {
+    await first.close();
+    await second.close();
+  }
+});
+
+test("NatsSnapshotStore: keys are <typeName>.<encoded id> in a bucket that keeps one value per key", async () => {
+  const store = await NatsSnapshotStore.connect({ servers: server.wsUrl });
+  try {
+    const typeName = uniqueTypeName();
+    await store.save(typeName, "a.b c", 1, new Uint8Array([1]));
+    await store.save(typeName, "a.b c", 2, new Uint8Array([2]));
+    const kv = await new Kvm(store.connection).open("eventsourced-snapshots");
+    const keys = [];
+    for await (const key of await kv.keys(`${typeName}.>`)) keys.push(key);
+    assert.deepEqual(keys, [`${typeName}.a=2Eb=20c`]);
+    const status = await kv.status();
+    assert.equal(status.history, 1);
+    assert.equal(status.streamInfo.config.storage, "file");
+  } finally {
+    await store.close();
+  }
+});
+
+test("NatsSnapshotStore: without setup a missing bucket is a clear error", async () => {
+  const store = await NatsSnapshotStore.connect({ servers: server.wsUrl, bucket: "missing" });
+  try {
+    await assert.rejects(store.load("counter", "a"), /bucket "missing" does not exist \(call setup\(\) first\)/);
+    await assert.rejects(store.save("counter", "a", 1, new Uint8Array()), /does not exist/);
+    await store.setup();
+    await store.save("counter", "a", 1, new Uint8Array([5]));
+    assert.equal((await store.load("counter", "a"))?.seqNo, 1);
+  } finally {
+    await store.close();
+  }
+});
