@@ -30,6 +30,7 @@ interface Queued {
   readonly resolve: (result: Result<unknown, unknown>) => void;
   readonly reject: (error: unknown) => void;
   settled: boolean;
+  onAbort: (() => void) | undefined;
 }
 
 function failure(
@@ -52,6 +53,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #busy = false;
   #needsResync = false;
   #queue: Queued[] | undefined;
+  #head = 0;
   #stopping: Promise<void> | undefined;
   #idle: (() => void) | undefined;
   #snapshotDue: { state: State; seqNo: number } | undefined;
@@ -146,25 +148,23 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     );
   }
 
-  async #runFirst<Reply, Error>(
+  // The hot path avoids async functions: a command whose effect needs no I/O settles without
+  // a microtask of its own, and an emit costs the log's promise plus one then(). A promise
+  // returned by #process has already called #next() by the time it settles.
+  #runFirst<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
   ): Promise<Result<Reply, Error>> {
+    let outcome: Result<Reply, Error> | Promise<Result<Reply, Error>>;
     try {
-      return await this.#process(command, signal);
-    } finally {
-      if (this.#queue !== undefined && this.#queue.length > 0) void this.#drain();
-      else this.#becomeIdle();
+      outcome = this.#process(command, signal);
+    } catch (error) {
+      this.#next();
+      return Promise.reject(error);
     }
-  }
-
-  #becomeIdle(): void {
-    this.#busy = false;
-    const idle = this.#idle;
-    if (idle !== undefined) {
-      this.#idle = undefined;
-      idle();
-    }
+    if (outcome instanceof Promise) return outcome;
+    this.#next();
+    return Promise.resolve(outcome);
   }
 
   #enqueue(
@@ -178,51 +178,95 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         resolve,
         reject,
         settled: false,
+        onAbort: undefined,
       };
       if (signal !== undefined) {
-        signal.addEventListener("abort", () => {
+        queued.onAbort = () => {
           if (queued.settled) return;
           queued.settled = true;
           reject(this.#aborted(signal));
-        }, { once: true });
+        };
+        signal.addEventListener("abort", queued.onAbort, { once: true });
       }
       (this.#queue ??= []).push(queued);
     });
   }
 
-  // Commands beyond commandBufferSize wait, in order, for room in the mailbox; with a single
-  // consumer that is the same queue, so the bound shows as the order and the waiting.
-  async #drain(): Promise<void> {
-    const queue = this.#queue!;
-    let head = 0;
-    while (head < queue.length) {
-      const queued = queue[head++]!;
-      if (head >= 1024) {
-        queue.splice(0, head);
-        head = 0;
-      }
+  // Runs queued commands in order until one needs I/O (its settlement calls #next again) or
+  // the queue is empty. Commands beyond commandBufferSize wait, in order, for room in the
+  // mailbox; with a single consumer that is the same queue, so the bound shows as the order
+  // and the waiting.
+  #next(): void {
+    const queue = this.#queue;
+    while (queue !== undefined && this.#head < queue.length) {
+      const queued = queue[this.#head]!;
+      queue[this.#head++] = undefined as unknown as Queued;
+      if (queued.onAbort !== undefined) queued.signal!.removeEventListener("abort", queued.onAbort);
       if (queued.settled) continue;
       queued.settled = true;
+      let outcome: Result<unknown, unknown> | Promise<Result<unknown, unknown>>;
       try {
-        queued.resolve(
-          await this.#process(
-            queued.command as Command<State, Event, unknown, unknown>,
-            queued.signal,
-          ),
+        outcome = this.#process(
+          queued.command as Command<State, Event, unknown, unknown>,
+          queued.signal,
         );
       } catch (error) {
         queued.reject(error);
+        continue;
       }
+      if (outcome instanceof Promise) {
+        outcome.then(queued.resolve, queued.reject);
+        return;
+      }
+      queued.resolve(outcome);
     }
-    queue.length = 0;
-    this.#becomeIdle();
+    if (queue !== undefined) {
+      queue.length = 0;
+      this.#head = 0;
+    }
+    this.#busy = false;
+    const idle = this.#idle;
+    if (idle !== undefined) {
+      this.#idle = undefined;
+      idle();
+    }
   }
 
-  async #process<Reply, Error>(
+  #process<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
-  ): Promise<Result<Reply, Error>> {
-    if (this.#needsResync) await this.#resync(signal);
+  ): Result<Reply, Error> | Promise<Result<Reply, Error>> {
+    if (this.#needsResync) {
+      return this.#resync(signal).then(
+        () => this.#decideAfterResync(command, signal),
+        (error) => {
+          this.#next();
+          throw error;
+        },
+      );
+    }
+    return this.#decide(command, signal);
+  }
+
+  #decideAfterResync<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+    signal: AbortSignal | undefined,
+  ): Result<Reply, Error> | Promise<Result<Reply, Error>> {
+    let outcome: Result<Reply, Error> | Promise<Result<Reply, Error>>;
+    try {
+      outcome = this.#decide(command, signal);
+    } catch (error) {
+      this.#next();
+      throw error;
+    }
+    if (!(outcome instanceof Promise)) this.#next();
+    return outcome;
+  }
+
+  #decide<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+    signal: AbortSignal | undefined,
+  ): Result<Reply, Error> | Promise<Result<Reply, Error>> {
     let effect: CommandEffect<State, Event, Reply, Error>;
     try {
       effect = command.handleCommand(this.id, this.#state);
@@ -239,7 +283,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       case "reject":
         return { ok: false, error: effect.error };
       case "emit":
-        return await this.#emit(effect.events, effect.makeReply, signal);
+        return this.#emit(effect.events, effect.makeReply, signal);
       default:
         throw failure(
           `Cannot handle command for "${this.#name()}": the command handler returned ${
@@ -250,11 +294,11 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     }
   }
 
-  async #emit<Reply>(
+  #emit<Reply>(
     events: readonly Event[],
     makeReply: ((state: State) => Reply) | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<Result<Reply, never>> {
+  ): Result<Reply, never> | Promise<Result<Reply, never>> {
     const config = this.#config;
     if (events.length === 0) {
       return { ok: true, value: this.#makeReply(makeReply, this.#state) };
@@ -276,9 +320,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       );
     }
     const previous = this.#seqNo;
-    let seqNo: number;
+    let persisting: Promise<number>;
     try {
-      seqNo = await config.eventLog.persist(
+      persisting = config.eventLog.persist(
         config.entity.typeName,
         this.id,
         previous === 0 ? null : previous,
@@ -286,13 +330,35 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         signal === undefined ? undefined : { signal },
       );
     } catch (cause) {
-      this.#needsResync = true;
-      throw failure(
-        `Cannot handle command for "${this.#name()}": persisting ${events.length} event(s) after seqNo ${previous} failed`,
-        "persist-failed",
-        cause,
-      );
+      persisting = Promise.reject(cause);
     }
+    return persisting.then(
+      (seqNo) => {
+        try {
+          return this.#applied(events, makeReply, previous, seqNo);
+        } finally {
+          this.#next();
+        }
+      },
+      (cause) => {
+        this.#needsResync = true;
+        this.#next();
+        throw failure(
+          `Cannot handle command for "${this.#name()}": persisting ${events.length} event(s) after seqNo ${previous} failed`,
+          "persist-failed",
+          cause,
+        );
+      },
+    );
+  }
+
+  #applied<Reply>(
+    events: readonly Event[],
+    makeReply: ((state: State) => Reply) | undefined,
+    previous: number,
+    seqNo: number,
+  ): Result<Reply, never> {
+    const config = this.#config;
     if (seqNo !== previous + events.length) {
       this.#needsResync = true;
       throw failure(

@@ -30,7 +30,9 @@ class TypeEvents implements ArraySource {
 /**
  * Events kept in memory: the concurrency check, atomic multi-event persist, finite and live
  * reads and abort, as in a real backend; positions are dense per type name (1, 2, 3 …).
- * Events are lost when the process ends: for tests, demos and benchmarks.
+ * Events are lost when the process ends: for tests, demos and benchmarks. The log keeps the
+ * arrays given to `persist` and hands the same arrays to readers, without copies: treat event
+ * bytes as immutable, as the entity runtime does.
  *
  * @example Persist with a concurrency check
  * ```ts
@@ -93,7 +95,7 @@ export class MemoryEventLog implements EventLog {
         id,
         seqNo: entityEvents.length + 1,
         position: all.length + 1,
-        bytes: bytes.slice(),
+        bytes,
       };
       entityEvents.push(event);
       all.push(event);

@@ -13,8 +13,11 @@
  * import type { Result } from "@eventsourced/eventsourced";
  * import assert from "node:assert/strict";
  *
- * const result: Result<number, string> = { ok: false, error: "Overflow" };
- * assert.equal(result.ok ? result.value : result.error, "Overflow");
+ * function describe(result: Result<number, string>): string {
+ *   return result.ok ? `reply ${result.value}` : `rejected: ${result.error}`;
+ * }
+ * assert.equal(describe({ ok: false, error: "Overflow" }), "rejected: Overflow");
+ * assert.equal(describe({ ok: true, value: 3 }), "reply 3");
  * ```
  */
 export type Result<T, E> = { readonly ok: true; readonly value: T } | {
