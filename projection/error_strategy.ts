@@ -1,0 +1,109 @@
+/**
+ * What a projection does when an event fails (it cannot be decoded, or its handler or the
+ * commit of its offset throws) or reading the event log fails.
+ *
+ * @module
+ */
+
+/** Stop the projection; `state().lastError` says why. The failed event is not committed. */
+export interface StopStrategy {
+  /** Always `"stop"`. */
+  readonly type: "stop";
+}
+
+/**
+ * Skip the failed event: its offset is committed without its writes, the error is reported to
+ * `onError`, and `state().skipped` counts it. A failed read of the event log, where there is no
+ * event to skip, is retried with the default backoff.
+ */
+export interface SkipStrategy {
+  /** Always `"skip"`. */
+  readonly type: "skip";
+}
+
+/**
+ * Retry the failed event (or read) after a delay that grows from `initialDelayMs` by `factor`
+ * up to `maxDelayMs`. After `maxRetries` retries in a row, do `exhausted`.
+ */
+export interface RetryStrategy {
+  /** Always `"retry"`. */
+  readonly type: "retry";
+  /** The first delay in ms; default 100. */
+  readonly initialDelayMs?: number | undefined;
+  /** The longest delay in ms; default 30 000. */
+  readonly maxDelayMs?: number | undefined;
+  /** How much each delay grows; default 2. */
+  readonly factor?: number | undefined;
+  /** How many retries in a row before giving up; default unlimited. */
+  readonly maxRetries?: number | undefined;
+  /** What to do after the last retry failed: `"stop"` (default) or `"skip"`. */
+  readonly exhausted?: "stop" | "skip" | undefined;
+}
+
+/**
+ * One of {@linkcode RetryStrategy} (the default, unlimited), {@linkcode SkipStrategy} or
+ * {@linkcode StopStrategy}.
+ *
+ * @example Retry three times, then skip the event
+ * ```ts
+ * import type { ErrorStrategy } from "@eventsourced/eventsourced/projection";
+ *
+ * const strategy: ErrorStrategy = {
+ *   type: "retry",
+ *   initialDelayMs: 50,
+ *   maxRetries: 3,
+ *   exhausted: "skip",
+ * };
+ * ```
+ */
+export type ErrorStrategy = RetryStrategy | SkipStrategy | StopStrategy;
+
+/** The checked, filled-in form of an {@linkcode ErrorStrategy}. */
+export interface ResolvedStrategy {
+  readonly type: "retry" | "skip" | "stop";
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly factor: number;
+  readonly maxRetries: number;
+  readonly exhausted: "stop" | "skip";
+}
+
+function nonNegative(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new RangeError(`Invalid errorStrategy.${name} ${String(value)}: expected a number ≥ 0`);
+  }
+  return value;
+}
+
+/** Checks a strategy and fills in the defaults; throws a TypeError or RangeError. */
+export function resolveStrategy(strategy: ErrorStrategy | undefined): ResolvedStrategy {
+  const s = (strategy ?? { type: "retry" }) as Partial<RetryStrategy> & { type?: unknown };
+  if (s.type !== "retry" && s.type !== "skip" && s.type !== "stop") {
+    throw new TypeError(
+      `Invalid errorStrategy type ${JSON.stringify(s.type)}: expected "retry", "skip" or "stop"`,
+    );
+  }
+  const factor = nonNegative(s.factor, "factor", 2);
+  if (factor < 1) throw new RangeError(`Invalid errorStrategy.factor ${factor}: expected ≥ 1`);
+  const exhausted = s.exhausted ?? "stop";
+  if (exhausted !== "stop" && exhausted !== "skip") {
+    throw new TypeError(
+      `Invalid errorStrategy.exhausted ${JSON.stringify(exhausted)}: expected "stop" or "skip"`,
+    );
+  }
+  return {
+    type: s.type,
+    initialDelayMs: nonNegative(s.initialDelayMs, "initialDelayMs", 100),
+    maxDelayMs: nonNegative(s.maxDelayMs, "maxDelayMs", 30_000),
+    factor,
+    maxRetries: nonNegative(s.maxRetries, "maxRetries", Infinity),
+    exhausted,
+  };
+}
+
+/** The delay before retry number `attempt` (1, 2, …). */
+export function backoffDelay(strategy: ResolvedStrategy, attempt: number): number {
+  const delay = strategy.initialDelayMs * strategy.factor ** Math.max(attempt - 1, 0);
+  return Math.min(delay, strategy.maxDelayMs);
+}

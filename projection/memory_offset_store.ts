@@ -1,0 +1,91 @@
+/**
+ * An in-memory {@linkcode OffsetStore}.
+ *
+ * @module
+ */
+
+import type {
+  AcquireOptions,
+  OffsetCallOptions,
+  OffsetChange,
+  OffsetLease,
+  OffsetStore,
+} from "./offset_store.ts";
+import { ProjectionError } from "./errors.ts";
+import { assertProjectionName, NameLocks } from "./_name_locks.ts";
+
+/**
+ * Offsets kept in memory, lost when the process ends. There is no transaction: the handler's
+ * writes happen, then the offset moves, so a failure between the two (a handler that fails
+ * half-way through a batch and is retried, a crash) hands events to the handler again:
+ * **at-least-once**. Handlers must therefore be idempotent, or keep their read model in the
+ * same memory (then it is rebuilt from offset 0 after a restart anyway). Names are exclusive
+ * within the store instance.
+ *
+ * @example Keep counter totals in memory
+ * ```ts
+ * import { jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import { MemoryOffsetStore, Projection } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const eventLog = new MemoryEventLog();
+ * const binarize = jsonBinarize<number, number>();
+ * await eventLog.persist("counter", "a", null, [binarize.eventToBytes(2), binarize.eventToBytes(3)]);
+ *
+ * const totals = new Map<string, number>();
+ * const projection = new Projection("totals", {
+ *   typeName: "counter",
+ *   eventLog,
+ *   binarize,
+ *   offsetStore: new MemoryOffsetStore(),
+ *   handleEvent: ({ id, event }) => void totals.set(id, (totals.get(id) ?? 0) + event),
+ * });
+ * await projection.run();
+ * await projection.whenCaughtUp();
+ * assert.equal(totals.get("a"), 5);
+ * await projection.stop();
+ * ```
+ */
+export class MemoryOffsetStore implements OffsetStore<undefined> {
+  readonly #offsets = new Map<string, number>();
+  readonly #locks = new NameLocks();
+
+  /** {@inheritDoc OffsetStore.load} */
+  load(name: string, _options?: OffsetCallOptions): Promise<number> {
+    try {
+      assertProjectionName(name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve(this.#offsets.get(name) ?? 0);
+  }
+
+  /** {@inheritDoc OffsetStore.acquire} */
+  async acquire(name: string, options: AcquireOptions = {}): Promise<OffsetLease<undefined>> {
+    assertProjectionName(name);
+    const release = await this.#locks.acquire(name, options);
+    const offsets = this.#offsets;
+    let released = false;
+    return {
+      name,
+      load: () => Promise.resolve(offsets.get(name) ?? 0),
+      async commit(change: OffsetChange, work: (tx: undefined) => Promise<void>): Promise<void> {
+        if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        const stored = offsets.get(name) ?? 0;
+        if (stored !== change.from) {
+          throw new ProjectionError(
+            `Cannot store offset ${change.to} of projection "${name}": expected ${change.from}, found ${stored}`,
+            { projection: name, reason: "offset-conflict" },
+          );
+        }
+        await work(undefined);
+        offsets.set(name, change.to);
+      },
+      release() {
+        released = true;
+        release();
+        return Promise.resolve();
+      },
+    };
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The offset store port: where a projection keeps the position of the last event it has
+ * processed, and the unit of work (a transaction, where the store has one) in which its
+ * handler's writes and the new offset are committed together.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode OffsetStore.acquire}. */
+export interface AcquireOptions {
+  /**
+   * `false` (default): reject with a `ProjectionError` (reason `"locked"`) when another runner
+   * holds the name. `true`: wait until it is released.
+   */
+  wait?: boolean | undefined;
+  /** Gives up acquiring (also while waiting); the promise rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of a single call to an offset store. */
+export interface OffsetCallOptions {
+  /** Cancels the call where the store can. */
+  signal?: AbortSignal | undefined;
+}
+
+/** A move of the stored offset, checked against the offset the runner last saw. */
+export interface OffsetChange {
+  /** The offset the runner expects to be stored now; `0`: none yet. */
+  readonly from: number;
+  /** The offset to store: the position of the last event processed. */
+  readonly to: number;
+}
+
+/**
+ * The right to run a projection of one name, held by one runner at a time; ends with
+ * {@linkcode OffsetLease.release}.
+ */
+export interface OffsetLease<Tx> {
+  /** The projection's name. */
+  readonly name: string;
+  /** The stored offset: the position of the last event processed, `0` when none. */
+  load(options?: OffsetCallOptions): Promise<number>;
+  /**
+   * Runs `work` with the store's unit of work and moves the offset from `change.from` to
+   * `change.to` in it: both take effect or neither does (on stores with transactions). Rejects
+   * with a `ProjectionError` (reason `"offset-conflict"`) when the stored offset is not
+   * `change.from`, having done nothing; rejects with `work`'s error, having stored nothing, when
+   * `work` throws.
+   */
+  commit(change: OffsetChange, work: (tx: Tx) => Promise<void>): Promise<void>;
+  /** Gives the name back; safe to call more than once. */
+  release(): Promise<void>;
+}
+
+/**
+ * Storage for projection offsets. `Tx` is what a handler gets to write its read model with in
+ * the same unit of work as the offset: a transaction on Postgres and PGlite (exactly-once for
+ * read models in that database), `undefined` on stores without one (at-least-once).
+ *
+ * @example The memory store
+ * ```ts
+ * import { MemoryOffsetStore, type OffsetStore } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const store: OffsetStore<undefined> = new MemoryOffsetStore();
+ * const lease = await store.acquire("balances");
+ * await lease.commit({ from: 0, to: 3 }, async () => {});
+ * assert.equal(await store.load("balances"), 3);
+ * await lease.release();
+ * ```
+ */
+export interface OffsetStore<Tx> {
+  /** The stored offset of `name` (`0` when none), without taking the name. */
+  load(name: string, options?: OffsetCallOptions): Promise<number>;
+  /**
+   * Takes the name for one runner. Rejects with a `ProjectionError` (reason `"locked"`) when
+   * another runner holds it, unless `wait` is set.
+   */
+  acquire(name: string, options?: AcquireOptions): Promise<OffsetLease<Tx>>;
+}
