@@ -1,0 +1,46 @@
+// PostgreSQL: the server named by PG_URL, or a temporary one started by the tests' helper
+// (initdb, free loopback port, default settings: fsync on). Baselines use postgres.js directly.
+
+import postgres from "postgres";
+import { PostgresEventLog, PostgresSnapshotStore } from "../../adapters/postgres/mod.ts";
+import { startPostgres } from "../../tests/_servers/postgres.ts";
+import type { BenchBackend } from "../_backend.ts";
+import { sqlBaseline } from "../_sql_baseline.ts";
+
+const backend: BenchBackend = {
+  name: "postgres",
+  async open() {
+    const server = await startPostgres();
+    const sql = postgres(server.url, { max: 10, onnotice: () => {} });
+    const tablePrefix = `bench_${Date.now().toString(36)}_`;
+    const eventLog = new PostgresEventLog(sql, { tablePrefix });
+    await eventLog.setup();
+    const baseline = sqlBaseline({
+      query: (text, params) => sql.unsafe(text, params as never[], { prepare: true }),
+      insertRows: async (table, rows) => {
+        await sql`insert into ${sql(table)} ${
+          sql(rows.map(([k, seq, bytes]) => ({ k, seq, bytes })), "k", "seq", "bytes")
+        }`;
+      },
+      readRows: async (table, count) => {
+        let read = 0;
+        const cursor = sql`select k, seq, bytes from ${sql(table)} order by k, seq limit ${count}`
+          .cursor(1000);
+        for await (const rows of cursor) read += rows.length;
+        return read;
+      },
+    }, `${tablePrefix}raw`, 2);
+    return {
+      eventLog,
+      snapshotStore: new PostgresSnapshotStore(sql, { tablePrefix }),
+      baseline,
+      async close() {
+        await eventLog.close();
+        await sql.end({ timeout: 5 });
+        await server.stop();
+      },
+    };
+  },
+};
+
+export default backend;
