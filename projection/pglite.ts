@@ -1,0 +1,140 @@
+/**
+ * {@linkcode PgliteOffsetStore}: projection offsets in PGlite, in the handler's transaction.
+ *
+ * @module
+ */
+
+import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
+import type {
+  AcquireOptions,
+  OffsetCallOptions,
+  OffsetChange,
+  OffsetLease,
+  OffsetStore,
+} from "./offset_store.ts";
+import { ProjectionError } from "./errors.ts";
+import { conflictMessage, offsetStatements, type OffsetTableOptions } from "./_sql.ts";
+import { assertProjectionName, type NameLocks, nameLocksFor } from "./_name_locks.ts";
+
+export type { OffsetTableOptions };
+
+/** What the store uses of a PGlite instance. */
+export type PgliteOffsetClient = Pick<PGliteInterface, "query" | "exec" | "transaction">;
+
+/**
+ * Projection offsets in a PGlite table, the same schema as `PostgresOffsetStore`. The handler
+ * gets the PGlite `Transaction` in which the offset is moved, so a read model in the same
+ * database is written **exactly once** per event. PGlite lives in one process, so names are
+ * exclusive among the stores over the same `db` object (and the offset moves by
+ * compare-and-set, as on Postgres).
+ *
+ * @example Counter totals in PGlite
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import { Projection } from "@eventsourced/eventsourced/projection";
+ * import { PgliteOffsetStore } from "./pglite.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const db = new PGlite();
+ * const offsetStore = new PgliteOffsetStore(db);
+ * await offsetStore.setup();
+ * await db.exec("create table totals (id text primary key, total int not null)");
+ *
+ * const eventLog = new MemoryEventLog();
+ * const binarize = jsonBinarize<number, number>();
+ * await eventLog.persist("counter", "a", null, [binarize.eventToBytes(2), binarize.eventToBytes(5)]);
+ *
+ * const projection = new Projection("totals", {
+ *   typeName: "counter",
+ *   eventLog,
+ *   binarize,
+ *   offsetStore,
+ *   handleEvent: async ({ id, event }, { tx }) => {
+ *     await tx.query(
+ *       "insert into totals values ($1, $2) on conflict (id) do update set total = totals.total + $2",
+ *       [id, event],
+ *     );
+ *   },
+ * });
+ * await projection.run();
+ * await projection.whenCaughtUp();
+ * const { rows } = await db.query<{ total: number }>("select total from totals where id = 'a'");
+ * assert.equal(rows[0]?.total, 7);
+ * assert.equal(await offsetStore.load("totals"), 2);
+ * await projection.stop();
+ * await db.close();
+ * ```
+ */
+export class PgliteOffsetStore implements OffsetStore<Transaction> {
+  readonly #db: PgliteOffsetClient;
+  readonly #statements: ReturnType<typeof offsetStatements>;
+  readonly #locks: NameLocks;
+
+  /** Uses `db` (a PGlite instance the caller owns). Throws a `TypeError` for bad options. */
+  constructor(db: PgliteOffsetClient, options: OffsetTableOptions = {}) {
+    if (typeof db?.transaction !== "function" || typeof db.query !== "function") {
+      throw new TypeError("Invalid db: expected a PGlite instance");
+    }
+    this.#db = db;
+    this.#statements = offsetStatements(options);
+    this.#locks = nameLocksFor(db, this.#statements.table);
+  }
+
+  /** Creates the schema and the offsets table when missing. */
+  async setup(): Promise<void> {
+    await this.#db.exec(this.#statements.setup);
+  }
+
+  /** {@inheritDoc OffsetStore.load} */
+  async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
+    assertProjectionName(name);
+    if (options.signal?.aborted) throw options.signal.reason;
+    return await loadOffset(this.#db, this.#statements.load, name);
+  }
+
+  /** {@inheritDoc OffsetStore.acquire} */
+  async acquire(name: string, options: AcquireOptions = {}): Promise<OffsetLease<Transaction>> {
+    assertProjectionName(name);
+    const releaseLocal = await this.#locks.acquire(name, options);
+    const db = this.#db;
+    const { ensure, load, move } = this.#statements;
+    try {
+      await db.query(ensure, [name]);
+    } catch (error) {
+      releaseLocal();
+      throw error;
+    }
+    let released = false;
+    return {
+      name,
+      load: async (callOptions: OffsetCallOptions = {}) => {
+        if (callOptions.signal?.aborted) throw callOptions.signal.reason;
+        return await loadOffset(db, load, name);
+      },
+      async commit(change: OffsetChange, work: (tx: Transaction) => Promise<void>) {
+        if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        await db.transaction(async (tx) => {
+          const result = await tx.query(move, [name, change.from, change.to]);
+          if (result.affectedRows !== 1) {
+            throw new ProjectionError(conflictMessage(name, change), {
+              projection: name,
+              reason: "offset-conflict",
+            });
+          }
+          await work(tx);
+        });
+      },
+      release() {
+        released = true;
+        releaseLocal();
+        return Promise.resolve();
+      },
+    };
+  }
+}
+
+async function loadOffset(db: PgliteOffsetClient, text: string, name: string): Promise<number> {
+  const { rows } = await db.query<{ position: unknown }>(text, [name]);
+  return rows.length === 0 ? 0 : Number(rows[0]!.position);
+}

@@ -1,0 +1,193 @@
+/**
+ * {@linkcode PostgresOffsetStore}: projection offsets in PostgreSQL through postgres.js, in the
+ * handler's transaction.
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import type {
+  AcquireOptions,
+  OffsetCallOptions,
+  OffsetChange,
+  OffsetLease,
+  OffsetStore,
+} from "./offset_store.ts";
+import { ProjectionError } from "./errors.ts";
+import { conflictMessage, hash32, offsetStatements, type OffsetTableOptions } from "./_sql.ts";
+import { assertProjectionName, type NameLocks, nameLocksFor, sleep } from "./_name_locks.ts";
+
+export type { OffsetTableOptions };
+
+/** Options of a {@linkcode PostgresOffsetStore}. */
+export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
+  /**
+   * How often, in ms, a runner that waits for a name held by another process asks again;
+   * default 500.
+   */
+  lockPollMs?: number | undefined;
+}
+
+/**
+ * Projection offsets in a PostgreSQL table (`<schema>.<tablePrefix>projection_offsets`).
+ *
+ * - **Exactly-once** for read models in the same database: the handler gets the
+ *   `TransactionSql` in which the offset is moved, so its writes and the offset commit
+ *   together or not at all, also when the process is killed mid-batch.
+ * - **One runner per name across processes**: a runner holds a session advisory lock on its
+ *   name, on a connection reserved from the pool for as long as it runs (so the pool needs at
+ *   least two connections). A second runner fails with a `ProjectionError` (reason
+ *   `"locked"`), or waits with `onLocked: "wait"`. The lock goes when the connection does,
+ *   e.g. when the process dies.
+ * - **Fencing**: the offset moves by compare-and-set, so even a runner that lost its lock
+ *   (its connection dropped) cannot overwrite the offset of the next one: its commit rolls
+ *   back with reason `"offset-conflict"` and it stops.
+ *
+ * The store uses the caller's client and never ends it. Call
+ * {@linkcode PostgresOffsetStore.setup} once to create the table.
+ *
+ * @example Balances in the same database as the offsets
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { jsonBinarize } from "@eventsourced/eventsourced";
+ * import { PostgresEventLog } from "@eventsourced/eventsourced/postgres";
+ * import { Projection } from "@eventsourced/eventsourced/projection";
+ * import { PostgresOffsetStore } from "./postgres.ts";
+ *
+ * const sql = postgres(process.env.PG_URL!);
+ * const offsetStore = new PostgresOffsetStore(sql);
+ * await offsetStore.setup();
+ * await sql`create table if not exists balances (id text primary key, cents bigint not null)`;
+ *
+ * const projection = new Projection("balances", {
+ *   typeName: "account",
+ *   eventLog: new PostgresEventLog(sql),
+ *   binarize: jsonBinarize<{ amount: number }, unknown>(),
+ *   offsetStore,
+ *   batchSize: 500,
+ *   handleEvent: async ({ id, event }, { tx }) => {
+ *     await tx`insert into balances values (${id}, ${event.amount})
+ *       on conflict (id) do update set cents = balances.cents + excluded.cents`;
+ *   },
+ * });
+ * await projection.run();
+ * ```
+ */
+export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql> {
+  readonly #sql: postgres.Sql;
+  readonly #statements: ReturnType<typeof offsetStatements>;
+  readonly #locks: NameLocks;
+  readonly #pollMs: number;
+
+  /**
+   * Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for a bad schema
+   * or table prefix.
+   */
+  constructor(sql: postgres.Sql, options: PostgresOffsetStoreOptions = {}) {
+    if (typeof sql !== "function" || typeof sql.begin !== "function") {
+      throw new TypeError("Invalid sql: expected a postgres.js client (postgres(...))");
+    }
+    const pollMs = options.lockPollMs ?? 500;
+    if (typeof pollMs !== "number" || !(pollMs > 0)) {
+      throw new RangeError(`Invalid lockPollMs ${String(pollMs)}: expected a number > 0`);
+    }
+    this.#sql = sql;
+    this.#statements = offsetStatements(options);
+    this.#locks = nameLocksFor(sql, this.#statements.table);
+    this.#pollMs = pollMs;
+  }
+
+  /** Creates the schema and the offsets table when missing; safe to call concurrently. */
+  async setup(): Promise<void> {
+    const { lockSpace, setup } = this.#statements;
+    await this.#sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${lockSpace}::int4, 0)`;
+      await tx.unsafe(setup);
+    });
+  }
+
+  /** {@inheritDoc OffsetStore.load} */
+  async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
+    assertProjectionName(name);
+    if (options.signal?.aborted) throw options.signal.reason;
+    const rows = await this.#sql.unsafe(this.#statements.load, [name]);
+    return rows.length === 0 ? 0 : Number(rows[0]!.position);
+  }
+
+  /** {@inheritDoc OffsetStore.acquire} */
+  async acquire(
+    name: string,
+    options: AcquireOptions = {},
+  ): Promise<OffsetLease<postgres.TransactionSql>> {
+    assertProjectionName(name);
+    const { wait = false, signal } = options;
+    const { lockSpace, table, ensure, load, move } = this.#statements;
+    const key = hash32(name);
+    const sql = this.#sql;
+    const releaseLocal = await this.#locks.acquire(name, options);
+    let reserved: postgres.ReservedSql | undefined;
+    let locked = false;
+    const unlock = async () => {
+      try {
+        if (locked) await reserved!`select pg_advisory_unlock(${lockSpace}::int4, ${key}::int4)`;
+      } catch { /* the lock ends with its connection anyway */ }
+      locked = false;
+      reserved?.release();
+      reserved = undefined;
+      releaseLocal();
+    };
+    try {
+      reserved = await sql.reserve();
+      for (;;) {
+        const [row] =
+          await reserved`select pg_try_advisory_lock(${lockSpace}::int4, ${key}::int4) as locked`;
+        if (row?.locked === true) break;
+        if (!wait) {
+          throw new ProjectionError(
+            `Cannot run projection "${name}": another runner holds it (advisory lock ` +
+              `(${lockSpace}, ${key}) on the offsets table ${table})`,
+            { projection: name, reason: "locked" },
+          );
+        }
+        await sleep(this.#pollMs, signal);
+      }
+      locked = true;
+      await sql.unsafe(ensure, [name]);
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
+    let released = false;
+    return {
+      name,
+      async load(callOptions: OffsetCallOptions = {}): Promise<number> {
+        if (callOptions.signal?.aborted) throw callOptions.signal.reason;
+        const rows = await sql.unsafe(load, [name]);
+        return rows.length === 0 ? 0 : Number(rows[0]!.position);
+      },
+      async commit(
+        change: OffsetChange,
+        work: (tx: postgres.TransactionSql) => Promise<void>,
+      ): Promise<void> {
+        if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        await sql.begin(async (tx) => {
+          // Moving the offset first locks the row, so a competing runner waits here, then
+          // finds the offset moved and rolls back before its handler runs.
+          const result = await tx.unsafe(move, [name, change.from, change.to]);
+          if (result.count !== 1) {
+            throw new ProjectionError(conflictMessage(name, change), {
+              projection: name,
+              reason: "offset-conflict",
+            });
+          }
+          await work(tx);
+        });
+      },
+      async release(): Promise<void> {
+        if (released) return;
+        released = true;
+        await unlock();
+      },
+    };
+  }
+}
