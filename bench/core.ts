@@ -8,7 +8,14 @@
 // interleaved; replay of 100k JSON events from MemoryEventLog; heap held per idle entity
 // (100k entities). Each figure is the median of --runs runs (default 5).
 
-import { emitAndReply, type EntityRef, jsonBinarize, MemoryEventLog, reject, spawn } from "../mod.ts";
+import {
+  emitAndReply,
+  type EntityRef,
+  jsonBinarize,
+  MemoryEventLog,
+  reject,
+  spawn,
+} from "../mod.ts";
 import { median, rate, runtimeName } from "./_stats.ts";
 
 type Event = { type: "increased"; by: number } | { type: "decreased"; by: number };
@@ -86,7 +93,9 @@ async function sequential(): Promise<number> {
 async function interleaved(): Promise<number> {
   const eventLog = new MemoryEventLog();
   const refs: EntityRef<number, Event>[] = [];
-  for (let i = 0; i < ENTITIES; i++) refs.push(await spawn(counter, `e${i}`, { eventLog, binarize }));
+  for (let i = 0; i < ENTITIES; i++) {
+    refs.push(await spawn(counter, `e${i}`, { eventLog, binarize }));
+  }
   const start = performance.now();
   await Promise.all(refs.map(async (ref) => {
     for (let i = 0; i < PER_ENTITY; i++) await ref.handleCommand(increase);
@@ -118,7 +127,9 @@ async function idleHeap(): Promise<number> {
   const eventLog = new MemoryEventLog();
   const refs: EntityRef<number, Event>[] = new Array(IDLE);
   const before = heapUsed();
-  for (let i = 0; i < IDLE; i++) refs[i] = await spawn(counter, `idle-${i}`, { eventLog, binarize });
+  for (let i = 0; i < IDLE; i++) {
+    refs[i] = await spawn(counter, `idle-${i}`, { eventLog, binarize });
+  }
   const after = heapUsed();
   const perEntity = (after - before) / IDLE;
   await Promise.all(refs.map((ref) => ref.stop()));
@@ -127,7 +138,14 @@ async function idleHeap(): Promise<number> {
 
 const rows: [string, string, string, string][] = [];
 const { eventLog, bytes } = await replayLog();
-const samples = { seq: [] as number[], seqBase: [] as number[], inter: [] as number[], interBase: [] as number[], replay: [] as number[], replayBase: [] as number[] };
+const samples = {
+  seq: [] as number[],
+  seqBase: [] as number[],
+  inter: [] as number[],
+  interBase: [] as number[],
+  replay: [] as number[],
+  replayBase: [] as number[],
+};
 for (let run = 0; run < RUNS; run++) {
   samples.seqBase.push(baselineWrites(SEQUENTIAL));
   samples.seq.push(await sequential());
@@ -137,7 +155,12 @@ for (let run = 0; run < RUNS; run++) {
   samples.replay.push(await replay(eventLog));
 }
 const row = (name: string, value: number[], base: number[]) =>
-  rows.push([name, rate(median(value)), rate(median(base)), (median(value) / median(base)).toFixed(2)]);
+  rows.push([
+    name,
+    rate(median(value)),
+    rate(median(base)),
+    (median(value) / median(base)).toFixed(2),
+  ]);
 row("1 entity, sequential commands/s", samples.seq, samples.seqBase);
 row("1,000 entities interleaved commands/s", samples.inter, samples.interBase);
 row("replay 100k JSON events, events/s", samples.replay, samples.replayBase);

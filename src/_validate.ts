@@ -17,7 +17,9 @@ export function quote(value: unknown): string {
 export function assertTypeName(typeName: unknown): asserts typeName is string {
   if (typeof typeName !== "string" || !TYPE_NAME.test(typeName)) {
     throw new TypeError(
-      `Invalid typeName ${quote(typeName)}: expected 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"`,
+      `Invalid typeName ${
+        quote(typeName)
+      }: expected 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"`,
     );
   }
 }

@@ -7,13 +7,33 @@
 /**
  * What a command handler decided. Build one with {@linkcode emitAndReply}, {@linkcode emit},
  * {@linkcode reply} or {@linkcode reject}.
+ *
+ * @example Inspect an effect
+ * ```ts
+ * import { type CommandEffect, reject } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const effect: CommandEffect<number, string, number, string> = reject("no");
+ * assert.equal(effect.type, "reject");
+ * ```
  */
 export type CommandEffect<State, Event, Reply, Error> =
   | EmitAndReply<State, Event, Reply>
   | ReplyEffect<Reply>
   | RejectEffect<Error>;
 
-/** Persist `events`, apply them, then reply with `makeReply(newState)`. */
+/**
+ * Persist `events`, apply them, then reply with `makeReply(newState)`.
+ *
+ * @example Built by emitAndReply
+ * ```ts
+ * import { type EmitAndReply, emitAndReply } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const effect: EmitAndReply<number, string, number> = emitAndReply("a", (state: number) => state);
+ * assert.deepEqual(effect.events, ["a"]);
+ * ```
+ */
 export interface EmitAndReply<State, Event, Reply> {
   /** Discriminant. */
   readonly type: "emit";
@@ -23,7 +43,18 @@ export interface EmitAndReply<State, Event, Reply> {
   readonly makeReply: ((newState: State) => Reply) | undefined;
 }
 
-/** Reply without persisting anything. */
+/**
+ * Reply without persisting anything.
+ *
+ * @example Built by reply
+ * ```ts
+ * import { reply, type ReplyEffect } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const effect: ReplyEffect<number> = reply(1);
+ * assert.equal(effect.value, 1);
+ * ```
+ */
 export interface ReplyEffect<Reply> {
   /** Discriminant. */
   readonly type: "reply";
@@ -31,7 +62,18 @@ export interface ReplyEffect<Reply> {
   readonly value: Reply;
 }
 
-/** Reject the command: nothing is persisted, the caller gets `{ ok: false, error }`. */
+/**
+ * Reject the command: nothing is persisted, the caller gets `{ ok: false, error }`.
+ *
+ * @example Built by reject
+ * ```ts
+ * import { reject, type RejectEffect } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const effect: RejectEffect<string> = reject("Overflow");
+ * assert.equal(effect.error, "Overflow");
+ * ```
+ */
 export interface RejectEffect<Error> {
   /** Discriminant. */
   readonly type: "reject";

@@ -7,7 +7,21 @@
 import type { Command } from "./command.ts";
 import type { Result } from "./result.ts";
 
-/** Options of {@linkcode EntityRef.handleCommand}. */
+/**
+ * Options of {@linkcode EntityRef.handleCommand}.
+ *
+ * @example Withdraw a command that waits too long
+ * ```ts
+ * import { type HandleCommandOptions, jsonBinarize, MemoryEventLog, reply, spawn } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const entity = { typeName: "counter", initialState: 0, handleEvent: (s: number) => s };
+ * const ref = await spawn(entity, "a", { eventLog: new MemoryEventLog(), binarize: jsonBinarize() });
+ * const options: HandleCommandOptions = { signal: AbortSignal.timeout(1_000) };
+ * assert.deepEqual(await ref.handleCommand({ handleCommand: () => reply(1) }, options), { ok: true, value: 1 });
+ * await ref.stop();
+ * ```
+ */
 export interface HandleCommandOptions {
   /**
    * Withdraws the command while it waits in the mailbox; the promise then rejects with a

@@ -13,7 +13,22 @@ import { entityConfig, type SpawnOptions, spawnWithConfig } from "./spawn.ts";
 import { assertId, assertNonNegativeInteger } from "./_validate.ts";
 import { HandleCommandError } from "./errors.ts";
 
-/** Options of an {@linkcode EntityRegistry}: those of `spawn` and the idle time. */
+/**
+ * Options of an {@linkcode EntityRegistry}: those of `spawn` and the idle time.
+ *
+ * @example Passivate after five idle minutes
+ * ```ts
+ * import { EntityRegistry, type EntityRegistryOptions, jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ *
+ * const entity = { typeName: "counter", initialState: 0, handleEvent: (s: number, by: number) => s + by };
+ * const options: EntityRegistryOptions<number, number> = {
+ *   eventLog: new MemoryEventLog(),
+ *   binarize: jsonBinarize(),
+ *   passivateAfter: 5 * 60_000,
+ * };
+ * await new EntityRegistry(entity, options).close();
+ * ```
+ */
 export interface EntityRegistryOptions<State, Event>
   extends Omit<SpawnOptions<State, Event>, "signal"> {
   /**

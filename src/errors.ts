@@ -6,16 +6,67 @@
  * @module
  */
 
-/** The stable `code` of a {@linkcode ConcurrencyError}. */
+/**
+ * The stable `code` of a {@linkcode ConcurrencyError}.
+ *
+ * @example Compare a code
+ * ```ts
+ * import { CONCURRENCY_ERROR_CODE, ConcurrencyError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new ConcurrencyError({ typeName: "t", id: "a", expected: 1, actual: 2 }).code, CONCURRENCY_ERROR_CODE);
+ * ```
+ */
 export const CONCURRENCY_ERROR_CODE = "EVENTSOURCED_CONCURRENCY_CONFLICT" as const;
-/** The stable `code` of a {@linkcode HandleCommandError}. */
+/**
+ * The stable `code` of a {@linkcode HandleCommandError}.
+ *
+ * @example Compare a code
+ * ```ts
+ * import { HANDLE_COMMAND_ERROR_CODE, HandleCommandError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new HandleCommandError("x", { reason: "stopped" }).code, HANDLE_COMMAND_ERROR_CODE);
+ * ```
+ */
 export const HANDLE_COMMAND_ERROR_CODE = "EVENTSOURCED_HANDLE_COMMAND_FAILED" as const;
-/** The stable `code` of a {@linkcode SpawnError}. */
+/**
+ * The stable `code` of a {@linkcode SpawnError}.
+ *
+ * @example Compare a code
+ * ```ts
+ * import { SPAWN_ERROR_CODE, SpawnError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new SpawnError("x").code, SPAWN_ERROR_CODE);
+ * ```
+ */
 export const SPAWN_ERROR_CODE = "EVENTSOURCED_SPAWN_FAILED" as const;
-/** The stable `code` of a {@linkcode DecodeError}. */
+/**
+ * The stable `code` of a {@linkcode DecodeError}.
+ *
+ * @example Compare a code
+ * ```ts
+ * import { DECODE_ERROR_CODE, DecodeError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new DecodeError({ typeName: "t", id: "a", seqNo: 1, what: "event" }).code, DECODE_ERROR_CODE);
+ * ```
+ */
 export const DECODE_ERROR_CODE = "EVENTSOURCED_DECODE_FAILED" as const;
 
-/** Fields of a {@linkcode ConcurrencyError}. */
+/**
+ * Fields of a {@linkcode ConcurrencyError}.
+ *
+ * @example Create the error in an adapter
+ * ```ts
+ * import { ConcurrencyError, type ConcurrencyErrorOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ConcurrencyErrorOptions = { typeName: "t", id: "a", expected: null, actual: 4 };
+ * assert.match(new ConcurrencyError(options).message, /expected last seqNo none, found 4/);
+ * ```
+ */
 export interface ConcurrencyErrorOptions extends ErrorOptions {
   /** The entity's type name. */
   typeName: string;
@@ -72,7 +123,19 @@ export class ConcurrencyError extends Error {
   }
 }
 
-/** Why a command failed technically; see {@linkcode HandleCommandError.reason}. */
+/**
+ * Why a command failed technically; see {@linkcode HandleCommandError.reason}.
+ *
+ * @example Decide whether to retry
+ * ```ts
+ * import type { HandleCommandFailure } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const retryable = (reason: HandleCommandFailure) => reason === "persist-failed" || reason === "resync-failed";
+ * assert.ok(retryable("persist-failed"));
+ * assert.ok(!retryable("command-handler-threw"));
+ * ```
+ */
 export type HandleCommandFailure =
   /** The command's signal aborted before the command ran. */
   | "aborted"
@@ -91,7 +154,18 @@ export type HandleCommandFailure =
   /** The reply function threw after the events were persisted and applied. */
   | "reply-failed";
 
-/** Options of a {@linkcode HandleCommandError}. */
+/**
+ * Options of a {@linkcode HandleCommandError}.
+ *
+ * @example Wrap a cause
+ * ```ts
+ * import { HandleCommandError, type HandleCommandErrorOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const options: HandleCommandErrorOptions = { reason: "persist-failed", cause: new Error("reset") };
+ * assert.equal((new HandleCommandError("x", options).cause as Error).message, "reset");
+ * ```
+ */
 export interface HandleCommandErrorOptions extends ErrorOptions {
   /** Why the command failed. */
   reason: HandleCommandFailure;
@@ -154,7 +228,18 @@ export class SpawnError extends Error {
   }
 }
 
-/** Fields of a {@linkcode DecodeError}. */
+/**
+ * Fields of a {@linkcode DecodeError}.
+ *
+ * @example Name the bad record
+ * ```ts
+ * import { DecodeError, type DecodeErrorOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const options: DecodeErrorOptions = { typeName: "t", id: "a", seqNo: 9, what: "snapshot" };
+ * assert.match(new DecodeError(options).message, /snapshot of "t\/a" at seqNo 9/);
+ * ```
+ */
 export interface DecodeErrorOptions extends ErrorOptions {
   /** The entity's type name. */
   typeName: string;

@@ -4,7 +4,23 @@
  * @module
  */
 
-/** Options of a read from an {@linkcode EventLog}. */
+/**
+ * Options of a read from an {@linkcode EventLog}.
+ *
+ * @example A live read that a signal ends
+ * ```ts
+ * import { MemoryEventLog, type ReadOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryEventLog();
+ * const controller = new AbortController();
+ * const options: ReadOptions = { live: true, signal: controller.signal };
+ * const reader = log.eventsByType("counter", 1, options).getReader();
+ * const next = reader.read();
+ * controller.abort(new Error("done"));
+ * await assert.rejects(next, /done/);
+ * ```
+ */
 export interface ReadOptions {
   /** `false` (default): end at the head as of the call. `true`: go on with later events. */
   live?: boolean;
@@ -12,13 +28,38 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-/** Options of a single call to an {@linkcode EventLog} or {@linkcode SnapshotStore}. */
+/**
+ * Options of a single call to an {@linkcode EventLog} or {@linkcode SnapshotStore}.
+ *
+ * @example Give up on a call
+ * ```ts
+ * import { type CallOptions, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const options: CallOptions = { signal: AbortSignal.abort(new Error("too late")) };
+ * await assert.rejects(new MemoryEventLog().lastSeqNo("counter", "a", options), /too late/);
+ * ```
+ */
 export interface CallOptions {
   /** Cancels the call where the backend can. */
   signal?: AbortSignal;
 }
 
-/** An event as stored: its entity, its place in the entity's and the type's order, and bytes. */
+/**
+ * An event as stored: its entity, its place in the entity's and the type's order, and bytes.
+ *
+ * @example Read persisted events
+ * ```ts
+ * import { MemoryEventLog, type PersistedEvent } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryEventLog();
+ * await log.persist("counter", "a", null, [new Uint8Array([7])]);
+ * const events: PersistedEvent[] = [];
+ * for await (const event of log.eventsByType("counter", 1)) events.push(event);
+ * assert.deepEqual(events.map((e) => [e.id, e.seqNo, e.position, [...e.bytes]]), [["a", 1, 1, [7]]]);
+ * ```
+ */
 export interface PersistedEvent {
   /** The entity's type name. */
   readonly typeName: string;

@@ -9,7 +9,22 @@ import type { EventLog, PersistedEvent, ReadOptions } from "./event_log.ts";
 import { DecodeError } from "./errors.ts";
 import { assertTypeName } from "./_validate.ts";
 
-/** A decoded event with its place in the log. */
+/**
+ * A decoded event with its place in the log.
+ *
+ * @example Decode one persisted event
+ * ```ts
+ * import { type EventEnvelope, EventReader, jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const binarize = jsonBinarize<string, unknown>();
+ * const reader = new EventReader<string>("greeting", { eventLog: new MemoryEventLog(), binarize });
+ * const envelope: EventEnvelope<string> = reader.decode({
+ *   typeName: "greeting", id: "a", seqNo: 1, position: 1, bytes: binarize.eventToBytes("hi"),
+ * });
+ * assert.equal(envelope.event, "hi");
+ * ```
+ */
 export interface EventEnvelope<Event> {
   /** The entity's id. */
   readonly id: string;
@@ -21,7 +36,18 @@ export interface EventEnvelope<Event> {
   readonly event: Event;
 }
 
-/** Options of an {@linkcode EventReader}. */
+/**
+ * Options of an {@linkcode EventReader}.
+ *
+ * @example Read with the JSON codec
+ * ```ts
+ * import { EventReader, type EventReaderOptions, jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ *
+ * const options: EventReaderOptions<number> = { eventLog: new MemoryEventLog(), binarize: jsonBinarize() };
+ * const reader = new EventReader("counter", options);
+ * await reader.eventsByType().cancel();
+ * ```
+ */
 export interface EventReaderOptions<Event> {
   /** The log to read. */
   eventLog: EventLog;
@@ -57,7 +83,10 @@ export class EventReader<Event> {
   readonly #binarize: Pick<Binarize<Event, unknown>, "eventFromBytes">;
 
   /** Reads events of `typeName` (or of the given entity definition's type name). */
-  constructor(typeName: string | { readonly typeName: string }, options: EventReaderOptions<Event>) {
+  constructor(
+    typeName: string | { readonly typeName: string },
+    options: EventReaderOptions<Event>,
+  ) {
     const name = typeof typeName === "string" ? typeName : typeName?.typeName;
     assertTypeName(name);
     if (typeof options?.binarize?.eventFromBytes !== "function") {

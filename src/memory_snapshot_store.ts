@@ -38,7 +38,9 @@ export class MemorySnapshotStore implements SnapshotStore {
       assertTypeName(typeName);
       assertId(id);
       assertPositiveInteger(seqNo, "seqNo");
-      if (!(bytes instanceof Uint8Array)) throw new TypeError("Invalid bytes: expected a Uint8Array");
+      if (!(bytes instanceof Uint8Array)) {
+        throw new TypeError("Invalid bytes: expected a Uint8Array");
+      }
       throwIfAborted(options?.signal);
     } catch (error) {
       return Promise.reject(error);
@@ -65,6 +67,8 @@ export class MemorySnapshotStore implements SnapshotStore {
       return Promise.reject(error);
     }
     const snapshot = this.#snapshots.get(typeName)?.get(id);
-    return Promise.resolve(snapshot === undefined ? null : { ...snapshot, bytes: snapshot.bytes.slice() });
+    return Promise.resolve(
+      snapshot === undefined ? null : { ...snapshot, bytes: snapshot.bytes.slice() },
+    );
   }
 }

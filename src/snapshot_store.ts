@@ -6,7 +6,20 @@
 
 import type { CallOptions } from "./event_log.ts";
 
-/** A stored snapshot: the state after the event `seqNo`, encoded. */
+/**
+ * A stored snapshot: the state after the event `seqNo`, encoded.
+ *
+ * @example Load a snapshot
+ * ```ts
+ * import { MemorySnapshotStore, type Snapshot } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemorySnapshotStore();
+ * await store.save("counter", "a", 3, new Uint8Array([9]));
+ * const snapshot: Snapshot | null = await store.load("counter", "a");
+ * assert.equal(snapshot?.seqNo, 3);
+ * ```
+ */
 export interface Snapshot {
   /** The seqNo of the last event the state includes. */
   readonly seqNo: number;

@@ -14,7 +14,26 @@ import { Entity, type EntityConfig } from "./_entity.ts";
 import { replay } from "./_replay.ts";
 import { assertId, assertPositiveInteger, assertTypeName, quote } from "./_validate.ts";
 
-/** Options of {@linkcode spawn}. */
+/**
+ * Options of {@linkcode spawn}.
+ *
+ * @example Snapshots every 100 events
+ * ```ts
+ * import { jsonBinarize, MemoryEventLog, MemorySnapshotStore, spawn, type SpawnOptions } from "@eventsourced/eventsourced";
+ *
+ * const entity = { typeName: "counter", initialState: 0, handleEvent: (s: number, by: number) => s + by };
+ * const options: SpawnOptions<number, number> = {
+ *   eventLog: new MemoryEventLog(),
+ *   binarize: jsonBinarize(),
+ *   snapshotStore: new MemorySnapshotStore(),
+ *   snapshotAfter: 100,
+ *   commandBufferSize: 32,
+ *   onError: (error) => console.error(error),
+ * };
+ * const ref = await spawn(entity, "a", options);
+ * await ref.stop();
+ * ```
+ */
 export interface SpawnOptions<State, Event> {
   /** Where the entity's events are stored. */
   eventLog: EventLog;

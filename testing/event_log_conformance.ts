@@ -12,7 +12,22 @@ import type { EventLog, PersistedEvent } from "../src/event_log.ts";
 import { isConcurrencyError } from "../src/errors.ts";
 import { collect, take, uniqueTypeName, within } from "./_collect.ts";
 
-/** Options of {@linkcode testEventLog}. */
+/**
+ * Options of {@linkcode testEventLog}.
+ *
+ * @example Options for a backend with its own connections
+ * ```ts
+ * import type { EventLogSuiteOptions } from "@eventsourced/eventsourced/testing";
+ * import { MemoryEventLog } from "@eventsourced/eventsourced";
+ *
+ * const options: EventLogSuiteOptions = {
+ *   sameStorage: (log) => log,
+ *   dispose: () => {},
+ *   timeout: 10_000,
+ * };
+ * options.dispose?.(new MemoryEventLog());
+ * ```
+ */
 export interface EventLogSuiteOptions {
   /** Releases a log made by the factory after each test. */
   dispose?: (eventLog: EventLog) => void | Promise<void>;
@@ -95,19 +110,22 @@ export function testEventLog(
     assert.ok(events.every((e) => e.typeName === typeName && e.id === "a"));
   });
 
-  check("persist rejects a stale lastSeqNo with ConcurrencyError and leaves the log unchanged", async (log) => {
-    const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2)]);
-    const error = await log.persist(typeName, "a", 1, [bytes(3), bytes(4)]).catch((e) => e);
-    assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
-    assert.equal(error.typeName, typeName);
-    assert.equal(error.id, "a");
-    assert.equal(error.expected, 1);
-    assert.equal(error.actual, 2);
-    assert.equal(await log.lastSeqNo(typeName, "a"), 2);
-    assert.deepEqual(payloads(await collect(log.eventsById(typeName, "a", 1))), [[1], [2]]);
-    assert.deepEqual(seqNos(await collect(log.eventsByType(typeName, 0))), [1, 2]);
-  });
+  check(
+    "persist rejects a stale lastSeqNo with ConcurrencyError and leaves the log unchanged",
+    async (log) => {
+      const typeName = uniqueTypeName();
+      await log.persist(typeName, "a", null, [bytes(1), bytes(2)]);
+      const error = await log.persist(typeName, "a", 1, [bytes(3), bytes(4)]).catch((e) => e);
+      assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
+      assert.equal(error.typeName, typeName);
+      assert.equal(error.id, "a");
+      assert.equal(error.expected, 1);
+      assert.equal(error.actual, 2);
+      assert.equal(await log.lastSeqNo(typeName, "a"), 2);
+      assert.deepEqual(payloads(await collect(log.eventsById(typeName, "a", 1))), [[1], [2]]);
+      assert.deepEqual(seqNos(await collect(log.eventsByType(typeName, 0))), [1, 2]);
+    },
+  );
 
   check("persist with lastSeqNo null on an existing entity is a conflict", async (log) => {
     const typeName = uniqueTypeName();
@@ -118,44 +136,50 @@ export function testEventLog(
     assert.deepEqual(payloads(await collect(log.eventsById(typeName, "a", 1))), [[1]]);
   });
 
-  check("persist with a lastSeqNo beyond the head is a conflict and writes nothing", async (log) => {
-    const typeName = uniqueTypeName();
-    const error = await log.persist(typeName, "a", 3, [bytes(1)]).catch((e) => e);
-    assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
-    assert.equal(await log.lastSeqNo(typeName, "a"), null);
-    await log.persist(typeName, "a", null, [bytes(1)]);
-    const again = await log.persist(typeName, "a", 5, [bytes(2)]).catch((e) => e);
-    assert.ok(isConcurrencyError(again), `expected ConcurrencyError, got ${again}`);
-    assert.equal(await log.lastSeqNo(typeName, "a"), 1);
-  });
+  check(
+    "persist with a lastSeqNo beyond the head is a conflict and writes nothing",
+    async (log) => {
+      const typeName = uniqueTypeName();
+      const error = await log.persist(typeName, "a", 3, [bytes(1)]).catch((e) => e);
+      assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
+      assert.equal(await log.lastSeqNo(typeName, "a"), null);
+      await log.persist(typeName, "a", null, [bytes(1)]);
+      const again = await log.persist(typeName, "a", 5, [bytes(2)]).catch((e) => e);
+      assert.ok(isConcurrencyError(again), `expected ConcurrencyError, got ${again}`);
+      assert.equal(await log.lastSeqNo(typeName, "a"), 1);
+    },
+  );
 
-  check("competing writers: exactly one persist per seqNo wins and the history never forks", async (log) => {
-    const typeName = uniqueTypeName();
-    const other = options.sameStorage ? await options.sameStorage(log) : log;
-    try {
-      const rounds = 5;
-      for (let round = 0; round < rounds; round++) {
-        const last = round === 0 ? null : 2 * round;
-        const results = await Promise.allSettled(
-          [log, other, log, other].map((writer, i) =>
-            writer.persist(typeName, "a", last, [bytes(round, i), bytes(round, i, 1)])
-          ),
-        );
-        const winners = results.flatMap((r, i) => r.status === "fulfilled" ? [i] : []);
-        assert.equal(winners.length, 1, `round ${round}: ${winners.length} writers won`);
-        for (const r of results) {
-          if (r.status === "rejected") assert.ok(isConcurrencyError(r.reason), String(r.reason));
+  check(
+    "competing writers: exactly one persist per seqNo wins and the history never forks",
+    async (log) => {
+      const typeName = uniqueTypeName();
+      const other = options.sameStorage ? await options.sameStorage(log) : log;
+      try {
+        const rounds = 5;
+        for (let round = 0; round < rounds; round++) {
+          const last = round === 0 ? null : 2 * round;
+          const results = await Promise.allSettled(
+            [log, other, log, other].map((writer, i) =>
+              writer.persist(typeName, "a", last, [bytes(round, i), bytes(round, i, 1)])
+            ),
+          );
+          const winners = results.flatMap((r, i) => r.status === "fulfilled" ? [i] : []);
+          assert.equal(winners.length, 1, `round ${round}: ${winners.length} writers won`);
+          for (const r of results) {
+            if (r.status === "rejected") assert.ok(isConcurrencyError(r.reason), String(r.reason));
+          }
+          const events = await collect(other.eventsById(typeName, "a", 2 * round + 1));
+          assert.deepEqual(payloads(events), [[round, winners[0]!], [round, winners[0]!, 1]]);
         }
-        const events = await collect(other.eventsById(typeName, "a", 2 * round + 1));
-        assert.deepEqual(payloads(events), [[round, winners[0]!], [round, winners[0]!, 1]]);
+        const expected = Array.from({ length: 2 * rounds }, (_, i) => i + 1);
+        assert.deepEqual(seqNos(await collect(log.eventsById(typeName, "a", 1))), expected);
+        assert.deepEqual(seqNos(await collect(other.eventsByType(typeName, 0))), expected);
+      } finally {
+        if (other !== log) await options.dispose?.(other);
       }
-      const expected = Array.from({ length: 2 * rounds }, (_, i) => i + 1);
-      assert.deepEqual(seqNos(await collect(log.eventsById(typeName, "a", 1))), expected);
-      assert.deepEqual(seqNos(await collect(other.eventsByType(typeName, 0))), expected);
-    } finally {
-      if (other !== log) await options.dispose?.(other);
-    }
-  });
+    },
+  );
 
   check("several events of one persist are written all or none", async (log) => {
     const typeName = uniqueTypeName();
@@ -182,17 +206,40 @@ export function testEventLog(
     assert.ok((await collect(log.eventsByType(first, 0))).every((e) => e.typeName === first));
   });
 
-  check("ids with dots, wildcards, spaces, slashes, quotes and non-ASCII stay apart and exact", async (log) => {
-    const typeName = uniqueTypeName();
-    const ids = ["a", "A", "a.b", "a*", "a>", "*", ">", "a b", "a/b", "ü", "日本", "'; --", '"q"', "a_b", "😀"];
-    for (const [i, id] of ids.entries()) await log.persist(typeName, id, null, [bytes(i)]);
-    for (const [i, id] of ids.entries()) {
-      const events = await collect(log.eventsById(typeName, id, 1));
-      assert.deepEqual(events.map((e) => [e.id, [...e.bytes]]), [[id, [i]]], `id ${JSON.stringify(id)}`);
-    }
-    const byType = await collect(log.eventsByType(typeName, 0));
-    assert.deepEqual(byType.map((e) => e.id), ids);
-  });
+  check(
+    "ids with dots, wildcards, spaces, slashes, quotes and non-ASCII stay apart and exact",
+    async (log) => {
+      const typeName = uniqueTypeName();
+      const ids = [
+        "a",
+        "A",
+        "a.b",
+        "a*",
+        "a>",
+        "*",
+        ">",
+        "a b",
+        "a/b",
+        "ü",
+        "日本",
+        "'; --",
+        '"q"',
+        "a_b",
+        "😀",
+      ];
+      for (const [i, id] of ids.entries()) await log.persist(typeName, id, null, [bytes(i)]);
+      for (const [i, id] of ids.entries()) {
+        const events = await collect(log.eventsById(typeName, id, 1));
+        assert.deepEqual(
+          events.map((e) => [e.id, [...e.bytes]]),
+          [[id, [i]]],
+          `id ${JSON.stringify(id)}`,
+        );
+      }
+      const byType = await collect(log.eventsByType(typeName, 0));
+      assert.deepEqual(byType.map((e) => e.id), ids);
+    },
+  );
 
   check("eventsById starts at fromSeqNo inclusive and is empty past the head", async (log) => {
     const typeName = uniqueTypeName();
@@ -203,19 +250,22 @@ export function testEventLog(
     assert.deepEqual(await collect(log.eventsById(typeName, "unknown", 1)), []);
   });
 
-  check("eventsByType returns every event once, in strictly increasing positions, from fromPosition inclusive", async (log) => {
-    const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2)]);
-    await log.persist(typeName, "b", null, [bytes(3)]);
-    await log.persist(typeName, "a", 2, [bytes(4)]);
-    const all = await collect(log.eventsByType(typeName, 0));
-    assert.deepEqual(payloads(all), [[1], [2], [3], [4]]);
-    assertStrictlyIncreasing(all.map((e) => e.position));
-    const third = all[2]!.position;
-    const rest = await collect(log.eventsByType(typeName, third));
-    assert.deepEqual(payloads(rest), [[3], [4]]);
-    assert.deepEqual(await collect(log.eventsByType(typeName, all[3]!.position + 1)), []);
-  });
+  check(
+    "eventsByType returns every event once, in strictly increasing positions, from fromPosition inclusive",
+    async (log) => {
+      const typeName = uniqueTypeName();
+      await log.persist(typeName, "a", null, [bytes(1), bytes(2)]);
+      await log.persist(typeName, "b", null, [bytes(3)]);
+      await log.persist(typeName, "a", 2, [bytes(4)]);
+      const all = await collect(log.eventsByType(typeName, 0));
+      assert.deepEqual(payloads(all), [[1], [2], [3], [4]]);
+      assertStrictlyIncreasing(all.map((e) => e.position));
+      const third = all[2]!.position;
+      const rest = await collect(log.eventsByType(typeName, third));
+      assert.deepEqual(payloads(rest), [[3], [4]]);
+      assert.deepEqual(await collect(log.eventsByType(typeName, all[3]!.position + 1)), []);
+    },
+  );
 
   check("finite reads end at the head as of the call", async (log) => {
     const typeName = uniqueTypeName();
@@ -264,10 +314,12 @@ export function testEventLog(
   check("abort ends a waiting live read with the signal's reason", async (log) => {
     const typeName = uniqueTypeName();
     await log.persist(typeName, "a", null, [bytes(1)]);
-    for (const open of [
-      (signal: AbortSignal) => log.eventsByType(typeName, 0, { live: true, signal }),
-      (signal: AbortSignal) => log.eventsById(typeName, "a", 1, { live: true, signal }),
-    ]) {
+    for (
+      const open of [
+        (signal: AbortSignal) => log.eventsByType(typeName, 0, { live: true, signal }),
+        (signal: AbortSignal) => log.eventsById(typeName, "a", 1, { live: true, signal }),
+      ]
+    ) {
       const controller = new AbortController();
       const reader = open(controller.signal).getReader();
       assert.equal((await reader.read()).value?.seqNo, 1);
@@ -306,34 +358,37 @@ export function testEventLog(
     assert.equal(await log.persist(typeName, "a", 1, [bytes(2)]), 2);
   });
 
-  check("a live reader sees every event once in position order while writers run concurrently", async (log) => {
-    const typeName = uniqueTypeName();
-    const writers = 8;
-    const perWriter = 10;
-    const total = writers * perWriter;
-    const seen = take(log.eventsByType(typeName, 0, { live: true }), total, 60_000);
-    await Promise.all(
-      Array.from({ length: writers }, async (_, w) => {
-        for (let i = 0; i < perWriter; i++) {
-          await log.persist(typeName, `w${w}`, i === 0 ? null : i, [bytes(w, i)]);
-        }
-      }),
-    );
-    const events = await seen;
-    assertStrictlyIncreasing(events.map((e) => e.position));
-    const keys = new Set(events.map((e) => `${e.id}/${e.seqNo}`));
-    assert.equal(keys.size, total, "every event exactly once");
-    for (let w = 0; w < writers; w++) {
-      const own = events.filter((e) => e.id === `w${w}`).map((e) => e.seqNo);
-      assert.deepEqual(own, Array.from({ length: perWriter }, (_, i) => i + 1));
-    }
-    const finite = await collect(log.eventsByType(typeName, 0));
-    assert.deepEqual(
-      finite.map((e) => e.position),
-      events.map((e) => e.position),
-      "a later finite read returns the same positions",
-    );
-  });
+  check(
+    "a live reader sees every event once in position order while writers run concurrently",
+    async (log) => {
+      const typeName = uniqueTypeName();
+      const writers = 8;
+      const perWriter = 10;
+      const total = writers * perWriter;
+      const seen = take(log.eventsByType(typeName, 0, { live: true }), total, 60_000);
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < perWriter; i++) {
+            await log.persist(typeName, `w${w}`, i === 0 ? null : i, [bytes(w, i)]);
+          }
+        }),
+      );
+      const events = await seen;
+      assertStrictlyIncreasing(events.map((e) => e.position));
+      const keys = new Set(events.map((e) => `${e.id}/${e.seqNo}`));
+      assert.equal(keys.size, total, "every event exactly once");
+      for (let w = 0; w < writers; w++) {
+        const own = events.filter((e) => e.id === `w${w}`).map((e) => e.seqNo);
+        assert.deepEqual(own, Array.from({ length: perWriter }, (_, i) => i + 1));
+      }
+      const finite = await collect(log.eventsByType(typeName, 0));
+      assert.deepEqual(
+        finite.map((e) => e.position),
+        events.map((e) => e.position),
+        "a later finite read returns the same positions",
+      );
+    },
+  );
 
   check("bad arguments are refused before any write", async (log) => {
     const typeName = uniqueTypeName();

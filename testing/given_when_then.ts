@@ -10,7 +10,22 @@ import type { Command } from "../src/command.ts";
 import type { EventSourced } from "../src/event_sourced.ts";
 import type { Result } from "../src/result.ts";
 
-/** What a command did, as {@linkcode Given.when} computes it. */
+/**
+ * What a command did, as {@linkcode Given.when} computes it.
+ *
+ * @example Look at an outcome
+ * ```ts
+ * import { emitAndReply } from "@eventsourced/eventsourced";
+ * import { given, type Outcome } from "@eventsourced/eventsourced/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = { typeName: "counter", initialState: 0, handleEvent: (s: number, by: number) => s + by };
+ * const outcome: Outcome<number, number, number, never> = given(counter, [2])
+ *   .when({ handleCommand: () => emitAndReply(3, (s: number) => s) });
+ * assert.deepEqual(outcome.events, [3]);
+ * assert.equal(outcome.state, 5);
+ * ```
+ */
 export interface Outcome<State, Event, Reply, Error> {
   /** The events the command emitted (empty for a reply or a rejection). */
   readonly events: readonly Event[];
@@ -25,7 +40,19 @@ export interface Outcome<State, Event, Reply, Error> {
   then(expected: Expected<State, Event, Reply, Error>): Outcome<State, Event, Reply, Error>;
 }
 
-/** The parts of an outcome to check; omitted parts are not checked. */
+/**
+ * The parts of an outcome to check; omitted parts are not checked.
+ *
+ * @example Check only the reply
+ * ```ts
+ * import { reply } from "@eventsourced/eventsourced";
+ * import { type Expected, given } from "@eventsourced/eventsourced/testing";
+ *
+ * const counter = { typeName: "counter", initialState: 0, handleEvent: (s: number, by: number) => s + by };
+ * const expected: Expected<number, number, number, never> = { reply: 3 };
+ * given(counter, [1, 2]).when({ handleCommand: (_id: string, s: number) => reply(s) }).then(expected);
+ * ```
+ */
 export interface Expected<State, Event, Reply, Error> {
   /** The emitted events. */
   events?: readonly Event[];
@@ -37,12 +64,26 @@ export interface Expected<State, Event, Reply, Error> {
   state?: State;
 }
 
-/** The past of an entity, ready for a command. */
+/**
+ * The past of an entity, ready for a command.
+ *
+ * @example The state after the given events
+ * ```ts
+ * import { type Given, given } from "@eventsourced/eventsourced/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = { typeName: "counter", initialState: 0, handleEvent: (s: number, by: number) => s + by };
+ * const past: Given<number, number> = given(counter, [1, 2, 3]);
+ * assert.equal(past.state, 6);
+ * ```
+ */
 export interface Given<State, Event> {
   /** The state after the given events. */
   readonly state: State;
   /** Runs the command's handler on the state, applies what it emits, and returns the outcome. */
-  when<Reply, Error>(command: Command<State, Event, Reply, Error>): Outcome<State, Event, Reply, Error>;
+  when<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+  ): Outcome<State, Event, Reply, Error>;
 }
 
 /**
@@ -113,7 +154,12 @@ function check<State, Event, Reply, Error>(
 ): Outcome<State, Event, Reply, Error> {
   if ("events" in expected) assert.deepEqual(outcome.events, expected.events, "emitted events");
   if ("reply" in expected) {
-    assert.ok(outcome.result.ok, `expected a reply, got rejection ${JSON.stringify(!outcome.result.ok && outcome.result.error)}`);
+    assert.ok(
+      outcome.result.ok,
+      `expected a reply, got rejection ${
+        JSON.stringify(!outcome.result.ok && outcome.result.error)
+      }`,
+    );
     assert.deepEqual(outcome.result.value, expected.reply, "reply");
   }
   if ("error" in expected) {

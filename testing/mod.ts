@@ -1,5 +1,5 @@
 /**
- * The test kit: conformance suites that every {@linkcode EventLog} and {@linkcode SnapshotStore}
+ * The test kit: conformance suites that every `EventLog` and `SnapshotStore`
  * runs (built on `node:test`, so they run under `deno test`, `bun test` and `node --test`),
  * and Given/When/Then for command handlers.
  *
@@ -16,10 +16,6 @@
  * @module
  */
 
-import type { EventLog } from "../src/event_log.ts";
-import type { SnapshotStore } from "../src/snapshot_store.ts";
-
-export type { EventLog, SnapshotStore };
 export type { EventLogSuiteOptions } from "./event_log_conformance.ts";
 export type { SnapshotStoreSuiteOptions } from "./snapshot_store_conformance.ts";
 export type { Expected, Given, Outcome } from "./given_when_then.ts";

@@ -9,7 +9,18 @@ import assert from "node:assert/strict";
 import type { SnapshotStore } from "../src/snapshot_store.ts";
 import { uniqueTypeName } from "./_collect.ts";
 
-/** Options of {@linkcode testSnapshotStore}. */
+/**
+ * Options of {@linkcode testSnapshotStore}.
+ *
+ * @example Close each store after its test
+ * ```ts
+ * import type { SnapshotStoreSuiteOptions } from "@eventsourced/eventsourced/testing";
+ * import { MemorySnapshotStore } from "@eventsourced/eventsourced";
+ *
+ * const options: SnapshotStoreSuiteOptions = { dispose: () => {}, timeout: 10_000 };
+ * options.dispose?.(new MemorySnapshotStore());
+ * ```
+ */
 export interface SnapshotStoreSuiteOptions {
   /** Releases a store made by the factory after each test. */
   dispose?: (store: SnapshotStore) => void | Promise<void>;
@@ -80,7 +91,9 @@ export function testSnapshotStore(
   check("concurrent saves leave the highest seqNo", async (store) => {
     const typeName = uniqueTypeName();
     const seqNos = [5, 50, 12, 49, 3, 31];
-    await Promise.all(seqNos.map((seqNo) => store.save(typeName, "a", seqNo, new Uint8Array([seqNo]))));
+    await Promise.all(
+      seqNos.map((seqNo) => store.save(typeName, "a", seqNo, new Uint8Array([seqNo]))),
+    );
     const loaded = await store.load(typeName, "a");
     assert.equal(loaded?.seqNo, 50);
     assert.deepEqual([...loaded!.bytes], [50]);

@@ -25,8 +25,10 @@ test("concurrent first commands for one id share a single spawn", async () => {
   const results = await Promise.all(
     Array.from({ length: 20 }, () => registry.handleCommand("a", increase(1))),
   );
-  assert.deepEqual(results.map((r) => r.ok && r.value).sort((x, y) => Number(x) - Number(y)),
-    Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.deepEqual(
+    results.map((r) => r.ok && r.value).sort((x, y) => Number(x) - Number(y)),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
   assert.equal(eventLog.calls.lastSeqNo, 1);
 });
 
@@ -100,7 +102,10 @@ test("bad registry options and ids are refused clearly", async () => {
     () => new EntityRegistry(counter, { eventLog, binarize, passivateAfter: -1 }),
     /passivateAfter -1/,
   );
-  assert.throws(() => new EntityRegistry({ ...counter, typeName: "x y" }, { eventLog, binarize }), /typeName/);
+  assert.throws(
+    () => new EntityRegistry({ ...counter, typeName: "x y" }, { eventLog, binarize }),
+    /typeName/,
+  );
   await using registry = new EntityRegistry(counter, { eventLog, binarize });
   await assert.rejects(registry.handleCommand("", get), /id ""/);
   assert.equal(eventLog.calls.lastSeqNo, 0);

@@ -13,7 +13,7 @@ import {
   jsonBinarize,
   MemoryEventLog,
   MemorySnapshotStore,
-  reply,
+  type ReplyEffect,
   spawn,
 } from "../mod.ts";
 import { collect } from "../testing/mod.ts";
@@ -79,7 +79,9 @@ test("several events of one command are persisted together and the reply sees al
 test("an emit of zero events writes nothing and replies from the current state", async () => {
   const eventLog = new WrappedEventLog();
   const ref = await spawn(counter, "a", { eventLog, binarize });
-  const nothing = { handleCommand: () => emitAndReply<number, CounterEvent, number>([], (s) => s + 1) };
+  const nothing = {
+    handleCommand: () => emitAndReply<number, CounterEvent, number>([], (s) => s + 1),
+  };
   assert.deepEqual(await ref.handleCommand(nothing), { ok: true, value: 1 });
   assert.equal(eventLog.calls.persist, 0);
   await ref.stop();
@@ -167,7 +169,11 @@ test("a failed snapshot save is reported and the entity goes on", async () => {
 test("a snapshot newer than the log is a SpawnError", async () => {
   const snapshotStore = new MemorySnapshotStore();
   await snapshotStore.save("counter", "a", 5, binarize.stateToBytes(5));
-  const error = await spawn(counter, "a", { eventLog: new MemoryEventLog(), binarize, snapshotStore })
+  const error = await spawn(counter, "a", {
+    eventLog: new MemoryEventLog(),
+    binarize,
+    snapshotStore,
+  })
     .catch((e) => e);
   assert.ok(isSpawnError(error));
   assert.match(error.message, /snapshot is at seqNo 5 but the log ends at seqNo 0/);
@@ -208,19 +214,76 @@ test("an event handler that throws during replay is a SpawnError naming the seqN
 test("bad spawn options are refused with a SpawnError that names them, before any I/O", async () => {
   const eventLog = new WrappedEventLog();
   const cases: [string, () => Promise<unknown>, RegExp][] = [
-    ["typeName", () => spawn({ ...counter, typeName: "a b" }, "a", { eventLog, binarize }), /typeName "a b"/],
-    ["empty typeName", () => spawn({ ...counter, typeName: "" }, "a", { eventLog, binarize }), /typeName ""/],
-    ["long typeName", () => spawn({ ...counter, typeName: "x".repeat(65) }, "a", { eventLog, binarize }), /typeName/],
+    [
+      "typeName",
+      () => spawn({ ...counter, typeName: "a b" }, "a", { eventLog, binarize }),
+      /typeName "a b"/,
+    ],
+    [
+      "empty typeName",
+      () => spawn({ ...counter, typeName: "" }, "a", { eventLog, binarize }),
+      /typeName ""/,
+    ],
+    [
+      "long typeName",
+      () => spawn({ ...counter, typeName: "x".repeat(65) }, "a", { eventLog, binarize }),
+      /typeName/,
+    ],
     ["empty id", () => spawn(counter, "", { eventLog, binarize }), /id ""/],
-    ["long id", () => spawn(counter, "x".repeat(257), { eventLog, binarize }), /id .*257 characters/],
+    [
+      "long id",
+      () => spawn(counter, "x".repeat(257), { eventLog, binarize }),
+      /id .*257 characters/,
+    ],
     ["NUL id", () => spawn(counter, "a\u0000b", { eventLog, binarize }), /NUL/],
-    ["snapshotAfter 0", () => spawn(counter, "a", { eventLog, binarize, snapshotStore: new MemorySnapshotStore(), snapshotAfter: 0 }), /snapshotAfter 0/],
-    ["snapshotAfter 1.5", () => spawn(counter, "a", { eventLog, binarize, snapshotStore: new MemorySnapshotStore(), snapshotAfter: 1.5 }), /snapshotAfter 1.5/],
-    ["snapshotAfter without store", () => spawn(counter, "a", { eventLog, binarize, snapshotAfter: 10 }), /snapshotStore/],
-    ["commandBufferSize -1", () => spawn(counter, "a", { eventLog, binarize, commandBufferSize: -1 }), /commandBufferSize -1/],
-    ["commandBufferSize string", () => spawn(counter, "a", { eventLog, binarize, commandBufferSize: "8" as unknown as number }), /commandBufferSize "8"/],
-    ["binarize", () => spawn(counter, "a", { eventLog, binarize: {} as Binarize<CounterEvent, number> }), /binarize: eventToBytes/],
-    ["eventLog", () => spawn(counter, "a", { eventLog: null as unknown as MemoryEventLog, binarize }), /eventLog/],
+    [
+      "snapshotAfter 0",
+      () =>
+        spawn(counter, "a", {
+          eventLog,
+          binarize,
+          snapshotStore: new MemorySnapshotStore(),
+          snapshotAfter: 0,
+        }),
+      /snapshotAfter 0/,
+    ],
+    [
+      "snapshotAfter 1.5",
+      () =>
+        spawn(counter, "a", {
+          eventLog,
+          binarize,
+          snapshotStore: new MemorySnapshotStore(),
+          snapshotAfter: 1.5,
+        }),
+      /snapshotAfter 1.5/,
+    ],
+    [
+      "snapshotAfter without store",
+      () => spawn(counter, "a", { eventLog, binarize, snapshotAfter: 10 }),
+      /snapshotStore/,
+    ],
+    [
+      "commandBufferSize -1",
+      () => spawn(counter, "a", { eventLog, binarize, commandBufferSize: -1 }),
+      /commandBufferSize -1/,
+    ],
+    [
+      "commandBufferSize string",
+      () =>
+        spawn(counter, "a", { eventLog, binarize, commandBufferSize: "8" as unknown as number }),
+      /commandBufferSize "8"/,
+    ],
+    [
+      "binarize",
+      () => spawn(counter, "a", { eventLog, binarize: {} as Binarize<CounterEvent, number> }),
+      /binarize: eventToBytes/,
+    ],
+    [
+      "eventLog",
+      () => spawn(counter, "a", { eventLog: null as unknown as MemoryEventLog, binarize }),
+      /eventLog/,
+    ],
   ];
   for (const [what, attempt, pattern] of cases) {
     const error = await attempt().catch((e) => e);
@@ -256,7 +319,11 @@ test("a command handler that throws fails only that command", async () => {
       throw new RangeError("boom");
     },
   };
-  const pending = [ref.handleCommand(increase(1)), ref.handleCommand(boom), ref.handleCommand(increase(1))];
+  const pending = [
+    ref.handleCommand(increase(1)),
+    ref.handleCommand(boom),
+    ref.handleCommand(increase(1)),
+  ];
   const [first, second, third] = await Promise.allSettled(pending);
   assert.deepEqual(first, { status: "fulfilled", value: { ok: true, value: 1 } });
   assert.equal(second?.status, "rejected");
@@ -347,7 +414,9 @@ test("a command aborted while it waits is withdrawn and the others still run", a
   assert.equal((error.cause as Error).message, "user went away");
   assert.deepEqual(await first, { ok: true, value: 1 });
   assert.deepEqual(await third, { ok: true, value: 101 });
-  const already = await ref.handleCommand(increase(1), { signal: AbortSignal.abort() }).catch((e) => e);
+  const already = await ref.handleCommand(increase(1), { signal: AbortSignal.abort() }).catch((e) =>
+    e
+  );
   assert.equal(already.reason, "aborted");
   await ref.stop();
 });
@@ -414,7 +483,11 @@ test("an event handler that throws after a persist fails the command and the ent
   const ref = await spawn(flaky, "a", { eventLog, binarize });
   const error = await ref.handleCommand(increase(9)).catch((e) => e);
   assert.equal(error.reason, "event-handler-threw");
-  assert.deepEqual(await ref.handleCommand(get), { ok: true, value: 9 }, "the persisted event counts");
+  assert.deepEqual(
+    await ref.handleCommand(get),
+    { ok: true, value: 9 },
+    "the persisted event counts",
+  );
   await ref.stop();
 });
 
@@ -435,7 +508,7 @@ test("a reply function that throws fails the command after the events were persi
 
 test("a command handler returning something other than an effect fails clearly", async () => {
   const ref = await spawn(counter, "a", { eventLog: new MemoryEventLog(), binarize });
-  const wrong = { handleCommand: () => 42 as unknown as ReturnType<typeof reply<number>> };
+  const wrong = { handleCommand: () => 42 as unknown as ReplyEffect<number> };
   const error = await ref.handleCommand(wrong).catch((e) => e);
   assert.equal(error.reason, "command-handler-threw");
   assert.match(error.message, /returned number instead of an effect/);
@@ -445,7 +518,12 @@ test("a command handler returning something other than an effect fails clearly",
 test("many commands sent at once all complete in order with a small mailbox", async () => {
   const eventLog = new MemoryEventLog();
   const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 1 });
-  const results = await Promise.all(Array.from({ length: 2000 }, () => ref.handleCommand(increase(1))));
-  assert.deepEqual(results.map((r) => r.ok && r.value), Array.from({ length: 2000 }, (_, i) => i + 1));
+  const results = await Promise.all(
+    Array.from({ length: 2000 }, () => ref.handleCommand(increase(1))),
+  );
+  assert.deepEqual(
+    results.map((r) => r.ok && r.value),
+    Array.from({ length: 2000 }, (_, i) => i + 1),
+  );
   await ref.stop();
 });

@@ -39,7 +39,10 @@ test("a live EventReader sees events written later", async () => {
 
 test("an undecodable event errors the stream with a DecodeError naming typeName, id and seqNo", async () => {
   const eventLog = new MemoryEventLog();
-  await eventLog.persist("counter", "a", null, [binarize.eventToBytes({ type: "increased", by: 1 }), new Uint8Array([0x7b])]);
+  await eventLog.persist("counter", "a", null, [
+    binarize.eventToBytes({ type: "increased", by: 1 }),
+    new Uint8Array([0x7b]),
+  ]);
   const reader = new EventReader(counter, { eventLog, binarize });
   const error = await collect(reader.eventsById("a")).catch((e) => e);
   assert.ok(isDecodeError(error));
@@ -49,5 +52,8 @@ test("an undecodable event errors the stream with a DecodeError naming typeName,
 });
 
 test("EventReader refuses an invalid type name", () => {
-  assert.throws(() => new EventReader("no spaces", { eventLog: new MemoryEventLog(), binarize }), /typeName/);
+  assert.throws(
+    () => new EventReader("no spaces", { eventLog: new MemoryEventLog(), binarize }),
+    /typeName/,
+  );
 });
