@@ -91,7 +91,12 @@ test("NatsEventLog: one persist of several events is one message, and reads hono
       const fromSeqNo = await collect(log.eventsById(typeName, "a", event.seqNo));
       assert.deepEqual(fromSeqNo.map((e) => [...e.bytes]), all.slice(i).map((e) => [...e.bytes]));
     }
-    assert.deepEqual(await collect(log.eventsByType(typeName, all[2]!.position + 1)).then((r) => r.map((e) => e.seqNo)), [4, 5, 6]);
+    assert.deepEqual(
+      await collect(log.eventsByType(typeName, all[2]!.position + 1)).then((r) =>
+        r.map((e) => e.seqNo)
+      ),
+      [4, 5, 6],
+    );
     const live = log.eventsById(typeName, "a", 4, { live: true }).getReader();
     assert.deepEqual([(await live.read()).value?.seqNo, (await live.read()).value?.seqNo], [4, 5]);
     await live.cancel();
@@ -108,9 +113,14 @@ test("NatsEventLog: each entity has its own subject with the id encoded lossless
     const ids = ["a.b", "a*", ">", "a b", "ü", "😀", "'; --", "x=2Ey", "x.2Ey", "\t\n"];
     for (const id of ids) await log.persist(typeName, id, null, [bytes(1)]);
     const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info("eventsourced", { subjects_filter: `eventsourced.${typeName}.>` });
+    const info = await jsm.streams.info("eventsourced", {
+      subjects_filter: `eventsourced.${typeName}.>`,
+    });
     const subjects = Object.keys(info.state.subjects ?? {}).sort();
-    assert.deepEqual(subjects, ids.map((id) => `eventsourced.${typeName}.${encodeToken(id)}`).sort());
+    assert.deepEqual(
+      subjects,
+      ids.map((id) => `eventsourced.${typeName}.${encodeToken(id)}`).sort(),
+    );
     for (const subject of subjects) assert.equal(subject.split(".").length, 3, subject);
     const byType = await collect(log.eventsByType(typeName, 0));
     assert.deepEqual(byType.map((e) => e.id), ids);
@@ -158,7 +168,12 @@ test("NatsEventLog: a read of many events comes in batches and keeps its order",
     const typeName = uniqueTypeName();
     let last: number | null = null;
     for (let i = 0; i < 60; i++) {
-      last = await log.persist(typeName, "a", last, i % 3 === 0 ? [bytes(i), bytes(i)] : [bytes(i)]);
+      last = await log.persist(
+        typeName,
+        "a",
+        last,
+        i % 3 === 0 ? [bytes(i), bytes(i)] : [bytes(i)],
+      );
     }
     const events = await collect(small.eventsById(typeName, "a", 1));
     assert.deepEqual(events.map((e) => e.seqNo), Array.from({ length: last! }, (_, i) => i + 1));
@@ -170,7 +185,11 @@ test("NatsEventLog: a read of many events comes in batches and keeps its order",
 });
 
 test("NatsEventLog: without setup a missing stream is a clear error", async () => {
-  const log = await NatsEventLog.connect({ servers: server.wsUrl, stream: "missing", subjectPrefix: "missing" });
+  const log = await NatsEventLog.connect({
+    servers: server.wsUrl,
+    stream: "missing",
+    subjectPrefix: "missing",
+  });
   try {
     await assert.rejects(
       log.persist("counter", "a", null, [bytes(1)]),
@@ -184,7 +203,11 @@ test("NatsEventLog: without setup a missing stream is a clear error", async () =
 });
 
 test("NatsEventLog: setup creates a file-backed limits stream that keeps every event", async () => {
-  const log = await NatsEventLog.connect({ servers: server.wsUrl, stream: "setup-check", subjectPrefix: "setupcheck" });
+  const log = await NatsEventLog.connect({
+    servers: server.wsUrl,
+    stream: "setup-check",
+    subjectPrefix: "setupcheck",
+  });
   try {
     await log.setup();
     await log.setup();
@@ -200,7 +223,10 @@ test("NatsEventLog: setup creates a file-backed limits stream that keeps every e
     assert.equal(config.max_msgs_per_subject, -1);
     assert.equal(config.discard, "new");
     assert.equal(await log.persist("counter", "a", null, [bytes(1)]), 1);
-    const other = new NatsEventLog(log.connection, { stream: "setup-check", subjectPrefix: "other" });
+    const other = new NatsEventLog(log.connection, {
+      stream: "setup-check",
+      subjectPrefix: "other",
+    });
     await assert.rejects(other.lastSeqNo("counter", "a"), /do not include "other\.>"/);
   } finally {
     await log.close();
@@ -227,7 +253,10 @@ test("NatsEventLog: an aborted persist rejects with the signal's reason", async 
   const log = await NatsEventLog.connect({ servers: server.wsUrl });
   try {
     const signal = AbortSignal.abort(new Error("no thanks"));
-    await assert.rejects(log.persist(uniqueTypeName(), "a", null, [bytes(1)], { signal }), /no thanks/);
+    await assert.rejects(
+      log.persist(uniqueTypeName(), "a", null, [bytes(1)], { signal }),
+      /no thanks/,
+    );
   } finally {
     await log.close();
   }

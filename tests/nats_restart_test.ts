@@ -52,106 +52,113 @@ async function waitFor(what: string, condition: () => boolean): Promise<void> {
   assert.ok(condition(), `timed out waiting for ${what}`);
 }
 
-test("NatsEventLog: a nats-server restart during a load run loses no acknowledged event and the entities go on", { timeout: 120_000 }, async () => {
-  const eventLog = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 1_000 });
-  const snapshotStore = new NatsSnapshotStore(eventLog.connection, { timeout: 1_000 });
-  await eventLog.setup();
-  await snapshotStore.setup();
-  const entity = counter(uniqueTypeName("counter"));
-  const binarize = jsonBinarize<Event, number>();
-  // Snapshot saves fail while the server is away; they are reported here, never fatal.
-  const snapshotErrors: Error[] = [];
-  const onError = (error: Error) => void snapshotErrors.push(error);
-  const options = { eventLog, snapshotStore, snapshotAfter: 10, binarize, onError };
-  const refs: EntityRef<number, Event>[] = [];
-  for (let i = 0; i < ENTITIES; i++) refs.push(await spawn(entity, `e${i}`, options));
+test(
+  "NatsEventLog: a nats-server restart during a load run loses no acknowledged event and the entities go on",
+  { timeout: 120_000 },
+  async () => {
+    const eventLog = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 1_000 });
+    const snapshotStore = new NatsSnapshotStore(eventLog.connection, { timeout: 1_000 });
+    await eventLog.setup();
+    await snapshotStore.setup();
+    const entity = counter(uniqueTypeName("counter"));
+    const binarize = jsonBinarize<Event, number>();
+    // Snapshot saves fail while the server is away; they are reported here, never fatal.
+    const snapshotErrors: Error[] = [];
+    const onError = (error: Error) => void snapshotErrors.push(error);
+    const options = { eventLog, snapshotStore, snapshotAfter: 10, binarize, onError };
+    const refs: EntityRef<number, Event>[] = [];
+    for (let i = 0; i < ENTITIES; i++) refs.push(await spawn(entity, `e${i}`, options));
 
-  const acknowledged = refs.map(() => new Set<number>());
-  const replies = refs.map(() => [] as number[]);
-  const failures = refs.map(() => [] as unknown[]);
-  const afterStart = refs.map(() => 0);
-  let phase: "before" | "down" | "up" = "before";
-  let nextCommand = 1;
-  let total = 0;
-  let stopped = false;
+    const acknowledged = refs.map(() => new Set<number>());
+    const replies = refs.map(() => [] as number[]);
+    const failures = refs.map(() => [] as unknown[]);
+    const afterStart = refs.map(() => 0);
+    let phase: "before" | "down" | "up" = "before";
+    let nextCommand = 1;
+    let total = 0;
+    let stopped = false;
 
-  const worker = async (index: number) => {
-    const ref = refs[index]!;
-    for (let sent = 0; sent < LIMIT && !stopped; sent++) {
-      const command = nextCommand++;
-      const during = phase;
-      try {
-        const result = await ref.handleCommand(increase(command));
-        assert.ok(result.ok);
-        acknowledged[index]!.add(command);
-        replies[index]!.push(result.value);
-        total++;
-        if (during === "up") afterStart[index]!++;
-      } catch (error) {
-        failures[index]!.push(error);
-        assert.ok(isHandleCommandError(error), `expected HandleCommandError, got ${error}`);
-        if (phase === "before") throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+    const worker = async (index: number) => {
+      const ref = refs[index]!;
+      for (let sent = 0; sent < LIMIT && !stopped; sent++) {
+        const command = nextCommand++;
+        const during = phase;
+        try {
+          const result = await ref.handleCommand(increase(command));
+          assert.ok(result.ok);
+          acknowledged[index]!.add(command);
+          replies[index]!.push(result.value);
+          total++;
+          if (during === "up") afterStart[index]!++;
+        } catch (error) {
+          failures[index]!.push(error);
+          assert.ok(isHandleCommandError(error), `expected HandleCommandError, got ${error}`);
+          if (phase === "before") throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        if (afterStart.every((n) => n >= AFTER_START_PER_ENTITY)) return;
       }
-      if (afterStart.every((n) => n >= AFTER_START_PER_ENTITY)) return;
-    }
-  };
+    };
 
-  const workers = Promise.all(refs.map((_, i) => worker(i)));
-  try {
-    await waitFor("the first acknowledged commands", () => total >= BEFORE_STOP);
-    const failedBefore = failures.map((f) => f.length);
-    phase = "down";
-    await server.stop();
-    // While the server is away every entity's commands fail, each within the timeout.
-    await waitFor(
-      "a failed command on every entity",
-      () => failures.every((f, i) => f.length > failedBefore[i]!),
-    );
-    await server.start();
-    phase = "up";
-    await waitFor(
-      "commands that succeed after the restart",
-      () => afterStart.every((n) => n >= AFTER_START_PER_ENTITY),
-    );
-  } finally {
-    stopped = true;
-    await workers;
-  }
-
-  for (const errors of failures) {
-    for (const error of errors) {
-      assert.ok(isHandleCommandError(error));
-      assert.ok(
-        error.reason === "persist-failed" || error.reason === "resync-failed",
-        `unexpected reason ${error.reason}`,
+    const workers = Promise.all(refs.map((_, i) => worker(i)));
+    try {
+      await waitFor("the first acknowledged commands", () => total >= BEFORE_STOP);
+      const failedBefore = failures.map((f) => f.length);
+      phase = "down";
+      await server.stop();
+      // While the server is away every entity's commands fail, each within the timeout.
+      await waitFor(
+        "a failed command on every entity",
+        () => failures.every((f, i) => f.length > failedBefore[i]!),
       );
+      await server.start();
+      phase = "up";
+      await waitFor(
+        "commands that succeed after the restart",
+        () => afterStart.every((n) => n >= AFTER_START_PER_ENTITY),
+      );
+    } finally {
+      stopped = true;
+      await workers;
     }
-  }
 
-  // A fresh log on its own connection reads back what the server kept.
-  const reader = await NatsEventLog.connect({ servers: server.wsUrl });
-  try {
-    for (const [i, ref] of refs.entries()) {
-      const events = await collect(reader.eventsById(entity.typeName, ref.id, 1));
-      assert.deepEqual(events.map((e) => e.seqNo), events.map((_, n) => n + 1), "dense seqNos");
-      const logged = new Set(events.map((e) => binarize.eventFromBytes(e.bytes).command));
-      for (const command of acknowledged[i]!) {
-        assert.ok(logged.has(command), `acknowledged command ${command} of ${ref.id} is in the log`);
+    for (const errors of failures) {
+      for (const error of errors) {
+        assert.ok(isHandleCommandError(error));
+        assert.ok(
+          error.reason === "persist-failed" || error.reason === "resync-failed",
+          `unexpected reason ${error.reason}`,
+        );
       }
-      // Replies count up with the log: the entity went on from where it was.
-      const ownReplies = replies[i]!;
-      for (let r = 1; r < ownReplies.length; r++) assert.ok(ownReplies[r]! > ownReplies[r - 1]!);
-      assert.ok(ownReplies.at(-1)! <= events.length);
-      await ref.stop();
-      const respawned = await spawn(entity, ref.id, options);
-      const result = await respawned.handleCommand(increase(0));
-      assert.ok(result.ok);
-      assert.equal(result.value, events.length + 1);
-      await respawned.stop();
     }
-  } finally {
-    await reader.close();
-    await eventLog.close();
-  }
-});
+
+    // A fresh log on its own connection reads back what the server kept.
+    const reader = await NatsEventLog.connect({ servers: server.wsUrl });
+    try {
+      for (const [i, ref] of refs.entries()) {
+        const events = await collect(reader.eventsById(entity.typeName, ref.id, 1));
+        assert.deepEqual(events.map((e) => e.seqNo), events.map((_, n) => n + 1), "dense seqNos");
+        const logged = new Set(events.map((e) => binarize.eventFromBytes(e.bytes).command));
+        for (const command of acknowledged[i]!) {
+          assert.ok(
+            logged.has(command),
+            `acknowledged command ${command} of ${ref.id} is in the log`,
+          );
+        }
+        // Replies count up with the log: the entity went on from where it was.
+        const ownReplies = replies[i]!;
+        for (let r = 1; r < ownReplies.length; r++) assert.ok(ownReplies[r]! > ownReplies[r - 1]!);
+        assert.ok(ownReplies.at(-1)! <= events.length);
+        await ref.stop();
+        const respawned = await spawn(entity, ref.id, options);
+        const result = await respawned.handleCommand(increase(0));
+        assert.ok(result.ok);
+        assert.equal(result.value, events.length + 1);
+        await respawned.stop();
+      }
+    } finally {
+      await reader.close();
+      await eventLog.close();
+    }
+  },
+);

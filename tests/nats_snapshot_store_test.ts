@@ -73,7 +73,10 @@ test("NatsSnapshotStore: keys are <typeName>.<encoded id> in a bucket that keeps
 test("NatsSnapshotStore: without setup a missing bucket is a clear error", async () => {
   const store = await NatsSnapshotStore.connect({ servers: server.wsUrl, bucket: "missing" });
   try {
-    await assert.rejects(store.load("counter", "a"), /bucket "missing" does not exist \(call setup\(\) first\)/);
+    await assert.rejects(
+      store.load("counter", "a"),
+      /bucket "missing" does not exist \(call setup\(\) first\)/,
+    );
     await assert.rejects(store.save("counter", "a", 1, new Uint8Array()), /does not exist/);
     await store.setup();
     await store.save("counter", "a", 1, new Uint8Array([5]));

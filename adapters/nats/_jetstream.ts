@@ -56,7 +56,9 @@ export async function lastMessage(
   const code = headers?.code ?? 0;
   if (code === 404) return null;
   if (code !== 0 && code !== 200) {
-    throw new Error(`direct get of the last message on "${filter}" failed: ${code} ${headers?.description ?? ""}`);
+    throw new Error(
+      `direct get of the last message on "${filter}" failed: ${code} ${headers?.description ?? ""}`,
+    );
   }
   const seq = Number(headers?.get("Nats-Sequence"));
   if (!Number.isSafeInteger(seq) || seq < 1) {

@@ -65,3 +65,49 @@ export function readCount(value: string): number | undefined {
   const n = Number(value);
   return Number.isSafeInteger(n) && n >= 1 ? n : undefined;
 }
+
+const SEQ_NO_NEEDLE = new TextEncoder().encode(`\r\n${SEQ_NO_HEADER}:`);
+const COUNT_NEEDLE = new TextEncoder().encode(`\r\n${COUNT_HEADER}:`);
+
+/** The first seqNo and the event count of a message, from its headers. */
+export interface MessageSeqNos {
+  readonly firstSeqNo: number;
+  readonly count: number;
+}
+
+// The decimal value of the header `needle` names in the raw header block, -1 when absent, -2
+// when malformed.
+function scanHeader(block: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0]!;
+  const end = block.length - needle.length;
+  outer: for (let i = 0; i <= end; i++) {
+    if (block[i] !== first) continue;
+    for (let j = 1; j < needle.length; j++) if (block[i + j] !== needle[j]) continue outer;
+    let k = i + needle.length;
+    while (block[k] === 0x20) k++;
+    let value = 0;
+    let digits = 0;
+    for (; k < block.length && block[k]! >= 0x30 && block[k]! <= 0x39; k++, digits++) {
+      value = value * 10 + block[k]! - 0x30;
+    }
+    return digits > 0 && digits <= 15 && (block[k] === 0x0d || block[k] === 0x20) ? value : -2;
+  }
+  return -1;
+}
+
+/**
+ * Reads the seqNo headers from the raw header block of a received nats.js message when it is
+ * reachable (`Msg` keeps it), which spares decoding every header into a map on the read path.
+ * Returns `undefined` when the block is not reachable, so the caller uses `msg.headers`.
+ */
+export function scanSeqNos(msg: unknown): MessageSeqNos | null | undefined {
+  const inner = (msg as { msg?: { _rdata?: unknown; _msg?: { hdr?: unknown } } }).msg;
+  const raw = inner?._rdata;
+  const hdr = inner?._msg?.hdr;
+  if (!(raw instanceof Uint8Array) || typeof hdr !== "number" || hdr <= 0) return undefined;
+  const block = raw.subarray(0, hdr);
+  const firstSeqNo = scanHeader(block, SEQ_NO_NEEDLE);
+  const count = scanHeader(block, COUNT_NEEDLE);
+  if (firstSeqNo < 1 || count === 0 || count < -1) return null;
+  return { firstSeqNo, count: count === -1 ? 1 : count };
+}

@@ -32,16 +32,18 @@ import {
   COUNT_HEADER,
   decodeBatch,
   encodeBatch,
+  type MessageSeqNos,
   POSITION_FACTOR,
   readCount,
+  scanSeqNos,
   SEQ_NO_HEADER,
   toPosition,
 } from "./_message.ts";
 import {
   apiCode,
   lastMessage,
-  STREAM_NOT_FOUND,
   type StoredMessage,
+  STREAM_NOT_FOUND,
   withSignal,
   WRONG_LAST_SEQUENCE,
 } from "./_jetstream.ts";
@@ -87,10 +89,7 @@ interface EntityHead {
   readonly streamSeq: number;
 }
 
-interface Decoded {
-  readonly firstSeqNo: number;
-  readonly count: number;
-}
+type Decoded = MessageSeqNos;
 
 /**
  * Events in a NATS JetStream stream, reached over the user's `NatsConnection` (WebSocket from
@@ -164,7 +163,9 @@ export class NatsEventLog implements EventLog {
     }
     if (!/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(this.#prefix)) {
       throw new TypeError(
-        `Invalid subjectPrefix ${JSON.stringify(this.#prefix)}: expected subject tokens without wildcards`,
+        `Invalid subjectPrefix ${
+          JSON.stringify(this.#prefix)
+        }: expected subject tokens without wildcards`,
       );
     }
     assertPositiveInteger(this.#timeout, "timeout");
@@ -550,7 +551,10 @@ export class NatsEventLog implements EventLog {
     fromPosition: number,
   ): PersistedEvent[] {
     const seq = msg.seq;
-    const decoded = this.#decodeHeaders(typeName, id, { seq, headers: msg.headers });
+    const scanned = scanSeqNos(msg);
+    const decoded = scanned === undefined || scanned === null
+      ? this.#decodeHeaders(typeName, id, { seq, headers: msg.headers })
+      : scanned;
     return this.#events(typeName, id, seq, decoded, msg.data, fromSeqNo, fromPosition);
   }
 

@@ -41,9 +41,7 @@ export function encodeToken(text: string): string {
   if (i === text.length) return text;
   let out = text.slice(0, i);
   for (const byte of encoder.encode(text.slice(i))) {
-    out += isPlain(byte)
-      ? String.fromCharCode(byte)
-      : `=${HEX[byte >> 4]}${HEX[byte & 15]}`;
+    out += isPlain(byte) ? String.fromCharCode(byte) : `=${HEX[byte >> 4]}${HEX[byte & 15]}`;
   }
   return out;
 }

@@ -33,7 +33,9 @@ export interface StartNatsServerOptions {
 function findBinary(): string {
   const fromEnv = process.env.NATS_SERVER;
   if (fromEnv) return fromEnv;
-  for (const path of ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]) {
+  for (
+    const path of ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+  ) {
     if (existsSync(path)) return path;
   }
   return "nats-server";
