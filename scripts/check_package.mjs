@@ -1,0 +1,72 @@
+// Trusts the npm artifact only after using it as a user would: packs dist/npm, installs the
+// tarball into a fresh project, and runs a quick start there on the machine's Node. Also
+// checks that deno.json, jsr.json and the npm package.json list the same exports.
+//
+//   node scripts/build_npm.mjs && node scripts/check_package.mjs
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const read = (path) => JSON.parse(readFileSync(join(root, path), "utf8"));
+const deno = read("deno.json");
+const jsr = read("jsr.json");
+const npm = read("dist/npm/package.json");
+
+assert.deepEqual(jsr.exports, deno.exports, "jsr.json and deno.json export the same subpaths");
+assert.equal(jsr.name, deno.name);
+assert.equal(jsr.version, deno.version);
+assert.deepEqual(
+  Object.keys(npm.exports).sort(),
+  Object.keys(deno.exports).sort(),
+  "the npm package exports the same subpaths as deno.json",
+);
+for (const [subpath, source] of Object.entries(deno.exports)) {
+  assert.equal(npm.exports[subpath].import, source.replace(/\.ts$/, ".js"), subpath);
+}
+
+const work = mkdtempSync(join(tmpdir(), "eventsourced-package-"));
+try {
+  const npmBin = process.platform === "win32" ? "npm.cmd" : "npm";
+  const packed = execFileSync(npmBin, ["pack", join(root, "dist", "npm"), "--silent"], {
+    cwd: work,
+    encoding: "utf8",
+  }).trim().split("\n").pop();
+  writeFileSync(
+    join(work, "package.json"),
+    JSON.stringify({ name: "smoke", private: true, type: "module" }),
+  );
+  execFileSync(npmBin, ["install", "--no-audit", "--no-fund", "--offline", join(work, packed)], {
+    cwd: work,
+    stdio: "inherit",
+  });
+  writeFileSync(
+    join(work, "smoke.mjs"),
+    `import { emitAndReply, jsonBinarize, MemoryEventLog, spawn } from "@eventsourced/eventsourced";
+import { given } from "@eventsourced/eventsourced/testing";
+import assert from "node:assert/strict";
+const counter = { typeName: "counter", initialState: 0, handleEvent: (s, by) => s + by };
+const add = (by) => ({ handleCommand: () => emitAndReply(by, (s) => s) });
+const ref = await spawn(counter, "a", { eventLog: new MemoryEventLog(), binarize: jsonBinarize() });
+assert.deepEqual(await ref.handleCommand(add(2)), { ok: true, value: 2 });
+await ref.stop();
+given(counter, [1]).when(add(2)).then({ events: [2], reply: 3 });
+console.log("check_package: the installed tarball works");
+`,
+  );
+  const node = ["/usr/bin/node", process.execPath].find((p) => {
+    try {
+      return execFileSync(p, ["--version"], { encoding: "utf8" }).startsWith("v20.");
+    } catch {
+      return false;
+    }
+  }) ?? process.execPath;
+  execFileSync(node, ["smoke.mjs"], { cwd: work, stdio: "inherit" });
+  console.log(`check_package: ${packed} (${npm.name}@${npm.version}) installs and runs on ${execFileSync(node, ["--version"], { encoding: "utf8" }).trim()}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
