@@ -7,9 +7,9 @@
 //
 // Patterns narrow the test files (substring of the file name), e.g. `memory entity`.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,8 +29,21 @@ const docSources = ["mod.ts", "src", "testing", "adapters", "protobuf", "project
 const nodeFiles = testFiles.map((f) => join("dist", "npm", "tests", f.replace(/\.ts$/, ".js")));
 const nodeArgs = ["--test", "--test-reporter=spec", "--test-concurrency=1", ...nodeFiles];
 
-// The machine's Node (the one running this script when it is 20) and Node 24 from npm.
-const node20 = process.versions.node.startsWith("20.") ? process.execPath : "/usr/bin/node";
+// The machine's Node 20 (first on PATH outside node_modules, or this process) and Node 24
+// from npm.
+const node20 = findNode20();
+
+function findNode20() {
+  if (process.versions.node.startsWith("20.")) return process.execPath;
+  const dirs = (process.env.PATH ?? "").split(delimiter).filter((d) => !d.includes("node_modules"));
+  for (const dir of [...dirs, "/usr/bin", "/usr/local/bin"]) {
+    const candidate = join(dir, "node");
+    if (!existsSync(candidate)) continue;
+    const version = spawnSync(candidate, ["--version"], { encoding: "utf8" }).stdout ?? "";
+    if (version.startsWith("v20.")) return candidate;
+  }
+  return "node-20-not-found";
+}
 
 const runtimes = [
   {
