@@ -3,25 +3,14 @@
 // baselines measured with the bare nats.js client doing the same work in the same stream:
 //   sequential: one subject, each publish awaited, with expected-last-subject-sequence;
 //   concurrent: `writers` subjects published at once, each in order with the same check;
-//   read:       an ordered consumer reading `count` messages of one subject.
+//   read:       the subjects of the last concurrent run read back at once, one ordered consumer
+//               each (the shape of the replay it is compared with).
 
 import { headers, type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import type { EventLog, SnapshotStore } from "../../mod.ts";
+import type { Baseline, BenchBackend, OpenedBackend } from "../_backend.ts";
 import { NatsEventLog, NatsSnapshotStore } from "../../adapters/nats/mod.ts";
 import { type NatsTestServer, startNatsServer } from "../../tests/_servers/nats.ts";
-
-/** What bench/load.ts gets from a backend. */
-export interface OpenBackend {
-  eventLog: EventLog;
-  snapshotStore: SnapshotStore;
-  close(): Promise<void>;
-  baseline: {
-    sequential(count: number): Promise<number>;
-    concurrent(writers: number, perWriter: number): Promise<number>;
-    read?(count: number): Promise<number>;
-  };
-}
 
 // About the size of a JSON counter event.
 const PAYLOAD = new TextEncoder().encode(JSON.stringify({ type: "increased", by: 1, n: 1 }));
@@ -42,9 +31,10 @@ async function publishInOrder(
   }
 }
 
-function rawBaseline(nc: NatsConnection, stream: string): OpenBackend["baseline"] {
+function rawBaseline(nc: NatsConnection, stream: string): Baseline {
   const js = jetstream(nc, { timeout: 10_000 });
   const subject = (name: string) => `eventsourced.rawbench-${++run}-${Date.now()}.${name}`;
+  let lastWriters: string[] = [];
   return {
     async sequential(count) {
       const started = performance.now();
@@ -53,39 +43,46 @@ function rawBaseline(nc: NatsConnection, stream: string): OpenBackend["baseline"
     },
     async concurrent(writers, perWriter) {
       const prefix = subject("w");
+      lastWriters = Array.from({ length: writers }, (_, w) => `${prefix}${w}`);
       const started = performance.now();
       await Promise.all(
-        Array.from({ length: writers }, (_, w) => publishInOrder(js, `${prefix}${w}`, perWriter)),
+        lastWriters.map((s) => publishInOrder(js, s, perWriter)),
       );
       return (writers * perWriter) / ((performance.now() - started) / 1000);
     },
     async read(count) {
-      const target = subject("read");
-      // Written untimed, many in flight, then read back with an ordered consumer.
-      for (let i = 0; i < count; i += 1_000) {
+      // The replay it compares with reads every entity of the concurrent phase back, one
+      // ordered consumer per entity subject, all at once, out of a stream where their messages
+      // are interleaved; so does this, over the subjects the last concurrent() wrote.
+      let subjects = lastWriters;
+      if (subjects.length === 0) {
+        const prefix = subject("r");
+        subjects = Array.from({ length: 64 }, (_, w) => `${prefix}${w}`);
         await Promise.all(
-          Array.from({ length: Math.min(1_000, count - i) }, () => js.publish(target, PAYLOAD)),
+          subjects.map((s) => publishInOrder(js, s, Math.ceil(count / subjects.length))),
         );
       }
       const started = performance.now();
-      const consumer = await js.consumers.get(stream, { filter_subjects: target });
-      const messages = await consumer.consume({ max_messages: READ_BATCH });
       let seen = 0;
-      for await (const msg of messages) {
-        if (msg.data.length > 0) seen++;
-        if (seen === count) break;
-      }
-      messages.stop();
-      await consumer.delete();
-      return count / ((performance.now() - started) / 1000);
+      await Promise.all(subjects.map(async (filter) => {
+        const consumer = await js.consumers.get(stream, { filter_subjects: filter });
+        const messages = await consumer.consume({ max_messages: READ_BATCH });
+        for await (const msg of messages) {
+          if (msg.data.length > 0) seen++;
+          if (msg.info.pending === 0) break;
+        }
+        messages.stop();
+        await consumer.delete();
+      }));
+      return seen / ((performance.now() - started) / 1000);
     },
   };
 }
 
 /** The NATS JetStream backend. */
-const backend: { name: string; open(): Promise<OpenBackend> } = {
+const backend: BenchBackend = {
   name: "nats",
-  async open(): Promise<OpenBackend> {
+  async open(): Promise<OpenedBackend> {
     const server: NatsTestServer = await startNatsServer();
     const eventLog = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 10_000 });
     const snapshotStore = new NatsSnapshotStore(eventLog.connection, { timeout: 10_000 });
