@@ -1,0 +1,271 @@
+// Projections on a real PostgreSQL server: events in a PostgresEventLog, offsets and read
+// model in the same database; one runner per name across processes; exactly-once across a
+// SIGKILL of the process running the projection.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn as spawnProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import postgres from "postgres";
+import { PostgresEventLog } from "../adapters/postgres/mod.ts";
+import { jsonBinarize } from "../mod.ts";
+import { uniqueTypeName, within } from "../testing/mod.ts";
+import { isProjectionError, Projection } from "../projection/mod.ts";
+import { PostgresOffsetStore } from "../projection/postgres.ts";
+import { jsonBank, runLoad } from "./projection_fixtures.ts";
+import type { WorkerConfig } from "./projection_worker.ts";
+import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
+
+let server: PostgresServer;
+let sql: postgres.Sql;
+let eventLog: PostgresEventLog;
+let offsetStore: PostgresOffsetStore;
+
+before(async () => {
+  server = await startPostgres({ fsync: false });
+  sql = postgres(server.url, { onnotice: () => {} });
+  eventLog = new PostgresEventLog(sql);
+  await eventLog.setup();
+  offsetStore = new PostgresOffsetStore(sql, { lockPollMs: 50 });
+  await offsetStore.setup();
+});
+
+after(async () => {
+  await eventLog?.close();
+  await sql?.end({ timeout: 5 });
+  await server?.stop();
+});
+
+const tableName = (prefix: string) => `${prefix}_${uniqueTypeName("t").replaceAll("-", "_")}`;
+
+async function balancesTable(): Promise<string> {
+  const table = tableName("balances");
+  await sql`create table ${sql(table)} (id text primary key, cents bigint not null)`;
+  return table;
+}
+
+async function readBalances(table: string): Promise<Map<string, number>> {
+  const rows = await sql<{ id: string; cents: string }[]>`select id, cents from ${sql(table)}`;
+  return new Map(rows.map((r) => [r.id, Number(r.cents)]));
+}
+
+test("account balances in Postgres match the entities after a load", async () => {
+  const bank = jsonBank(uniqueTypeName("account"));
+  const table = await balancesTable();
+  const projection = new Projection(`balances-${bank.entity.typeName}`, {
+    typeName: bank.entity,
+    eventLog,
+    binarize: bank.binarize,
+    offsetStore,
+    batchSize: 100,
+    handleEvent: async ({ id, event }, { tx }) => {
+      await tx`insert into ${tx(table)} values (${id}, ${bank.change(event)})
+        on conflict (id) do update set cents = ${tx(table)}.cents + excluded.cents`;
+    },
+  });
+  await projection.run();
+  const load = await runLoad(bank, eventLog, { accounts: 20, commandsPerAccount: 40 });
+  await within(projection.whenCaughtUp(), 30_000, "whenCaughtUp");
+  assert.deepEqual(await readBalances(table), load.balances);
+  assert.equal(await offsetStore.load(projection.name), projection.state().offset);
+  await projection.stop();
+});
+
+test("a handler failing after its writes is rolled back and retried: applied once", async () => {
+  const typeName = uniqueTypeName();
+  const binarize = jsonBinarize<number, number>();
+  const table = tableName("applied");
+  await sql`create table ${sql(table)} (position bigint not null, value int not null)`;
+  for (const value of [1, 2, 3]) {
+    await eventLog.persist(typeName, `e${value}`, null, [binarize.eventToBytes(value)]);
+  }
+  let failures = 0;
+  const projection = new Projection("pg-retry", {
+    typeName,
+    eventLog,
+    binarize,
+    offsetStore,
+    errorStrategy: { type: "retry", initialDelayMs: 1 },
+    onError: () => {},
+    handleEvent: async ({ position, event }, { tx }) => {
+      await tx`insert into ${tx(table)} values (${position}, ${event})`;
+      if (event === 2 && failures++ < 2) throw new Error("after the write");
+    },
+  });
+  await projection.run();
+  await projection.whenCaughtUp();
+  const rows = await sql<{ value: number }[]>`select value from ${sql(table)} order by position`;
+  assert.deepEqual(rows.map((r) => r.value), [1, 2, 3]);
+  assert.equal(projection.state().lastError?.reason, "event-failed");
+  await projection.stop();
+});
+
+test("one runner per name across clients: a second fails clearly, or waits and takes over", async () => {
+  const typeName = uniqueTypeName();
+  const binarize = jsonBinarize<number, number>();
+  const otherSql = postgres(server.url, { onnotice: () => {} });
+  try {
+    const seen: number[] = [];
+    const make = (client: postgres.Sql, onLocked: "fail" | "wait") =>
+      new Projection("pg-exclusive", {
+        typeName,
+        eventLog,
+        binarize,
+        offsetStore: new PostgresOffsetStore(client, { lockPollMs: 20 }),
+        onLocked,
+        handleEvent: ({ event }) => void seen.push(event),
+      });
+    const first = make(sql, "fail");
+    await first.run();
+    await eventLog.persist(typeName, "a", null, [binarize.eventToBytes(1)]);
+    await first.whenCaughtUp();
+
+    const error = await make(otherSql, "fail").run().catch((e) => e);
+    assert.ok(isProjectionError(error) && error.reason === "locked", String(error));
+    assert.match(error.message, /another runner holds it \(advisory lock/);
+
+    const waiting = make(otherSql, "wait");
+    const started = waiting.run();
+    await eventLog.persist(typeName, "a", 1, [binarize.eventToBytes(2)]);
+    await first.whenCaughtUp();
+    await first.stop();
+    await within(started, 10_000, "the waiting runner");
+    await eventLog.persist(typeName, "a", 2, [binarize.eventToBytes(3)]);
+    await waiting.whenCaughtUp();
+    assert.deepEqual(seen, [1, 2, 3]);
+    await waiting.stop();
+  } finally {
+    await otherSql.end({ timeout: 5 });
+  }
+});
+
+// --- Exactly-once across SIGKILL ---------------------------------------------------------
+
+interface Worker {
+  /** Resolves with the first stdout line matching `pattern`. */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
+  kill(): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+function startWorker(config: WorkerConfig): Worker {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const file = fileURLToPath(new URL(`./projection_worker${ext}`, import.meta.url));
+  const args = "Deno" in globalThis ? ["run", "-A", file] : [file];
+  const child: ChildProcess = spawnProcess(process.execPath, args, {
+    env: { ...process.env, PROJECTION_WORKER: JSON.stringify(config) },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code))
+  );
+  let buffer = "";
+  const lines: string[] = [];
+  const watchers = new Set<() => void>();
+  child.stdout!.on("data", (chunk: Uint8Array) => {
+    buffer += new TextDecoder().decode(chunk);
+    const parts = buffer.split("\n");
+    buffer = parts.pop()!;
+    lines.push(...parts);
+    for (const watch of watchers) watch();
+  });
+  return {
+    exited,
+    waitFor(pattern) {
+      return new Promise((resolve, reject) => {
+        let checked = 0;
+        const watch = () => {
+          for (; checked < lines.length; checked++) {
+            const match = lines[checked]!.match(pattern);
+            if (match) {
+              watchers.delete(watch);
+              return resolve(match);
+            }
+          }
+        };
+        watchers.add(watch);
+        watch();
+        void exited.then((code) => {
+          if (watchers.delete(watch)) {
+            reject(new Error(`The worker exited (${code}) before printing ${pattern}`));
+          }
+        });
+      });
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+test("exactly-once on Postgres: the projection's process is killed mid-run and restarted", async () => {
+  const bank = jsonBank(uniqueTypeName("account"));
+  const applied = tableName("applied");
+  const balances = await balancesTable();
+  await sql`create table ${
+    sql(applied)
+  } (position bigint not null, id text not null, amount int not null)`;
+  const load = await runLoad(bank, eventLog, { accounts: 20, commandsPerAccount: 60 });
+  const total = load.events;
+  const config: WorkerConfig = {
+    url: server.url,
+    typeName: bank.entity.typeName,
+    name: `pg-kill-${bank.entity.typeName}`,
+    applied,
+    balances,
+    batchSize: 10,
+  };
+  const appliedPositions = async () =>
+    (await sql<{ position: string }[]>`select position from ${sql(applied)} order by position`)
+      .map((r) => Number(r.position));
+
+  // 1. Killed inside a transaction: the handler of `hangAt` wrote its rows and waits.
+  const hangAt = Math.floor(total / 3 / 10) * 10 + 5;
+  const first = startWorker({ ...config, hangAt });
+  try {
+    await within(first.waitFor(new RegExp(`^hanging ${hangAt}$`)), 60_000, "first worker");
+    // The worker holds the name: this process cannot run the projection meanwhile.
+    const intruder = new Projection(config.name, {
+      typeName: config.typeName,
+      eventLog,
+      binarize: bank.binarize,
+      offsetStore,
+      handleEvent: () => {},
+    });
+    const locked = await intruder.run().catch((e) => e);
+    assert.ok(isProjectionError(locked) && locked.reason === "locked", String(locked));
+  } finally {
+    await first.kill();
+  }
+  const offsetAfterKill = await offsetStore.load(config.name);
+  assert.ok(offsetAfterKill < hangAt && offsetAfterKill >= hangAt - 10, `${offsetAfterKill}`);
+  // Nothing of the killed transaction survived; what was committed was applied once.
+  const committed = await appliedPositions();
+  assert.deepEqual(committed, Array.from({ length: offsetAfterKill }, (_, i) => i + 1));
+
+  // 2. Restarted, and killed again at an arbitrary point while it works through the rest.
+  const second = startWorker(config);
+  try {
+    await within(
+      second.waitFor(new RegExp(`^handled ${offsetAfterKill + 100}$`)),
+      60_000,
+      "second worker",
+    );
+  } finally {
+    await second.kill();
+  }
+  const offsetAfterSecondKill = await offsetStore.load(config.name);
+  assert.ok(offsetAfterSecondKill > offsetAfterKill);
+
+  // 3. Restarted once more, to the end.
+  const third = startWorker({ ...config, exitWhenCaughtUp: true });
+  const [, caughtUp] = await within(third.waitFor(/^caught-up (\d+)$/), 60_000, "third worker");
+  assert.equal(await within(third.exited, 30_000, "third worker exit"), 0);
+  assert.equal(Number(caughtUp), total);
+
+  assert.deepEqual(await appliedPositions(), Array.from({ length: total }, (_, i) => i + 1));
+  assert.deepEqual(await readBalances(balances), load.balances);
+  assert.equal(await offsetStore.load(config.name), total);
+});
