@@ -1,6 +1,9 @@
 // PostgreSQL: the server named by PG_URL, or a temporary one started by the tests' helper
 // (initdb, free loopback port, default settings: fsync on). Baselines use postgres.js directly.
+// BENCH_PG_NOTIFY=false turns NOTIFY off; BENCH_PG_BATCHES sets the group-commit batches in
+// flight (default: the adapter's); BENCH_PG_FSYNC=off starts the temporary server without fsync.
 
+import process from "node:process";
 import postgres from "postgres";
 import { PostgresEventLog, PostgresSnapshotStore } from "../../adapters/postgres/mod.ts";
 import { startPostgres } from "../../tests/_servers/postgres.ts";
@@ -10,10 +13,15 @@ import { sqlBaseline } from "../_sql_baseline.ts";
 const backend: BenchBackend = {
   name: "postgres",
   async open() {
-    const server = await startPostgres();
+    const server = await startPostgres({ fsync: process.env.BENCH_PG_FSYNC !== "off" });
     const sql = postgres(server.url, { max: 10, onnotice: () => {} });
     const tablePrefix = `bench_${Date.now().toString(36)}_`;
-    const eventLog = new PostgresEventLog(sql, { tablePrefix });
+    const batches = process.env.BENCH_PG_BATCHES;
+    const eventLog = new PostgresEventLog(sql, {
+      tablePrefix,
+      notify: process.env.BENCH_PG_NOTIFY !== "false",
+      ...(batches ? { concurrentBatches: Number(batches) } : {}),
+    });
     await eventLog.setup();
     const baseline = sqlBaseline({
       query: (text, params) => sql.unsafe(text, params as never[], { prepare: true }),
