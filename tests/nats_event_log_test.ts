@@ -261,3 +261,40 @@ test("NatsEventLog: an aborted persist rejects with the signal's reason", async 
     await log.close();
   }
 });
+
+test("NatsEventLog: reads from far into a long entity start at the right message, also inside a batch", async () => {
+  const log = await NatsEventLog.connect({ servers: server.wsUrl });
+  try {
+    const typeName = uniqueTypeName();
+    let last: number | null = null;
+    let other: number | null = null;
+    // 1 300 events in messages of 1 to 4 events, interleaved with another entity's.
+    for (let i = 0; last === null || last < 1_300; i++) {
+      const size = 1 + (i % 4);
+      const events = Array.from({ length: size }, (_, k) => bytes(i % 256, k));
+      last = await log.persist(typeName, "long", last, events);
+      other = await log.persist(typeName, "other", other, [bytes(i % 256)]);
+    }
+    const all = await collect(log.eventsById(typeName, "long", 1));
+    assert.deepEqual(all.map((e) => e.seqNo), Array.from({ length: last }, (_, i) => i + 1));
+    for (const from of [513, 700, 701, 702, 703, 999, 1_000, 1_250, last - 1]) {
+      const events = await collect(log.eventsById(typeName, "long", from));
+      assert.deepEqual(
+        events.map((e) => e.seqNo),
+        all.slice(from - 1).map((e) => e.seqNo),
+        `from ${from}`,
+      );
+      assert.deepEqual(
+        events.map((e) => [...e.bytes]),
+        all.slice(from - 1).map((e) => [...e.bytes]),
+      );
+      assert.deepEqual(events.map((e) => e.position), all.slice(from - 1).map((e) => e.position));
+    }
+    const live = log.eventsById(typeName, "long", 900, { live: true }).getReader();
+    assert.equal((await live.read()).value?.seqNo, 900);
+    assert.equal((await live.read()).value?.seqNo, 901);
+    await live.cancel();
+  } finally {
+    await log.close();
+  }
+});

@@ -24,22 +24,30 @@ export interface StoredMessage {
   readonly data: Uint8Array;
 }
 
+/** Which stored message to get. */
+export type MessageQuery =
+  /** The last message on a subject (wildcards allowed). */
+  | { readonly last_by_subj: string }
+  /** The first message on a subject at or after a stream sequence. */
+  | { readonly seq: number; readonly next_by_subj: string };
+
 /**
- * The last message on `filter` (a subject, or one with wildcards), or `null`. Uses the direct
- * get API when the stream allows it (no JSON or base64 on the way), else the message get API.
+ * The message `query` names, or `null`. Uses the direct get API when the stream allows it (no
+ * JSON or base64 on the way), else the message get API.
  */
-export async function lastMessage(
+export async function getMessage(
   nc: NatsConnection,
   jsm: JetStreamManager,
   apiPrefix: string,
   stream: string,
-  filter: string,
+  query: MessageQuery,
   direct: boolean,
   timeout: number,
 ): Promise<StoredMessage | null> {
+  const filter = "last_by_subj" in query ? query.last_by_subj : query.next_by_subj;
   if (!direct) {
     try {
-      const sm = await jsm.streams.getMessage(stream, { last_by_subj: filter });
+      const sm = await jsm.streams.getMessage(stream, query);
       if (sm === null) return null;
       return { seq: sm.seq, subject: sm.subject, headers: sm.header, data: sm.data };
     } catch (error) {
@@ -49,7 +57,7 @@ export async function lastMessage(
   }
   const reply = await nc.request(
     `${apiPrefix}.DIRECT.GET.${stream}`,
-    JSON.stringify({ last_by_subj: filter }),
+    JSON.stringify(query),
     { timeout },
   );
   const headers = reply.headers;
@@ -57,12 +65,12 @@ export async function lastMessage(
   if (code === 404) return null;
   if (code !== 0 && code !== 200) {
     throw new Error(
-      `direct get of the last message on "${filter}" failed: ${code} ${headers?.description ?? ""}`,
+      `direct get of a message on "${filter}" failed: ${code} ${headers?.description ?? ""}`,
     );
   }
   const seq = Number(headers?.get("Nats-Sequence"));
   if (!Number.isSafeInteger(seq) || seq < 1) {
-    throw new Error(`direct get of the last message on "${filter}" returned no sequence`);
+    throw new Error(`direct get of a message on "${filter}" returned no sequence`);
   }
   return { seq, subject: headers?.get("Nats-Subject") ?? "", headers, data: reply.data };
 }

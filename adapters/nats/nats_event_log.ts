@@ -41,7 +41,8 @@ import {
 } from "./_message.ts";
 import {
   apiCode,
-  lastMessage,
+  getMessage,
+  type MessageQuery,
   type StoredMessage,
   STREAM_NOT_FOUND,
   withSignal,
@@ -83,6 +84,8 @@ export type NatsEventLogConnectOptions = NatsConnectOptions & NatsEventLogOption
 
 const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";
 const MAX_REMEMBERED_HEADS = 100_000;
+// Up to this many events before fromSeqNo, a read starts at the entity's first message.
+const SCAN_LIMIT = 512;
 
 interface EntityHead {
   readonly lastSeqNo: number;
@@ -376,7 +379,10 @@ export class NatsEventLog implements EventLog {
       if (live) {
         if (last === null || head === null) return { startSeq: 1, endSeq: undefined };
         if (headLast < from) return { startSeq: last.seq + 1, endSeq: undefined };
-        return { startSeq: head.firstSeqNo <= from ? last.seq : 1, endSeq: undefined };
+        const startSeq = head.firstSeqNo <= from
+          ? last.seq
+          : await this.#startOf(typeName, id, subject, from, last.seq);
+        return { startSeq, endSeq: undefined };
       }
       if (last === null || head === null || headLast < from) return { events: [] };
       if (head.firstSeqNo <= from) {
@@ -384,7 +390,10 @@ export class NatsEventLog implements EventLog {
           events: this.#events(typeName, id, last.seq, head, last.data, from, 0),
         };
       }
-      return { startSeq: 1, endSeq: last.seq };
+      return {
+        startSeq: await this.#startOf(typeName, id, subject, from, last.seq),
+        endSeq: last.seq,
+      };
     };
     return consumerStream({
       js: this.#js,
@@ -501,17 +510,46 @@ export class NatsEventLog implements EventLog {
     }
   }
 
-  async #last(filter: string): Promise<StoredMessage | null> {
+  #last(filter: string): Promise<StoredMessage | null> {
+    return this.#get({ last_by_subj: filter });
+  }
+
+  async #get(query: MessageQuery): Promise<StoredMessage | null> {
     const jsm = await this.#manager();
-    return lastMessage(
+    return getMessage(
       this.#nc,
       jsm,
       this.#js.apiPrefix,
       this.#stream,
-      filter,
+      query,
       this.#direct,
       this.#timeout,
     );
+  }
+
+  // The stream sequence of the entity's message that holds `fromSeqNo` (at most `head`'s), so
+  // a read from a snapshot does not pass every older event: few events are skipped by reading
+  // from the entity's start, more by a binary search over stream sequences with direct gets.
+  async #startOf(
+    typeName: string,
+    id: string,
+    subject: string,
+    fromSeqNo: number,
+    headSeq: number,
+  ): Promise<number> {
+    if (fromSeqNo <= SCAN_LIMIT) return 1;
+    let low = 1;
+    let high = headSeq;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      const msg = await this.#get({ seq: middle, next_by_subj: subject });
+      if (msg === null) return 1; // Not expected: the head is on the subject.
+      const { firstSeqNo, count } = this.#decodeHeaders(typeName, id, msg);
+      if (firstSeqNo > fromSeqNo) high = middle;
+      else if (firstSeqNo + count - 1 < fromSeqNo) low = msg.seq + 1;
+      else return msg.seq;
+    }
+    return low;
   }
 
   async #head(typeName: string, id: string, subject: string): Promise<EntityHead | null> {
