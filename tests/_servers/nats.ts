@@ -28,6 +28,8 @@ export interface NatsTestServer {
 export interface StartNatsServerOptions {
   /** Always start an own process, even when `NATS_WS_URL` is set (for restart tests). */
   own?: boolean;
+  /** More lines for the config file, such as an `authorization` block; implies `own`. */
+  extraConfig?: string;
 }
 
 function findBinary(): string {
@@ -59,7 +61,7 @@ export async function startNatsServer(
   options: StartNatsServerOptions = {},
 ): Promise<NatsTestServer> {
   const external = process.env.NATS_WS_URL;
-  if (external && !options.own) {
+  if (external && !options.own && options.extraConfig === undefined) {
     const unsupported = () =>
       Promise.reject(new Error("Cannot restart the server named by NATS_WS_URL"));
     return {
@@ -88,6 +90,7 @@ export async function startNatsServer(
       `  listen: "127.0.0.1:${wsPort}"`,
       `  no_tls: true`,
       `}`,
+      options.extraConfig ?? ``,
       ``,
     ].join("\n"),
   );
