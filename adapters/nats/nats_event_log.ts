@@ -6,8 +6,10 @@
 
 import { headers, type MsgHdrs, nanos, type NatsConnection } from "@nats-io/nats-core";
 import {
+  type ApiError,
   DiscardPolicy,
   jetstream,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type JetStreamOptions,
@@ -84,6 +86,7 @@ export type NatsEventLogConnectOptions = NatsConnectOptions & NatsEventLogOption
 
 const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";
 const MAX_REMEMBERED_HEADS = 100_000;
+const textDecoder = new TextDecoder();
 // Up to this many events before fromSeqNo, a read starts at the entity's first message.
 const SCAN_LIMIT = 512;
 
@@ -314,11 +317,7 @@ export class NatsEventLog implements EventLog {
     const body = count === 1 ? events[0]! : encodeBatch(events);
     let streamSeq: number;
     try {
-      const ack = await withSignal(
-        this.#js.publish(subject, body, { headers: h, timeout: this.#timeout }),
-        signal,
-      );
-      streamSeq = ack.seq;
+      streamSeq = await withSignal(this.#publish(subject, body, h), signal);
     } catch (error) {
       this.#heads.delete(subject);
       if (apiCode(error) === WRONG_LAST_SEQUENCE) {
@@ -445,6 +444,29 @@ export class NatsEventLog implements EventLog {
         return this.#decodeMessage(typeName, lastId, msg, 1, fromPosition);
       },
     });
+  }
+
+  // A JetStream publish as a plain request: the same message and checks as js.publish, without
+  // its per-call option copies, retry state and decoder.
+  async #publish(subject: string, body: Uint8Array, h: MsgHdrs): Promise<number> {
+    let reply;
+    try {
+      reply = await this.#nc.request(subject, body, { headers: h, timeout: this.#timeout });
+    } catch (error) {
+      if ((error as { isNoResponders?: () => boolean }).isNoResponders?.()) {
+        throw new Error(`no stream captures "${subject}" (is stream "${this.#stream}" there?)`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    const ack = JSON.parse(textDecoder.decode(reply.data)) as {
+      seq?: unknown;
+      error?: ApiError;
+    };
+    if (ack.error !== undefined) throw new JetStreamApiError(ack.error);
+    if (typeof ack.seq !== "number") throw new Error("invalid publish acknowledgement");
+    return ack.seq;
   }
 
   #subject(typeName: string, id: string): string {
