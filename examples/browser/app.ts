@@ -10,6 +10,7 @@
 import { EntityRegistry, EventReader, jsonBinarize } from "../../mod.ts";
 import { NatsEventLog } from "../../adapters/nats/mod.ts";
 import { counter, type CounterEvent, decrease, get, increase } from "../edge-worker/counter.ts";
+import { errorMessage } from "../edge-worker/routes.ts";
 
 /** What the page reports, as JSON. */
 export interface PageResult {
@@ -83,5 +84,5 @@ async function run(): Promise<PageResult> {
 }
 
 run().then(show, (error: unknown) => {
-  show({ ok: false, id, error: error instanceof Error ? error.message : String(error) });
+  show({ ok: false, id, error: `Cannot run the counter on ${servers}: ${errorMessage(error)}` });
 });

@@ -21,6 +21,25 @@ export function json(body: unknown, status = 200): Response {
   });
 }
 
+/**
+ * A readable message for any thrown value. Some failures carry an empty message (a WebSocket
+ * that cannot connect reports no reason in browsers and Node), so the name and the causes
+ * are added.
+ */
+export function errorMessage(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && depth < 4; depth++) {
+    if (e instanceof Error) {
+      parts.push(e.message === "" ? e.name : e.message);
+      e = e.cause;
+    } else {
+      parts.push(String(e));
+      break;
+    }
+  }
+  return parts.filter((p, i) => p !== "" && parts.indexOf(p) === i).join(": ") || "unknown error";
+}
+
 /** Answers one request of the counter API from `counters`. */
 export async function handleCounterRequest(
   request: Request,
@@ -55,7 +74,7 @@ export async function handleCounterRequest(
       : await counters.handleCommand(id, action === "increase" ? increase(by) : decrease(by));
     return result.ok ? json({ id, value: result.value }) : json({ id, error: result.error }, 409);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const status = error instanceof TypeError || error instanceof RangeError ? 400 : 500;
     const code = isHandleCommandError(error) || isSpawnError(error) ? error.code : undefined;
     return json({ id, error: message, ...(code === undefined ? {} : { code }) }, status);

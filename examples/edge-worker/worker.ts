@@ -15,7 +15,7 @@
 import { EntityRegistry, jsonBinarize } from "../../mod.ts";
 import { NatsEventLog } from "../../adapters/nats/mod.ts";
 import { counter, type CounterEvent } from "./counter.ts";
-import { handleCounterRequest, json } from "./routes.ts";
+import { errorMessage, handleCounterRequest, json } from "./routes.ts";
 
 /** The part of a Durable Object namespace binding this Worker uses. */
 export interface DurableObjectNamespaceLike {
@@ -54,8 +54,7 @@ export class Counters {
     try {
       counters = await this.#registry();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return json({ error: `Cannot reach NATS: ${message}` }, 503);
+      return json({ error: `Cannot reach NATS at ${this.#env.NATS_URL}: ${errorMessage(error)}` }, 503);
     }
     return handleCounterRequest(request, counters);
   }
