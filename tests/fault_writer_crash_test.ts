@@ -48,12 +48,12 @@ before(async () => {
   } finally {
     await log.close();
   }
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   await pg?.stop();
   await nats?.dispose();
-});
+}, { timeout: 60_000 });
 
 const ENTITIES = 6;
 const ROUNDS = 2;
@@ -83,7 +83,11 @@ async function crashScenario(
       const threshold = 30 + Math.floor(Math.random() * 250);
       const acks = () => child.lines.filter((line) => line[0] === "ack").length;
       await Promise.race([
-        waitUntil(`${threshold} acknowledged commands of the writer`, () => acks() >= threshold, 60_000),
+        waitUntil(
+          `${threshold} acknowledged commands of the writer`,
+          () => acks() >= threshold,
+          60_000,
+        ),
         child.exited.then(({ code, signal }) => {
           throw new Error(`the writer ended early (${code ?? signal}):\n${child.stderr()}`);
         }),

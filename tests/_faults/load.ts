@@ -156,7 +156,9 @@ export async function verifyLog(
   for (const tag of ledger.acked.keys()) {
     if (!seenTags.has(tag)) {
       lost++;
-      if (lost <= 10) problems.push(`acknowledged ${tag} (${ledger.sent.get(tag)}) is not in the log`);
+      if (lost <= 10) {
+        problems.push(`acknowledged ${tag} (${ledger.sent.get(tag)}) is not in the log`);
+      }
     }
   }
   // The by-type read holds each event once, in strictly increasing positions.
@@ -167,10 +169,14 @@ export async function verifyLog(
     const key = `${event.id}\u0000${event.seqNo}`;
     if (keys.has(key)) problems.push(`eventsByType returns ${event.id}/${event.seqNo} twice`);
     keys.add(key);
-    if (!(event.position > lastPosition)) problems.push(`position ${event.position} not increasing`);
+    if (!(event.position > lastPosition)) {
+      problems.push(`position ${event.position} not increasing`);
+    }
     lastPosition = event.position;
   }
-  if (keys.size !== found) problems.push(`eventsByType has ${keys.size} events, eventsById ${found}`);
+  if (keys.size !== found) {
+    problems.push(`eventsByType has ${keys.size} events, eventsById ${found}`);
+  }
   const verdict: Verdict = {
     sent: ledger.sent.size,
     acknowledged: ledger.acked.size,
@@ -207,7 +213,11 @@ export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `condition` every 20 ms until it holds; fails after `ms`. */
-export async function waitUntil(what: string, condition: () => boolean, ms = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  condition: () => boolean,
+  ms = 30_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
@@ -222,7 +232,9 @@ export interface WriterRecords {
   done: Set<string>;
   finished: boolean;
   ready: boolean;
-  /** Per id: whether an ack came after a conflict of that id. */
+  /** Ids that had a conflict. */
+  conflicted: Set<string>;
+  /** Ids that got an ack after a conflict. */
   recoveredAfterConflict: Set<string>;
 }
 
@@ -234,9 +246,10 @@ export function absorbWriter(lines: readonly string[][], ledger: Ledger): Writer
     done: new Set(),
     finished: false,
     ready: false,
+    conflicted: new Set(),
     recoveredAfterConflict: new Set(),
   };
-  const conflicted = new Set<string>();
+  const conflicted = records.conflicted;
   for (const line of lines) {
     const [kind, id, tag, value, conflict] = line;
     switch (kind) {

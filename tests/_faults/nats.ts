@@ -29,7 +29,9 @@ export interface OwnNatsOptions {
 
 function binary(): string {
   if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
-  for (const path of ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]) {
+  for (
+    const path of ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+  ) {
     if (existsSync(path)) return path;
   }
   return "nats-server";

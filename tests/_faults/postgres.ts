@@ -28,7 +28,9 @@ function binDir(): string {
   const base = "/usr/lib/postgresql";
   if (existsSync(base)) {
     const versions = readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => +b - +a);
-    for (const v of versions) if (existsSync(join(base, v, "bin", "pg_ctl"))) return join(base, v, "bin");
+    for (const v of versions) {
+      if (existsSync(join(base, v, "bin", "pg_ctl"))) return join(base, v, "bin");
+    }
   }
   for (const dir of ["/usr/local/pgsql/bin", "/usr/local/bin", "/usr/bin"]) {
     if (existsSync(join(dir, "pg_ctl"))) return dir;
@@ -80,7 +82,9 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     async stop() {
       // A server that pg_ctl started is not the helper's child: stop it here first, so the
       // helper removes the folder only after it is down.
-      if (restarted) await pgCtl(["stop", "-D", data, "-m", "fast", "-w", "-t", "30"]).catch(() => {});
+      if (restarted) {
+        await pgCtl(["stop", "-D", data, "-m", "fast", "-w", "-t", "30"]).catch(() => {});
+      }
       await server.stop();
     },
   };
