@@ -33,7 +33,11 @@ export function sqlBaseline(driver: RawDriver, table: string, concurrency: numbe
     },
     async concurrent(writers, perWriter) {
       await reset();
-      type Row = { row: [string, number, Uint8Array]; done: () => void; fail: (e: unknown) => void };
+      type Row = {
+        row: [string, number, Uint8Array];
+        done: () => void;
+        fail: (e: unknown) => void;
+      };
       let queue: Row[] = [];
       let inFlight = 0;
       let scheduled = false;

@@ -43,9 +43,7 @@ function counter(typeName: string): EventSourced<number, Event> {
 
 const increase = (by: number): Command<number, Event, number, Rejection> => ({
   handleCommand: (_id, state) =>
-    state + by > MAX
-      ? reject("Overflow")
-      : emitAndReply({ type: "increased", by }, (s) => s),
+    state + by > MAX ? reject("Overflow") : emitAndReply({ type: "increased", by }, (s) => s),
 });
 const decrease = (by: number): Command<number, Event, number, Rejection> => ({
   handleCommand: (_id, state) =>
@@ -244,18 +242,18 @@ async function main(): Promise<void> {
   const rows: [string, string, string][] = [
     [
       "one entity, sequential",
-      `${rate(m((r) => r.sequential))} cmd/s (${rate(m((r) => r.sequentialEvents))} events/s), p50 ${
-        ms(m((r) => r.sequentialP50))
-      }, p99 ${ms(m((r) => r.sequentialP99))}`,
+      `${rate(m((r) => r.sequential))} cmd/s (${
+        rate(m((r) => r.sequentialEvents))
+      } events/s), p50 ${ms(m((r) => r.sequentialP50))}, p99 ${ms(m((r) => r.sequentialP99))}`,
       `raw ${rate(m((r) => r.rawSequential))} INSERT commits/s → ${
         (m((r) => r.sequentialEvents / r.rawSequential)).toFixed(2)
       }× (target ≥ 0.8×)`,
     ],
     [
       `${config.entities} entities, concurrent`,
-      `${rate(m((r) => r.concurrent))} cmd/s (${rate(m((r) => r.concurrentEvents))} events/s), p50 ${
-        ms(m((r) => r.concurrentP50))
-      }, p99 ${ms(m((r) => r.concurrentP99))}`,
+      `${rate(m((r) => r.concurrent))} cmd/s (${
+        rate(m((r) => r.concurrentEvents))
+      } events/s), p50 ${ms(m((r) => r.concurrentP50))}, p99 ${ms(m((r) => r.concurrentP99))}`,
       `raw ${rate(m((r) => r.rawConcurrent))} rows/s batched → ${
         (m((r) => r.concurrentEvents / r.rawConcurrent)).toFixed(2)
       }× (target ≥ 0.6×)`,
@@ -270,12 +268,16 @@ async function main(): Promise<void> {
     ],
     [
       "spawn from snapshot",
-      `${ms(m((r) => r.spawnShort))} (100 events) / ${ms(m((r) => r.spawnLong))} (${config.long} events)`,
+      `${ms(m((r) => r.spawnShort))} (100 events) / ${
+        ms(m((r) => r.spawnLong))
+      } (${config.long} events)`,
       "target: the same whatever the log length",
     ],
   ];
   console.log(`\nmedian of ${runs} runs (${backend.name}, ${runtimeName()}):`);
-  for (const [what, ours, baseline] of rows) console.log(`  ${what.padEnd(24)} ${ours}\n  ${"".padEnd(24)} ${baseline}`);
+  for (const [what, ours, baseline] of rows) {
+    console.log(`  ${what.padEnd(24)} ${ours}\n  ${"".padEnd(24)} ${baseline}`);
+  }
 }
 
 await main();

@@ -5,7 +5,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { PostgresEventLog, PostgresSnapshotStore, SCHEMA_VERSION } from "../adapters/postgres/mod.ts";
+import {
+  PostgresEventLog,
+  PostgresSnapshotStore,
+  SCHEMA_VERSION,
+} from "../adapters/postgres/mod.ts";
 import {
   isConcurrencyError,
   isSpawnError,
@@ -70,7 +74,10 @@ testEventLog("PostgresEventLog", () => new PostgresEventLog(sql), {
 
 testSnapshotStore("PostgresSnapshotStore", () => new PostgresSnapshotStore(sql));
 
-testSnapshotStore("PostgresSnapshotStore keeping 3", () => new PostgresSnapshotStore(sql, { keep: 3 }));
+testSnapshotStore(
+  "PostgresSnapshotStore keeping 3",
+  () => new PostgresSnapshotStore(sql, { keep: 3 }),
+);
 
 test("a live eventsByType reader sees every event exactly once, in position order, while transactions are held open before commit", async () => {
   const typeName = uniqueTypeName("noskip");
@@ -154,7 +161,10 @@ test("two PostgresEventLogs on two pools writing one entity: one write per seqNo
     }
     for (const log of [first, second]) {
       const events = await collect(log.eventsById(typeName, "shared", 1));
-      assert.deepEqual(events.map((e) => e.seqNo), Array.from({ length: 2 * rounds }, (_, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.seqNo),
+        Array.from({ length: 2 * rounds }, (_, i) => i + 1),
+      );
       for (let round = 0; round < rounds; round++) {
         const writer = winners[round] === "first" ? 1 : 2;
         assert.deepEqual([...events[2 * round]!.bytes], [writer, round]);
@@ -185,7 +195,8 @@ test("group commit: persists of many entities issued together share one transact
   assert.equal(error.expected, null);
   assert.equal(error.actual, 1);
   // All 128 rows carry the id of one transaction.
-  const rows = await sql`select count(*)::int as rows, count(distinct xmin::text)::int as transactions
+  const rows =
+    await sql`select count(*)::int as rows, count(distinct xmin::text)::int as transactions
     from eventsourced_events where type_name = ${typeName} and id <> 'taken'`;
   assert.deepEqual({ ...rows[0] }, { rows: 128, transactions: 1 });
   assert.deepEqual(
@@ -198,7 +209,9 @@ test("group commit: persists of many entities issued together share one transact
 test("persist inside the caller's transaction commits and rolls back with it", async () => {
   const typeName = uniqueTypeName("tx");
   await sql.begin(async (tx) => {
-    await new PostgresEventLog(tx as unknown as postgres.Sql).persist(typeName, "a", null, [bytes(1)]);
+    await new PostgresEventLog(tx as unknown as postgres.Sql).persist(typeName, "a", null, [
+      bytes(1),
+    ]);
   });
   const failed = await sql.begin(async (tx) => {
     await new PostgresEventLog(tx as unknown as postgres.Sql).persist(typeName, "a", 1, [bytes(2)]);
@@ -212,13 +225,17 @@ test("persist inside the caller's transaction commits and rolls back with it", a
 
 test("a table prefix or schema with quotes, spaces or capitals is refused before any I/O", async () => {
   for (const tablePrefix of ['x"; drop table y; --', "a b", "a-b", "Abc", "x".repeat(31)]) {
-    assert.throws(() => new PostgresEventLog(sql, { tablePrefix }), (error: unknown) =>
-      error instanceof TypeError && /tablePrefix/.test(error.message));
+    assert.throws(
+      () => new PostgresEventLog(sql, { tablePrefix }),
+      (error: unknown) => error instanceof TypeError && /tablePrefix/.test(error.message),
+    );
     assert.throws(() => new PostgresSnapshotStore(sql, { tablePrefix }), TypeError);
   }
   for (const schema of ['public"', "my schema", "", "1abc"]) {
-    assert.throws(() => new PostgresEventLog(sql, { schema }), (error: unknown) =>
-      error instanceof TypeError && /schema/.test(error.message));
+    assert.throws(
+      () => new PostgresEventLog(sql, { schema }),
+      (error: unknown) => error instanceof TypeError && /schema/.test(error.message),
+    );
   }
   // connect() checks the names before it opens a connection: port 1 is never dialled.
   const error = await PostgresEventLog.connect({
@@ -238,7 +255,10 @@ test("an id longer than 256 characters is refused with a RangeError and nothing 
   assert.equal(await log.persist(typeName, "x".repeat(256), null, [bytes(1)]), 1);
   const longest = "😀".repeat(128);
   assert.equal(await log.persist(typeName, longest, null, [bytes(2)]), 1);
-  assert.deepEqual((await collect(log.eventsByType(typeName, 0))).map((e) => e.id.length), [256, 256]);
+  assert.deepEqual((await collect(log.eventsByType(typeName, 0))).map((e) => e.id.length), [
+    256,
+    256,
+  ]);
 });
 
 test("a server that refuses the connection gives errors naming the address and the cause", async () => {
@@ -246,7 +266,10 @@ test("a server that refuses the connection gives errors naming the address and t
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const connectError = await PostgresEventLog.connect({ url, connectTimeout: 5 }).catch((e) => e);
   assert.ok(connectError instanceof Error, String(connectError));
-  assert.match(connectError.message, new RegExp(`Cannot connect to PostgreSQL.*127\\.0\\.0\\.1:${port}`));
+  assert.match(
+    connectError.message,
+    new RegExp(`Cannot connect to PostgreSQL.*127\\.0\\.0\\.1:${port}`),
+  );
   assert.match(connectError.message, /connection refused/);
   assert.ok(connectError.cause, "the driver's error is the cause");
 
@@ -379,5 +402,8 @@ test("stored bytes that fail to decode make spawn fail naming the entity and seq
   const error = await spawn(entity, "a", { eventLog, binarize: jsonBinarize<number, number>() })
     .catch((e) => e);
   assert.ok(isSpawnError(error), String(error));
-  assert.match(`${error.message} ${(error.cause as Error | undefined)?.message}`, new RegExp(`${typeName}/a.*seqNo 2`));
+  assert.match(
+    `${error.message} ${(error.cause as Error | undefined)?.message}`,
+    new RegExp(`${typeName}/a.*seqNo 2`),
+  );
 });

@@ -3,7 +3,14 @@
 // each wrap their driver in this shape.
 
 /** A query parameter: what both drivers serialise for the statements in `statements.ts`. */
-export type SqlParam = string | number | boolean | null | Uint8Array | readonly string[] | readonly number[];
+export type SqlParam =
+  | string
+  | number
+  | boolean
+  | null
+  | Uint8Array
+  | readonly string[]
+  | readonly number[];
 
 /** A driver, seen by the shared code. */
 export interface SqlClient {

@@ -5,7 +5,18 @@
 
 import type { SqlNames } from "./names.ts";
 
-/** The schema version this release creates and reads. */
+/**
+ * The schema version this release creates and reads; `setup()` records it in the
+ * `<prefix>schema_version` table and refuses a database at a higher version.
+ *
+ * @example Compare with a database's version
+ * ```ts
+ * import { SCHEMA_VERSION } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SCHEMA_VERSION, 1);
+ * ```
+ */
 export const SCHEMA_VERSION = 1;
 
 /**

@@ -16,7 +16,7 @@ import { describeError, errorCode } from "./errors.ts";
 import { appendParams, GroupCommit, type Outcome, type Pending } from "./group_commit.ts";
 import type { NameOptions, SqlNames } from "./names.ts";
 import { sqlNames } from "./names.ts";
-import { type PageSource, pagedStream } from "./paged_stream.ts";
+import { pagedStream, type PageSource } from "./paged_stream.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
 import { Wakeups } from "./wakeups.ts";
@@ -83,7 +83,12 @@ export class SqlEventLog implements EventLog {
     try {
       await this.#client.exec(setupScript(this.names));
     } catch (error) {
-      throw describeError(error, "Cannot set up the event log", this.#client.description, this.names);
+      throw describeError(
+        error,
+        "Cannot set up the event log",
+        this.#client.description,
+        this.names,
+      );
     }
   }
 
@@ -265,7 +270,9 @@ export class SqlEventLog implements EventLog {
     await unlisten?.().catch(() => {});
   }
 
-  #readOptions(options: ReadOptions): { live: boolean; signal: AbortSignal | undefined; pageSize: number } {
+  #readOptions(
+    options: ReadOptions,
+  ): { live: boolean; signal: AbortSignal | undefined; pageSize: number } {
     const live = options.live ?? false;
     if (live) this.#listen();
     return { live, signal: options.signal, pageSize: this.#pageSize };

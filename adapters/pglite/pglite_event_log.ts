@@ -73,7 +73,9 @@ export class PgliteEventLog implements EventLog {
     options: PgliteOpenOptions & PgliteEventLogOptions = {},
   ): Promise<PgliteEventLog> {
     sqlNames(options);
-    const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+    const db = await PGlite.create(
+      options.dataDir === undefined ? {} : { dataDir: options.dataDir },
+    );
     const log = new PgliteEventLog(db, options);
     log.#owned = db;
     return log;

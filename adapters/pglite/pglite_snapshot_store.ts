@@ -60,7 +60,9 @@ export class PgliteSnapshotStore implements SnapshotStore {
     options: PgliteOpenOptions & PgliteSnapshotStoreOptions = {},
   ): Promise<PgliteSnapshotStore> {
     sqlNames(options);
-    const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+    const db = await PGlite.create(
+      options.dataDir === undefined ? {} : { dataDir: options.dataDir },
+    );
     const store = new PgliteSnapshotStore(db, options);
     store.#owned = db;
     return store;

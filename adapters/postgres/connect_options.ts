@@ -25,8 +25,8 @@ export interface PostgresConnectOptions {
   ssl?: boolean | "require" | "allow" | "prefer" | "verify-full" | object;
   /** Seconds to wait for a connection. Default 30. */
   connectTimeout?: number;
-  /** Any other postgres.js option, passed through. */
-  clientOptions?: postgres.Options<Record<string, postgres.PostgresType>>;
+  /** Any other option of `postgres()` (postgres.js), passed through as is. */
+  clientOptions?: Record<string, unknown>;
 }
 
 /**
@@ -41,12 +41,14 @@ export async function openClient(
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 30,
     onnotice: () => {},
-    ...options.clientOptions,
+    ...options.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
   };
   if (options.ssl !== undefined) {
     clientOptions.ssl = options.ssl;
   }
-  const sql = options.url === undefined ? postgres(clientOptions) : postgres(options.url, clientOptions);
+  const sql = options.url === undefined
+    ? postgres(clientOptions)
+    : postgres(options.url, clientOptions);
   try {
     await sql.unsafe("select 1");
   } catch (error) {

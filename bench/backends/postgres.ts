@@ -23,21 +23,25 @@ const backend: BenchBackend = {
       ...(batches ? { concurrentBatches: Number(batches) } : {}),
     });
     await eventLog.setup();
-    const baseline = sqlBaseline({
-      query: (text, params) => sql.unsafe(text, params as never[], { prepare: true }),
-      insertRows: async (table, rows) => {
-        await sql`insert into ${sql(table)} ${
-          sql(rows.map(([k, seq, bytes]) => ({ k, seq, bytes })), "k", "seq", "bytes")
-        }`;
+    const baseline = sqlBaseline(
+      {
+        query: (text, params) => sql.unsafe(text, params as never[], { prepare: true }),
+        insertRows: async (table, rows) => {
+          await sql`insert into ${sql(table)} ${
+            sql(rows.map(([k, seq, bytes]) => ({ k, seq, bytes })), "k", "seq", "bytes")
+          }`;
+        },
+        readRows: async (table, count) => {
+          let read = 0;
+          const cursor = sql`select k, seq, bytes from ${sql(table)} order by k, seq limit ${count}`
+            .cursor(1000);
+          for await (const rows of cursor) read += rows.length;
+          return read;
+        },
       },
-      readRows: async (table, count) => {
-        let read = 0;
-        const cursor = sql`select k, seq, bytes from ${sql(table)} order by k, seq limit ${count}`
-          .cursor(1000);
-        for await (const rows of cursor) read += rows.length;
-        return read;
-      },
-    }, `${tablePrefix}raw`, 2);
+      `${tablePrefix}raw`,
+      2,
+    );
     return {
       eventLog,
       snapshotStore: new PostgresSnapshotStore(sql, { tablePrefix }),
