@@ -67,7 +67,7 @@ export interface Child {
   readonly process: ChildProcess;
   /** Everything it wrote to stdout and stderr so far. */
   output(): string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited and its output ended. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -91,8 +91,9 @@ export function startChild(
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   let exited = false;
+  // "close" rather than "exit": the output is complete by then.
   const exit = new Promise<void>((resolve) => {
-    child.once("exit", () => {
+    child.once("close", () => {
       exited = true;
       resolve();
     });

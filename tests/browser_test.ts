@@ -91,10 +91,16 @@ async function runPage(query: Record<string, string>): Promise<PageResult> {
   });
   try {
     await page.goto(`${site.url}/?${new URLSearchParams(query)}`, { timeout: 30_000 });
-    await page.waitForFunction(() => globalThis.__result !== undefined, undefined, {
-      timeout: 30_000,
-    });
-    const result = await page.evaluate(() => globalThis.__result) as PageResult;
+    await page.waitForFunction(
+      () => (globalThis as { __result?: unknown }).__result !== undefined,
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
+    const result = await page.evaluate(() =>
+      (globalThis as { __result?: unknown }).__result
+    ) as PageResult;
     const shown = await page.textContent("#result");
     assert.deepEqual(JSON.parse(shown ?? "null"), result, "the page shows what it reports");
     if (result.ok) assert.deepEqual(problems, []);
@@ -102,11 +108,6 @@ async function runPage(query: Record<string, string>): Promise<PageResult> {
   } finally {
     await page.close();
   }
-}
-
-declare global {
-  // deno-lint-ignore no-var
-  var __result: unknown;
 }
 
 const increased = (by: number) => ({ type: "increased", by });
@@ -170,5 +171,8 @@ test("the page reports a clear error when nats-server cannot be reached", async 
   const port = await freePort();
   const result = await runPage({ nats: `ws://127.0.0.1:${port}`, id: `b-${run}-down` });
   assert.equal(result.ok, false);
-  assert.match(result.error ?? "", new RegExp(`^Cannot run the counter on ws://127\\.0\\.0\\.1:${port}: \\w`));
+  assert.match(
+    result.error ?? "",
+    new RegExp(`^Cannot run the counter on ws://127\\.0\\.0\\.1:${port}: \\w`),
+  );
 });

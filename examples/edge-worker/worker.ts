@@ -54,7 +54,10 @@ export class Counters {
     try {
       counters = await this.#registry();
     } catch (error) {
-      return json({ error: `Cannot reach NATS at ${this.#env.NATS_URL}: ${errorMessage(error)}` }, 503);
+      return json(
+        { error: `Cannot reach NATS at ${this.#env.NATS_URL}: ${errorMessage(error)}` },
+        503,
+      );
     }
     return handleCounterRequest(request, counters);
   }
