@@ -2,10 +2,12 @@
 // transaction, one round trip), each entity with its own concurrency check.
 //
 // A persist joins the queue; a flush is scheduled in a microtask, so persists issued in the same
-// tick share a batch. While `concurrency` batches are in flight, new persists wait and go
-// together in the next batch when one returns: the busier the log, the bigger the batches. Two
-// persists of the same entity are never in flight together; the later one waits for the earlier,
-// so one caller's persists keep their order.
+// tick share a batch. Appends of one type name wait for each other on the server anyway (its
+// position counter row is locked until commit), so at most one batch per type name is in flight:
+// persists that arrive meanwhile wait and all go together in the next batch, one commit for all
+// of them — the busier the log, the bigger the batches. Batches of different type names run side
+// by side, up to `concurrency`. Two persists of the same entity are never in flight together, so
+// one caller's persists keep their order.
 
 import { ConcurrencyError } from "../../src/errors.ts";
 import type { SqlParam } from "./client.ts";
@@ -33,7 +35,7 @@ export type RunBatch = (batch: readonly Pending[]) => Promise<Outcome[]>;
 
 /** Options of a {@linkcode GroupCommit}. */
 export interface GroupCommitOptions {
-  /** Batches in flight at once. */
+  /** Batches in flight at once (each of type names no other batch in flight has). */
   readonly concurrency: number;
   /** Most entities in one batch. */
   readonly maxEntities: number;
@@ -74,7 +76,7 @@ export class GroupCommit {
   readonly #run: RunBatch;
   readonly #options: GroupCommitOptions;
   #queue: Pending[] = [];
-  readonly #inFlight = new Set<string>();
+  readonly #inFlight = new Set<string>(); // type names
   #batches = 0;
   #scheduled = false;
 
@@ -105,7 +107,7 @@ export class GroupCommit {
       this.#batches++;
       this.#send(batch).finally(() => {
         this.#batches--;
-        for (const pending of batch) this.#inFlight.delete(pending.key);
+        for (const pending of batch) this.#inFlight.delete(pending.typeName);
         this.#flush();
       });
     }
@@ -115,6 +117,7 @@ export class GroupCommit {
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     const keys = new Set<string>();
+    const types = new Set<string>();
     let bytes = 0;
     for (const pending of this.#queue) {
       if (pending.signal?.aborted) {
@@ -124,16 +127,17 @@ export class GroupCommit {
       const size = pending.events.reduce((sum, e) => sum + e.length, 0);
       const full = batch.length >= this.#options.maxEntities ||
         (batch.length > 0 && bytes + size > this.#options.maxBytes);
-      if (full || this.#inFlight.has(pending.key) || keys.has(pending.key)) {
+      if (full || this.#inFlight.has(pending.typeName) || keys.has(pending.key)) {
         rest.push(pending);
         continue;
       }
       keys.add(pending.key);
+      types.add(pending.typeName);
       batch.push(pending);
       bytes += size;
     }
     this.#queue = rest;
-    for (const key of keys) this.#inFlight.add(key);
+    for (const typeName of types) this.#inFlight.add(typeName);
     return batch;
   }
 

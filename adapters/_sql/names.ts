@@ -37,6 +37,8 @@ export interface SqlNames {
   readonly schemaVersion: string;
   /** The group-commit append function. */
   readonly append: string;
+  /** The append function for a batch of one event. */
+  readonly appendOne: string;
   /** Unqualified name for constraints and indexes (prefix only), unquoted. */
   readonly prefix: string;
   /** The LISTEN/NOTIFY channel (unquoted, a valid identifier). */
@@ -69,6 +71,7 @@ export function sqlNames(options: NameOptions = {}): SqlNames {
     snapshots: q("snapshots"),
     schemaVersion: q("schema_version"),
     append: q("append"),
+    appendOne: q("append_one"),
     prefix,
     channel: `${schema}_${prefix}events`,
     lockKey: `eventsourced:${schema}.${prefix}`,

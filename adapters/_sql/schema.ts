@@ -72,6 +72,7 @@ begin
     constraint "${prefix}snapshots_pkey" primary key (type_name, id, seq_no)
   );
   ${appendFunction(names)}
+  ${appendOneFunction(names)}
   insert into ${schemaVersion} (version) values (${SCHEMA_VERSION});
 end
 $setup$`;
@@ -171,4 +172,34 @@ function appendFunction(names: SqlNames): string {
       order by en.i;
   end
   $append$;`;
+}
+
+// The same for a batch of a single event, the usual case of an entity whose commands come one
+// at a time: scalar parameters and three short statements instead of the set-based statement.
+function appendOneFunction(names: SqlNames): string {
+  const { events, positions, appendOne, channel } = names;
+  return `create function ${appendOne}(
+    p_type text, p_id text, p_expected bigint, p_bytes bytea, p_notify boolean,
+    out o_accepted boolean, out o_actual bigint
+  ) language plpgsql volatile as $append_one$
+  declare
+    v_position bigint;
+  begin
+    select e.seq_no into o_actual from ${events} as e
+      where e.type_name = p_type and e.id = p_id order by e.seq_no desc limit 1;
+    o_actual := coalesce(o_actual, 0);
+    o_accepted := o_actual = p_expected;
+    if not o_accepted then
+      return;
+    end if;
+    insert into ${positions} as p (type_name, position) values (p_type, 1)
+      on conflict (type_name) do update set position = p.position + 1
+      returning p.position into v_position;
+    insert into ${events} (type_name, id, seq_no, position, bytes)
+      values (p_type, p_id, p_expected + 1, v_position, p_bytes);
+    if p_notify then
+      perform pg_notify('${channel}', p_type);
+    end if;
+  end
+  $append_one$;`;
 }

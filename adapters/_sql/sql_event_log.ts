@@ -153,7 +153,16 @@ export class SqlEventLog implements EventLog {
   }
 
   async #append(batch: readonly Pending[]): Promise<Outcome[]> {
-    const rows = await this.#client.query(this.#sql.append, appendParams(batch, this.#notify));
+    const only = batch.length === 1 && batch[0]!.events.length === 1 ? batch[0]! : undefined;
+    const rows = only === undefined
+      ? await this.#client.query(this.#sql.append, appendParams(batch, this.#notify))
+      : await this.#client.query(this.#sql.appendOne, [
+        only.typeName,
+        only.id,
+        only.lastSeqNo ?? 0,
+        only.events[0]!,
+        this.#notify,
+      ]);
     const outcomes = rows.map((row) => ({ accepted: row[0] === true, actual: toNumber(row[1]) }));
     const woken = new Set<string>();
     for (let i = 0; i < batch.length; i++) {

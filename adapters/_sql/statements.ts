@@ -7,6 +7,8 @@ import type { SqlNames } from "./names.ts";
 export interface Statements {
   /** The group-commit append: a call of the function that `schema.ts` creates. */
   readonly append: string;
+  /** The append of one event: `$1` typeName, `$2` id, `$3` expected, `$4` bytes, `$5` notify. */
+  readonly appendOne: string;
   /** The last seqNo of an entity: `$1` typeName, `$2` id. */
   readonly lastSeqNo: string;
   /**
@@ -36,6 +38,8 @@ export function statements(names: SqlNames): Statements {
   return {
     append: `select o_accepted, o_actual from ${names.append}($1::text[], $2::text[],
       $3::bigint[], $4::integer[], $5::integer[], $6::integer[], $7::bytea, $8::boolean)`,
+    appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
+      $3::bigint, $4::bytea, $5::boolean)`,
     // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
     lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
       order by seq_no desc limit 1`,

@@ -15,8 +15,8 @@ import { sqlNames } from "../_sql/names.ts";
 export interface PostgresEventLogOptions extends SqlEventLogOptions {
   /**
    * Group-commit transactions in flight at once. Appends of one type name wait for each other
-   * on the server anyway (that is how positions stay gap-free), so a second batch in flight
-   * only hides the round trip. Default 2.
+   * on the server anyway (that is how positions stay gap-free), so there is never more than one
+   * batch per type name in flight; this bounds batches of different type names. Default 4.
    */
   concurrentBatches?: number;
   /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
@@ -63,7 +63,7 @@ export class PostgresEventLog implements EventLog {
    */
   constructor(sql: postgres.Sql, options: PostgresEventLogOptions = {}) {
     this.#log = new SqlEventLog(postgresClient(sql, options.prepare ?? true), options, {
-      concurrency: options.concurrentBatches ?? 2,
+      concurrency: options.concurrentBatches ?? 4,
     });
   }
 
