@@ -11,6 +11,19 @@ import { createServer as createNetServer } from "node:net";
 import { extname, join, resolve } from "node:path";
 import process from "node:process";
 
+/**
+ * The slow setup of a test file (servers, builds, a browser), started by the first test that
+ * needs it and shared by the rest. Not a `before` hook: Bun runs hooks under its default
+ * 5 s timeout whatever their options say, while it honours a test's own `timeout`.
+ */
+export function lazy<T>(setup: () => Promise<T>): () => Promise<T> {
+  let started: Promise<T> | undefined;
+  return () => started ??= setup();
+}
+
+/** Bounds every test of the edge suites (child processes, a browser, a cold esbuild). */
+export const TEST_TIMEOUT = { timeout: 120_000 };
+
 /** An absolute path inside the repository. */
 export function repoPath(...parts: string[]): string {
   return resolve(process.cwd(), ...parts);

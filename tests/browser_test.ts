@@ -3,7 +3,7 @@
 // and the NATS adapter from a loopback static server, runs counter commands over WebSocket
 // and writes the outcome into the page; the test reads it and checks the events in JetStream.
 
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,9 +17,11 @@ import {
   decodeJson,
   freePort,
   join,
+  lazy,
   repoPath,
   serveStatic,
   type StaticServer,
+  TEST_TIMEOUT,
 } from "./_edge_util.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -31,7 +33,7 @@ let site: StaticServer;
 let browser: Browser;
 const run = Math.random().toString(36).slice(2, 8);
 
-before(async () => {
+const setup = lazy(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
   nats = await startNatsServer();
   eventLog = await NatsEventLog.connect({ servers: nats.wsUrl });
@@ -113,66 +115,89 @@ async function runPage(query: Record<string, string>): Promise<PageResult> {
 const increased = (by: number) => ({ type: "increased", by });
 const decreased = (by: number) => ({ type: "decreased", by });
 
-test("the page runs counter commands against NATS over WebSocket and shows the replies", async () => {
-  const id = `b-${run}-a`;
-  const result = await runPage({ nats: nats.wsUrl, id });
-  assert.equal(result.error, undefined);
-  assert.deepEqual(result, {
-    ok: true,
-    id,
-    replies: [
-      { ok: true, value: 5 },
-      { ok: true, value: 12 },
-      { ok: false, error: "Underflow" },
-      { ok: true, value: 10 },
-      { ok: true, value: 10 },
-    ],
-    recovered: 10,
-    events: [[1, increased(5)], [2, increased(7)], [3, decreased(2)]],
-  });
-  const events = await collect(eventLog.eventsById("counter", id, 1));
-  assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3]);
-  assert.deepEqual(decodeJson(events), [increased(5), increased(7), decreased(2)]);
-});
+test(
+  "the page runs counter commands against NATS over WebSocket and shows the replies",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `b-${run}-a`;
+    const result = await runPage({ nats: nats.wsUrl, id });
+    assert.equal(result.error, undefined);
+    assert.deepEqual(result, {
+      ok: true,
+      id,
+      replies: [
+        { ok: true, value: 5 },
+        { ok: true, value: 12 },
+        { ok: false, error: "Underflow" },
+        { ok: true, value: 10 },
+        { ok: true, value: 10 },
+      ],
+      recovered: 10,
+      events: [[1, increased(5)], [2, increased(7)], [3, decreased(2)]],
+    });
+    const events = await collect(eventLog.eventsById("counter", id, 1));
+    assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3]);
+    assert.deepEqual(decodeJson(events), [increased(5), increased(7), decreased(2)]);
+  },
+);
 
-test("a second page load recovers the counter from JetStream and goes on from there", async () => {
-  const id = `b-${run}-again`;
-  assert.equal((await runPage({ nats: nats.wsUrl, id })).recovered, 10);
-  const result = await runPage({ nats: nats.wsUrl, id });
-  assert.deepEqual(result.replies, [
-    { ok: true, value: 15 },
-    { ok: true, value: 22 },
-    { ok: true, value: 2 },
-    { ok: true, value: 0 },
-    { ok: true, value: 0 },
-  ]);
-  assert.equal(result.recovered, 0);
-  const events = await collect(eventLog.eventsById("counter", id, 1));
-  assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3, 4, 5, 6, 7]);
-  assert.deepEqual(decodeJson(events).slice(3), [
-    increased(5),
-    increased(7),
-    decreased(20),
-    decreased(2),
-  ]);
-});
+test(
+  "a second page load recovers the counter from JetStream and goes on from there",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `b-${run}-again`;
+    assert.equal((await runPage({ nats: nats.wsUrl, id })).recovered, 10);
+    const result = await runPage({ nats: nats.wsUrl, id });
+    assert.deepEqual(result.replies, [
+      { ok: true, value: 15 },
+      { ok: true, value: 22 },
+      { ok: true, value: 2 },
+      { ok: true, value: 0 },
+      { ok: true, value: 0 },
+    ]);
+    assert.equal(result.recovered, 0);
+    const events = await collect(eventLog.eventsById("counter", id, 1));
+    assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(decodeJson(events).slice(3), [
+      increased(5),
+      increased(7),
+      decreased(20),
+      decreased(2),
+    ]);
+  },
+);
 
-test("the page reads back events that another client wrote to JetStream", async () => {
-  const id = `b-${run}-shared`;
-  const bytes = new TextEncoder().encode(JSON.stringify(increased(30)));
-  assert.equal(await eventLog.persist("counter", id, null, [bytes]), 1);
-  const result = await runPage({ nats: nats.wsUrl, id });
-  assert.deepEqual(result.replies?.slice(0, 2), [{ ok: true, value: 35 }, { ok: true, value: 42 }]);
-  assert.equal(result.recovered, 20);
-  assert.deepEqual(result.events?.[0], [1, increased(30)]);
-});
+test(
+  "the page reads back events that another client wrote to JetStream",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `b-${run}-shared`;
+    const bytes = new TextEncoder().encode(JSON.stringify(increased(30)));
+    assert.equal(await eventLog.persist("counter", id, null, [bytes]), 1);
+    const result = await runPage({ nats: nats.wsUrl, id });
+    assert.deepEqual(result.replies?.slice(0, 2), [{ ok: true, value: 35 }, {
+      ok: true,
+      value: 42,
+    }]);
+    assert.equal(result.recovered, 20);
+    assert.deepEqual(result.events?.[0], [1, increased(30)]);
+  },
+);
 
-test("the page reports a clear error when nats-server cannot be reached", async () => {
-  const port = await freePort();
-  const result = await runPage({ nats: `ws://127.0.0.1:${port}`, id: `b-${run}-down` });
-  assert.equal(result.ok, false);
-  assert.match(
-    result.error ?? "",
-    new RegExp(`^Cannot run the counter on ws://127\\.0\\.0\\.1:${port}: \\w`),
-  );
-});
+test(
+  "the page reports a clear error when nats-server cannot be reached",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const port = await freePort();
+    const result = await runPage({ nats: `ws://127.0.0.1:${port}`, id: `b-${run}-down` });
+    assert.equal(result.ok, false);
+    assert.match(
+      result.error ?? "",
+      new RegExp(`^Cannot run the counter on ws://127\\.0\\.0\\.1:${port}: \\w`),
+    );
+  },
+);

@@ -3,7 +3,7 @@
 // config.capnp (ports and NATS URL filled in), and the events the Worker wrote are checked in
 // JetStream.
 
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,9 +19,11 @@ import {
   decodeJson,
   freePort,
   join,
+  lazy,
   repoPath,
   request,
   startChild,
+  TEST_TIMEOUT,
   waitForHttp,
 } from "./_edge_util.ts";
 
@@ -44,7 +46,7 @@ async function startWorkerd(): Promise<void> {
   await waitForHttp(`${base}/health`, workerd);
 }
 
-before(async () => {
+const setup = lazy(async () => {
   nats = await startNatsServer();
   eventLog = await NatsEventLog.connect({ servers: nats.wsUrl });
   await eventLog.setup();
@@ -69,55 +71,67 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test("the Worker bundle imports no Node built-ins", () => {
+test("the Worker bundle imports no Node built-ins", TEST_TIMEOUT, async () => {
+  await setup();
   const bundle = readFileSync(join(dir, "worker.js"), "utf8");
   assert.doesNotMatch(bundle, /\bfrom\s*["']node:|\brequire\(["']node:|\bimport\(["']node:/);
   assert.match(bundle, /export\s*\{[^}]*\bCounters\b/);
 });
 
-test("the Worker increases, decreases and reads a counter, and JetStream holds its events", async () => {
-  const id = `w-${run}-a`;
-  const url = `${base}/counter/${id}`;
-  assert.deepEqual(await request(`${url}/increase?by=5`, "POST"), {
-    status: 200,
-    body: { id, value: 5 },
-  });
-  assert.deepEqual(await request(`${url}/increase?by=7`, "POST"), {
-    status: 200,
-    body: { id, value: 12 },
-  });
-  assert.deepEqual(await request(`${url}/decrease?by=20`, "POST"), {
-    status: 409,
-    body: { id, error: "Underflow" },
-  });
-  assert.deepEqual(await request(`${url}/decrease?by=2`, "POST"), {
-    status: 200,
-    body: { id, value: 10 },
-  });
-  assert.deepEqual(await request(url), { status: 200, body: { id, value: 10 } });
+test(
+  "the Worker increases, decreases and reads a counter, and JetStream holds its events",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `w-${run}-a`;
+    const url = `${base}/counter/${id}`;
+    assert.deepEqual(await request(`${url}/increase?by=5`, "POST"), {
+      status: 200,
+      body: { id, value: 5 },
+    });
+    assert.deepEqual(await request(`${url}/increase?by=7`, "POST"), {
+      status: 200,
+      body: { id, value: 12 },
+    });
+    assert.deepEqual(await request(`${url}/decrease?by=20`, "POST"), {
+      status: 409,
+      body: { id, error: "Underflow" },
+    });
+    assert.deepEqual(await request(`${url}/decrease?by=2`, "POST"), {
+      status: 200,
+      body: { id, value: 10 },
+    });
+    assert.deepEqual(await request(url), { status: 200, body: { id, value: 10 } });
 
-  const events = await collect(eventLog.eventsById("counter", id, 1));
-  assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3]);
-  assert.deepEqual(decodeJson(events), [
-    { type: "increased", by: 5 },
-    { type: "increased", by: 7 },
-    { type: "decreased", by: 2 },
-  ]);
-});
+    const events = await collect(eventLog.eventsById("counter", id, 1));
+    assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3]);
+    assert.deepEqual(decodeJson(events), [
+      { type: "increased", by: 5 },
+      { type: "increased", by: 7 },
+      { type: "decreased", by: 2 },
+    ]);
+  },
+);
 
-test("concurrent requests for one id go to one live entity: every increase lands once, seqNos dense", async () => {
-  const id = `w-${run}-concurrent`;
-  const replies = await Promise.all(
-    Array.from({ length: 25 }, () => request(`${base}/counter/${id}/increase?by=1`, "POST")),
-  );
-  assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies));
-  const values = replies.map((r) => r.body.value as number).sort((a, b) => a - b);
-  assert.deepEqual(values, Array.from({ length: 25 }, (_, i) => i + 1));
-  const events = await collect(eventLog.eventsById("counter", id, 1));
-  assert.deepEqual(events.map((e) => e.seqNo), values);
-});
+test(
+  "concurrent requests for one id go to one live entity: every increase lands once, seqNos dense",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `w-${run}-concurrent`;
+    const replies = await Promise.all(
+      Array.from({ length: 25 }, () => request(`${base}/counter/${id}/increase?by=1`, "POST")),
+    );
+    assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies));
+    const values = replies.map((r) => r.body.value as number).sort((a, b) => a - b);
+    assert.deepEqual(values, Array.from({ length: 25 }, (_, i) => i + 1));
+    const events = await collect(eventLog.eventsById("counter", id, 1));
+    assert.deepEqual(events.map((e) => e.seqNo), values);
+  },
+);
 
-test("counters of different ids are kept apart", async () => {
+test("counters of different ids are kept apart", TEST_TIMEOUT, async () => {
+  await setup();
   const ids = [`w-${run}-x`, `w-${run}-y`, `w-${run}-z`];
   await Promise.all(
     ids.map((id, i) => request(`${base}/counter/${id}/increase?by=${i + 1}`, "POST")),
@@ -132,26 +146,32 @@ test("counters of different ids are kept apart", async () => {
   }
 });
 
-test("a write by another process makes the Worker's next command fail clearly, then it re-syncs", async () => {
-  const id = `w-${run}-shared`;
-  const url = `${base}/counter/${id}`;
-  assert.equal((await request(`${url}/increase?by=1`, "POST")).body.value, 1);
-  // Another writer appends seqNo 2 behind the Worker's live entity.
-  const bytes = new TextEncoder().encode(JSON.stringify({ type: "increased", by: 100 }));
-  assert.equal(await eventLog.persist("counter", id, 1, [bytes]), 2);
-  const failed = await request(`${url}/increase?by=1`, "POST");
-  assert.equal(failed.status, 500, JSON.stringify(failed.body));
-  assert.match(String(failed.body.error), /counter\/w-/);
-  // The entity has re-synced from the log: it sees the other writer's event.
-  assert.deepEqual(await request(`${url}/increase?by=1`, "POST"), {
-    status: 200,
-    body: { id, value: 102 },
-  });
-  const events = await collect(eventLog.eventsById("counter", id, 1));
-  assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3]);
-});
+test(
+  "a write by another process makes the Worker's next command fail clearly, then it re-syncs",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `w-${run}-shared`;
+    const url = `${base}/counter/${id}`;
+    assert.equal((await request(`${url}/increase?by=1`, "POST")).body.value, 1);
+    // Another writer appends seqNo 2 behind the Worker's live entity.
+    const bytes = new TextEncoder().encode(JSON.stringify({ type: "increased", by: 100 }));
+    assert.equal(await eventLog.persist("counter", id, 1, [bytes]), 2);
+    const failed = await request(`${url}/increase?by=1`, "POST");
+    assert.equal(failed.status, 500, JSON.stringify(failed.body));
+    assert.match(String(failed.body.error), /counter\/w-/);
+    // The entity has re-synced from the log: it sees the other writer's event.
+    assert.deepEqual(await request(`${url}/increase?by=1`, "POST"), {
+      status: 200,
+      body: { id, value: 102 },
+    });
+    const events = await collect(eventLog.eventsById("counter", id, 1));
+    assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3]);
+  },
+);
 
-test("bad requests get 400 or 404 and write nothing", async () => {
+test("bad requests get 400 or 404 and write nothing", TEST_TIMEOUT, async () => {
+  await setup();
   const id = `w-${run}-bad`;
   assert.equal((await request(`${base}/counter/${id}/increase?by=abc`, "POST")).status, 400);
   assert.equal((await request(`${base}/counter/${id}/increase?by=-1`, "POST")).status, 400);
@@ -160,17 +180,22 @@ test("bad requests get 400 or 404 and write nothing", async () => {
   assert.equal(await eventLog.lastSeqNo("counter", id), null);
 });
 
-test("after workerd restarts, the Worker recovers a counter from JetStream", async () => {
-  const id = `w-${run}-restart`;
-  const url = `${base}/counter/${id}`;
-  assert.equal((await request(`${url}/increase?by=40`, "POST")).body.value, 40);
-  await workerd?.stop();
-  await startWorkerd();
-  assert.deepEqual(await request(url), { status: 200, body: { id, value: 40 } });
-  assert.deepEqual(await request(`${url}/increase?by=2`, "POST"), {
-    status: 200,
-    body: { id, value: 42 },
-  });
-  const events = await collect(eventLog.eventsById("counter", id, 1));
-  assert.deepEqual(events.map((e) => e.seqNo), [1, 2]);
-});
+test(
+  "after workerd restarts, the Worker recovers a counter from JetStream",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `w-${run}-restart`;
+    const url = `${base}/counter/${id}`;
+    assert.equal((await request(`${url}/increase?by=40`, "POST")).body.value, 40);
+    await workerd?.stop();
+    await startWorkerd();
+    assert.deepEqual(await request(url), { status: 200, body: { id, value: 40 } });
+    assert.deepEqual(await request(`${url}/increase?by=2`, "POST"), {
+      status: 200,
+      body: { id, value: 42 },
+    });
+    const events = await collect(eventLog.eventsById("counter", id, 1));
+    assert.deepEqual(events.map((e) => e.seqNo), [1, 2]);
+  },
+);
