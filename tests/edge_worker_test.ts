@@ -7,7 +7,6 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename } from "node:path";
 import process from "node:process";
 import { collect } from "../testing/mod.ts";
 import { NatsEventLog } from "../adapters/nats/mod.ts";
@@ -31,6 +30,7 @@ let nats: NatsTestServer;
 let eventLog: NatsEventLog;
 let dir: string;
 let workerd: Child | undefined;
+const children = new Set<Child>();
 let base: string;
 let config: string;
 const run = Math.random().toString(36).slice(2, 8);
@@ -41,9 +41,23 @@ function replaceOnce(text: string, from: string, to: string): string {
   return parts.join(to);
 }
 
-async function startWorkerd(): Promise<void> {
-  workerd = startChild(binPath("workerd", process.env.WORKERD), ["serve", config, "--verbose"]);
-  await waitForHttp(`${base}/health`, workerd);
+/** A copy of the example's config.capnp with the bundle, the port and NATS_URL filled in. */
+function writeConfig(name: string, port: number, natsUrl: string): string {
+  let text = readFileSync(repoPath("examples", "edge-worker", "config.capnp"), "utf8");
+  // capnp resolves embed paths from the config file's directory.
+  text = replaceOnce(text, `embed "dist/worker.js"`, `embed "worker.js"`);
+  text = replaceOnce(text, `"127.0.0.1:8787"`, `"127.0.0.1:${port}"`);
+  text = replaceOnce(text, `"ws://127.0.0.1:8080"`, JSON.stringify(natsUrl));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function startWorkerd(path = config, url = base): Promise<Child> {
+  const child = startChild(binPath("workerd", process.env.WORKERD), ["serve", path, "--verbose"]);
+  children.add(child);
+  await waitForHttp(`${url}/health`, child);
+  return child;
 }
 
 const setup = lazy(async () => {
@@ -51,21 +65,15 @@ const setup = lazy(async () => {
   eventLog = await NatsEventLog.connect({ servers: nats.wsUrl });
   await eventLog.setup();
   dir = mkdtempSync(join(tmpdir(), "eventsourced-workerd-"));
-  const bundle = await buildExample("edge-worker", join(dir, "worker.js"));
+  await buildExample("edge-worker", join(dir, "worker.js"));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  let text = readFileSync(repoPath("examples", "edge-worker", "config.capnp"), "utf8");
-  // capnp resolves embed paths from the config file's directory.
-  text = replaceOnce(text, `embed "dist/worker.js"`, `embed ${JSON.stringify(basename(bundle))}`);
-  text = replaceOnce(text, `"127.0.0.1:8787"`, `"127.0.0.1:${port}"`);
-  text = replaceOnce(text, `"ws://127.0.0.1:8080"`, JSON.stringify(nats.wsUrl));
-  config = join(dir, "config.capnp");
-  writeFileSync(config, text);
-  await startWorkerd();
+  config = writeConfig("config.capnp", port, nats.wsUrl);
+  workerd = await startWorkerd();
 });
 
 after(async () => {
-  await workerd?.stop();
+  await Promise.all([...children].map((child) => child.stop()));
   await eventLog?.close();
   await nats?.dispose();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -197,5 +205,28 @@ test(
     });
     const events = await collect(eventLog.eventsById("counter", id, 1));
     assert.deepEqual(events.map((e) => e.seqNo), [1, 2]);
+  },
+);
+
+test(
+  "when nats-server cannot be reached, the Worker answers 503 with a clear message",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const port = await freePort();
+    const unreachable = `ws://127.0.0.1:${await freePort()}`;
+    const url = `http://127.0.0.1:${port}`;
+    const child = await startWorkerd(writeConfig("unreachable.capnp", port, unreachable), url);
+    try {
+      const reply = await request(`${url}/counter/w-${run}-down/increase?by=1`, "POST");
+      assert.equal(reply.status, 503, JSON.stringify(reply.body));
+      assert.match(
+        String(reply.body.error),
+        new RegExp(`^Cannot reach NATS at ${unreachable}: \\w`),
+      );
+    } finally {
+      await child.stop();
+      children.delete(child);
+    }
   },
 );

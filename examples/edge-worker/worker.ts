@@ -8,9 +8,10 @@
 // connection and an EntityRegistry, so each counter id has exactly one live entity. One object
 // serves all counters here; to spread the load, shard by id (`idFromName("counters-" + n)`).
 //
-// Bindings: NATS_URL (text: the nats-server's WebSocket URL, e.g. ws://127.0.0.1:8080),
-// COUNTERS (the Durable Object namespace of class Counters), and optionally NATS_STREAM and
-// NATS_SUBJECT_PREFIX (text) to use another stream than "eventsourced".
+// Bindings: NATS_URL (text: the nats-server's WebSocket URL, e.g. wss://nats.example.com or
+// ws://127.0.0.1:8080), COUNTERS (the Durable Object namespace of class Counters); optionally
+// NATS_TOKEN, or NATS_USER and NATS_PASS (secrets), and NATS_STREAM and NATS_SUBJECT_PREFIX
+// (text) to use another stream than "eventsourced".
 
 import { EntityRegistry, jsonBinarize } from "../../mod.ts";
 import { NatsEventLog } from "../../adapters/nats/mod.ts";
@@ -26,6 +27,9 @@ export interface DurableObjectNamespaceLike {
 /** The Worker's bindings. */
 export interface Env {
   NATS_URL: string;
+  NATS_TOKEN?: string;
+  NATS_USER?: string;
+  NATS_PASS?: string;
   NATS_STREAM?: string;
   NATS_SUBJECT_PREFIX?: string;
   COUNTERS: DurableObjectNamespaceLike;
@@ -65,11 +69,14 @@ export class Counters {
   // Connects on first use; a failed connect is retried by the next request.
   #registry(): Promise<EntityRegistry<number, CounterEvent>> {
     this.#counters ??= (async () => {
+      const env = this.#env;
       const eventLog = await NatsEventLog.connect({
-        servers: this.#env.NATS_URL,
+        servers: env.NATS_URL,
         name: "eventsourced-edge-worker",
-        ...(this.#env.NATS_STREAM ? { stream: this.#env.NATS_STREAM } : {}),
-        ...(this.#env.NATS_SUBJECT_PREFIX ? { subjectPrefix: this.#env.NATS_SUBJECT_PREFIX } : {}),
+        ...(env.NATS_TOKEN ? { token: env.NATS_TOKEN } : {}),
+        ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASS ?? "" } : {}),
+        ...(env.NATS_STREAM ? { stream: env.NATS_STREAM } : {}),
+        ...(env.NATS_SUBJECT_PREFIX ? { subjectPrefix: env.NATS_SUBJECT_PREFIX } : {}),
       });
       try {
         await eventLog.setup();

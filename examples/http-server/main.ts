@@ -79,33 +79,42 @@ interface Served {
   stop(): Promise<void>;
 }
 
-/** Serves `handler` with the runtime's own HTTP server. */
-function serve(handler: FetchHandler, port: number, hostname: string): Promise<Served> {
+/** The runtime's own HTTP server: `Bun.serve` or `Deno.serve`. */
+function runtimeServer(): (
+  handler: FetchHandler,
+  port: number,
+  hostname: string,
+) => Promise<Served> {
   const runtime = globalThis as { Deno?: DenoLike; Bun?: BunLike };
-  if (runtime.Bun !== undefined) {
-    const server = runtime.Bun.serve({ port, hostname, fetch: handler });
-    return Promise.resolve({
-      url: `http://${hostname}:${server.port}`,
-      stop: async () => void await server.stop(),
-    });
+  const bun = runtime.Bun;
+  if (bun !== undefined) {
+    return (handler, port, hostname) => {
+      const server = bun.serve({ port, hostname, fetch: handler });
+      return Promise.resolve({
+        url: `http://${hostname}:${server.port}`,
+        stop: async () => void await server.stop(),
+      });
+    };
   }
-  if (runtime.Deno !== undefined) {
-    const deno = runtime.Deno;
-    return new Promise((resolve) => {
-      const server = deno.serve({
-        port,
-        hostname,
-        onListen: (address) =>
-          resolve({
-            url: `http://${hostname}:${address.port}`,
-            stop: () => server.shutdown(),
-          }),
-      }, handler);
-    });
+  const deno = runtime.Deno;
+  if (deno !== undefined) {
+    return (handler, port, hostname) =>
+      new Promise((resolve) => {
+        const server = deno.serve({
+          port,
+          hostname,
+          onListen: (address) =>
+            resolve({
+              url: `http://${hostname}:${address.port}`,
+              stop: () => server.shutdown(),
+            }),
+        }, handler);
+      });
   }
-  return Promise.reject(new Error("Run this example with Deno or Bun (Deno.serve or Bun.serve)"));
+  throw new Error("Run this example with Deno or Bun: it serves with Deno.serve or Bun.serve");
 }
 
+const serve = runtimeServer();
 const options = parseArgs(process.argv.slice(2));
 const storage = options.memory
   ? {
