@@ -43,12 +43,20 @@ export interface GroupCommitOptions {
   readonly maxBytes: number;
 }
 
-/** Encodes a batch as the parameters of the append statement. */
+/** Encodes a batch as the parameters of the append function (see `schema.ts`). */
 export function appendParams(batch: readonly Pending[], notify: boolean): SqlParam[] {
   const types: string[] = [];
   const ids: string[] = [];
   const expected: number[] = [];
+  const typeIndex = new Map<string, number>();
+  for (const pending of batch) typeIndex.set(pending.typeName, 0);
+  const typeNames = [...typeIndex.keys()].sort();
+  typeNames.forEach((name, i) => typeIndex.set(name, i + 1));
+  const typeCounts: number[] = typeNames.map(() => 0);
   const entity: number[] = [];
+  const type: number[] = [];
+  const seq: number[] = [];
+  const rank: number[] = [];
   const start: number[] = [];
   const length: number[] = [];
   let total = 0;
@@ -60,15 +68,35 @@ export function appendParams(batch: readonly Pending[], notify: boolean): SqlPar
     types.push(pending.typeName);
     ids.push(pending.id);
     expected.push(pending.lastSeqNo ?? 0);
-    for (const bytes of pending.events) {
+    const t = typeIndex.get(pending.typeName)!;
+    const events = pending.events;
+    for (let n = 0; n < events.length; n++) {
+      const bytes = events[n]!;
       entity.push(i + 1);
+      type.push(t);
+      seq.push(n + 1);
+      rank.push(++typeCounts[t - 1]!);
       start.push(offset + 1);
       length.push(bytes.length);
       packed.set(bytes, offset);
       offset += bytes.length;
     }
   }
-  return [types, ids, expected, entity, start, length, packed, notify];
+  return [
+    types,
+    ids,
+    expected,
+    typeNames,
+    typeCounts,
+    entity,
+    type,
+    seq,
+    rank,
+    start,
+    length,
+    packed,
+    notify,
+  ];
 }
 
 /** The queue of persists and the batches in flight. */

@@ -78,98 +78,75 @@ end
 $setup$`;
 }
 
-// The group-commit append: many entities, each with its own expected last seqNo, written by one
-// statement, so one transaction and one round trip. Parameters: type names, ids and expected
-// last seqNos (0: none), one per entity; the entity (1-based) of each event, where its bytes
-// start (1-based) and how long they are in p_bytes, all events packed into one bytea; whether
-// to NOTIFY. Rows: accepted, actual last seqNo; one per entity, in order. It is a plpgsql
-// function so that both drivers reuse its cached plans (PGlite prepares nothing itself), with
-// a shorter statement for the common batch of one entity.
+// The group-commit append: the events of many entities, each entity with its own expected last
+// seqNo, written by one call, so one transaction and one round trip. Per entity: type name, id,
+// expected last seqNo (0: none). Per distinct type name of the batch, in name order: the name
+// and its number of events. Per event: its entity and type name (1-based indexes into those
+// arrays), its seqNo offset within its entity and its rank within its type name (1, 2, 3 …),
+// and where its bytes start (1-based) and how long they are in p_bytes, all events packed into
+// one bytea. Rows: accepted, actual last seqNo; one per entity, in order. It is a plpgsql
+// function so that both drivers reuse its cached plans (PGlite prepares nothing itself).
+//
+// Concurrency check first: each entity's last seqNo is read (one index probe, `order by … desc
+// limit 1`; max() can turn into a scan of the whole entity when statistics are missing). If any
+// entity's differs from what its writer expected, nothing is written and the outcomes go back:
+// the caller fails those entities with a ConcurrencyError and sends the others again, so one
+// entity's conflict fails only that entity (at the price of a second round trip, only then).
 //
 // Positions. A plain sequence hands out numbers at insert time, but transactions commit in any
 // order, so a reader could see position 7 before 6 commits and never look back (the gap
 // problem). Instead each append takes its positions from the counter row of its type name with
-// an upsert, which locks the row until the transaction ends; rows of several type names are
-// locked in name order, so two appends never deadlock. The next append of that type name gets
-// the lock, and its positions, only after this one has committed and become visible, so the
-// committed positions of a type name are always a prefix 1..n: a reader that has seen p never
-// later finds an event below p, and positions stay dense. The alternative, reading only below
-// pg_snapshot_xmin(pg_current_snapshot()) over a sequence, keeps writers apart but makes every
-// reader lag behind the oldest open transaction of the whole database and needs xid8 on the
-// rows; appends of one type name are grouped into few transactions here anyway, so serialising
-// them costs little.
+// an upsert, which keeps the row locked until the transaction ends; rows of several type names
+// are taken in name order, so two appends never deadlock. The next append of that type name
+// gets the lock, and its positions, only after this one has committed and become visible, so
+// the committed positions of a type name are always a prefix 1..n: a reader that has seen p
+// never later finds an event below p, and positions stay dense. The alternative, reading only
+// below pg_snapshot_xmin(pg_current_snapshot()) over a sequence, keeps writers apart but makes
+// every reader lag behind the oldest open transaction of the whole database and gives no
+// single-number position; appends of one type name are grouped into few transactions here
+// anyway (group_commit.ts sends one batch per type name at a time), so serialising them costs
+// little.
 //
-// Concurrency check. Each entity's last seqNo is read (one index probe, `order by … desc limit
-// 1`: max() can become a scan of the whole entity when statistics are missing) and only entities
-// whose expected seqNo matches are written, so one entity's conflict fails only that entity.
-// The read uses the statement's snapshot; if another append of the same entity committed while
-// this one waited for the counter lock, the insert of the seqNo it already wrote violates the
-// primary key, the statement fails as a whole, and the caller retries the entities one by one,
-// turning a unique violation into a ConcurrencyError (sql_event_log.ts).
+// The check reads with the snapshot of its own statement, taken before the lock: if another
+// append of the same entity commits in between, the insert of a seqNo it already wrote violates
+// the primary key, nothing is written, and the caller retries the entities one by one, turning
+// the unique violation into a ConcurrencyError (sql_event_log.ts).
 function appendFunction(names: SqlNames): string {
   const { events, positions, append, channel } = names;
   return `create function ${append}(
     p_types text[], p_ids text[], p_expected bigint[],
-    p_entity integer[], p_start integer[], p_length integer[], p_bytes bytea, p_notify boolean
+    p_type_names text[], p_type_counts bigint[],
+    p_entity integer[], p_type integer[], p_seq integer[], p_rank integer[],
+    p_start integer[], p_length integer[], p_bytes bytea, p_notify boolean
   ) returns table (o_accepted boolean, o_actual bigint)
   language plpgsql volatile as $append$
+  declare
+    v_actual bigint[];
+    v_bases bigint[] := array[]::bigint[];
+    v_base bigint;
   begin
-    if array_length(p_types, 1) = 1 then
-      return query
-      with entity as (
-        select coalesce((select e.seq_no from ${events} as e
-          where e.type_name = p_types[1] and e.id = p_ids[1]
-          order by e.seq_no desc limit 1), 0) as actual
-      ), counter as (
+    select array_agg(coalesce((select e.seq_no from ${events} as e
+        where e.type_name = p_types[i] and e.id = p_ids[i]
+        order by e.seq_no desc limit 1), 0) order by i)
+      into v_actual from generate_subscripts(p_types, 1) as i;
+    if v_actual = p_expected then
+      for t in 1 .. array_length(p_type_names, 1) loop
         insert into ${positions} as p (type_name, position)
-        select p_types[1], array_length(p_entity, 1) from entity where actual = p_expected[1]
-        on conflict (type_name) do update set position = p.position + excluded.position
-        returning p.position
-      ), written as (
-        insert into ${events} (type_name, id, seq_no, position, bytes)
-        select p_types[1], p_ids[1], p_expected[1] + k,
-          counter.position - array_length(p_entity, 1) + k,
-          substring(p_bytes from p_start[k] for p_length[k])
-        from counter cross join generate_subscripts(p_entity, 1) as k
-      )
-      select entity.actual = p_expected[1], entity.actual from entity;
+          values (p_type_names[t], p_type_counts[t])
+          on conflict (type_name) do update set position = p.position + excluded.position
+          returning p.position - p_type_counts[t] into v_base;
+        v_bases := v_bases || v_base;
+      end loop;
+      insert into ${events} (type_name, id, seq_no, position, bytes)
+        select p_types[p_entity[k]], p_ids[p_entity[k]], p_expected[p_entity[k]] + p_seq[k],
+          v_bases[p_type[k]] + p_rank[k], substring(p_bytes from p_start[k] for p_length[k])
+        from generate_subscripts(p_entity, 1) as k;
       if p_notify then
-        perform pg_notify('${channel}', p_types[1]);
+        perform pg_notify('${channel}', t) from unnest(p_type_names) as t;
       end if;
-      return;
     end if;
-    return query
-    with entity as (
-        select i, p_types[i] as type_name, p_ids[i] as id, p_expected[i] as expected,
-          coalesce((select e.seq_no from ${events} as e
-            where e.type_name = p_types[i] and e.id = p_ids[i]
-            order by e.seq_no desc limit 1), 0) as actual
-        from generate_subscripts(p_types, 1) as i
-      ), ok as (
-        select k, en.type_name, en.id,
-          en.expected + row_number() over (partition by en.i order by k) as seq_no,
-          row_number() over (partition by en.type_name order by k) as rank
-        from generate_subscripts(p_entity, 1) as k
-        join entity as en on en.i = p_entity[k]
-        where en.actual = en.expected
-      ), counts as (
-        select type_name, count(*) as n from ok group by type_name
-      ), counter as (
-        insert into ${positions} as p (type_name, position)
-        select type_name, n from counts order by type_name
-        on conflict (type_name) do update set position = p.position + excluded.position
-        returning p.type_name, p.position
-      ), written as (
-        insert into ${events} (type_name, id, seq_no, position, bytes)
-        select ok.type_name, ok.id, ok.seq_no, counter.position - counts.n + ok.rank,
-          substring(p_bytes from p_start[ok.k] for p_length[ok.k])
-        from ok join counter using (type_name) join counts using (type_name)
-      ), notified as (
-        select count(pg_notify('${channel}', type_name)) as n from counts where p_notify
-      )
-      select en.actual = en.expected, en.actual
-      from entity as en cross join notified
-      order by en.i;
+    return query select v_actual[i] = p_expected[i], v_actual[i]
+      from generate_subscripts(p_types, 1) as i order by i;
   end
   $append$;`;
 }

@@ -131,13 +131,38 @@ export class SqlEventLog implements EventLog {
     });
   }
 
+  // A batch is written whole or not at all: when some entities conflict, they fail and the rest
+  // go again (see appendFunction in schema.ts).
   async #runBatch(batch: readonly Pending[]): Promise<Outcome[]> {
-    try {
-      return await this.#append(batch);
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === undefined || !RETRY_ALONE.has(code)) throw error;
+    const outcomes: Outcome[] = new Array(batch.length);
+    let open = batch.map((_, i) => i);
+    while (open.length > 0) {
+      const part = open.map((i) => batch[i]!);
+      let result: Outcome[];
+      try {
+        result = await this.#append(part);
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === undefined || !RETRY_ALONE.has(code)) throw error;
+        const alone = await this.#appendAlone(part);
+        open.forEach((i, j) => (outcomes[i] = alone[j]!));
+        return outcomes;
+      }
+      const written = result.every((outcome) => outcome.accepted);
+      const next: number[] = [];
+      open.forEach((i, j) => {
+        const outcome = result[j]!;
+        if (written || !outcome.accepted) outcomes[i] = outcome;
+        else next.push(i);
+      });
+      open = next;
     }
+    return outcomes;
+  }
+
+  // After a unique violation (another append of the same entity committed while this one
+  // waited for the position lock): one entity at a time, a violation is a ConcurrencyError.
+  async #appendAlone(batch: readonly Pending[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const pending of batch) {
       try {
@@ -164,11 +189,11 @@ export class SqlEventLog implements EventLog {
         this.#notify,
       ]);
     const outcomes = rows.map((row) => ({ accepted: row[0] === true, actual: toNumber(row[1]) }));
-    const woken = new Set<string>();
-    for (let i = 0; i < batch.length; i++) {
-      if (outcomes[i]?.accepted) woken.add(batch[i]!.typeName);
+    if (outcomes.every((outcome) => outcome.accepted)) {
+      const woken = new Set<string>();
+      for (const pending of batch) woken.add(pending.typeName);
+      for (const typeName of woken) this.#wakeups.wake(typeName);
     }
-    for (const typeName of woken) this.#wakeups.wake(typeName);
     return outcomes;
   }
 

@@ -37,7 +37,8 @@ export function statements(names: SqlNames): Statements {
   const { events, positions, snapshots } = names;
   return {
     append: `select o_accepted, o_actual from ${names.append}($1::text[], $2::text[],
-      $3::bigint[], $4::integer[], $5::integer[], $6::integer[], $7::bytea, $8::boolean)`,
+      $3::bigint[], $4::text[], $5::bigint[], $6::integer[], $7::integer[], $8::integer[],
+      $9::integer[], $10::integer[], $11::integer[], $12::bytea, $13::boolean)`,
     appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
       $3::bigint, $4::bytea, $5::boolean)`,
     // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
