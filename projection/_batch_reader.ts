@@ -1,56 +1,102 @@
-// Reads a stream in batches: up to `size` items, or fewer when `ms` pass after the first item
-// of the batch; a read that loses the race against the deadline is kept for the next batch.
+// Reads a stream in batches: up to `size` items, or fewer when `ms` pass after the batch's
+// first item. For batches of more than one, a pump reads ahead into a queue (up to two
+// batches, so reading overlaps the handling of the batch before), and the consumer wakes once per batch rather than once per item: racing every read
+// against a timer costs more than the read itself.
 
-const TIMEOUT = Symbol("timeout");
-
-/** Batches of a stream; `next` resolves to `null` once the stream has ended. */
+/** Batches of a stream; `next` resolves to `null` once the stream has ended or was cancelled. */
 export class BatchReader<T> {
   readonly #reader: ReadableStreamDefaultReader<T>;
-  #pending: Promise<ReadableStreamReadResult<T>> | undefined;
+  readonly #size: number;
+  readonly #ms: number;
+  readonly #queue: T[] = [];
   #ended = false;
+  #cancelled = false;
+  #error: { reason: unknown } | undefined;
+  #pumping = false;
+  // The consumer's wake-up, resolved by the pump (a full batch, the end) or the deadline.
+  #wake: (() => void) | undefined;
+  // The pump's wake-up, resolved when the consumer made room.
+  #room: (() => void) | undefined;
 
-  constructor(stream: ReadableStream<T>) {
+  constructor(stream: ReadableStream<T>, size: number, ms: number) {
     this.#reader = stream.getReader();
+    this.#size = size;
+    this.#ms = ms;
   }
 
-  #read(): Promise<ReadableStreamReadResult<T>> {
-    return this.#pending ??= this.#reader.read();
-  }
-
-  /** The next batch; rejects with `stopped`'s reason when that settles first. */
-  async next(size: number, ms: number, stopped: Promise<never>): Promise<T[] | null> {
-    if (this.#ended) return null;
-    const first = await Promise.race([this.#read(), stopped]);
-    this.#pending = undefined;
-    if (first.done) {
-      this.#ended = true;
-      return null;
-    }
-    const batch = [first.value];
-    if (size <= 1) return batch;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<typeof TIMEOUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMEOUT), ms);
-    });
-    try {
-      while (batch.length < size) {
-        const result = await Promise.race([this.#read(), deadline, stopped]);
-        if (result === TIMEOUT) break;
-        this.#pending = undefined;
-        if (result.done) {
-          this.#ended = true;
-          break;
-        }
-        batch.push(result.value);
+  /**
+   * The next batch, or `null` at the end; rejects with the stream's error. To end a pending
+   * `next` at once (on stop), call {@linkcode BatchReader.cancel}.
+   */
+  async next(): Promise<T[] | null> {
+    if (this.#size <= 1) {
+      if (this.#ended) return null;
+      const result = await this.#reader.read();
+      if (result.done) {
+        this.#ended = true;
+        return null;
       }
-    } finally {
+      return [result.value];
+    }
+    if (!this.#pumping) {
+      this.#pumping = true;
+      void this.#pump();
+    }
+    if (this.#queue.length === 0 && !this.#ended && this.#error === undefined) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    if (this.#queue.length > 0 && this.#queue.length < this.#size && !this.#ended) {
+      // A batch has begun: wait for it to fill, or for the deadline.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        timer = setTimeout(resolve, this.#ms);
+      });
       clearTimeout(timer);
     }
+    this.#wake = undefined;
+    if (this.#queue.length === 0) {
+      if (this.#error !== undefined) throw this.#error.reason;
+      return null;
+    }
+    const batch = this.#queue.splice(0, this.#size);
+    const room = this.#room;
+    this.#room = undefined;
+    room?.();
     return batch;
   }
 
-  /** Cancels the stream, releasing what the event log holds for it. */
+  async #pump(): Promise<void> {
+    try {
+      while (!this.#cancelled) {
+        if (this.#queue.length >= 2 * this.#size) {
+          await new Promise<void>((resolve) => (this.#room = resolve));
+          continue;
+        }
+        const result = await this.#reader.read();
+        if (result.done) break;
+        this.#queue.push(result.value);
+        if (this.#queue.length === 1 || this.#queue.length >= this.#size) this.#wakeConsumer();
+      }
+    } catch (reason) {
+      this.#error = { reason };
+    }
+    this.#ended = true;
+    this.#wakeConsumer();
+  }
+
+  #wakeConsumer(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Cancels the stream (a pending read ends at once) and releases what the log holds. */
   async cancel(reason?: unknown): Promise<void> {
+    this.#ended = true;
+    this.#cancelled = true;
+    this.#room?.();
     await this.#reader.cancel(reason).catch(() => {});
+    this.#wakeConsumer();
   }
 }

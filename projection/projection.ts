@@ -505,21 +505,24 @@ export class Projection<Event, Tx = undefined> {
   }
 
   async #loop(lease: OffsetLease<Tx>, signal: AbortSignal): Promise<void> {
-    const stopped = new Promise<never>((_, reject) => {
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    });
-    stopped.catch(() => {});
     let readFailures = 0;
     while (!signal.aborted) {
       const from = (this.#offset ?? 0) + 1;
       let batches: BatchReader<PersistedEvent> | undefined;
+      // Cancelling the reader ends a pending read at once, even when the event log is slow to
+      // notice the signal.
+      const onAbort = () => void batches?.cancel(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
       try {
         batches = new BatchReader(
           this.#eventLog.eventsByType(this.typeName, from, { live: true, signal }),
+          this.#batchSize,
+          this.#batchMs,
         );
         for (;;) {
-          const batch = await batches.next(this.#batchSize, this.#batchMs, stopped);
-          if (batch === null) throw new Error("The live read ended");
+          const batch = await batches.next();
+          if (signal.aborted) return;
+          if (batch === null) throw new Error("the live read ended");
           readFailures = 0;
           if (await this.#process(lease, batch, signal) === "stop") return;
         }
@@ -543,6 +546,7 @@ export class Projection<Event, Tx = undefined> {
           return;
         }
       } finally {
+        signal.removeEventListener("abort", onAbort);
         await batches?.cancel(signal.reason);
       }
     }
