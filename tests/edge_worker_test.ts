@@ -264,8 +264,5 @@ test(
       ...values.slice(1).map(() => ({ type: "increased", by: 4 })),
     ]);
     assert.deepEqual(reply.body, { id, value: 3 + 4 * (values.length - 1) });
-    console.log(
-      `nats-server restart: ${failures.length} failed attempt(s): ${JSON.stringify(failures)}`,
-    );
   },
 );
