@@ -61,7 +61,7 @@ async function startWorkerd(path = config, url = base): Promise<Child> {
 }
 
 const setup = lazy(async () => {
-  nats = await startNatsServer();
+  nats = await startNatsServer({ own: true }); // restarted by a test
   eventLog = await NatsEventLog.connect({ servers: nats.wsUrl });
   await eventLog.setup();
   dir = mkdtempSync(join(tmpdir(), "eventsourced-workerd-"));
