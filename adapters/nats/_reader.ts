@@ -10,8 +10,14 @@ import type { PersistedEvent } from "../../src/event_log.ts";
 export type ReadPlan =
   /** Everything is known already (empty, or inside the head message): no consumer. */
   | { readonly events: readonly PersistedEvent[] }
-  /** Consume from `startSeq`; stop after `endSeq` (inclusive), or never when undefined. */
-  | { readonly startSeq: number; readonly endSeq: number | undefined };
+  /**
+   * Consume from `startSeq`; stop after `endSeq` (inclusive), or never when undefined. A
+   * promised `endSeq` is awaited beside the consumer's creation; `null` ends the read empty.
+   */
+  | {
+    readonly startSeq: number;
+    readonly endSeq: number | undefined | Promise<number | null>;
+  };
 
 /** The parts of a read. */
 export interface ReadSpec {
@@ -87,15 +93,28 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
             await release();
             return;
           }
-          endSeq = plan.endSeq;
-          consumer = await spec.js.consumers.get(spec.stream, {
+          const creating = spec.js.consumers.get(spec.stream, {
             filter_subjects: spec.filter,
             opt_start_seq: plan.startSeq,
           });
+          let end: number | undefined | null;
+          try {
+            end = await plan.endSeq;
+          } catch (error) {
+            void creating.then((c) => c.delete()).catch(() => {});
+            throw error;
+          }
+          consumer = await creating;
           if (finished) {
             await consumer.delete().catch(() => {});
             return;
           }
+          if (end === null) {
+            controller.close();
+            await release();
+            return;
+          }
+          endSeq = end;
           messages = await consumer.consume({ max_messages: spec.batchSize });
           iterator = messages[Symbol.asyncIterator]();
         }

@@ -34,6 +34,7 @@ import {
   COUNT_HEADER,
   decodeBatch,
   encodeBatch,
+  MAX_STREAM_SEQUENCE,
   type MessageSeqNos,
   POSITION_FACTOR,
   readCount,
@@ -366,6 +367,19 @@ export class NatsEventLog implements EventLog {
     const live = options.live === true;
     const plan = async (): Promise<ReadPlan> => {
       if (!this.#ready) await this.#check();
+      if (!live && from === 1) {
+        // A read from the start needs the consumer anyway: find the head beside its creation.
+        const endSeq = this.#last(subject).then((last) => {
+          if (last === null) return null;
+          const head = this.#decodeHeaders(typeName, id, last);
+          this.#remember(subject, {
+            lastSeqNo: head.firstSeqNo + head.count - 1,
+            streamSeq: last.seq,
+          });
+          return last.seq;
+        });
+        return { startSeq: 1, endSeq };
+      }
       const last = await this.#last(subject);
       const head = last === null ? null : this.#decodeHeaders(typeName, id, last);
       if (last !== null && head !== null) {
@@ -421,9 +435,11 @@ export class NatsEventLog implements EventLog {
     const plan = async (): Promise<ReadPlan> => {
       if (!this.#ready) await this.#check();
       if (live) return { startSeq, endSeq: undefined };
-      const last = await this.#last(filter);
-      if (last === null || last.seq < startSeq) return { events: [] };
-      return { startSeq, endSeq: last.seq };
+      // The head is found beside the consumer's creation.
+      const endSeq = this.#last(filter).then((last) =>
+        last === null || last.seq < startSeq ? null : last.seq
+      );
+      return { startSeq, endSeq };
     };
     let lastToken = "";
     let lastId = "";
@@ -628,6 +644,11 @@ export class NatsEventLog implements EventLog {
     fromPosition: number,
   ): PersistedEvent[] {
     const { firstSeqNo, count } = decoded;
+    if (streamSeq > MAX_STREAM_SEQUENCE) {
+      throw new RangeError(
+        `Message ${streamSeq} of "${typeName}/${id}" is beyond stream sequence ${MAX_STREAM_SEQUENCE}, the last whose positions are exact`,
+      );
+    }
     let payloads: Uint8Array[];
     try {
       payloads = count === 1 ? [data.slice()] : decodeBatch(data, count);
