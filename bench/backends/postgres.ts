@@ -1,7 +1,8 @@
 // PostgreSQL: the server named by PG_URL, or a temporary one started by the tests' helper
 // (initdb, free loopback port, default settings: fsync on). Baselines use postgres.js directly.
 // BENCH_PG_NOTIFY=false turns NOTIFY off; BENCH_PG_BATCHES sets the group-commit batches in
-// flight (default: the adapter's); BENCH_PG_FSYNC=off starts the temporary server without fsync.
+// flight (default: the adapter's); BENCH_PG_FSYNC=off starts the temporary server without fsync;
+// BENCH_RAW_BATCHES sets the raw baseline's multi-row INSERTs in flight (default 2).
 
 import process from "node:process";
 import postgres from "postgres";
