@@ -407,3 +407,19 @@ test("stored bytes that fail to decode make spawn fail naming the entity and seq
     new RegExp(`${typeName}/a.*seqNo 2`),
   );
 });
+
+test("a persist aborted while it waits for the group commit is rejected with the reason and writes nothing", async () => {
+  const typeName = uniqueTypeName("queued");
+  const log = new PostgresEventLog(sql);
+  const first = log.persist(typeName, "a", null, [bytes(1)]);
+  // Let the first batch go out, so the next persist of this type name has to wait for it.
+  await Promise.resolve();
+  await Promise.resolve();
+  const controller = new AbortController();
+  const waiting = log.persist(typeName, "b", null, [bytes(2)], { signal: controller.signal });
+  controller.abort(new Error("no longer needed"));
+  assert.equal((await waiting.catch((e) => e)).message, "no longer needed");
+  assert.equal(await first, 1);
+  assert.equal(await log.lastSeqNo(typeName, "b"), null);
+  assert.equal(await log.persist(typeName, "b", null, [bytes(3)]), 1);
+});

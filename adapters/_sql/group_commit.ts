@@ -107,15 +107,30 @@ export class GroupCommit {
   readonly #inFlight = new Set<string>(); // type names
   #batches = 0;
   #scheduled = false;
+  readonly #unlisten = new Map<Pending, () => void>();
 
   constructor(run: RunBatch, options: GroupCommitOptions) {
     this.#run = run;
     this.#options = options;
   }
 
-  /** Queues a persist. */
+  /**
+   * Queues a persist. An abort while it waits in the queue rejects it with the signal's reason;
+   * once its batch is sent, it settles with the batch (the write may land).
+   */
   add(pending: Pending): void {
     this.#queue.push(pending);
+    const signal = pending.signal;
+    if (signal !== undefined) {
+      const onAbort = () => {
+        const index = this.#queue.indexOf(pending);
+        if (index < 0) return;
+        this.#queue.splice(index, 1);
+        pending.reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#unlisten.set(pending, () => signal.removeEventListener("abort", onAbort));
+    }
     this.#schedule();
   }
 
@@ -149,6 +164,8 @@ export class GroupCommit {
     let bytes = 0;
     for (const pending of this.#queue) {
       if (pending.signal?.aborted) {
+        this.#unlisten.get(pending)?.();
+        this.#unlisten.delete(pending);
         pending.reject(pending.signal.reason);
         continue;
       }
@@ -161,6 +178,11 @@ export class GroupCommit {
       }
       keys.add(pending.key);
       types.add(pending.typeName);
+      const unlisten = this.#unlisten.get(pending);
+      if (unlisten !== undefined) {
+        unlisten();
+        this.#unlisten.delete(pending);
+      }
       batch.push(pending);
       bytes += size;
     }
