@@ -258,11 +258,10 @@ try {
     );
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-  const raw = median(raws);
-  const projected = median(projections);
+  const ratios = projections.map((projected, i) => projected / raws[i]!);
   console.log(
-    `median: raw read ${fmt(raw)} events/s, projection catch-up ${fmt(projected)} events/s ` +
-      `(${(projected / raw).toFixed(2)}× raw)`,
+    `median of ${rounds} rounds: raw read ${fmt(median(raws))} events/s, projection catch-up ` +
+      `${fmt(median(projections))} events/s, ratio ${median(ratios).toFixed(2)}× raw`,
   );
   if (unbatched > 0) {
     let upTo = 0;
