@@ -422,8 +422,9 @@ test("reset rewinds a stopped projection so its read model can be rebuilt", asyn
   await projection.stop();
   let cleared = false;
   await projection.reset(2, {
-    clear: async () => {
+    clear: () => {
       cleared = true;
+      return Promise.resolve();
     },
   });
   assert.ok(cleared);
