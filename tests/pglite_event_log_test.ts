@@ -1,18 +1,105 @@
-import { after, before } from "node:test";
+// The PGlite adapter: the conformance suites on an in-memory PGlite, plus what is particular to
+// it (a data directory that outlives the process, group commit on its single connection).
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PgliteEventLog, PgliteSnapshotStore } from "../adapters/pglite/mod.ts";
-import { testEventLog, testSnapshotStore } from "../testing/mod.ts";
+import { isConcurrencyError } from "../mod.ts";
+import { collect, testEventLog, testSnapshotStore, uniqueTypeName } from "../testing/mod.ts";
 
 let db: PGlite;
+
 before(async () => {
   db = await PGlite.create();
   await new PgliteEventLog(db).setup();
 });
+
 after(async () => {
-  await db.close();
+  await db?.close();
 });
+
+const bytes = (...values: number[]) => new Uint8Array(values);
 
 testEventLog("PgliteEventLog", () => new PgliteEventLog(db), {
   dispose: (log) => (log as PgliteEventLog).close(),
 });
+
 testSnapshotStore("PgliteSnapshotStore", () => new PgliteSnapshotStore(db));
+
+testSnapshotStore("PgliteSnapshotStore keeping 3", () => new PgliteSnapshotStore(db, { keep: 3 }));
+
+test("a PGlite data directory keeps events and snapshots across close and reopen", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "eventsourced-pglite-"));
+  try {
+    const first = await PgliteEventLog.open({ dataDir });
+    await first.setup();
+    await first.persist("account", "a", null, [bytes(1), bytes(2)]);
+    await first.close();
+    const store = await PgliteSnapshotStore.open({ dataDir });
+    await store.save("account", "a", 2, bytes(42));
+    await store.close();
+
+    const again = await PgliteEventLog.open({ dataDir });
+    await again.setup();
+    const events = await collect(again.eventsById("account", "a", 1));
+    assert.deepEqual(events.map((e) => [e.seqNo, [...e.bytes]]), [[1, [1]], [2, [2]]]);
+    assert.equal(await again.persist("account", "a", 2, [bytes(3)]), 3);
+    await again.close();
+    const reopened = await PgliteSnapshotStore.open({ dataDir });
+    assert.deepEqual([...(await reopened.load("account", "a"))!.bytes], [42]);
+    await reopened.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("group commit on PGlite: persists issued together share one transaction, and a conflicting one fails alone", async () => {
+  const typeName = uniqueTypeName("group");
+  const log = new PgliteEventLog(db);
+  await log.persist(typeName, "taken", null, [bytes(0)]);
+  const ids = Array.from({ length: 32 }, (_, i) => `e${i}`);
+  const results = await Promise.allSettled([
+    ...ids.map((id, i) => log.persist(typeName, id, null, [bytes(i), bytes(i, 1)])),
+    log.persist(typeName, "taken", null, [bytes(99)]),
+  ]);
+  const conflict = results.pop()!;
+  assert.ok(results.every((r) => r.status === "fulfilled" && r.value === 2));
+  const error = (conflict as PromiseRejectedResult).reason;
+  assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
+  assert.equal(error.actual, 1);
+  const { rows } = await db.query<{ rows: number; transactions: number }>(
+    `select count(*)::int as rows, count(distinct xmin::text)::int as transactions
+     from eventsourced_events where type_name = $1 and id <> 'taken'`,
+    [typeName],
+  );
+  assert.deepEqual(rows[0], { rows: 64, transactions: 1 });
+  const positions = (await collect(log.eventsByType(typeName, 0))).map((e) => e.position);
+  assert.deepEqual(positions, Array.from({ length: 65 }, (_, i) => i + 1));
+});
+
+test("a bad table prefix or schema is refused before the database is touched", async () => {
+  for (const tablePrefix of ['x"', "a b", "UPPER"]) {
+    assert.throws(() => new PgliteEventLog(db, { tablePrefix }), /tablePrefix/);
+    assert.throws(() => new PgliteSnapshotStore(db, { tablePrefix }), /tablePrefix/);
+    await assert.rejects(PgliteEventLog.open({ tablePrefix }), /tablePrefix/);
+  }
+  assert.throws(() => new PgliteEventLog(db, { schema: "drop table" }), /schema/);
+});
+
+test("PGlite tables live in the configured schema with the configured prefix", async () => {
+  const log = new PgliteEventLog(db, { schema: "shop", tablePrefix: "es_" });
+  await log.setup();
+  await log.setup();
+  const typeName = uniqueTypeName("schema");
+  await log.persist(typeName, "a", null, [bytes(7)]);
+  const { rows } = await db.query<{ n: number }>(
+    "select count(*)::int as n from shop.es_events where type_name = $1",
+    [typeName],
+  );
+  assert.equal(rows[0]!.n, 1);
+  assert.deepEqual(await collect(new PgliteEventLog(db).eventsByType(typeName, 0)), []);
+});
