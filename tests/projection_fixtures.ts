@@ -58,34 +58,36 @@ export function jsonBank(typeName: string): Bank<JsonAccountEvent, number> {
   };
 }
 
-/** Accounts with protobuf events (examples/proto/bank.proto). */
+/** Accounts with protobuf events (examples/proto/bank.proto), as generated: bigint amounts. */
 export function protobufBank(typeName: string): Bank<AccountEvent, AccountState> {
   const change = ({ event }: AccountEvent) =>
     event.case === "deposited"
-      ? event.value.amount
+      ? Number(event.value.amount)
       : event.case === "withdrawn"
-      ? -event.value.amount
+      ? -Number(event.value.amount)
       : 0;
   const event = (kind: "deposited" | "withdrawn", amount: number) =>
-    create(AccountEventSchema, { event: { case: kind, value: { amount } } });
+    create(AccountEventSchema, {
+      event: { case: kind, value: { amount: BigInt(amount), reference: `${kind}-${amount}` } },
+    });
   return {
     entity: {
       typeName,
       initialState: create(AccountStateSchema),
       handleEvent: (state, e) =>
-        create(AccountStateSchema, { ...state, open: true, balance: state.balance + change(e) }),
+        create(AccountStateSchema, { ...state, balance: state.balance + BigInt(change(e)) }),
     },
     binarize: protobufBinarize(AccountEventSchema, AccountStateSchema, { eventOneof: "event" }),
     deposit: (amount) => ({
-      handleCommand: () => emitAndReply(event("deposited", amount), (s) => s.balance),
+      handleCommand: () => emitAndReply(event("deposited", amount), (s) => Number(s.balance)),
     }),
     withdraw: (amount) => ({
       handleCommand: (_id, state) =>
-        state.balance < amount
+        state.balance < BigInt(amount)
           ? reject("Insufficient")
-          : emitAndReply(event("withdrawn", amount), (s) => s.balance),
+          : emitAndReply(event("withdrawn", amount), (s) => Number(s.balance)),
     }),
-    balance: { handleCommand: (_id, state) => reply(state.balance) },
+    balance: { handleCommand: (_id, state) => reply(Number(state.balance)) },
     change,
   };
 }

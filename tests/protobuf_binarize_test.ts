@@ -27,6 +27,8 @@ import {
   CounterStateSchema,
 } from "../examples/proto/gen/counter_pb.ts";
 import { AccountEventSchema, AccountStateSchema } from "../examples/proto/gen/bank_pb.ts";
+import { accountBinarize, transferBinarize } from "../examples/proto/bank_codec.ts";
+import { account, deposit, withdraw } from "../examples/bank/account.ts";
 
 const binarize = protobufBinarize(CounterEventSchema, CounterStateSchema, { eventOneof: "event" });
 
@@ -80,18 +82,62 @@ test("protobufBinarize writes the protobuf wire format of the schema", () => {
   assert.deepEqual([...binarize.eventToBytes(decreased(300))], [0x12, 0x03, 0x08, 0xac, 0x02]);
 });
 
-test("protobufBinarize round-trips the bank schema, strings included", () => {
+test("protobufBinarize round-trips the bank schema: strings, 64-bit integers, repeated fields", () => {
   const bank = protobufBinarize(AccountEventSchema, AccountStateSchema, { eventOneof: "event" });
   const events = [
-    create(AccountEventSchema, { event: { case: "opened", value: { owner: "Zoë 🏦" } } }),
-    create(AccountEventSchema, { event: { case: "deposited", value: { amount: 1250 } } }),
-    create(AccountEventSchema, { event: { case: "withdrawn", value: { amount: 50 } } }),
+    create(AccountEventSchema, {
+      event: { case: "deposited", value: { amount: 2n ** 60n, reference: "Zoë 🏦" } },
+    }),
+    create(AccountEventSchema, { event: { case: "withdrawn", value: { amount: 50n } } }),
   ];
   for (const event of events) {
     assert.deepEqual(bank.eventFromBytes(bank.eventToBytes(event)), event);
   }
-  const state = create(AccountStateSchema, { open: true, owner: "Zoë 🏦", balance: 1200 });
+  const state = create(AccountStateSchema, { balance: -1200n, references: ["a", "b", "Zoë"] });
   assert.deepEqual(bank.stateFromBytes(bank.stateToBytes(state)), state);
+});
+
+test("the bank example's plain events and states round-trip through its protobuf codec", () => {
+  const accounts = accountBinarize();
+  const deposit = { type: "deposited", amount: 100_00, reference: "t1:credit" } as const;
+  assert.deepEqual(accounts.eventFromBytes(accounts.eventToBytes(deposit)), deposit);
+  const state = { balance: 123_45, references: ["t1:credit", "t2:debit"] };
+  assert.deepEqual(accounts.stateFromBytes(accounts.stateToBytes(state)), state);
+
+  const transfers = transferBinarize();
+  const events = [
+    { type: "requested", from: "alice", to: "bob", amount: 25_00 },
+    { type: "debited" },
+    { type: "credited" },
+    { type: "declined", reason: "Insufficient funds" },
+  ] as const;
+  for (const event of events) {
+    assert.deepEqual(transfers.eventFromBytes(transfers.eventToBytes(event)), event);
+  }
+  for (
+    const transfer of [
+      { status: "new", from: "", to: "", amount: 0 },
+      { status: "declined", from: "a", to: "b", amount: 5, reason: "no" },
+    ] as const
+  ) {
+    assert.deepEqual(transfers.stateFromBytes(transfers.stateToBytes(transfer)), transfer);
+  }
+});
+
+test("the bank example's account entity runs on the protobuf codec", async () => {
+  const eventLog = new MemoryEventLog();
+  const snapshotStore = new MemorySnapshotStore();
+  const options = { eventLog, snapshotStore, snapshotAfter: 2, binarize: accountBinarize() };
+  const ref = await spawn(account, "alice", options);
+  assert.deepEqual(await ref.handleCommand(deposit(100_00, "r1")), { ok: true, value: 100_00 });
+  assert.deepEqual(await ref.handleCommand(withdraw(30_00, "r2")), { ok: true, value: 70_00 });
+  await ref.stop();
+  const again = await spawn(account, "alice", options);
+  assert.deepEqual(await again.handleCommand(withdraw(70_01, "r3")), {
+    ok: false,
+    error: { type: "InsufficientFunds", balance: 70_00, requested: 70_01 },
+  });
+  await again.stop();
 });
 
 test("an entity spawned with the protobuf codec persists, snapshots and recovers", async () => {
@@ -190,7 +236,7 @@ test("bytes of an invalid wire type or invalid UTF-8 fail to decode", () => {
   const bank = protobufBinarize(AccountEventSchema, AccountStateSchema);
   // Field 1 with wire type 7, which does not exist.
   assert.throws(() => bank.eventFromBytes(new Uint8Array([0x0f])), isProtobufDecodeError);
-  // AccountState.owner (field 2) holding the lone byte 0xff, which is not UTF-8.
+  // AccountState.references (field 2) holding the lone byte 0xff, which is not UTF-8.
   assert.throws(
     () => bank.stateFromBytes(new Uint8Array([0x12, 0x01, 0xff])),
     (e: unknown) => isProtobufDecodeError(e) && e.what === "state",

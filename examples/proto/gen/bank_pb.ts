@@ -1,4 +1,7 @@
-// The bank example's events and state, for the protobuf codec (`./protobuf`).
+// deno-lint-ignore-file
+// The bank example's events and states (examples/bank), for the protobuf codec (`./protobuf`).
+// examples/proto/bank_codec.ts maps them to the example's plain TypeScript types, so the
+// example runs with either codec.
 //
 // Regenerate gen/bank_pb.ts with `node scripts/gen_proto.mjs`; `node scripts/check_proto.mjs`
 // fails when the committed file is stale.
@@ -7,8 +10,8 @@
 // @generated from file bank.proto (package eventsourced.examples.bank.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
@@ -16,40 +19,26 @@ import type { Message } from "@bufbuild/protobuf";
  */
 export const file_bank: GenFile = /*@__PURE__*/
   fileDesc(
-    "CgpiYW5rLnByb3RvEh1ldmVudHNvdXJjZWQuZXhhbXBsZXMuYmFuay52MSIXCgZPcGVuZWQSDQoFb3duZXIYASABKAkiGwoJRGVwb3NpdGVkEg4KBmFtb3VudBgBIAEoDSIbCglXaXRoZHJhd24SDgoGYW1vdW50GAEgASgNIs4BCgxBY2NvdW50RXZlbnQSNwoGb3BlbmVkGAEgASgLMiUuZXZlbnRzb3VyY2VkLmV4YW1wbGVzLmJhbmsudjEuT3BlbmVkSAASPQoJZGVwb3NpdGVkGAIgASgLMiguZXZlbnRzb3VyY2VkLmV4YW1wbGVzLmJhbmsudjEuRGVwb3NpdGVkSAASPQoJd2l0aGRyYXduGAMgASgLMiguZXZlbnRzb3VyY2VkLmV4YW1wbGVzLmJhbmsudjEuV2l0aGRyYXduSABCBwoFZXZlbnQiPAoMQWNjb3VudFN0YXRlEgwKBG9wZW4YASABKAgSDQoFb3duZXIYAiABKAkSDwoHYmFsYW5jZRgDIAEoDWIGcHJvdG8z",
+    "CgpiYW5rLnByb3RvEh1ldmVudHNvdXJjZWQuZXhhbXBsZXMuYmFuay52MSIuCglEZXBvc2l0ZWQSDgoGYW1vdW50GAEgASgEEhEKCXJlZmVyZW5jZRgCIAEoCSIuCglXaXRoZHJhd24SDgoGYW1vdW50GAEgASgEEhEKCXJlZmVyZW5jZRgCIAEoCSKVAQoMQWNjb3VudEV2ZW50Ej0KCWRlcG9zaXRlZBgBIAEoCzIoLmV2ZW50c291cmNlZC5leGFtcGxlcy5iYW5rLnYxLkRlcG9zaXRlZEgAEj0KCXdpdGhkcmF3bhgCIAEoCzIoLmV2ZW50c291cmNlZC5leGFtcGxlcy5iYW5rLnYxLldpdGhkcmF3bkgAQgcKBWV2ZW50IjMKDEFjY291bnRTdGF0ZRIPCgdiYWxhbmNlGAEgASgDEhIKCnJlZmVyZW5jZXMYAiADKAkiPQoRVHJhbnNmZXJSZXF1ZXN0ZWQSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRIOCgZhbW91bnQYAyABKAQiEQoPVHJhbnNmZXJEZWJpdGVkIhIKEFRyYW5zZmVyQ3JlZGl0ZWQiIgoQVHJhbnNmZXJEZWNsaW5lZBIOCgZyZWFzb24YASABKAkirAIKDVRyYW5zZmVyRXZlbnQSRQoJcmVxdWVzdGVkGAEgASgLMjAuZXZlbnRzb3VyY2VkLmV4YW1wbGVzLmJhbmsudjEuVHJhbnNmZXJSZXF1ZXN0ZWRIABJBCgdkZWJpdGVkGAIgASgLMi4uZXZlbnRzb3VyY2VkLmV4YW1wbGVzLmJhbmsudjEuVHJhbnNmZXJEZWJpdGVkSAASQwoIY3JlZGl0ZWQYAyABKAsyLy5ldmVudHNvdXJjZWQuZXhhbXBsZXMuYmFuay52MS5UcmFuc2ZlckNyZWRpdGVkSAASQwoIZGVjbGluZWQYBCABKAsyLy5ldmVudHNvdXJjZWQuZXhhbXBsZXMuYmFuay52MS5UcmFuc2ZlckRlY2xpbmVkSABCBwoFZXZlbnQimAEKDVRyYW5zZmVyU3RhdGUSPQoGc3RhdHVzGAEgASgOMi0uZXZlbnRzb3VyY2VkLmV4YW1wbGVzLmJhbmsudjEuVHJhbnNmZXJTdGF0dXMSDAoEZnJvbRgCIAEoCRIKCgJ0bxgDIAEoCRIOCgZhbW91bnQYBCABKAQSEwoGcmVhc29uGAUgASgJSACIAQFCCQoHX3JlYXNvbirDAQoOVHJhbnNmZXJTdGF0dXMSHwobVFJBTlNGRVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTVFJBTlNGRVJfU1RBVFVTX05FVxABEh0KGVRSQU5TRkVSX1NUQVRVU19SRVFVRVNURUQQAhIbChdUUkFOU0ZFUl9TVEFUVVNfREVCSVRFRBADEh0KGVRSQU5TRkVSX1NUQVRVU19DT01QTEVURUQQBBIcChhUUkFOU0ZFUl9TVEFUVVNfREVDTElORUQQBWIGcHJvdG8z",
   );
 
 /**
- * The account was opened.
- *
- * @generated from message eventsourced.examples.bank.v1.Opened
- */
-export type Opened = Message<"eventsourced.examples.bank.v1.Opened"> & {
-  /**
-   * Who owns it.
-   *
-   * @generated from field: string owner = 1;
-   */
-  owner: string;
-};
-
-/**
- * Describes the message eventsourced.examples.bank.v1.Opened.
- * Use `create(OpenedSchema)` to create a new message.
- */
-export const OpenedSchema: GenMessage<Opened> = /*@__PURE__*/
-  messageDesc(file_bank, 0);
-
-/**
- * Money came in, in cents.
+ * Money came in. Amounts are in cents.
  *
  * @generated from message eventsourced.examples.bank.v1.Deposited
  */
 export type Deposited = Message<"eventsourced.examples.bank.v1.Deposited"> & {
   /**
-   * @generated from field: uint32 amount = 1;
+   * @generated from field: uint64 amount = 1;
    */
-  amount: number;
+  amount: bigint;
+
+  /**
+   * Idempotency reference of the booking, e.g. "<transfer id>:credit".
+   *
+   * @generated from field: string reference = 2;
+   */
+  reference: string;
 };
 
 /**
@@ -57,18 +46,23 @@ export type Deposited = Message<"eventsourced.examples.bank.v1.Deposited"> & {
  * Use `create(DepositedSchema)` to create a new message.
  */
 export const DepositedSchema: GenMessage<Deposited> = /*@__PURE__*/
-  messageDesc(file_bank, 1);
+  messageDesc(file_bank, 0);
 
 /**
- * Money went out, in cents.
+ * Money went out.
  *
  * @generated from message eventsourced.examples.bank.v1.Withdrawn
  */
 export type Withdrawn = Message<"eventsourced.examples.bank.v1.Withdrawn"> & {
   /**
-   * @generated from field: uint32 amount = 1;
+   * @generated from field: uint64 amount = 1;
    */
-  amount: number;
+  amount: bigint;
+
+  /**
+   * @generated from field: string reference = 2;
+   */
+  reference: string;
 };
 
 /**
@@ -76,7 +70,7 @@ export type Withdrawn = Message<"eventsourced.examples.bank.v1.Withdrawn"> & {
  * Use `create(WithdrawnSchema)` to create a new message.
  */
 export const WithdrawnSchema: GenMessage<Withdrawn> = /*@__PURE__*/
-  messageDesc(file_bank, 2);
+  messageDesc(file_bank, 1);
 
 /**
  * Every event of an account: one message whose oneof says which kind it is.
@@ -89,19 +83,13 @@ export type AccountEvent = Message<"eventsourced.examples.bank.v1.AccountEvent">
    */
   event: {
     /**
-     * @generated from field: eventsourced.examples.bank.v1.Opened opened = 1;
-     */
-    value: Opened;
-    case: "opened";
-  } | {
-    /**
-     * @generated from field: eventsourced.examples.bank.v1.Deposited deposited = 2;
+     * @generated from field: eventsourced.examples.bank.v1.Deposited deposited = 1;
      */
     value: Deposited;
     case: "deposited";
   } | {
     /**
-     * @generated from field: eventsourced.examples.bank.v1.Withdrawn withdrawn = 3;
+     * @generated from field: eventsourced.examples.bank.v1.Withdrawn withdrawn = 2;
      */
     value: Withdrawn;
     case: "withdrawn";
@@ -113,7 +101,7 @@ export type AccountEvent = Message<"eventsourced.examples.bank.v1.AccountEvent">
  * Use `create(AccountEventSchema)` to create a new message.
  */
 export const AccountEventSchema: GenMessage<AccountEvent> = /*@__PURE__*/
-  messageDesc(file_bank, 3);
+  messageDesc(file_bank, 2);
 
 /**
  * An account's state, as stored in snapshots.
@@ -122,21 +110,18 @@ export const AccountEventSchema: GenMessage<AccountEvent> = /*@__PURE__*/
  */
 export type AccountState = Message<"eventsourced.examples.bank.v1.AccountState"> & {
   /**
-   * @generated from field: bool open = 1;
-   */
-  open: boolean;
-
-  /**
-   * @generated from field: string owner = 2;
-   */
-  owner: string;
-
-  /**
    * The balance in cents.
    *
-   * @generated from field: uint32 balance = 3;
+   * @generated from field: int64 balance = 1;
    */
-  balance: number;
+  balance: bigint;
+
+  /**
+   * The latest references applied, oldest first.
+   *
+   * @generated from field: repeated string references = 2;
+   */
+  references: string[];
 };
 
 /**
@@ -144,4 +129,205 @@ export type AccountState = Message<"eventsourced.examples.bank.v1.AccountState">
  * Use `create(AccountStateSchema)` to create a new message.
  */
 export const AccountStateSchema: GenMessage<AccountState> = /*@__PURE__*/
+  messageDesc(file_bank, 3);
+
+/**
+ * A transfer was asked for.
+ *
+ * @generated from message eventsourced.examples.bank.v1.TransferRequested
+ */
+export type TransferRequested = Message<"eventsourced.examples.bank.v1.TransferRequested"> & {
+  /**
+   * @generated from field: string from = 1;
+   */
+  from: string;
+
+  /**
+   * @generated from field: string to = 2;
+   */
+  to: string;
+
+  /**
+   * @generated from field: uint64 amount = 3;
+   */
+  amount: bigint;
+};
+
+/**
+ * Describes the message eventsourced.examples.bank.v1.TransferRequested.
+ * Use `create(TransferRequestedSchema)` to create a new message.
+ */
+export const TransferRequestedSchema: GenMessage<TransferRequested> = /*@__PURE__*/
   messageDesc(file_bank, 4);
+
+/**
+ * The amount was taken from the source account.
+ *
+ * @generated from message eventsourced.examples.bank.v1.TransferDebited
+ */
+export type TransferDebited = Message<"eventsourced.examples.bank.v1.TransferDebited"> & {};
+
+/**
+ * Describes the message eventsourced.examples.bank.v1.TransferDebited.
+ * Use `create(TransferDebitedSchema)` to create a new message.
+ */
+export const TransferDebitedSchema: GenMessage<TransferDebited> = /*@__PURE__*/
+  messageDesc(file_bank, 5);
+
+/**
+ * The amount reached the target account.
+ *
+ * @generated from message eventsourced.examples.bank.v1.TransferCredited
+ */
+export type TransferCredited = Message<"eventsourced.examples.bank.v1.TransferCredited"> & {};
+
+/**
+ * Describes the message eventsourced.examples.bank.v1.TransferCredited.
+ * Use `create(TransferCreditedSchema)` to create a new message.
+ */
+export const TransferCreditedSchema: GenMessage<TransferCredited> = /*@__PURE__*/
+  messageDesc(file_bank, 6);
+
+/**
+ * The transfer was refused.
+ *
+ * @generated from message eventsourced.examples.bank.v1.TransferDeclined
+ */
+export type TransferDeclined = Message<"eventsourced.examples.bank.v1.TransferDeclined"> & {
+  /**
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message eventsourced.examples.bank.v1.TransferDeclined.
+ * Use `create(TransferDeclinedSchema)` to create a new message.
+ */
+export const TransferDeclinedSchema: GenMessage<TransferDeclined> = /*@__PURE__*/
+  messageDesc(file_bank, 7);
+
+/**
+ * Every event of a transfer.
+ *
+ * @generated from message eventsourced.examples.bank.v1.TransferEvent
+ */
+export type TransferEvent = Message<"eventsourced.examples.bank.v1.TransferEvent"> & {
+  /**
+   * @generated from oneof eventsourced.examples.bank.v1.TransferEvent.event
+   */
+  event: {
+    /**
+     * @generated from field: eventsourced.examples.bank.v1.TransferRequested requested = 1;
+     */
+    value: TransferRequested;
+    case: "requested";
+  } | {
+    /**
+     * @generated from field: eventsourced.examples.bank.v1.TransferDebited debited = 2;
+     */
+    value: TransferDebited;
+    case: "debited";
+  } | {
+    /**
+     * @generated from field: eventsourced.examples.bank.v1.TransferCredited credited = 3;
+     */
+    value: TransferCredited;
+    case: "credited";
+  } | {
+    /**
+     * @generated from field: eventsourced.examples.bank.v1.TransferDeclined declined = 4;
+     */
+    value: TransferDeclined;
+    case: "declined";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message eventsourced.examples.bank.v1.TransferEvent.
+ * Use `create(TransferEventSchema)` to create a new message.
+ */
+export const TransferEventSchema: GenMessage<TransferEvent> = /*@__PURE__*/
+  messageDesc(file_bank, 8);
+
+/**
+ * A transfer's state, as stored in snapshots.
+ *
+ * @generated from message eventsourced.examples.bank.v1.TransferState
+ */
+export type TransferState = Message<"eventsourced.examples.bank.v1.TransferState"> & {
+  /**
+   * @generated from field: eventsourced.examples.bank.v1.TransferStatus status = 1;
+   */
+  status: TransferStatus;
+
+  /**
+   * @generated from field: string from = 2;
+   */
+  from: string;
+
+  /**
+   * @generated from field: string to = 3;
+   */
+  to: string;
+
+  /**
+   * @generated from field: uint64 amount = 4;
+   */
+  amount: bigint;
+
+  /**
+   * @generated from field: optional string reason = 5;
+   */
+  reason?: string | undefined;
+};
+
+/**
+ * Describes the message eventsourced.examples.bank.v1.TransferState.
+ * Use `create(TransferStateSchema)` to create a new message.
+ */
+export const TransferStateSchema: GenMessage<TransferState> = /*@__PURE__*/
+  messageDesc(file_bank, 9);
+
+/**
+ * Where a transfer stands.
+ *
+ * @generated from enum eventsourced.examples.bank.v1.TransferStatus
+ */
+export enum TransferStatus {
+  /**
+   * @generated from enum value: TRANSFER_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TRANSFER_STATUS_NEW = 1;
+   */
+  NEW = 1,
+
+  /**
+   * @generated from enum value: TRANSFER_STATUS_REQUESTED = 2;
+   */
+  REQUESTED = 2,
+
+  /**
+   * @generated from enum value: TRANSFER_STATUS_DEBITED = 3;
+   */
+  DEBITED = 3,
+
+  /**
+   * @generated from enum value: TRANSFER_STATUS_COMPLETED = 4;
+   */
+  COMPLETED = 4,
+
+  /**
+   * @generated from enum value: TRANSFER_STATUS_DECLINED = 5;
+   */
+  DECLINED = 5,
+}
+
+/**
+ * Describes the enum eventsourced.examples.bank.v1.TransferStatus.
+ */
+export const TransferStatusSchema: GenEnum<TransferStatus> = /*@__PURE__*/
+  enumDesc(file_bank, 0);

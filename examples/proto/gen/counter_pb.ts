@@ -1,3 +1,4 @@
+// deno-lint-ignore-file
 // The counter example's events and state, for the protobuf codec (`./protobuf`).
 //
 // Regenerate gen/counter_pb.ts with `node scripts/gen_proto.mjs`; `node scripts/check_proto.mjs`
