@@ -16,11 +16,11 @@ let db: PGlite;
 before(async () => {
   db = await PGlite.create();
   await new PgliteEventLog(db).setup();
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   await db?.close();
-});
+}, { timeout: 60_000 });
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -32,7 +32,9 @@ testSnapshotStore("PgliteSnapshotStore", () => new PgliteSnapshotStore(db));
 
 testSnapshotStore("PgliteSnapshotStore keeping 3", () => new PgliteSnapshotStore(db, { keep: 3 }));
 
-test("a PGlite data directory keeps events and snapshots across close and reopen", async () => {
+test("a PGlite data directory keeps events and snapshots across close and reopen", {
+  timeout: 60_000,
+}, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "eventsourced-pglite-"));
   try {
     const first = await PgliteEventLog.open({ dataDir });
@@ -57,49 +59,61 @@ test("a PGlite data directory keeps events and snapshots across close and reopen
   }
 });
 
-test("group commit on PGlite: persists issued together share one transaction, and a conflicting one fails alone", async () => {
-  const typeName = uniqueTypeName("group");
-  const log = new PgliteEventLog(db);
-  await log.persist(typeName, "taken", null, [bytes(0)]);
-  const ids = Array.from({ length: 32 }, (_, i) => `e${i}`);
-  const results = await Promise.allSettled([
-    ...ids.map((id, i) => log.persist(typeName, id, null, [bytes(i), bytes(i, 1)])),
-    log.persist(typeName, "taken", null, [bytes(99)]),
-  ]);
-  const conflict = results.pop()!;
-  assert.ok(results.every((r) => r.status === "fulfilled" && r.value === 2));
-  const error = (conflict as PromiseRejectedResult).reason;
-  assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
-  assert.equal(error.actual, 1);
-  const { rows } = await db.query<{ rows: number; transactions: number }>(
-    `select count(*)::int as rows, count(distinct xmin::text)::int as transactions
+test(
+  "group commit on PGlite: persists issued together share one transaction, and a conflicting one fails alone",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("group");
+    const log = new PgliteEventLog(db);
+    await log.persist(typeName, "taken", null, [bytes(0)]);
+    const ids = Array.from({ length: 32 }, (_, i) => `e${i}`);
+    const results = await Promise.allSettled([
+      ...ids.map((id, i) => log.persist(typeName, id, null, [bytes(i), bytes(i, 1)])),
+      log.persist(typeName, "taken", null, [bytes(99)]),
+    ]);
+    const conflict = results.pop()!;
+    assert.ok(results.every((r) => r.status === "fulfilled" && r.value === 2));
+    const error = (conflict as PromiseRejectedResult).reason;
+    assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
+    assert.equal(error.actual, 1);
+    const { rows } = await db.query<{ rows: number; transactions: number }>(
+      `select count(*)::int as rows, count(distinct xmin::text)::int as transactions
      from eventsourced_events where type_name = $1 and id <> 'taken'`,
-    [typeName],
-  );
-  assert.deepEqual(rows[0], { rows: 64, transactions: 1 });
-  const positions = (await collect(log.eventsByType(typeName, 0))).map((e) => e.position);
-  assert.deepEqual(positions, Array.from({ length: 65 }, (_, i) => i + 1));
-});
+      [typeName],
+    );
+    assert.deepEqual(rows[0], { rows: 64, transactions: 1 });
+    const positions = (await collect(log.eventsByType(typeName, 0))).map((e) => e.position);
+    assert.deepEqual(positions, Array.from({ length: 65 }, (_, i) => i + 1));
+  },
+);
 
-test("a bad table prefix or schema is refused before the database is touched", async () => {
-  for (const tablePrefix of ['x"', "a b", "UPPER"]) {
-    assert.throws(() => new PgliteEventLog(db, { tablePrefix }), /tablePrefix/);
-    assert.throws(() => new PgliteSnapshotStore(db, { tablePrefix }), /tablePrefix/);
-    await assert.rejects(PgliteEventLog.open({ tablePrefix }), /tablePrefix/);
-  }
-  assert.throws(() => new PgliteEventLog(db, { schema: "drop table" }), /schema/);
-});
+test(
+  "a bad table prefix or schema is refused before the database is touched",
+  { timeout: 60_000 },
+  async () => {
+    for (const tablePrefix of ['x"', "a b", "UPPER"]) {
+      assert.throws(() => new PgliteEventLog(db, { tablePrefix }), /tablePrefix/);
+      assert.throws(() => new PgliteSnapshotStore(db, { tablePrefix }), /tablePrefix/);
+      await assert.rejects(PgliteEventLog.open({ tablePrefix }), /tablePrefix/);
+    }
+    assert.throws(() => new PgliteEventLog(db, { schema: "drop table" }), /schema/);
+  },
+);
 
-test("PGlite tables live in the configured schema with the configured prefix", async () => {
-  const log = new PgliteEventLog(db, { schema: "shop", tablePrefix: "es_" });
-  await log.setup();
-  await log.setup();
-  const typeName = uniqueTypeName("schema");
-  await log.persist(typeName, "a", null, [bytes(7)]);
-  const { rows } = await db.query<{ n: number }>(
-    "select count(*)::int as n from shop.es_events where type_name = $1",
-    [typeName],
-  );
-  assert.equal(rows[0]!.n, 1);
-  assert.deepEqual(await collect(new PgliteEventLog(db).eventsByType(typeName, 0)), []);
-});
+test(
+  "PGlite tables live in the configured schema with the configured prefix",
+  { timeout: 60_000 },
+  async () => {
+    const log = new PgliteEventLog(db, { schema: "shop", tablePrefix: "es_" });
+    await log.setup();
+    await log.setup();
+    const typeName = uniqueTypeName("schema");
+    await log.persist(typeName, "a", null, [bytes(7)]);
+    const { rows } = await db.query<{ n: number }>(
+      "select count(*)::int as n from shop.es_events where type_name = $1",
+      [typeName],
+    );
+    assert.equal(rows[0]!.n, 1);
+    assert.deepEqual(await collect(new PgliteEventLog(db).eventsByType(typeName, 0)), []);
+  },
+);

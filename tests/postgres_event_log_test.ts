@@ -35,12 +35,12 @@ before(async () => {
   server = await startPostgres({ fsync: false });
   sql = postgres(server.url, { onnotice: () => {} });
   await new PostgresEventLog(sql).setup();
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   await sql?.end({ timeout: 5 });
   await server?.stop();
-});
+}, { timeout: 60_000 });
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,151 +79,171 @@ testSnapshotStore(
   () => new PostgresSnapshotStore(sql, { keep: 3 }),
 );
 
-test("a live eventsByType reader sees every event exactly once, in position order, while transactions are held open before commit", async () => {
-  const typeName = uniqueTypeName("noskip");
-  const reader = await PostgresEventLog.connect({ url: server.url, max: 2, pollInterval: 50 });
-  const pools = await Promise.all(
-    Array.from({ length: 4 }, () => PostgresEventLog.connect({ url: server.url, max: 4 })),
-  );
-  const holders = 6;
-  const holderEvents = 3;
-  const writers = pools.length;
-  const perWriter = 25;
-  const total = holders * holderEvents + writers * perWriter;
-  try {
-    const seen = take(reader.eventsByType(typeName, 0, { live: true }), total, 60_000);
-    const held = Array.from({ length: holders }, (_, h) =>
-      // Each holder writes through the adapter inside its own transaction and keeps the
-      // transaction open for a while before committing, some before and some after appending,
-      // so commits and appends interleave with the plain writers in every order.
-      sql.begin(async (tx) => {
-        const log = new PostgresEventLog(tx as unknown as postgres.Sql);
-        if (h % 2 === 0) await sleep(20 + 15 * h);
-        await log.persist(typeName, `held-${h}`, null, [bytes(h, 0), bytes(h, 1)]);
-        await sleep(40 + 25 * (holders - h));
-        await log.persist(typeName, `held-${h}`, 2, [bytes(h, 2)]);
-        await sleep(10 * h);
-      }));
-    const plain = pools.map(async (log, w) => {
-      for (let i = 0; i < perWriter; i++) {
-        await log.persist(typeName, `plain-${w}`, i === 0 ? null : i, [bytes(w, i)]);
-        if (i % 5 === 0) await sleep(5);
-      }
-    });
-    await Promise.all([...held, ...plain]);
-    const events = await seen;
-    assertStrictlyIncreasing(events);
-    const keys = events.map((e) => `${e.id}/${e.seqNo}`);
-    assert.equal(new Set(keys).size, total, "every event exactly once");
-    for (let h = 0; h < holders; h++) {
-      assert.deepEqual(events.filter((e) => e.id === `held-${h}`).map((e) => e.seqNo), [1, 2, 3]);
-    }
-    for (let w = 0; w < writers; w++) {
-      const own = events.filter((e) => e.id === `plain-${w}`).map((e) => e.seqNo);
-      assert.deepEqual(own, Array.from({ length: perWriter }, (_, i) => i + 1));
-    }
-    const finite = await collect(reader.eventsByType(typeName, 0));
-    assert.deepEqual(finite.map((e) => e.position), events.map((e) => e.position));
-    // Positions are dense per type name: no number was handed out and then lost.
-    assert.deepEqual(
-      events.map((e) => e.position),
-      Array.from({ length: total }, (_, i) => events[0]!.position + i),
+test(
+  "a live eventsByType reader sees every event exactly once, in position order, while transactions are held open before commit",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("noskip");
+    const reader = await PostgresEventLog.connect({ url: server.url, max: 2, pollInterval: 50 });
+    const pools = await Promise.all(
+      Array.from({ length: 4 }, () => PostgresEventLog.connect({ url: server.url, max: 4 })),
     );
-  } finally {
-    await reader.close();
-    await Promise.all(pools.map((log) => log.close()));
-  }
-});
-
-test("two PostgresEventLogs on two pools writing one entity: one write per seqNo wins, the other gets ConcurrencyError, the history never forks", async () => {
-  const typeName = uniqueTypeName("pools");
-  const first = await PostgresEventLog.connect({ url: server.url, max: 3 });
-  const second = await PostgresEventLog.connect({ url: server.url, max: 3 });
-  try {
-    const rounds = 30;
-    let last: number | null = null;
-    const winners: string[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const results: PromiseSettledResult<number>[] = await Promise.allSettled([
-        first.persist(typeName, "shared", last, [bytes(1, round), bytes(1, round, 1)]),
-        second.persist(typeName, "shared", last, [bytes(2, round), bytes(2, round, 1)]),
-      ]);
-      const won: number[] = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
-      assert.equal(won.length, 1, `round ${round}: ${won.length} winners`);
-      const lost = results[1 - won[0]!]!;
-      assert.equal(lost.status, "rejected");
-      const error = (lost as PromiseRejectedResult).reason;
-      assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
-      assert.equal(error.expected, last);
-      assert.equal(error.actual, (last ?? 0) + 2);
-      winners.push(won[0] === 0 ? "first" : "second");
-      last = (last ?? 0) + 2;
-    }
-    for (const log of [first, second]) {
-      const events = await collect(log.eventsById(typeName, "shared", 1));
-      assert.deepEqual(
-        events.map((e) => e.seqNo),
-        Array.from({ length: 2 * rounds }, (_, i) => i + 1),
-      );
-      for (let round = 0; round < rounds; round++) {
-        const writer = winners[round] === "first" ? 1 : 2;
-        assert.deepEqual([...events[2 * round]!.bytes], [writer, round]);
-        assert.deepEqual([...events[2 * round + 1]!.bytes], [writer, round, 1]);
+    const holders = 6;
+    const holderEvents = 3;
+    const writers = pools.length;
+    const perWriter = 25;
+    const total = holders * holderEvents + writers * perWriter;
+    try {
+      const seen = take(reader.eventsByType(typeName, 0, { live: true }), total, 60_000);
+      const held = Array.from({ length: holders }, (_, h) =>
+        // Each holder writes through the adapter inside its own transaction and keeps the
+        // transaction open for a while before committing, some before and some after appending,
+        // so commits and appends interleave with the plain writers in every order.
+        sql.begin(async (tx) => {
+          const log = new PostgresEventLog(tx as unknown as postgres.Sql);
+          if (h % 2 === 0) await sleep(20 + 15 * h);
+          await log.persist(typeName, `held-${h}`, null, [bytes(h, 0), bytes(h, 1)]);
+          await sleep(40 + 25 * (holders - h));
+          await log.persist(typeName, `held-${h}`, 2, [bytes(h, 2)]);
+          await sleep(10 * h);
+        }));
+      const plain = pools.map(async (log, w) => {
+        for (let i = 0; i < perWriter; i++) {
+          await log.persist(typeName, `plain-${w}`, i === 0 ? null : i, [bytes(w, i)]);
+          if (i % 5 === 0) await sleep(5);
+        }
+      });
+      await Promise.all([...held, ...plain]);
+      const events = await seen;
+      assertStrictlyIncreasing(events);
+      const keys = events.map((e) => `${e.id}/${e.seqNo}`);
+      assert.equal(new Set(keys).size, total, "every event exactly once");
+      for (let h = 0; h < holders; h++) {
+        assert.deepEqual(events.filter((e) => e.id === `held-${h}`).map((e) => e.seqNo), [1, 2, 3]);
       }
+      for (let w = 0; w < writers; w++) {
+        const own = events.filter((e) => e.id === `plain-${w}`).map((e) => e.seqNo);
+        assert.deepEqual(own, Array.from({ length: perWriter }, (_, i) => i + 1));
+      }
+      const finite = await collect(reader.eventsByType(typeName, 0));
+      assert.deepEqual(finite.map((e) => e.position), events.map((e) => e.position));
+      // Positions are dense per type name: no number was handed out and then lost.
+      assert.deepEqual(
+        events.map((e) => e.position),
+        Array.from({ length: total }, (_, i) => events[0]!.position + i),
+      );
+    } finally {
+      await reader.close();
+      await Promise.all(pools.map((log) => log.close()));
     }
-  } finally {
-    await first.close();
-    await second.close();
-  }
-});
+  },
+);
 
-test("group commit: persists of many entities issued together share one transaction, and a conflicting one fails alone", async () => {
-  const typeName = uniqueTypeName("group");
-  const log = new PostgresEventLog(sql);
-  await log.persist(typeName, "taken", null, [bytes(0)]);
-  const ids = Array.from({ length: 64 }, (_, i) => `e${i}`);
-  const results = await Promise.allSettled([
-    ...ids.map((id, i) => log.persist(typeName, id, null, [bytes(i), bytes(i, 1)])),
-    log.persist(typeName, "taken", null, [bytes(99)]),
-  ]);
-  const conflict = results.pop()!;
-  assert.ok(results.every((r) => r.status === "fulfilled" && r.value === 2));
-  assert.equal(conflict.status, "rejected");
-  const error = (conflict as PromiseRejectedResult).reason;
-  assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
-  assert.equal(error.id, "taken");
-  assert.equal(error.expected, null);
-  assert.equal(error.actual, 1);
-  // All 128 rows carry the id of one transaction.
-  const rows =
-    await sql`select count(*)::int as rows, count(distinct xmin::text)::int as transactions
-    from eventsourced_events where type_name = ${typeName} and id <> 'taken'`;
-  assert.deepEqual({ ...rows[0] }, { rows: 128, transactions: 1 });
-  assert.deepEqual(
-    (await collect(log.eventsById(typeName, "taken", 1))).map((e) => [...e.bytes]),
-    [[0]],
-  );
-  await log.close();
-});
+test(
+  "two PostgresEventLogs on two pools writing one entity: one write per seqNo wins, the other gets ConcurrencyError, the history never forks",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("pools");
+    const first = await PostgresEventLog.connect({ url: server.url, max: 3 });
+    const second = await PostgresEventLog.connect({ url: server.url, max: 3 });
+    try {
+      const rounds = 30;
+      let last: number | null = null;
+      const winners: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const results: PromiseSettledResult<number>[] = await Promise.allSettled([
+          first.persist(typeName, "shared", last, [bytes(1, round), bytes(1, round, 1)]),
+          second.persist(typeName, "shared", last, [bytes(2, round), bytes(2, round, 1)]),
+        ]);
+        const won: number[] = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
+        assert.equal(won.length, 1, `round ${round}: ${won.length} winners`);
+        const lost = results[1 - won[0]!]!;
+        assert.equal(lost.status, "rejected");
+        const error = (lost as PromiseRejectedResult).reason;
+        assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
+        assert.equal(error.expected, last);
+        assert.equal(error.actual, (last ?? 0) + 2);
+        winners.push(won[0] === 0 ? "first" : "second");
+        last = (last ?? 0) + 2;
+      }
+      for (const log of [first, second]) {
+        const events = await collect(log.eventsById(typeName, "shared", 1));
+        assert.deepEqual(
+          events.map((e) => e.seqNo),
+          Array.from({ length: 2 * rounds }, (_, i) => i + 1),
+        );
+        for (let round = 0; round < rounds; round++) {
+          const writer = winners[round] === "first" ? 1 : 2;
+          assert.deepEqual([...events[2 * round]!.bytes], [writer, round]);
+          assert.deepEqual([...events[2 * round + 1]!.bytes], [writer, round, 1]);
+        }
+      }
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  },
+);
 
-test("persist inside the caller's transaction commits and rolls back with it", async () => {
-  const typeName = uniqueTypeName("tx");
-  await sql.begin(async (tx) => {
-    await new PostgresEventLog(tx as unknown as postgres.Sql).persist(typeName, "a", null, [
-      bytes(1),
+test(
+  "group commit: persists of many entities issued together share one transaction, and a conflicting one fails alone",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("group");
+    const log = new PostgresEventLog(sql);
+    await log.persist(typeName, "taken", null, [bytes(0)]);
+    const ids = Array.from({ length: 64 }, (_, i) => `e${i}`);
+    const results = await Promise.allSettled([
+      ...ids.map((id, i) => log.persist(typeName, id, null, [bytes(i), bytes(i, 1)])),
+      log.persist(typeName, "taken", null, [bytes(99)]),
     ]);
-  });
-  const failed = await sql.begin(async (tx) => {
-    await new PostgresEventLog(tx as unknown as postgres.Sql).persist(typeName, "a", 1, [bytes(2)]);
-    throw new Error("changed my mind");
-  }).catch((e) => e);
-  assert.equal((failed as Error).message, "changed my mind");
-  const log = new PostgresEventLog(sql);
-  assert.equal(await log.lastSeqNo(typeName, "a"), 1);
-  assert.equal(await log.persist(typeName, "a", 1, [bytes(2)]), 2);
-});
+    const conflict = results.pop()!;
+    assert.ok(results.every((r) => r.status === "fulfilled" && r.value === 2));
+    assert.equal(conflict.status, "rejected");
+    const error = (conflict as PromiseRejectedResult).reason;
+    assert.ok(isConcurrencyError(error), `expected ConcurrencyError, got ${error}`);
+    assert.equal(error.id, "taken");
+    assert.equal(error.expected, null);
+    assert.equal(error.actual, 1);
+    // All 128 rows carry the id of one transaction.
+    const rows =
+      await sql`select count(*)::int as rows, count(distinct xmin::text)::int as transactions
+    from eventsourced_events where type_name = ${typeName} and id <> 'taken'`;
+    assert.deepEqual({ ...rows[0] }, { rows: 128, transactions: 1 });
+    assert.deepEqual(
+      (await collect(log.eventsById(typeName, "taken", 1))).map((e) => [...e.bytes]),
+      [[0]],
+    );
+    await log.close();
+  },
+);
 
-test("a table prefix or schema with quotes, spaces or capitals is refused before any I/O", async () => {
+test(
+  "persist inside the caller's transaction commits and rolls back with it",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("tx");
+    await sql.begin(async (tx) => {
+      await new PostgresEventLog(tx as unknown as postgres.Sql).persist(typeName, "a", null, [
+        bytes(1),
+      ]);
+    });
+    const failed = await sql.begin(async (tx) => {
+      await new PostgresEventLog(tx as unknown as postgres.Sql).persist(typeName, "a", 1, [
+        bytes(2),
+      ]);
+      throw new Error("changed my mind");
+    }).catch((e) => e);
+    assert.equal((failed as Error).message, "changed my mind");
+    const log = new PostgresEventLog(sql);
+    assert.equal(await log.lastSeqNo(typeName, "a"), 1);
+    assert.equal(await log.persist(typeName, "a", 1, [bytes(2)]), 2);
+  },
+);
+
+test("a table prefix or schema with quotes, spaces or capitals is refused before any I/O", {
+  timeout: 60_000,
+}, async () => {
   for (const tablePrefix of ['x"; drop table y; --', "a b", "a-b", "Abc", "x".repeat(31)]) {
     assert.throws(
       () => new PostgresEventLog(sql, { tablePrefix }),
@@ -245,7 +265,9 @@ test("a table prefix or schema with quotes, spaces or capitals is refused before
   assert.ok(error instanceof TypeError && /tablePrefix/.test(error.message), String(error));
 });
 
-test("an id longer than 256 characters is refused with a RangeError and nothing is written", async () => {
+test("an id longer than 256 characters is refused with a RangeError and nothing is written", {
+  timeout: 60_000,
+}, async () => {
   const typeName = uniqueTypeName("long");
   const log = new PostgresEventLog(sql);
   const error = await log.persist(typeName, "x".repeat(257), null, [bytes(1)]).catch((e) => e);
@@ -261,7 +283,9 @@ test("an id longer than 256 characters is refused with a RangeError and nothing 
   ]);
 });
 
-test("a server that refuses the connection gives errors naming the address and the cause", async () => {
+test("a server that refuses the connection gives errors naming the address and the cause", {
+  timeout: 60_000,
+}, async () => {
   const port = await closedPort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const connectError = await PostgresEventLog.connect({ url, connectTimeout: 5 }).catch((e) => e);
@@ -289,15 +313,21 @@ test("a server that refuses the connection gives errors naming the address and t
   }
 });
 
-test("using the tables before setup() fails with an error that names setup()", async () => {
-  const log = new PostgresEventLog(sql, { tablePrefix: "never_set_up_" });
-  const error = await log.persist("counter", "a", null, [bytes(1)]).catch((e) => e);
-  assert.match(error.message, /Cannot persist events for "counter\/a".*setup\(\)/);
-  const store = new PostgresSnapshotStore(sql, { tablePrefix: "never_set_up_" });
-  await assert.rejects(store.load("counter", "a"), /setup\(\)/);
-});
+test(
+  "using the tables before setup() fails with an error that names setup()",
+  { timeout: 60_000 },
+  async () => {
+    const log = new PostgresEventLog(sql, { tablePrefix: "never_set_up_" });
+    const error = await log.persist("counter", "a", null, [bytes(1)]).catch((e) => e);
+    assert.match(error.message, /Cannot persist events for "counter\/a".*setup\(\)/);
+    const store = new PostgresSnapshotStore(sql, { tablePrefix: "never_set_up_" });
+    await assert.rejects(store.load("counter", "a"), /setup\(\)/);
+  },
+);
 
-test("setup() is idempotent, safe to run concurrently, and honours schema and table prefix", async () => {
+test("setup() is idempotent, safe to run concurrently, and honours schema and table prefix", {
+  timeout: 60_000,
+}, async () => {
   const options = { schema: "es_other", tablePrefix: "app_" };
   const logs = Array.from({ length: 4 }, () => new PostgresEventLog(sql, options));
   await Promise.all(logs.map((log) => log.setup()));
@@ -323,7 +353,7 @@ test("setup() is idempotent, safe to run concurrently, and honours schema and ta
   assert.ok(rows[0]!.written_at instanceof Date, "write time is stored beside the bytes");
 });
 
-test("setup() refuses a schema written by a newer release", async () => {
+test("setup() refuses a schema written by a newer release", { timeout: 60_000 }, async () => {
   const options = { tablePrefix: "future_" };
   await new PostgresEventLog(sql, options).setup();
   await sql`insert into future_schema_version (version) values (${SCHEMA_VERSION + 1})`;
@@ -331,48 +361,58 @@ test("setup() refuses a schema written by a newer release", async () => {
   assert.match(String(error?.message), /Cannot set up the event log.*version 2.*up to version 1/);
 });
 
-test("a live read in one pool wakes on NOTIFY when another pool appends", async () => {
-  const typeName = uniqueTypeName("notify");
-  // The poll interval is far longer than the test's timeout: only the notification can wake it.
-  const reader = await PostgresEventLog.connect({ url: server.url, pollInterval: 600_000 });
-  const writer = await PostgresEventLog.connect({ url: server.url });
-  try {
-    const live = take(reader.eventsByType(typeName, 0, { live: true }), 2, 20_000);
-    await sleep(300);
-    await writer.persist(typeName, "a", null, [bytes(1)]);
-    await sleep(100);
-    await writer.persist(typeName, "b", null, [bytes(2)]);
-    assert.deepEqual((await live).map((e) => [...e.bytes]), [[1], [2]]);
-  } finally {
-    await reader.close();
-    await writer.close();
-  }
-});
-
-test("aborting a live read gives its connection back to the pool", async () => {
-  const typeName = uniqueTypeName("abort");
-  const log = await PostgresEventLog.connect({ url: server.url, max: 1, pollInterval: 20 });
-  try {
-    await log.persist(typeName, "a", null, [bytes(1)]);
-    for (let i = 0; i < 5; i++) {
-      const controller = new AbortController();
-      const reader = log.eventsByType(typeName, 0, { live: true, signal: controller.signal })
-        .getReader();
-      assert.equal((await reader.read()).value?.seqNo, 1);
-      const pending = reader.read().catch((e) => e);
-      await sleep(30);
-      controller.abort(new Error(`stop ${i}`));
-      assert.equal((await pending).message, `stop ${i}`);
+test(
+  "a live read in one pool wakes on NOTIFY when another pool appends",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("notify");
+    // The poll interval is far longer than the test's timeout: only the notification can wake it.
+    const reader = await PostgresEventLog.connect({ url: server.url, pollInterval: 600_000 });
+    const writer = await PostgresEventLog.connect({ url: server.url });
+    try {
+      const live = take(reader.eventsByType(typeName, 0, { live: true }), 2, 20_000);
+      await sleep(300);
+      await writer.persist(typeName, "a", null, [bytes(1)]);
+      await sleep(100);
+      await writer.persist(typeName, "b", null, [bytes(2)]);
+      assert.deepEqual((await live).map((e) => [...e.bytes]), [[1], [2]]);
+    } finally {
+      await reader.close();
+      await writer.close();
     }
-    // With one connection in the pool, these only answer if no read still holds it.
-    assert.equal(await within(log.lastSeqNo(typeName, "a"), 5_000, "lastSeqNo"), 1);
-    assert.equal(await within(log.persist(typeName, "a", 1, [bytes(2)]), 5_000, "persist"), 2);
-  } finally {
-    await log.close();
-  }
-});
+  },
+);
 
-test("snapshots: keep-last-N keeps the newest N rows and an older save changes nothing", async () => {
+test(
+  "aborting a live read gives its connection back to the pool",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("abort");
+    const log = await PostgresEventLog.connect({ url: server.url, max: 1, pollInterval: 20 });
+    try {
+      await log.persist(typeName, "a", null, [bytes(1)]);
+      for (let i = 0; i < 5; i++) {
+        const controller = new AbortController();
+        const reader = log.eventsByType(typeName, 0, { live: true, signal: controller.signal })
+          .getReader();
+        assert.equal((await reader.read()).value?.seqNo, 1);
+        const pending = reader.read().catch((e) => e);
+        await sleep(30);
+        controller.abort(new Error(`stop ${i}`));
+        assert.equal((await pending).message, `stop ${i}`);
+      }
+      // With one connection in the pool, these only answer if no read still holds it.
+      assert.equal(await within(log.lastSeqNo(typeName, "a"), 5_000, "lastSeqNo"), 1);
+      assert.equal(await within(log.persist(typeName, "a", 1, [bytes(2)]), 5_000, "persist"), 2);
+    } finally {
+      await log.close();
+    }
+  },
+);
+
+test("snapshots: keep-last-N keeps the newest N rows and an older save changes nothing", {
+  timeout: 60_000,
+}, async () => {
   const typeName = uniqueTypeName("keep");
   const store = new PostgresSnapshotStore(sql, { keep: 2 });
   for (const seqNo of [1, 2, 3, 4, 5]) await store.save(typeName, "a", seqNo, bytes(seqNo));
@@ -393,7 +433,9 @@ test("snapshots: keep-last-N keeps the newest N rows and an older save changes n
   assert.deepEqual(rows.map((row) => row.seq), [9]);
 });
 
-test("stored bytes that fail to decode make spawn fail naming the entity and seqNo", async () => {
+test("stored bytes that fail to decode make spawn fail naming the entity and seqNo", {
+  timeout: 60_000,
+}, async () => {
   const typeName = uniqueTypeName("decode");
   const eventLog = new PostgresEventLog(sql);
   const encoder = new TextEncoder();
@@ -408,18 +450,22 @@ test("stored bytes that fail to decode make spawn fail naming the entity and seq
   );
 });
 
-test("a persist aborted while it waits for the group commit is rejected with the reason and writes nothing", async () => {
-  const typeName = uniqueTypeName("queued");
-  const log = new PostgresEventLog(sql);
-  const first = log.persist(typeName, "a", null, [bytes(1)]);
-  // Let the first batch go out, so the next persist of this type name has to wait for it.
-  await Promise.resolve();
-  await Promise.resolve();
-  const controller = new AbortController();
-  const waiting = log.persist(typeName, "b", null, [bytes(2)], { signal: controller.signal });
-  controller.abort(new Error("no longer needed"));
-  assert.equal((await waiting.catch((e) => e)).message, "no longer needed");
-  assert.equal(await first, 1);
-  assert.equal(await log.lastSeqNo(typeName, "b"), null);
-  assert.equal(await log.persist(typeName, "b", null, [bytes(3)]), 1);
-});
+test(
+  "a persist aborted while it waits for the group commit is rejected with the reason and writes nothing",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("queued");
+    const log = new PostgresEventLog(sql);
+    const first = log.persist(typeName, "a", null, [bytes(1)]);
+    // Let the first batch go out, so the next persist of this type name has to wait for it.
+    await Promise.resolve();
+    await Promise.resolve();
+    const controller = new AbortController();
+    const waiting = log.persist(typeName, "b", null, [bytes(2)], { signal: controller.signal });
+    controller.abort(new Error("no longer needed"));
+    assert.equal((await waiting.catch((e) => e)).message, "no longer needed");
+    assert.equal(await first, 1);
+    assert.equal(await log.lastSeqNo(typeName, "b"), null);
+    assert.equal(await log.persist(typeName, "b", null, [bytes(3)]), 1);
+  },
+);
