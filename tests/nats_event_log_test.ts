@@ -298,3 +298,25 @@ test("NatsEventLog: reads from far into a long entity start at the right message
     await log.close();
   }
 });
+
+test("NatsEventLog: a persist bigger than the server's max_payload fails and writes nothing", async () => {
+  const log = await NatsEventLog.connect({ servers: server.wsUrl });
+  try {
+    const typeName = uniqueTypeName();
+    await log.persist(typeName, "a", null, [bytes(1)]);
+    const big = new Uint8Array(2 * 1024 * 1024);
+    const error = await log.persist(typeName, "a", 1, [big]).catch((e) => e);
+    assert.ok(error instanceof Error && !isConcurrencyError(error), `got ${error}`);
+    assert.match(error.message, /Cannot persist 1 event\(s\) for ".*\/a" after seqNo 1/);
+    const halves = await log.persist(typeName, "a", 1, [
+      big.subarray(0, 600_000),
+      big.subarray(0, 600_000),
+    ])
+      .catch((e) => e);
+    assert.ok(halves instanceof Error && !isConcurrencyError(halves), `got ${halves}`);
+    assert.equal(await log.lastSeqNo(typeName, "a"), 1);
+    assert.equal(await log.persist(typeName, "a", 1, [bytes(2)]), 2);
+  } finally {
+    await log.close();
+  }
+});

@@ -115,6 +115,10 @@ type Decoded = MessageSeqNos;
  * never finds an event below a position it has seen. Hence at most 100 000 events per persist,
  * and positions stay exact up to stream sequence 90 071 992 546.
  *
+ * A persist must fit in one message: the server's `max_payload` (1 MB by default) bounds the
+ * bytes of one persist (plus 4 bytes per event when there are several); a bigger one fails
+ * before anything is written.
+ *
  * Reads use ordered consumers in batches of `readBatchSize` with backpressure; finite reads end
  * at the head as of the call; the end of a read, `cancel` and `signal` delete the consumer.
  *
