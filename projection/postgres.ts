@@ -87,6 +87,13 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
     if (typeof sql !== "function" || typeof sql.begin !== "function") {
       throw new TypeError("Invalid sql: expected a postgres.js client (postgres(...))");
     }
+    const max = (sql as { options?: { max?: unknown } }).options?.max;
+    if (typeof max === "number" && max < 2) {
+      throw new TypeError(
+        `Invalid sql: a pool of ${max} connection; the store needs at least 2 (one holds the ` +
+          `projection's lock while the others run its transactions)`,
+      );
+    }
     const pollMs = options.lockPollMs ?? 500;
     if (typeof pollMs !== "number" || !(pollMs > 0)) {
       throw new RangeError(`Invalid lockPollMs ${String(pollMs)}: expected a number > 0`);

@@ -352,7 +352,9 @@ export class Projection<Event, Tx = undefined> {
   /**
    * Resolves once every event of the type written before the call has been processed
    * (committed or skipped). Rejects with a `ProjectionError`: reason `"not-running"` when no
-   * loop runs, `"stopped"` when the loop ends first.
+   * loop runs, `"stopped"` when the loop ends first. To learn where "everything written"
+   * ends, it reads the events after the current offset once (a finite `eventsByType`), so
+   * its cost grows with how far behind the projection is.
    */
   async whenCaughtUp(options: WhenCaughtUpOptions = {}): Promise<ProjectionState> {
     const run = this.#run;

@@ -269,3 +269,27 @@ test("exactly-once on Postgres: the projection's process is killed mid-run and r
   assert.deepEqual(await readBalances(balances), load.balances);
   assert.equal(await offsetStore.load(config.name), total);
 });
+
+test("PostgresOffsetStore refuses a pool of one connection and bad table names", async () => {
+  const single = postgres(server.url, { max: 1, onnotice: () => {} });
+  try {
+    assert.throws(() => new PostgresOffsetStore(single), /needs at least 2/);
+  } finally {
+    await single.end({ timeout: 5 });
+  }
+  assert.throws(() => new PostgresOffsetStore(sql, { schema: "Bad-Schema" }), /Invalid schema/);
+  assert.throws(() => new PostgresOffsetStore(sql, { tablePrefix: "x;" }), /Invalid tablePrefix/);
+});
+
+test("PostgresOffsetStore keeps offsets in the schema and table prefix it is given", async () => {
+  const store = new PostgresOffsetStore(sql, { schema: "projections", tablePrefix: "app_" });
+  await store.setup();
+  await store.setup();
+  const lease = await store.acquire("elsewhere");
+  await lease.commit({ from: 0, to: 7 }, async (tx) => void await tx`select 1`);
+  await lease.release();
+  const [row] = await sql`select position from projections.app_projection_offsets
+    where name = 'elsewhere'`;
+  assert.equal(Number(row!.position), 7);
+  assert.equal(await offsetStore.load("elsewhere"), 0);
+});

@@ -486,3 +486,51 @@ test("Projection rejects bad names and options before running", () => {
     /Invalid offsetStore/,
   );
 });
+
+test("a failed read of the event log is reported and retried from the stored offset", async () => {
+  const log = new MemoryEventLog();
+  const typeName = uniqueTypeName();
+  await write(log, typeName, [1, 2, 3, 4]);
+  let reads = 0;
+  // The first live read breaks after two events.
+  const flaky: MemoryEventLog = Object.assign(Object.create(log), {
+    eventsByType: (name: string, from: number, options: object) => {
+      const stream = log.eventsByType(name, from, options);
+      if (++reads > 1) return stream;
+      let passed = 0;
+      return stream.pipeThrough(
+        new TransformStream({
+          transform(event, controller) {
+            if (passed++ === 2) controller.error(new Error("connection reset"));
+            else controller.enqueue(event);
+          },
+        }),
+      );
+    },
+  });
+  const { projection, seen, errors } = recorder(flaky, typeName, {
+    errorStrategy: { type: "retry", initialDelayMs: 1 },
+  });
+  await projection.run();
+  await within(projection.whenCaughtUp(), 5_000, "whenCaughtUp");
+  assert.deepEqual(seen, [1, 2, 3, 4]);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.reason, "read-failed");
+  assert.match(errors[0]!.message, /from position 1: connection reset/);
+  await projection.stop();
+});
+
+test("with the stop strategy, a failed read stops the projection", async () => {
+  const log = new MemoryEventLog();
+  const typeName = uniqueTypeName();
+  await write(log, typeName, [1]);
+  const broken: MemoryEventLog = Object.assign(Object.create(log), {
+    eventsByType: () => new ReadableStream({ pull: (c) => c.error(new Error("no such stream")) }),
+  });
+  const { projection, errors } = recorder(broken, typeName, { errorStrategy: { type: "stop" } });
+  await projection.run();
+  const state = await within(projection.whenStopped(), 2_000, "whenStopped");
+  assert.equal(state.running, false);
+  assert.equal(state.lastError?.reason, "read-failed");
+  assert.equal(errors.length, 1);
+});
