@@ -315,10 +315,22 @@ export class Projection<Event, Tx = undefined> {
     });
     run.started.catch(() => {});
     this.#run = run;
-    run.done = this.#main(run, resolveStarted, rejectStarted).finally(() => {
-      signal?.removeEventListener("abort", onAbort);
-      if (this.#run === run) this.#run = undefined;
-    });
+    run.done = this.#main(run, resolveStarted, rejectStarted)
+      .catch((error) => {
+        // Not expected (the loop reports its failures itself); keep stop() and run() working.
+        rejectStarted(error);
+        this.#report(
+          new ProjectionError(`Projection "${this.name}" failed: ${messageOf(error)}`, {
+            projection: this.name,
+            reason: "stopped",
+            cause: error,
+          }),
+        );
+      })
+      .finally(() => {
+        signal?.removeEventListener("abort", onAbort);
+        if (this.#run === run) this.#run = undefined;
+      });
     this.#previous = run.done;
     return run.started.then(() => this.state());
   }
