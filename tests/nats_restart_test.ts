@@ -163,36 +163,40 @@ test(
   },
 );
 
-test("NatsEventLog: a live read goes on across a nats-server restart", { timeout: 120_000 }, async () => {
-  const log = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 1_000 });
-  try {
-    await log.setup();
-    const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [new Uint8Array([1])]);
-    const reader = log.eventsByType(typeName, 0, { live: true }).getReader();
-    const byId = log.eventsById(typeName, "a", 1, { live: true }).getReader();
-    assert.deepEqual([...(await reader.read()).value!.bytes], [1]);
-    assert.deepEqual([...(await byId.read()).value!.bytes], [1]);
-    await server.stop();
-    await server.start();
-    // Writes fail until the connection is back; the one that lands is seqNo 2.
-    let written = false;
-    for (let attempt = 0; attempt < 100 && !written; attempt++) {
-      try {
-        const last = await log.lastSeqNo(typeName, "a");
-        await log.persist(typeName, "a", last, [new Uint8Array([2])]);
-        written = true;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+test(
+  "NatsEventLog: a live read goes on across a nats-server restart",
+  { timeout: 120_000 },
+  async () => {
+    const log = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 1_000 });
+    try {
+      await log.setup();
+      const typeName = uniqueTypeName();
+      await log.persist(typeName, "a", null, [new Uint8Array([1])]);
+      const reader = log.eventsByType(typeName, 0, { live: true }).getReader();
+      const byId = log.eventsById(typeName, "a", 1, { live: true }).getReader();
+      assert.deepEqual([...(await reader.read()).value!.bytes], [1]);
+      assert.deepEqual([...(await byId.read()).value!.bytes], [1]);
+      await server.stop();
+      await server.start();
+      // Writes fail until the connection is back; the one that lands is seqNo 2.
+      let written = false;
+      for (let attempt = 0; attempt < 100 && !written; attempt++) {
+        try {
+          const last = await log.lastSeqNo(typeName, "a");
+          await log.persist(typeName, "a", last, [new Uint8Array([2])]);
+          written = true;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
       }
+      assert.ok(written, "a write succeeds after the restart");
+      const next = await reader.read();
+      assert.deepEqual([...next.value!.bytes], [2]);
+      assert.deepEqual([...(await byId.read()).value!.bytes], [2]);
+      await reader.cancel();
+      await byId.cancel();
+    } finally {
+      await log.close();
     }
-    assert.ok(written, "a write succeeds after the restart");
-    const next = await reader.read();
-    assert.deepEqual([...next.value!.bytes], [2]);
-    assert.deepEqual([...(await byId.read()).value!.bytes], [2]);
-    await reader.cancel();
-    await byId.cancel();
-  } finally {
-    await log.close();
-  }
-});
+  },
+);
