@@ -21,6 +21,19 @@ import {
  *
  * On Node 20, which has no global `WebSocket`, run `node --experimental-websocket` or pass a
  * `wsFactory` (for example one built on the `ws` package).
+ *
+ * @example Connect with a .creds file, over a WebSocket from the `ws` package
+ * ```ts ignore
+ * import { NatsEventLog } from "@eventsourced/eventsourced/nats";
+ * import { readFile } from "node:fs/promises";
+ * import WebSocket from "ws";
+ *
+ * const log = await NatsEventLog.connect({
+ *   servers: "wss://nats.example.com:443",
+ *   credentials: await readFile("app.creds"),
+ *   wsFactory: (url) => Promise.resolve({ socket: new WebSocket(url) as never, encrypted: true }),
+ * });
+ * ```
  */
 export interface NatsConnectOptions {
   /** WebSocket URLs: `ws://host:port`, or `wss://host:port` where the runtime has TLS. */
