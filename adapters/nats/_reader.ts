@@ -115,7 +115,12 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
             return;
           }
           endSeq = end;
-          messages = await consumer.consume({ max_messages: spec.batchSize });
+          const opened = await consumer.consume({ max_messages: spec.batchSize });
+          if (finished) {
+            opened.stop();
+            return;
+          }
+          messages = opened;
           iterator = messages[Symbol.asyncIterator]();
         }
         for (;;) {
