@@ -68,6 +68,20 @@ function asServerUser(command: string, args: string[]): [string, string[]] {
   return isRoot ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
 }
 
+// Blocks until `pid` has exited (or `ms` passed): used only when the process is ending.
+function waitForExit(pid: number, ms: number): void {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    Atomics.wait(sleeper, 0, 0, 20);
+  }
+}
+
 function userIds(name: string): { uid: number; gid: number } {
   const uid = Number(execFileSync("id", ["-u", name], { encoding: "utf8" }).trim());
   const gid = Number(execFileSync("id", ["-g", name], { encoding: "utf8" }).trim());
@@ -156,22 +170,38 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         return undefined;
       }
     };
-    const onExit = () => {
+    // If the process ends without stop() (an uncaught error, Ctrl-C, a test runner's timeout
+    // sending SIGTERM), shut the server down at once and remove its folder, so nothing is left
+    // running; then let the signal do what it would have done.
+    const stopNow = () => {
       const pid = postmasterPid();
       if (pid) {
         try {
           process.kill(pid, "SIGQUIT");
         } catch { /* already gone */ }
+        waitForExit(pid, 5_000);
       }
+      removeRoot();
     };
-    process.on("exit", onExit);
+    const onSignal = (signal: NodeJS.Signals) => {
+      unregister();
+      stopNow();
+      process.kill(process.pid, signal);
+    };
+    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+    const unregister = () => {
+      process.off("exit", stopNow);
+      for (const signal of signals) process.off(signal, onSignal);
+    };
+    process.on("exit", stopNow);
+    for (const signal of signals) process.on(signal, onSignal);
 
     let stopped: Promise<void> | undefined;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       stop: () =>
         stopped ??= (async () => {
-          process.off("exit", onExit);
+          unregister();
           const exited = started.exitCode !== null || started.signalCode !== null
             ? Promise.resolve()
             : new Promise<void>((resolve) => started.once("exit", () => resolve()));
