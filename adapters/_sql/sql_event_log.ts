@@ -43,8 +43,10 @@ export interface SqlEventLogSettings {
 }
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
-// SQLSTATEs after which a batch is retried one entity at a time: a unique violation or a
-// serialisation failure can only happen when the session does not run in READ COMMITTED.
+// SQLSTATEs after which a batch is retried one entity at a time. A unique violation means that
+// another append of one of the batch's entities committed while this one waited for the position
+// lock (see schema.ts); serialisation failures and deadlocks can only come from sessions that
+// do not run in READ COMMITTED or from appends inside a caller's own transaction.
 const RETRY_ALONE = new Set(["23505", "40001", "40P01"]);
 
 /** The shared implementation behind `PostgresEventLog` and `PgliteEventLog`. */
