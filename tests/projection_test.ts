@@ -534,3 +534,34 @@ test("with the stop strategy, a failed read stops the projection", async () => {
   assert.equal(state.lastError?.reason, "read-failed");
   assert.equal(errors.length, 1);
 });
+
+test("stop aborts the handler's signal; the interrupted event stays uncommitted", async () => {
+  const log = new MemoryEventLog();
+  const typeName = uniqueTypeName();
+  const store = new MemoryOffsetStore();
+  const errors: ProjectionError[] = [];
+  let entered!: () => void;
+  const inHandler = new Promise<void>((resolve) => (entered = resolve));
+  const projection = new Projection("interrupted", {
+    typeName,
+    eventLog: log,
+    binarize,
+    offsetStore: store,
+    onError: (error) => errors.push(error),
+    handleEvent: async ({ event }, { signal }) => {
+      if (event !== 2) return;
+      entered();
+      await new Promise((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason))
+      );
+    },
+  });
+  await write(log, typeName, [1, 2, 3]);
+  await projection.run();
+  await inHandler;
+  const state = await within(projection.stop(), 2_000, "stop");
+  assert.equal(state.running, false);
+  assert.equal(state.offset, 1);
+  assert.equal(await store.load("interrupted"), 1);
+  assert.deepEqual(errors, []);
+});
