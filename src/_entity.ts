@@ -201,6 +201,11 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     while (queue !== undefined && this.#head < queue.length) {
       const queued = queue[this.#head]!;
       queue[this.#head++] = undefined as unknown as Queued;
+      if (this.#head >= 1024 && this.#head * 2 >= queue.length) {
+        // Under a load that never lets the mailbox empty, drop the handled prefix.
+        queue.splice(0, this.#head);
+        this.#head = 0;
+      }
       if (queued.onAbort !== undefined) queued.signal!.removeEventListener("abort", queued.onAbort);
       if (queued.settled) continue;
       queued.settled = true;
