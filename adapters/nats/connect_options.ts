@@ -95,5 +95,13 @@ export function openConnection(options: NatsConnectOptions): Promise<NatsConnect
   if (options.name !== undefined) connection.name = options.name;
   if (options.wsFactory !== undefined) connection.wsFactory = options.wsFactory;
   if (authenticators.length > 0) connection.authenticator = authenticators;
-  return wsconnect(connection);
+  // Some runtimes reject an unreachable server with an error whose message is empty: name
+  // the servers and the error so the failure says what was tried.
+  return wsconnect(connection).catch((cause: unknown) => {
+    const detail = cause instanceof Error ? cause.message || cause.name : String(cause);
+    throw new Error(
+      `Cannot connect to NATS at ${[connection.servers].flat().join(", ")}: ${detail}`,
+      { cause },
+    );
+  });
 }
