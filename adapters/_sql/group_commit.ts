@@ -2,10 +2,13 @@
 // transaction, one round trip), each entity with its own concurrency check.
 //
 // A persist joins the queue; a flush is scheduled in a microtask, so persists issued in the same
-// tick share a batch. Appends of one type name wait for each other on the server anyway (its
-// position counter row is locked until commit), so at most one batch per type name is in flight:
-// persists that arrive meanwhile wait and all go together in the next batch, one commit for all
-// of them — the busier the log, the bigger the batches. Batches of different type names run side
+// tick share a batch; persists that arrive while batches are in flight go together in the next
+// one: the busier the log, the bigger the batches. Appends of one type name wait for each other
+// on the server (its position counter row stays locked until commit), so more than two batches
+// of one type name in flight would only queue there; two are useful, because the second is
+// already at the server, its concurrency check done, when the first commits, while the client
+// handles the first one's replies. So when nothing is in flight and many persists wait, they go
+// as two halves, and from then on the halves alternate. Batches of different type names run side
 // by side, up to `concurrency`. Two persists of the same entity are never in flight together, so
 // one caller's persists keep their order.
 
@@ -35,8 +38,10 @@ export type RunBatch = (batch: readonly Pending[]) => Promise<Outcome[]>;
 
 /** Options of a {@linkcode GroupCommit}. */
 export interface GroupCommitOptions {
-  /** Batches in flight at once (each of type names no other batch in flight has). */
+  /** Batches in flight at once. */
   readonly concurrency: number;
+  /** Batches in flight at once that hold events of the same type name (1 or 2). */
+  readonly perType: number;
   /** Most entities in one batch. */
   readonly maxEntities: number;
   /** Most event bytes in one batch (a larger single persist still goes alone). */
@@ -99,12 +104,16 @@ export function appendParams(batch: readonly Pending[], notify: boolean): SqlPar
   ];
 }
 
+// Below this many waiting persists a batch is not split in two.
+const SPLIT_AT = 16;
+
 /** The queue of persists and the batches in flight. */
 export class GroupCommit {
   readonly #run: RunBatch;
   readonly #options: GroupCommitOptions;
   #queue: Pending[] = [];
-  readonly #inFlight = new Set<string>(); // type names
+  readonly #typeBatches = new Map<string, number>(); // batches in flight per type name
+  readonly #busy = new Set<string>(); // entities in flight
   #batches = 0;
   #scheduled = false;
   readonly #unlisten = new Map<Pending, () => void>();
@@ -148,36 +157,56 @@ export class GroupCommit {
       const batch = this.#take();
       if (batch.length === 0) return;
       this.#batches++;
+      const types = new Set<string>();
+      for (const pending of batch) {
+        types.add(pending.typeName);
+        this.#busy.add(pending.key);
+      }
+      for (const type of types) this.#typeBatches.set(type, (this.#typeBatches.get(type) ?? 0) + 1);
       this.#send(batch).finally(() => {
         this.#batches--;
-        for (const pending of batch) this.#inFlight.delete(pending.typeName);
+        for (const pending of batch) this.#busy.delete(pending.key);
+        for (const type of types) {
+          const left = this.#typeBatches.get(type)! - 1;
+          if (left === 0) this.#typeBatches.delete(type);
+          else this.#typeBatches.set(type, left);
+        }
         this.#flush();
       });
     }
   }
 
   #take(): Pending[] {
-    const batch: Pending[] = [];
+    const eligible: Pending[] = [];
     const rest: Pending[] = [];
     const keys = new Set<string>();
-    const types = new Set<string>();
-    let bytes = 0;
     for (const pending of this.#queue) {
       if (pending.signal?.aborted) {
         this.#unlisten.get(pending)?.();
         this.#unlisten.delete(pending);
         pending.reject(pending.signal.reason);
-        continue;
+      } else if (
+        this.#busy.has(pending.key) || keys.has(pending.key) ||
+        (this.#typeBatches.get(pending.typeName) ?? 0) >= this.#options.perType
+      ) {
+        rest.push(pending);
+      } else {
+        keys.add(pending.key);
+        eligible.push(pending);
       }
+    }
+    let limit = this.#options.maxEntities;
+    if (this.#batches === 0 && this.#options.perType > 1 && eligible.length >= SPLIT_AT) {
+      limit = Math.min(limit, Math.ceil(eligible.length / 2));
+    }
+    const batch: Pending[] = [];
+    let bytes = 0;
+    for (const pending of eligible) {
       const size = pending.events.reduce((sum, e) => sum + e.length, 0);
-      const full = batch.length >= this.#options.maxEntities ||
-        (batch.length > 0 && bytes + size > this.#options.maxBytes);
-      if (full || this.#inFlight.has(pending.typeName) || keys.has(pending.key)) {
+      if (batch.length >= limit || (batch.length > 0 && bytes + size > this.#options.maxBytes)) {
         rest.push(pending);
         continue;
       }
-      keys.add(pending.key);
-      types.add(pending.typeName);
       const unlisten = this.#unlisten.get(pending);
       if (unlisten !== undefined) {
         unlisten();
@@ -186,8 +215,9 @@ export class GroupCommit {
       batch.push(pending);
       bytes += size;
     }
-    this.#queue = rest;
-    for (const typeName of types) this.#inFlight.add(typeName);
+    // Keep the queue in arrival order, so no persist is overtaken for ever.
+    const order = new Map(this.#queue.map((pending, i) => [pending, i]));
+    this.#queue = rest.sort((a, b) => order.get(a)! - order.get(b)!);
     return batch;
   }
 

@@ -53,7 +53,10 @@ export class PgliteEventLog implements EventLog {
    * Throws a `TypeError` for a bad schema or table prefix.
    */
   constructor(db: PgliteClient, options: PgliteEventLogOptions = {}) {
-    this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), options, { concurrency: 1 });
+    this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), options, {
+      concurrency: 1,
+      perType: 1,
+    });
   }
 
   /**

@@ -15,8 +15,9 @@ import { sqlNames } from "../_sql/names.ts";
 export interface PostgresEventLogOptions extends SqlEventLogOptions {
   /**
    * Group-commit transactions in flight at once. Appends of one type name wait for each other
-   * on the server anyway (that is how positions stay gap-free), so there is never more than one
-   * batch per type name in flight; this bounds batches of different type names. Default 4.
+   * on the server anyway (that is how positions stay gap-free), so at most two batches of one
+   * type name are in flight (the second waits at the server while the first commits); this
+   * bounds batches of different type names. Default 4.
    */
   concurrentBatches?: number;
   /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
@@ -64,6 +65,7 @@ export class PostgresEventLog implements EventLog {
   constructor(sql: postgres.Sql, options: PostgresEventLogOptions = {}) {
     this.#log = new SqlEventLog(postgresClient(sql, options.prepare ?? true), options, {
       concurrency: options.concurrentBatches ?? 4,
+      perType: 2,
     });
   }
 
