@@ -164,12 +164,12 @@ async function finish(
   }
 }
 
-const APP = "eventsourced-fault-load";
-const openPostgres = () =>
+// Each test's pool has its own application_name, so terminations aim at that pool alone.
+const openPostgres = (app = "eventsourced-fault-reader") =>
   PostgresEventLog.connect({
     url: pg.url,
     max: 4,
-    clientOptions: { connection: { application_name: APP } },
+    clientOptions: { connection: { application_name: app } },
   });
 
 test(
@@ -177,7 +177,8 @@ test(
   { timeout: 120_000 },
   async () => {
     const typeName = uniqueTypeName("terminate");
-    const eventLog = await openPostgres();
+    const app = "eventsourced-fault-terminate";
+    const eventLog = await openPostgres(app);
     const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
     try {
       const refs = await spawnAll(typeName, eventLog);
@@ -186,14 +187,14 @@ test(
         // Terminate every connection of the load, again and again, until commands failed.
         for (let round = 0; round < 100 && (round < 5 || run.failures.length === 0); round++) {
           const rows = await admin`select pg_terminate_backend(pid) as done from pg_stat_activity
-            where application_name = ${APP} and pid <> pg_backend_pid()`;
+            where application_name = ${app} and pid <> pg_backend_pid()`;
           terminated += rows.filter((row) => row.done).length;
           await sleep(30 + Math.random() * 70);
         }
       });
       assert.ok(terminated > 0);
       const example = checkFailures(run, /PostgreSQL|connection|terminat/i);
-      await finish("pg-terminate-backend", typeName, refs, run, openPostgres, example);
+      await finish("pg-terminate-backend", typeName, refs, run, () => openPostgres(), example);
     } finally {
       await admin.end({ timeout: 5 });
       await eventLog.close();
@@ -206,7 +207,7 @@ test(
   { timeout: 150_000 },
   async () => {
     const typeName = uniqueTypeName("pgrestart");
-    const eventLog = await openPostgres();
+    const eventLog = await openPostgres("eventsourced-fault-restart");
     try {
       const refs = await spawnAll(typeName, eventLog);
       const run = await loadThrough(refs, "pgrestart", async (run) => {
@@ -215,7 +216,7 @@ test(
         await waitUntil("failed commands", () => run.failures.length > 0, 30_000);
       });
       const example = checkFailures(run, /PostgreSQL|connection|terminat|shut|start/i);
-      await finish("postgres-restart", typeName, refs, run, openPostgres, example);
+      await finish("postgres-restart", typeName, refs, run, () => openPostgres(), example);
     } finally {
       await eventLog.close();
     }
