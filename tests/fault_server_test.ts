@@ -8,6 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
+import process from "node:process";
 import { type EntityRef, type EventLog, isHandleCommandError, spawn } from "../mod.ts";
 import { uniqueTypeName, within } from "../testing/mod.ts";
 import { PostgresEventLog } from "../adapters/postgres/mod.ts";
@@ -71,6 +72,10 @@ async function loadThrough(
   fault: (run: LoadRun) => Promise<void>,
 ): Promise<LoadRun> {
   const run: LoadRun = { ledger: new Ledger(), failures: [], hung: [] };
+  // A failure that escapes as an unhandled rejection would end a Node application: record it.
+  const escaped: unknown[] = [];
+  const onUnhandled = (reason: unknown) => void escaped.push(reason);
+  process.on("unhandledRejection", onUnhandled);
   let recovered = false;
   let stopped = false;
   const afterFault = refs.map(() => 0);
@@ -113,8 +118,15 @@ async function loadThrough(
   } finally {
     stopped = true;
     await workers;
+    await sleep(200);
+    process.off("unhandledRejection", onUnhandled);
   }
   assert.deepEqual(run.hung, [], "no command hangs");
+  assert.deepEqual(
+    escaped.map((e) => `${(e as { code?: string }).code ?? ""} ${e}`),
+    [],
+    "no failure escapes as an unhandled rejection (on Node it ends the process)",
+  );
   return run;
 }
 
