@@ -481,3 +481,46 @@ test(
     assert.equal(await log.persist(typeName, "b", null, [bytes(3)]), 1);
   },
 );
+
+test("aborting a read whose query is stuck on the server cancels the query there", {
+  timeout: 60_000,
+}, async () => {
+  const tablePrefix = "stuck_";
+  const log = await PostgresEventLog.connect({ url: server.url, max: 1, tablePrefix });
+  const holder = postgres(server.url, { max: 1, onnotice: () => {} });
+  try {
+    await log.setup();
+    await log.persist("counter", "a", null, [bytes(1)]);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // Another session holds the events table so that the read's query has to wait.
+    const holding = holder.begin(async (tx) => {
+      await tx.unsafe(`lock table ${tablePrefix}events in access exclusive mode`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const controller = new AbortController();
+    const read = collect(log.eventsById("counter", "a", 1, { signal: controller.signal }))
+      .catch((e) => e);
+    await sleep(100);
+    controller.abort(new Error("gave up"));
+    assert.equal((await read).message, "gave up");
+    // The server no longer has a query of the read's session waiting for the lock.
+    let waiting = 1;
+    for (let i = 0; i < 50 && waiting > 0; i++) {
+      await sleep(100);
+      waiting = (await sql`select count(*)::int as n from pg_stat_activity
+        where wait_event_type = 'Lock' and query like '%stuck_events%'`)[0]!.n;
+    }
+    assert.equal(waiting, 0, "the stuck query was cancelled");
+    release();
+    await holding;
+    assert.equal(await within(log.lastSeqNo("counter", "a"), 5_000, "lastSeqNo"), 1);
+  } finally {
+    await holder.end({ timeout: 5 });
+    await log.close();
+  }
+});

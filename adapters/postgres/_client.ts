@@ -12,6 +12,9 @@ export function describeSql(sql: postgres.Sql): string {
   return `${where || "the configured server"}${options?.database ? `/${options.database}` : ""}`;
 }
 
+// How long an aborted query may still run before the server is asked to cancel it.
+const CANCEL_AFTER_MS = 100;
+
 /** Wraps a postgres.js client; `prepare` uses named prepared statements (faster). */
 export function postgresClient(sql: postgres.Sql, prepare: boolean): SqlClient {
   return {
@@ -21,13 +24,22 @@ export function postgresClient(sql: postgres.Sql, prepare: boolean): SqlClient {
       const query = sql.unsafe(text, params as unknown as postgres.ParameterOrJSON<never>[], {
         prepare,
       }).values();
-      // cancel() sends the server a cancel request for this query; the connection goes back to
-      // the pool as soon as the server answers.
-      const onAbort = () => query.cancel();
+      // An abort lets a short query finish (its result is dropped) and cancels one that is
+      // still running after a moment. A PostgreSQL cancel request names the server process,
+      // not the query: sent while the answer is already on its way, it would cancel whatever
+      // that pooled connection runs next. Page reads and appends take milliseconds, so only a
+      // query that is stuck (a lock wait, a slow server) is worth the risk.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => {
+        timer = setTimeout(() => {
+          Promise.resolve(query.cancel() as unknown).catch(() => {});
+        }, CANCEL_AFTER_MS);
+      };
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         return await query as unknown as unknown[][];
       } finally {
+        clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
       }
     },
