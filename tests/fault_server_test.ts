@@ -263,3 +263,61 @@ test(
     }
   },
 );
+
+test(
+  "pg_terminate_backend while the driver starts a connection (its type query) fails only the calls on it: nothing escapes as an unhandled rejection",
+  { timeout: 120_000 },
+  async () => {
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const escaped: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void escaped.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    let hits = 0;
+    const outcomes: string[] = [];
+    try {
+      // Fresh pools whose connections open all at once; every backend caught running the
+      // driver's start-up query (the array types from pg_type) is terminated.
+      for (let pool = 0; pool < 20 && hits < 5; pool++) {
+        const app = `eventsourced-fault-startup-${pool}`;
+        const eventLog = await openPostgres(app);
+        let done = false;
+        const killer = (async () => {
+          while (!done) {
+            const rows = await admin`select pg_terminate_backend(pid) from pg_stat_activity
+              where application_name = ${app} and state = 'active' and query like '%typarray%'`;
+            hits += rows.length;
+          }
+        })();
+        const calls = await Promise.allSettled(
+          Array.from(
+            { length: 4 },
+            (_, i) => within(eventLog.lastSeqNo("startup", `s-${i}`), COMMAND_BOUND, "lastSeqNo"),
+          ),
+        );
+        done = true;
+        await killer;
+        for (const call of calls) {
+          if (call.status === "fulfilled") outcomes.push(`answered ${call.value}`);
+          else outcomes.push(String((call.reason as Error).message));
+        }
+        await eventLog.close();
+      }
+      await sleep(200);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await admin.end({ timeout: 5 });
+    }
+    console.log(
+      `  start-up terminations: ${hits} backends hit, ${escaped.length} unhandled rejections`,
+    );
+    assert.ok(hits > 0, "some backend was terminated during its start-up query");
+    for (const outcome of outcomes) {
+      assert.match(outcome, /^answered null$|^Cannot read the last seqNo of "startup\/s-\d"/);
+    }
+    assert.deepEqual(
+      escaped.map((e) => `${(e as { code?: string }).code ?? ""} ${e}`),
+      [],
+      "no failure escapes as an unhandled rejection (on Node it ends the process)",
+    );
+  },
+);
