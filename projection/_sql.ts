@@ -33,6 +33,11 @@ export interface OffsetStatements {
   readonly load: string;
   /** `$1` name, `$2` expected, `$3` new: moves the offset if it is the expected one. */
   readonly move: string;
+  /**
+   * As `move`, and only while the backend `$4` (pid) holds the advisory lock (`lockSpace`,
+   * `$5`), with `$5` the name's key as an unsigned 32-bit number (as `pg_locks` shows it).
+   */
+  readonly moveLocked: string;
 }
 
 /** FNV-1a over UTF-16 code units, as a signed 32-bit integer (an int4 lock key). */
@@ -64,9 +69,10 @@ export function offsetStatements(options: OffsetTableOptions = {}): OffsetStatem
     );
   }
   const table = `"${schema}"."${prefix}projection_offsets"`;
+  const lockSpace = hash32(`eventsourced projection ${table}`);
   return {
     table,
-    lockSpace: hash32(`eventsourced projection ${table}`),
+    lockSpace,
     setup: `create schema if not exists "${schema}";
 create table if not exists ${table} (
   name text primary key,
@@ -76,11 +82,23 @@ create table if not exists ${table} (
     ensure: `insert into ${table} (name, position) values ($1, 0) on conflict (name) do nothing`,
     load: `select position from ${table} where name = $1`,
     move: `update ${table} set position = $3, updated_at = now() where name = $1 and position = $2`,
+    moveLocked:
+      `update ${table} set position = $3, updated_at = now() where name = $1 and position = $2
+  and exists (select 1 from pg_catalog.pg_locks where locktype = 'advisory' and granted
+    and pid = $4::int and classid = ${lockSpace >>> 0}::oid and objid = $5::oid
+    and objsubid = 2)`,
   };
 }
 
 /** The message of an offset conflict. */
-export function conflictMessage(name: string, change: { from: number; to: number }): string {
+export function conflictMessage(
+  name: string,
+  change: { from: number; to: number },
+  lock = false,
+): string {
   return `Cannot store offset ${change.to} of projection "${name}": expected the stored offset ` +
-    `to be ${change.from}, but another runner has moved it`;
+    `to be ${change.from}` +
+    (lock
+      ? `, but another runner has moved it, or this runner has lost its lock (its connection ended)`
+      : `, but another runner has moved it`);
 }

@@ -19,6 +19,13 @@ import { assertProjectionName, type NameLocks, nameLocksFor, sleep } from "./_na
 
 export type { OffsetTableOptions };
 
+const UNLOCK_WAIT_MS = 2_000;
+
+const lockStateQuery = `select
+  (select count(*) from pg_catalog.pg_stat_activity where pid = $1::int) as alive,
+  (select count(*) from pg_catalog.pg_locks where locktype = 'advisory' and granted
+    and pid = $1::int and classid = $2::oid and objid = $3::oid and objsubid = 2) as held`;
+
 /** Options of a {@linkcode PostgresOffsetStore}. */
 export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
   /**
@@ -39,9 +46,9 @@ export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
  *   least two connections). A second runner fails with a `ProjectionError` (reason
  *   `"locked"`), or waits with `onLocked: "wait"`. The lock goes when the connection does,
  *   e.g. when the process dies.
- * - **Fencing**: the offset moves by compare-and-set, so even a runner that lost its lock
- *   (its connection dropped) cannot overwrite the offset of the next one: its commit rolls
- *   back with reason `"offset-conflict"` and it stops.
+ * - **Fencing**: the offset moves by compare-and-set, and only while the runner's lock
+ *   connection still holds the lock, so a runner that lost its lock (its connection dropped)
+ *   can no longer commit: its commit rolls back with reason `"offset-conflict"` and it stops.
  *
  * The store uses the caller's client and never ends it. Call
  * {@linkcode PostgresOffsetStore.setup} once to create the table.
@@ -128,18 +135,45 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
   ): Promise<OffsetLease<postgres.TransactionSql>> {
     assertProjectionName(name);
     const { wait = false, signal } = options;
-    const { lockSpace, table, ensure, load, move } = this.#statements;
+    const { lockSpace, table, ensure, load, moveLocked } = this.#statements;
     const key = hash32(name);
     const sql = this.#sql;
     const releaseLocal = await this.#locks.acquire(name, options);
     let reserved: postgres.ReservedSql | undefined;
     let locked = false;
-    const unlock = async () => {
+    let pid = 0;
+    // Whether the lock's session still lives and holds the lock, asked on another connection:
+    // a reserved connection whose session died must not be queried (postgres.js may never
+    // answer, or throw from its socket) nor handed back to the pool (it would be reused as if
+    // open); postgres.js reconnects it by itself when the pool needs it.
+    const lockState = async (): Promise<"held" | "free" | "gone"> => {
       try {
-        if (locked) await reserved!`select pg_advisory_unlock(${lockSpace}::int4, ${key}::int4)`;
-      } catch { /* the lock ends with its connection anyway */ }
+        const [row] = await sql.unsafe(lockStateQuery, [pid, lockSpace >>> 0, key >>> 0]);
+        if (Number(row?.alive) === 0) return "gone";
+        return Number(row?.held) > 0 ? "held" : "free";
+      } catch {
+        return "gone";
+      }
+    };
+    const unlock = async () => {
+      let release = reserved !== undefined;
+      if (locked) {
+        const state = await lockState();
+        if (state === "held") {
+          const unlocked = reserved!`select pg_advisory_unlock(${lockSpace}::int4, ${key}::int4)`
+            .then(() => true, () => false);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          release = await Promise.race([
+            unlocked,
+            new Promise<boolean>((resolve) => (timer = setTimeout(resolve, UNLOCK_WAIT_MS, false))),
+          ]);
+          clearTimeout(timer);
+        } else {
+          release = state === "free";
+        }
+      }
       locked = false;
-      reserved?.release();
+      if (release) reserved?.release();
       reserved = undefined;
       releaseLocal();
     };
@@ -159,6 +193,8 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
         await sleep(this.#pollMs, signal);
       }
       locked = true;
+      const [backend] = await reserved`select pg_backend_pid() as pid`;
+      pid = Number(backend!.pid);
       await sql.unsafe(ensure, [name]);
     } catch (error) {
       await unlock();
@@ -179,10 +215,18 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
         await sql.begin(async (tx) => {
           // Moving the offset first locks the row, so a competing runner waits here, then
-          // finds the offset moved and rolls back before its handler runs.
-          const result = await tx.unsafe(move, [name, change.from, change.to]);
+          // finds the offset moved and rolls back before its handler runs. The move also
+          // checks that this runner's lock connection still holds the lock: a runner whose
+          // connection dropped cannot commit, even before another one takes the name.
+          const result = await tx.unsafe(moveLocked, [
+            name,
+            change.from,
+            change.to,
+            pid,
+            key >>> 0,
+          ]);
           if (result.count !== 1) {
-            throw new ProjectionError(conflictMessage(name, change), {
+            throw new ProjectionError(conflictMessage(name, change, true), {
               projection: name,
               reason: "offset-conflict",
             });

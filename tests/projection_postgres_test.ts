@@ -13,6 +13,7 @@ import { jsonBinarize } from "../mod.ts";
 import { uniqueTypeName, within } from "../testing/mod.ts";
 import { isProjectionError, Projection } from "../projection/mod.ts";
 import { PostgresOffsetStore } from "../projection/postgres.ts";
+import { hash32, offsetStatements } from "../projection/_sql.ts";
 import { jsonBank, runLoad } from "./projection_fixtures.ts";
 import type { WorkerConfig } from "./projection_worker.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
@@ -292,4 +293,42 @@ test("PostgresOffsetStore keeps offsets in the schema and table prefix it is giv
     where name = 'elsewhere'`;
   assert.equal(Number(row!.position), 7);
   assert.equal(await offsetStore.load("elsewhere"), 0);
+});
+
+test("a runner whose lock connection died cannot commit, even before another takes the name", async () => {
+  const typeName = uniqueTypeName();
+  const binarize = jsonBinarize<number, number>();
+  const table = tableName("applied");
+  await sql`create table ${sql(table)} (position bigint not null, value int not null)`;
+  const projection = new Projection("pg-lost-lock", {
+    typeName,
+    eventLog,
+    binarize,
+    offsetStore,
+    onError: () => {},
+    handleEvent: async ({ position, event }, { tx }) => {
+      await tx`insert into ${tx(table)} values (${position}, ${event})`;
+    },
+  });
+  await eventLog.persist(typeName, "a", null, [binarize.eventToBytes(1)]);
+  await projection.run();
+  await projection.whenCaughtUp();
+  // End the session that holds the projection's advisory lock, as a network failure would.
+  const { lockSpace } = offsetStatements();
+  const terminated = await sql`select pg_terminate_backend(pid) as done from pg_locks
+    where locktype = 'advisory' and classid = ${lockSpace >>> 0}::oid
+      and objid = ${hash32("pg-lost-lock") >>> 0}::oid and objsubid = 2`;
+  assert.equal(terminated.length, 1);
+  await eventLog.persist(typeName, "a", 1, [binarize.eventToBytes(2)]);
+  const state = await within(projection.whenStopped(), 10_000, "whenStopped");
+  assert.equal(state.lastError?.reason, "offset-conflict");
+  assert.match(String(state.lastError?.message), /lost its lock/);
+  const rows = await sql<{ value: number }[]>`select value from ${sql(table)} order by position`;
+  assert.deepEqual(rows.map((r) => r.value), [1]);
+  // The name is free again: a new run takes it and goes on.
+  await projection.run();
+  await projection.whenCaughtUp();
+  const after = await sql<{ value: number }[]>`select value from ${sql(table)} order by position`;
+  assert.deepEqual(after.map((r) => r.value), [1, 2]);
+  await projection.stop();
 });
