@@ -111,6 +111,8 @@ async function crashScenario(
   try {
     const verdict = await verifyLog(eventLog, typeName, ids, ledger);
     report(name, verdict, `${ROUNDS} kills, ${inFlightAtKills} commands in flight at the kills`);
+    // Each event written without an ack is one of the commands in flight at a kill.
+    assert.ok(verdict.writtenWithoutAck <= inFlightAtKills);
     // Replay gives the state the log holds, and the entities go on after it.
     const entity = taggedCounter(typeName);
     for (const id of ids) {
