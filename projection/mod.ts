@@ -64,7 +64,7 @@ export type {
   ResetOptions,
   RunOptions,
   WhenCaughtUpOptions,
-} from "./projection.ts";
+} from "./projection_options.ts";
 export type {
   AcquireOptions,
   OffsetCallOptions,
