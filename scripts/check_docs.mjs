@@ -12,11 +12,15 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
 const entries = Object.values(deno.exports).filter((path) => existsSync(join(root, path)));
-const json = execFileSync(join(root, "node_modules", ".bin", "deno"), ["doc", "--json", ...entries], {
-  cwd: root,
-  encoding: "utf8",
-  maxBuffer: 256 * 1024 * 1024,
-});
+const json = execFileSync(
+  join(root, "node_modules", ".bin", "deno"),
+  ["doc", "--json", ...entries],
+  {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  },
+);
 const { nodes } = JSON.parse(json);
 
 const missing = [];
@@ -42,4 +46,6 @@ if (missing.length > 0) {
   for (const name of missing) console.error(`  ${name}`);
   process.exit(1);
 }
-console.log(`check_docs: all ${checked} exports of ${entries.length} entry points have a titled @example`);
+console.log(
+  `check_docs: all ${checked} exports of ${entries.length} entry points have a titled @example`,
+);

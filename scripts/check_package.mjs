@@ -66,7 +66,11 @@ console.log("check_package: the installed tarball works");
     }
   }) ?? process.execPath;
   execFileSync(node, ["smoke.mjs"], { cwd: work, stdio: "inherit" });
-  console.log(`check_package: ${packed} (${npm.name}@${npm.version}) installs and runs on ${execFileSync(node, ["--version"], { encoding: "utf8" }).trim()}`);
+  console.log(
+    `check_package: ${packed} (${npm.name}@${npm.version}) installs and runs on ${
+      execFileSync(node, ["--version"], { encoding: "utf8" }).trim()
+    }`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -49,11 +49,19 @@ const runtimes = [
   {
     name: "deno",
     command: bin("deno"),
-    args: ["test", "-A", "--doc", "--parallel", ...testFiles.map((f) => join("tests", f)),
-      ...(patterns.length === 0 ? docSources : [])],
+    args: [
+      "test",
+      "-A",
+      "--doc",
+      "--parallel",
+      ...testFiles.map((f) => join("tests", f)),
+      ...(patterns.length === 0 ? docSources : []),
+    ],
     env: { DENO_JOBS: "2" },
     parse: (out) => {
-      const m = [...out.matchAll(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g)].pop();
+      const m = [
+        ...out.matchAll(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g),
+      ].pop();
       return m && { passed: +m[1], failed: +m[2] };
     },
   },
@@ -131,9 +139,19 @@ for (const runtime of runtimes) {
   const { code, output } = await run(runtime.command, runtime.args, runtime.env);
   const counts = runtime.parse(output);
   if (!counts) {
-    results.push({ name: runtime.name, passed: 0, failed: 1, note: `no test counts (exit ${code})` });
+    results.push({
+      name: runtime.name,
+      passed: 0,
+      failed: 1,
+      note: `no test counts (exit ${code})`,
+    });
   } else if (code !== 0 && counts.failed === 0) {
-    results.push({ ...counts, name: runtime.name, failed: 1, note: `exit ${code} without a failed test` });
+    results.push({
+      ...counts,
+      name: runtime.name,
+      failed: 1,
+      note: `exit ${code} without a failed test`,
+    });
   } else {
     results.push({ ...counts, name: runtime.name });
   }
@@ -141,7 +159,9 @@ for (const runtime of runtimes) {
 
 console.log("\n=== summary");
 for (const r of results) {
-  console.log(`${r.name.padEnd(7)} ${r.passed} passed, ${r.failed} failed${r.note ? ` (${r.note})` : ""}`);
+  console.log(
+    `${r.name.padEnd(7)} ${r.passed} passed, ${r.failed} failed${r.note ? ` (${r.note})` : ""}`,
+  );
 }
 const passed = results.reduce((sum, r) => sum + r.passed, 0);
 const failed = results.reduce((sum, r) => sum + r.failed, 0);
