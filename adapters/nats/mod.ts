@@ -46,3 +46,7 @@ export type { NatsConnectOptions } from "./connect_options.ts";
 export { NatsEventLog } from "./nats_event_log.ts";
 export { NatsSnapshotStore } from "./nats_snapshot_store.ts";
 export { decodeToken, encodeToken } from "./token.ts";
+
+// The projection offset store of this backend (see `./projection`).
+export type { NatsOffsetStoreOptions, NatsOffsetStoreSetupOptions } from "../../projection/nats.ts";
+export { NatsOffsetStore } from "../../projection/nats.ts";

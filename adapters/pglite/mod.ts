@@ -32,3 +32,7 @@ export type { SqlSnapshotStoreOptions } from "../_sql/sql_snapshot_store.ts";
 export { PgliteEventLog } from "./pglite_event_log.ts";
 export { PgliteSnapshotStore } from "./pglite_snapshot_store.ts";
 export { SCHEMA_VERSION } from "../_sql/schema.ts";
+
+// The projection offset store of this backend (see `./projection`).
+export type { PgliteOffsetClient } from "../../projection/pglite.ts";
+export { PgliteOffsetStore } from "../../projection/pglite.ts";

@@ -34,3 +34,7 @@ export type { SqlSnapshotStoreOptions } from "../_sql/sql_snapshot_store.ts";
 export { PostgresEventLog } from "./postgres_event_log.ts";
 export { PostgresSnapshotStore } from "./postgres_snapshot_store.ts";
 export { SCHEMA_VERSION } from "../_sql/schema.ts";
+
+// The projection offset store of this backend (see `./projection`).
+export type { OffsetTableOptions, PostgresOffsetStoreOptions } from "../../projection/postgres.ts";
+export { PostgresOffsetStore } from "../../projection/postgres.ts";
