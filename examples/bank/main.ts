@@ -4,12 +4,14 @@
 //   npm run demo                 (Node, PGlite in ./.data/bank-demo)
 //   deno task demo               (Deno, same)
 //   npm run demo -- --memory     (nothing kept)
+//   npm run demo -- --codec protobuf   (events as protobuf, from examples/proto/bank.proto)
 //   DATABASE_URL=postgres://… npm run demo
 
 import { EntityRegistry, jsonBinarize } from "../../mod.ts";
 import { type Account, account, type AccountEvent, balance, deposit, withdraw } from "./account.ts";
 import { request, runTransfer, type Transfer, transfer, type TransferEvent } from "./transfer.ts";
 import { openStorage } from "./storage.ts";
+import { accountBinarize, transferBinarize } from "../proto/bank_codec.ts";
 
 const process = (globalThis as unknown as {
   process: { argv: string[]; env: Record<string, string | undefined> };
@@ -20,12 +22,17 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
+const codec = flag("--codec") ?? "json";
+if (codec !== "json" && codec !== "protobuf") {
+  throw new TypeError(`Invalid --codec "${codec}": expected "json" or "protobuf"`);
+}
 const storage = await openStorage({
   memory: args.includes("--memory"),
   databaseUrl: flag("--database-url") ?? process.env.DATABASE_URL,
+  codec,
   ...(flag("--data-dir") ? { dataDir: flag("--data-dir")! } : {}),
 });
-console.log(`Storage: ${storage.description}`);
+console.log(`Storage: ${storage.description}; codec: ${codec}`);
 
 const common = {
   eventLog: storage.eventLog,
@@ -34,11 +41,11 @@ const common = {
 };
 const accounts = new EntityRegistry(account, {
   ...common,
-  binarize: jsonBinarize<AccountEvent, Account>(),
+  binarize: codec === "json" ? jsonBinarize<AccountEvent, Account>() : accountBinarize(),
 });
 const transfers = new EntityRegistry(transfer, {
   ...common,
-  binarize: jsonBinarize<TransferEvent, Transfer>(),
+  binarize: codec === "json" ? jsonBinarize<TransferEvent, Transfer>() : transferBinarize(),
 });
 
 const euros = (cents: number) => `€${(cents / 100).toFixed(2)}`;

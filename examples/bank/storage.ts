@@ -23,6 +23,8 @@ export interface StorageChoice {
   memory?: boolean;
   databaseUrl?: string | undefined;
   dataDir?: string;
+  /** Events of the two codecs are kept apart: a log holds one encoding. */
+  codec: "json" | "protobuf";
 }
 
 export async function openStorage(choice: StorageChoice): Promise<Storage> {
@@ -35,12 +37,18 @@ export async function openStorage(choice: StorageChoice): Promise<Storage> {
     };
   }
   if (choice.databaseUrl) {
-    const eventLog = await PostgresEventLog.connect({ url: choice.databaseUrl });
-    const snapshotStore = await PostgresSnapshotStore.connect({ url: choice.databaseUrl });
+    const names = { tablePrefix: choice.codec === "json" ? "bank_" : "bank_pb_" };
+    const eventLog = await PostgresEventLog.connect({ url: choice.databaseUrl, ...names });
+    const snapshotStore = await PostgresSnapshotStore.connect({
+      url: choice.databaseUrl,
+      ...names,
+    });
     await eventLog.setup();
     await snapshotStore.setup();
     return {
-      description: `PostgreSQL at ${new URL(choice.databaseUrl).host}`,
+      description: `PostgreSQL at ${
+        new URL(choice.databaseUrl).host
+      }, tables ${names.tablePrefix}*`,
       eventLog,
       snapshotStore,
       close: async () => {
@@ -49,7 +57,8 @@ export async function openStorage(choice: StorageChoice): Promise<Storage> {
       },
     };
   }
-  const dataDir = choice.dataDir ?? "./.data/bank-demo";
+  const dataDir = choice.dataDir ??
+    (choice.codec === "json" ? "./.data/bank-demo" : "./.data/bank-demo-protobuf");
   const db = await PGlite.create({ dataDir });
   const eventLog = new PgliteEventLog(db);
   const snapshotStore = new PgliteSnapshotStore(db);
