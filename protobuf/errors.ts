@@ -4,10 +4,55 @@
  * @module
  */
 
-/** The stable `code` of a {@linkcode ProtobufDecodeError}. */
+/**
+ * The stable `code` of a {@linkcode ProtobufDecodeError}.
+ *
+ * @example Compare a code
+ * ```ts
+ * import {
+ *   PROTOBUF_DECODE_ERROR_CODE,
+ *   ProtobufDecodeError,
+ * } from "@eventsourced/eventsourced/protobuf";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ProtobufDecodeError({
+ *   messageType: "bank.v1.State",
+ *   what: "state",
+ *   byteLength: 1,
+ *   reason: "premature EOF",
+ * });
+ * assert.equal(error.code, PROTOBUF_DECODE_ERROR_CODE);
+ * ```
+ */
 export const PROTOBUF_DECODE_ERROR_CODE = "EVENTSOURCED_PROTOBUF_DECODE_FAILED" as const;
 
-/** Fields of a {@linkcode ProtobufDecodeError}. */
+/**
+ * Fields of a {@linkcode ProtobufDecodeError}.
+ *
+ * @example Wrap the error of `@bufbuild/protobuf`
+ * ```ts
+ * import {
+ *   ProtobufDecodeError,
+ *   type ProtobufDecodeErrorOptions,
+ * } from "@eventsourced/eventsourced/protobuf";
+ * import assert from "node:assert/strict";
+ *
+ * const cause = new Error("premature EOF");
+ * const options: ProtobufDecodeErrorOptions = {
+ *   messageType: "bank.v1.State",
+ *   what: "state",
+ *   byteLength: 2,
+ *   reason: cause.message,
+ *   cause,
+ * };
+ * const error = new ProtobufDecodeError(options);
+ * assert.equal(
+ *   error.message,
+ *   'Cannot decode state as "bank.v1.State" from 2 bytes: premature EOF',
+ * );
+ * assert.equal(error.cause, cause);
+ * ```
+ */
 export interface ProtobufDecodeErrorOptions extends ErrorOptions {
   /** The fully qualified name of the message that was expected, e.g. `bank.v1.AccountEvent`. */
   messageType: string;

@@ -16,7 +16,57 @@ import {
 import type { Binarize } from "../src/binarize.ts";
 import { ProtobufDecodeError } from "./errors.ts";
 
-/** Options of {@linkcode protobufBinarize}. */
+/**
+ * Options of {@linkcode protobufBinarize}.
+ *
+ * @example Require a case of the event's oneof
+ * ```ts
+ * import { create, createFileRegistry, type DescMessage } from "@bufbuild/protobuf";
+ * import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+ * import {
+ *   isProtobufDecodeError,
+ *   protobufBinarize,
+ *   type ProtobufBinarizeOptions,
+ * } from "@eventsourced/eventsourced/protobuf";
+ * import assert from "node:assert/strict";
+ *
+ * // The same as compiling:
+ * //   message Event { oneof kind { uint32 deposited = 1; uint32 withdrawn = 2; } }
+ * //   message State { uint32 cents = 1; }
+ * const registry = createFileRegistry(
+ *   create(FileDescriptorProtoSchema, {
+ *     name: "account.proto",
+ *     syntax: "proto3",
+ *     messageType: [
+ *       {
+ *         name: "Event",
+ *         oneofDecl: [{ name: "kind" }],
+ *         field: ["deposited", "withdrawn"].map((name, i) => ({
+ *           name,
+ *           jsonName: name,
+ *           number: i + 1,
+ *           type: 13,
+ *           label: 1,
+ *           oneofIndex: 0,
+ *         })),
+ *       },
+ *       { name: "State", field: [{ name: "cents", jsonName: "cents", number: 1, type: 13, label: 1 }] },
+ *     ],
+ *   }),
+ *   () => undefined,
+ * );
+ * const Event = registry.getMessage("Event") as DescMessage;
+ * const State = registry.getMessage("State") as DescMessage;
+ *
+ * const options: ProtobufBinarizeOptions = {
+ *   eventOneof: "kind",
+ *   readOptions: { readUnknownFields: false },
+ * };
+ * const binarize = protobufBinarize(Event, State, options);
+ * assert.throws(() => binarize.eventToBytes(create(Event)), TypeError);
+ * assert.throws(() => binarize.eventFromBytes(new Uint8Array()), isProtobufDecodeError);
+ * ```
+ */
 export interface ProtobufBinarizeOptions {
   /**
    * The name of a `oneof` of the event message that every event must set, as in the usual

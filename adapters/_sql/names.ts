@@ -7,7 +7,20 @@ import { quote } from "../../src/_validate.ts";
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,29}$/;
 const PREFIX = /^[a-z0-9_]{0,30}$/;
 
-/** Where the adapter's tables live. */
+/**
+ * Where the adapter's tables live.
+ *
+ * @example Put the tables in their own schema
+ * ```ts
+ * import { type NameOptions, PgliteEventLog } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * // Tables "shop"."orders_events", "shop"."orders_snapshots", …
+ * const names: NameOptions = { schema: "shop", tablePrefix: "orders_" };
+ * // Names are checked before any I/O: upper case and "-" are refused.
+ * await assert.rejects(PgliteEventLog.open({ ...names, tablePrefix: "Orders-" }), TypeError);
+ * ```
+ */
 export interface NameOptions {
   /**
    * The PostgreSQL schema of the tables; created by `setup()` when missing. Lower-case

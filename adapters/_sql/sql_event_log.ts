@@ -21,7 +21,28 @@ import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
 import { Wakeups } from "./wakeups.ts";
 
-/** Options shared by the SQL event logs. */
+/**
+ * Options shared by the SQL event logs.
+ *
+ * @example Tune reads and group commit
+ * ```ts
+ * import postgres from "postgres";
+ * import { PostgresEventLog, type SqlEventLogOptions } from "@eventsourced/eventsourced/postgres";
+ * import assert from "node:assert/strict";
+ *
+ * const options: SqlEventLogOptions = {
+ *   tablePrefix: "shop_",
+ *   pollInterval: 100,
+ *   pageSize: 500,
+ *   maxBatchSize: 200,
+ * };
+ * const sql = postgres("postgres://localhost/shop"); // connects at the first query
+ * const log = new PostgresEventLog(sql, options);
+ * assert.throws(() => new PostgresEventLog(sql, { ...options, pageSize: 0 }), RangeError);
+ * await log.close();
+ * await sql.end();
+ * ```
+ */
 export interface SqlEventLogOptions extends NameOptions {
   /** How often a live read that has caught up looks for new events, in ms. Default 500. */
   pollInterval?: number;

@@ -14,7 +14,26 @@ import { type NameOptions, type SqlNames, sqlNames } from "./names.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
 
-/** Options shared by the SQL snapshot stores. */
+/**
+ * Options shared by the SQL snapshot stores.
+ *
+ * @example Keep the three newest snapshots
+ * ```ts
+ * import postgres from "postgres";
+ * import {
+ *   PostgresSnapshotStore,
+ *   type SqlSnapshotStoreOptions,
+ * } from "@eventsourced/eventsourced/postgres";
+ * import assert from "node:assert/strict";
+ *
+ * const options: SqlSnapshotStoreOptions = { schema: "shop", keep: 3 };
+ * const sql = postgres("postgres://localhost/shop"); // connects at the first query
+ * const store = new PostgresSnapshotStore(sql, options);
+ * assert.throws(() => new PostgresSnapshotStore(sql, { ...options, keep: 0 }), RangeError);
+ * await store.close();
+ * await sql.end();
+ * ```
+ */
 export interface SqlSnapshotStoreOptions extends NameOptions {
   /**
    * How many snapshots to keep per entity, newest first; `load` always returns the newest.

@@ -53,7 +53,24 @@ import {
 } from "./_jetstream.ts";
 import { consumerStream, errorMessage, type ReadPlan } from "./_reader.ts";
 
-/** Options of a {@linkcode NatsEventLog}. */
+/**
+ * Options of a {@linkcode NatsEventLog}.
+ *
+ * @example Where an entity's events go
+ * ```ts
+ * import { encodeToken, type NatsEventLogOptions } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const options: NatsEventLogOptions = {
+ *   stream: "shop",
+ *   subjectPrefix: "shop.events",
+ *   timeout: 2_000,
+ * };
+ * // Subscribe to these subjects with your own consumers:
+ * const subject = `${options.subjectPrefix}.cart.${encodeToken("c.1")}`;
+ * assert.equal(subject, "shop.events.cart.c=2E1");
+ * ```
+ */
 export interface NatsEventLogOptions {
   /** The JetStream stream; default `"eventsourced"`. */
   stream?: string;
@@ -70,7 +87,22 @@ export interface NatsEventLogOptions {
   jetStream?: Omit<JetStreamOptions, "timeout">;
 }
 
-/** Options of {@linkcode NatsEventLog.setup}. */
+/**
+ * Options of {@linkcode NatsEventLog.setup}.
+ *
+ * @example Production and test streams
+ * ```ts
+ * import type { NatsEventLogSetupOptions } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const DAY = 24 * 60 * 60 * 1000;
+ * const production: NatsEventLogSetupOptions = { replicas: 3, maxAge: 365 * DAY };
+ * const tests: NatsEventLogSetupOptions = { storage: "memory" };
+ * // await eventLog.setup(process.env.CI ? tests : production);
+ * assert.equal(production.storage ?? "file", "file");
+ * assert.equal(tests.replicas ?? 1, 1);
+ * ```
+ */
 export interface NatsEventLogSetupOptions {
   /** Replicas of the stream on a clustered server; default 1. */
   replicas?: number;
@@ -82,7 +114,26 @@ export interface NatsEventLogSetupOptions {
   maxBytes?: number;
 }
 
-/** Options of {@linkcode NatsEventLog.connect}: the connection's and the log's. */
+/**
+ * Options of {@linkcode NatsEventLog.connect}: the connection's and the log's.
+ *
+ * @example A server that does not answer fails at connect
+ * ```ts
+ * import { NatsEventLog, type NatsEventLogConnectOptions } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const options: NatsEventLogConnectOptions = {
+ *   servers: "ws://127.0.0.1:1", // nothing listens on port 1
+ *   name: "shop-api",
+ *   stream: "shop",
+ *   subjectPrefix: "shop.events",
+ * };
+ * await assert.rejects(
+ *   NatsEventLog.connect(options),
+ *   /Cannot connect to NATS at ws:\/\/127\.0\.0\.1:1/,
+ * );
+ * ```
+ */
 export type NatsEventLogConnectOptions = NatsConnectOptions & NatsEventLogOptions;
 
 const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";

@@ -20,7 +20,20 @@ import { encodeToken } from "./token.ts";
 import { apiCode, STREAM_NOT_FOUND, withSignal, WRONG_LAST_SEQUENCE } from "./_jetstream.ts";
 import { errorMessage } from "./_reader.ts";
 
-/** Options of a {@linkcode NatsSnapshotStore}. */
+/**
+ * Options of a {@linkcode NatsSnapshotStore}.
+ *
+ * @example Where an entity's snapshot goes
+ * ```ts
+ * import { encodeToken, type NatsSnapshotStoreOptions } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const options: NatsSnapshotStoreOptions = { bucket: "shop-snapshots", timeout: 2_000 };
+ * // The key in the bucket is `<typeName>.<encodeToken(id)>`:
+ * assert.equal(`cart.${encodeToken("c.1")}`, "cart.c=2E1");
+ * assert.equal(options.bucket, "shop-snapshots");
+ * ```
+ */
 export interface NatsSnapshotStoreOptions {
   /** The KV bucket; default `"eventsourced-snapshots"`. */
   bucket?: string;
@@ -30,7 +43,21 @@ export interface NatsSnapshotStoreOptions {
   jetStream?: Omit<JetStreamOptions, "timeout">;
 }
 
-/** Options of {@linkcode NatsSnapshotStore.setup}. */
+/**
+ * Options of {@linkcode NatsSnapshotStore.setup}.
+ *
+ * @example Production and test buckets
+ * ```ts
+ * import type { NatsSnapshotStoreSetupOptions } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const production: NatsSnapshotStoreSetupOptions = { replicas: 3 };
+ * const tests: NatsSnapshotStoreSetupOptions = { storage: "memory" };
+ * // await snapshotStore.setup(process.env.CI ? tests : production);
+ * assert.equal(production.storage ?? "file", "file");
+ * assert.equal(tests.replicas ?? 1, 1);
+ * ```
+ */
 export interface NatsSnapshotStoreSetupOptions {
   /** Replicas of the bucket on a clustered server; default 1. */
   replicas?: number;
@@ -38,7 +65,25 @@ export interface NatsSnapshotStoreSetupOptions {
   storage?: "file" | "memory";
 }
 
-/** Options of {@linkcode NatsSnapshotStore.connect}: the connection's and the store's. */
+/**
+ * Options of {@linkcode NatsSnapshotStore.connect}: the connection's and the store's.
+ *
+ * @example A server that does not answer fails at connect
+ * ```ts
+ * import {
+ *   NatsSnapshotStore,
+ *   type NatsSnapshotStoreConnectOptions,
+ * } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const options: NatsSnapshotStoreConnectOptions = {
+ *   servers: ["ws://127.0.0.1:1"], // nothing listens on port 1
+ *   name: "shop-api",
+ *   bucket: "shop-snapshots",
+ * };
+ * await assert.rejects(NatsSnapshotStore.connect(options), /Cannot connect to NATS/);
+ * ```
+ */
 export type NatsSnapshotStoreConnectOptions = NatsConnectOptions & NatsSnapshotStoreOptions;
 
 // Value: format byte 1, the seqNo as an unsigned 64-bit big-endian integer, then the state.

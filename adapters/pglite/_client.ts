@@ -6,6 +6,33 @@ import type { SqlClient } from "../_sql/client.ts";
 /**
  * What the adapters use of a PGlite instance: a `PGlite` from `@electric-sql/pglite`, or
  * anything with the same `query` and `exec` (a `PGliteWorker`, say).
+ *
+ * @example Log the statements of a shared PGlite
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { type PgliteClient, PgliteEventLog } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * const db = await PGlite.create();
+ * const statements: string[] = [];
+ * const logged: PgliteClient = {
+ *   query(query, params, options) {
+ *     statements.push(query);
+ *     return db.query(query, params, options);
+ *   },
+ *   exec(query) {
+ *     statements.push(query);
+ *     return db.exec(query);
+ *   },
+ * };
+ * const log = new PgliteEventLog(logged);
+ * await log.setup();
+ * await log.persist("cart", "c-1", null, [new Uint8Array([1])]);
+ * assert.equal(await log.lastSeqNo("cart", "c-1"), 1);
+ * assert.ok(statements.length >= 3);
+ * await log.close();
+ * await db.close(); // the log never closes a client it was given
+ * ```
  */
 export interface PgliteClient {
   /** Runs one statement with parameters. */

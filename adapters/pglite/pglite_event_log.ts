@@ -10,10 +10,41 @@ import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
 import { type PgliteClient, pgliteClient } from "./_client.ts";
 import { sqlNames } from "../_sql/names.ts";
 
-/** Options of a {@linkcode PgliteEventLog}. */
+/**
+ * Options of a {@linkcode PgliteEventLog}: those of every SQL event log.
+ *
+ * @example Poll less often
+ * ```ts
+ * import { PgliteEventLog, type PgliteEventLogOptions } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * // Live reads wake when this log appends; the poll only finds other writers' events.
+ * const options: PgliteEventLogOptions = { tablePrefix: "shop_", pollInterval: 2_000 };
+ * await assert.rejects(PgliteEventLog.open({ ...options, schema: "Shop" }), TypeError);
+ * ```
+ */
 export type PgliteEventLogOptions = SqlEventLogOptions;
 
-/** Options of {@linkcode PgliteEventLog.open}. */
+/**
+ * Options of {@linkcode PgliteEventLog.open}.
+ *
+ * @example Keep the events in a data directory
+ * ```ts
+ * import {
+ *   type PgliteEventLogOptions,
+ *   PgliteEventLog,
+ *   type PgliteOpenOptions,
+ * } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * const options: PgliteOpenOptions & PgliteEventLogOptions = {
+ *   dataDir: "./.data/events", // a later run opens the same events again
+ *   tablePrefix: "shop_",
+ * };
+ * // Bad names are refused before PGlite creates the directory.
+ * await assert.rejects(PgliteEventLog.open({ ...options, tablePrefix: "Shop-" }), TypeError);
+ * ```
+ */
 export interface PgliteOpenOptions {
   /**
    * Where PGlite keeps its files, e.g. `"./.data/events"` (created when missing). Omitted: in

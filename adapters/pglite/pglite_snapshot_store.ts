@@ -12,7 +12,22 @@ import { SqlSnapshotStore, type SqlSnapshotStoreOptions } from "../_sql/sql_snap
 import { type PgliteClient, pgliteClient } from "./_client.ts";
 import type { PgliteOpenOptions } from "./pglite_event_log.ts";
 
-/** Options of a {@linkcode PgliteSnapshotStore}. */
+/**
+ * Options of a {@linkcode PgliteSnapshotStore}: those of every SQL snapshot store.
+ *
+ * @example Keep the two newest snapshots
+ * ```ts
+ * import {
+ *   PgliteSnapshotStore,
+ *   type PgliteSnapshotStoreOptions,
+ * } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * // The event log's tablePrefix: either one's setup() creates both tables.
+ * const options: PgliteSnapshotStoreOptions = { tablePrefix: "shop_", keep: 2 };
+ * await assert.rejects(PgliteSnapshotStore.open({ ...options, tablePrefix: "Shop-" }), TypeError);
+ * ```
+ */
 export type PgliteSnapshotStoreOptions = SqlSnapshotStoreOptions;
 
 /**

@@ -9,7 +9,26 @@ import { describeError } from "../_sql/errors.ts";
 import type { SqlNames } from "../_sql/names.ts";
 import { describeSql } from "./_client.ts";
 
-/** How `PostgresEventLog.connect` and `PostgresSnapshotStore.connect` reach the server. */
+/**
+ * How `PostgresEventLog.connect` and `PostgresSnapshotStore.connect` reach the server.
+ *
+ * @example A server that does not answer fails at connect
+ * ```ts
+ * import {
+ *   type PostgresConnectOptions,
+ *   PostgresEventLog,
+ * } from "@eventsourced/eventsourced/postgres";
+ * import assert from "node:assert/strict";
+ *
+ * const options: PostgresConnectOptions = {
+ *   url: "postgres://app@127.0.0.1:1/shop", // nothing listens on port 1
+ *   max: 20,
+ *   connectTimeout: 5,
+ *   clientOptions: { idle_timeout: 60 },
+ * };
+ * await assert.rejects(PostgresEventLog.connect(options), /Cannot connect to PostgreSQL/);
+ * ```
+ */
 export interface PostgresConnectOptions {
   /**
    * A connection URL, `postgres://user:password@host:port/database?sslmode=require`. Without

@@ -11,7 +11,29 @@ import { postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 import { sqlNames } from "../_sql/names.ts";
 
-/** Options of a {@linkcode PostgresEventLog}. */
+/**
+ * Options of a {@linkcode PostgresEventLog}.
+ *
+ * @example Behind PgBouncer in transaction mode
+ * ```ts
+ * import postgres from "postgres";
+ * import {
+ *   PostgresEventLog,
+ *   type PostgresEventLogOptions,
+ * } from "@eventsourced/eventsourced/postgres";
+ *
+ * const options: PostgresEventLogOptions = {
+ *   tablePrefix: "shop_",
+ *   concurrentBatches: 8,
+ *   prepare: false, // the pooler cannot keep named prepared statements
+ *   notify: false, // nor LISTEN; live reads poll
+ * };
+ * const sql = postgres("postgres://localhost:6432/shop"); // connects at the first query
+ * const log = new PostgresEventLog(sql, options);
+ * await log.close();
+ * await sql.end();
+ * ```
+ */
 export interface PostgresEventLogOptions extends SqlEventLogOptions {
   /**
    * Group-commit transactions in flight at once. Appends of one type name wait for each other

@@ -12,7 +12,25 @@ import { SqlSnapshotStore, type SqlSnapshotStoreOptions } from "../_sql/sql_snap
 import { postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 
-/** Options of a {@linkcode PostgresSnapshotStore}. */
+/**
+ * Options of a {@linkcode PostgresSnapshotStore}.
+ *
+ * @example Next to the event log, behind a pooler
+ * ```ts
+ * import postgres from "postgres";
+ * import {
+ *   PostgresSnapshotStore,
+ *   type PostgresSnapshotStoreOptions,
+ * } from "@eventsourced/eventsourced/postgres";
+ *
+ * // The same tablePrefix as the event log's: either one's setup() creates both tables.
+ * const options: PostgresSnapshotStoreOptions = { tablePrefix: "shop_", keep: 2, prepare: false };
+ * const sql = postgres("postgres://localhost:6432/shop"); // connects at the first query
+ * const store = new PostgresSnapshotStore(sql, options);
+ * await store.close();
+ * await sql.end();
+ * ```
+ */
 export interface PostgresSnapshotStoreOptions extends SqlSnapshotStoreOptions {
   /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
   prepare?: boolean;
