@@ -1,7 +1,7 @@
 // Reads as streams of pages: each pull runs one short keyset query (`key >= next order by key
 // limit n`), so a slow consumer holds no connection and no server-side cursor between pages,
-// and backpressure is the stream's own (the next page is fetched only when the consumer has
-// drained the last). A finite read learns the head in the same statement as its first page and
+// and backpressure is the stream's own: after a full page the next one is fetched ahead, one
+// page at most, so the database works while the consumer handles the page before. A finite read learns the head in the same statement as its first page and
 // stops there; a live read waits for a wake-up (a local append, a notification, or the poll
 // interval) when it has caught up.
 
@@ -36,6 +36,11 @@ export function pagedStream(
   const inner = new AbortController();
   let next = from;
   let head: number | null | undefined;
+  let prefetched: Promise<PersistedEvent[]> | undefined;
+  const fetchAhead = (key: number) => {
+    prefetched = source.page(key, live ? UNBOUNDED : head ?? 0, pageSize, inner.signal);
+    prefetched.catch(() => {}); // awaited by the next pull, which sees the error
+  };
   let onAbort: (() => void) | undefined;
   const release = () => {
     if (onAbort) signal?.removeEventListener("abort", onAbort);
@@ -62,7 +67,11 @@ export function pagedStream(
       try {
         for (;;) {
           let events: PersistedEvent[];
-          if (live) {
+          if (prefetched !== undefined) {
+            const ahead = prefetched;
+            prefetched = undefined;
+            events = await ahead;
+          } else if (live) {
             events = await source.page(next, UNBOUNDED, pageSize, inner.signal);
           } else if (head === undefined) {
             const first = await source.first(next, pageSize, inner.signal);
@@ -76,14 +85,14 @@ export function pagedStream(
           if (inner.signal.aborted) return;
           for (const event of events) controller.enqueue(event);
           if (events.length > 0) next = source.key(events[events.length - 1]!) + 1;
-          if (!live) {
-            if (events.length < pageSize || next > (head ?? 0)) {
-              release();
-              controller.close();
-            }
+          const full = events.length === pageSize;
+          if (!live && (!full || next > (head ?? 0))) {
+            release();
+            controller.close();
             return;
           }
-          if (events.length > 0) return;
+          if (full) fetchAhead(next);
+          if (!live || events.length > 0) return;
           await source.wait(inner.signal);
           if (inner.signal.aborted) return;
         }
