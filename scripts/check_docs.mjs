@@ -30,9 +30,24 @@ for (const [file, module] of Object.entries(nodes)) {
   if (!hasTitledExample(module.module_doc)) missing.push(`${entry}: module doc`);
   for (const symbol of module.symbols ?? []) {
     checked++;
-    const documented = symbol.declarations.some((d) => hasTitledExample(d.jsDoc));
+    const documented = symbol.declarations.some((d) =>
+      hasTitledExample(d.jsDoc) || (d.kind === "reference" && targetDocumented(d.def.target))
+    );
     if (!documented) missing.push(`${entry}: ${symbol.name}`);
   }
+}
+
+// `deno doc` documents a symbol exported by several entry points once; the others get a
+// reference to that declaration.
+function targetDocumented(target) {
+  return Object.values(nodes).some((module) =>
+    (module.symbols ?? []).some((symbol) =>
+      symbol.declarations.some((d) =>
+        d.location.filename === target.filename && d.location.byteIndex === target.byteIndex &&
+        hasTitledExample(d.jsDoc)
+      )
+    )
+  );
 }
 
 function hasTitledExample(jsDoc) {
