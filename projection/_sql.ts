@@ -5,7 +5,27 @@
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,29}$/;
 const PREFIX = /^[a-z0-9_]{0,30}$/;
 
-/** Where the offsets table lives. */
+/**
+ * Where the offsets table lives: options of `PostgresOffsetStore` and `PgliteOffsetStore`.
+ *
+ * @example Offsets in their own schema
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import type { OffsetTableOptions } from "@eventsourced/eventsourced/postgres";
+ * import { PgliteOffsetStore } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * const db = new PGlite();
+ * const options: OffsetTableOptions = { schema: "read_models", tablePrefix: "shop_" };
+ * const offsetStore = new PgliteOffsetStore(db, options);
+ * await offsetStore.setup();
+ * const { rows } = await db.query<{ table_name: string }>(
+ *   "select table_name from information_schema.tables where table_schema = 'read_models'",
+ * );
+ * assert.deepEqual(rows.map((row) => row.table_name), ["shop_projection_offsets"]);
+ * await db.close();
+ * ```
+ */
 export interface OffsetTableOptions {
   /**
    * The PostgreSQL schema of the table; created by `setup()` when missing. Lower-case letters,

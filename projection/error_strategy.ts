@@ -5,7 +5,36 @@
  * @module
  */
 
-/** Stop the projection; `state().lastError` says why. The failed event is not committed. */
+/**
+ * Stop the projection; `state().lastError` says why. The failed event is not committed.
+ *
+ * @example Stop at the first failure
+ * ```ts
+ * import { jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import { MemoryOffsetStore, Projection, type StopStrategy } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const eventLog = new MemoryEventLog();
+ * const binarize = jsonBinarize<number, number>();
+ * await eventLog.persist("counter", "a", null, [1, -1, 2].map((n) => binarize.eventToBytes(n)));
+ * const errorStrategy: StopStrategy = { type: "stop" };
+ * const projection = new Projection("positives", {
+ *   typeName: "counter",
+ *   eventLog,
+ *   binarize,
+ *   offsetStore: new MemoryOffsetStore(),
+ *   errorStrategy,
+ *   onError: () => {},
+ *   handleEvent: ({ event }) => {
+ *     if (event < 0) throw new RangeError(`negative: ${event}`);
+ *   },
+ * });
+ * await projection.run();
+ * const state = await projection.whenStopped();
+ * assert.equal(state.offset, 1);
+ * assert.equal(state.lastError?.reason, "event-failed");
+ * ```
+ */
 export interface StopStrategy {
   /** Always `"stop"`. */
   readonly type: "stop";
@@ -15,6 +44,38 @@ export interface StopStrategy {
  * Skip the failed event: its offset is committed without its writes, the error is reported to
  * `onError`, and `state().skipped` counts it. A failed read of the event log, where there is no
  * event to skip, is retried with the default backoff.
+ *
+ * @example Skip events the handler rejects
+ * ```ts
+ * import { jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import { MemoryOffsetStore, Projection, type SkipStrategy } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const eventLog = new MemoryEventLog();
+ * const binarize = jsonBinarize<number, number>();
+ * await eventLog.persist("counter", "a", null, [1, -1, 2].map((n) => binarize.eventToBytes(n)));
+ * const errorStrategy: SkipStrategy = { type: "skip" };
+ * const skipped: number[] = [];
+ * let total = 0;
+ * const projection = new Projection("positives", {
+ *   typeName: "counter",
+ *   eventLog,
+ *   binarize,
+ *   offsetStore: new MemoryOffsetStore(),
+ *   errorStrategy,
+ *   onError: (error) => void skipped.push(error.position!),
+ *   handleEvent: ({ event }) => {
+ *     if (event < 0) throw new RangeError(`negative: ${event}`);
+ *     total += event;
+ *   },
+ * });
+ * await projection.run();
+ * const state = await projection.whenCaughtUp();
+ * assert.equal(total, 3);
+ * assert.equal(state.skipped, 1);
+ * assert.deepEqual(skipped, [2]);
+ * await projection.stop();
+ * ```
  */
 export interface SkipStrategy {
   /** Always `"skip"`. */
@@ -24,6 +85,43 @@ export interface SkipStrategy {
 /**
  * Retry the failed event (or read) after a delay that grows from `initialDelayMs` by `factor`
  * up to `maxDelayMs`. After `maxRetries` retries in a row, do `exhausted`.
+ *
+ * @example Ride out a flaky read model
+ * ```ts
+ * import { jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
+ * import { MemoryOffsetStore, Projection, type RetryStrategy } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const eventLog = new MemoryEventLog();
+ * const binarize = jsonBinarize<number, number>();
+ * await eventLog.persist("counter", "a", null, [binarize.eventToBytes(1)]);
+ * const errorStrategy: RetryStrategy = {
+ *   type: "retry",
+ *   initialDelayMs: 10,
+ *   maxDelayMs: 1_000,
+ *   factor: 2,
+ *   maxRetries: 5,
+ *   exhausted: "stop",
+ * };
+ * let attempts = 0;
+ * const projection = new Projection("totals", {
+ *   typeName: "counter",
+ *   eventLog,
+ *   binarize,
+ *   offsetStore: new MemoryOffsetStore(),
+ *   errorStrategy,
+ *   onError: () => {},
+ *   handleEvent: () => {
+ *     if (++attempts < 3) throw new Error("read model unavailable"); // fails twice
+ *   },
+ * });
+ * await projection.run();
+ * const state = await projection.whenCaughtUp();
+ * assert.equal(attempts, 3);
+ * assert.equal(state.offset, 1);
+ * assert.equal(state.retries, 0);
+ * await projection.stop();
+ * ```
  */
 export interface RetryStrategy {
   /** Always `"retry"`. */

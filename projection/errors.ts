@@ -5,10 +5,33 @@
  * @module
  */
 
-/** The stable `code` of a {@linkcode ProjectionError}. */
+/**
+ * The stable `code` of a {@linkcode ProjectionError}.
+ *
+ * @example Compare a code
+ * ```ts
+ * import { PROJECTION_ERROR_CODE, ProjectionError } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ProjectionError("x", { projection: "balances", reason: "stopped" });
+ * assert.equal(error.code, PROJECTION_ERROR_CODE);
+ * ```
+ */
 export const PROJECTION_ERROR_CODE = "EVENTSOURCED_PROJECTION_FAILED" as const;
 
-/** What went wrong; see {@linkcode ProjectionError.reason}. */
+/**
+ * What went wrong; see {@linkcode ProjectionError.reason}.
+ *
+ * @example Decide whether to alert
+ * ```ts
+ * import type { ProjectionFailure } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const alert = (reason: ProjectionFailure) => reason === "offset-conflict" || reason === "store-failed";
+ * assert.ok(alert("offset-conflict"));
+ * assert.ok(!alert("locked"));
+ * ```
+ */
 export type ProjectionFailure =
   /** Another runner holds the projection's name (in this process or, on Postgres, elsewhere). */
   | "locked"
@@ -27,7 +50,25 @@ export type ProjectionFailure =
   /** The offset store failed to load or write the offset. */
   | "store-failed";
 
-/** Options of a {@linkcode ProjectionError}. */
+/**
+ * Options of a {@linkcode ProjectionError}.
+ *
+ * @example Wrap a handler's failure
+ * ```ts
+ * import { ProjectionError, type ProjectionErrorOptions } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ProjectionErrorOptions = {
+ *   projection: "balances",
+ *   reason: "event-failed",
+ *   position: 42,
+ *   cause: new Error("disk full"),
+ * };
+ * const error = new ProjectionError('Cannot handle event 42 of projection "balances"', options);
+ * assert.equal(error.position, 42);
+ * assert.equal((error.cause as Error).message, "disk full");
+ * ```
+ */
 export interface ProjectionErrorOptions extends ErrorOptions {
   /** The projection's name. */
   projection: string;

@@ -4,11 +4,12 @@
  * handler that writes a read model. Offsets live in an {@linkcode OffsetStore}:
  *
  * - {@linkcode MemoryOffsetStore} (here): in memory, at-least-once;
- * - `PostgresOffsetStore` (`projection/postgres.ts`) and `PgliteOffsetStore`
- *   (`projection/pglite.ts`): the handler gets the transaction that also stores the offset,
- *   exactly-once for read models in that database; on Postgres one runner holds a name at a
- *   time across processes (an advisory lock);
- * - `NatsOffsetStore` (`projection/nats.ts`): a NATS KV bucket, at-least-once.
+ * - `PostgresOffsetStore` (from `@eventsourced/eventsourced/postgres`) and `PgliteOffsetStore`
+ *   (from `@eventsourced/eventsourced/pglite`): the handler gets the transaction that also
+ *   stores the offset, exactly-once for read models in that database; on Postgres one runner
+ *   holds a name at a time across processes (an advisory lock);
+ * - `NatsOffsetStore` (from `@eventsourced/eventsourced/nats`): a NATS KV bucket,
+ *   at-least-once.
  *
  * Failures follow an {@linkcode ErrorStrategy}: retry with backoff (optionally limited), skip
  * (reported and counted), or stop. `run()` / `stop()` / an `AbortSignal` control the loop;

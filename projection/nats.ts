@@ -16,13 +16,41 @@ import type {
 import { ProjectionError } from "./errors.ts";
 import { assertProjectionName, type NameLocks, nameLocksFor } from "./_name_locks.ts";
 
-/** Options of a {@linkcode NatsOffsetStore}. */
+/**
+ * Options of a {@linkcode NatsOffsetStore}.
+ *
+ * @example One bucket per application
+ * ```ts
+ * import type { NatsConnection } from "@nats-io/nats-core";
+ * import { NatsOffsetStore, type NatsOffsetStoreOptions } from "@eventsourced/eventsourced/nats";
+ *
+ * const options: NatsOffsetStoreOptions = { bucket: "billing_projection_offsets" };
+ * function billingOffsets(nc: NatsConnection): NatsOffsetStore {
+ *   return new NatsOffsetStore(nc, options);
+ * }
+ * ```
+ */
 export interface NatsOffsetStoreOptions {
   /** The KV bucket of the offsets; default `"eventsourced_projection_offsets"`. */
   bucket?: string | undefined;
 }
 
-/** Options of {@linkcode NatsOffsetStore.setup}. */
+/**
+ * Options of {@linkcode NatsOffsetStore.setup}.
+ *
+ * @example A replicated bucket on a cluster
+ * ```ts
+ * import type { NatsConnection } from "@nats-io/nats-core";
+ * import { NatsOffsetStore, type NatsOffsetStoreSetupOptions } from "@eventsourced/eventsourced/nats";
+ *
+ * const setupOptions: NatsOffsetStoreSetupOptions = { replicas: 3, storage: "file" };
+ * async function setUpOffsets(nc: NatsConnection): Promise<NatsOffsetStore> {
+ *   const offsetStore = new NatsOffsetStore(nc);
+ *   await offsetStore.setup(setupOptions);
+ *   return offsetStore;
+ * }
+ * ```
+ */
 export interface NatsOffsetStoreSetupOptions {
   /** Replicas of the bucket's stream; default 1. */
   replicas?: number | undefined;
@@ -54,9 +82,8 @@ function messageOf(error: unknown): string {
  * ```ts ignore
  * import { wsconnect } from "@nats-io/nats-core";
  * import { jsonBinarize } from "@eventsourced/eventsourced";
- * import { NatsEventLog } from "@eventsourced/eventsourced/nats";
+ * import { NatsEventLog, NatsOffsetStore } from "@eventsourced/eventsourced/nats";
  * import { Projection } from "@eventsourced/eventsourced/projection";
- * import { NatsOffsetStore } from "./nats.ts";
  *
  * const nc = await wsconnect({ servers: "ws://127.0.0.1:8080" });
  * const offsetStore = new NatsOffsetStore(nc);

@@ -6,7 +6,25 @@
  * @module
  */
 
-/** Options of {@linkcode OffsetStore.acquire}. */
+/**
+ * Options of {@linkcode OffsetStore.acquire}.
+ *
+ * @example Wait for the name, but not forever
+ * ```ts
+ * import { type AcquireOptions, isProjectionError, MemoryOffsetStore } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryOffsetStore();
+ * const first = await store.acquire("balances");
+ * const error = await store.acquire("balances").catch((e) => e);
+ * assert.ok(isProjectionError(error) && error.reason === "locked");
+ *
+ * const options: AcquireOptions = { wait: true, signal: AbortSignal.timeout(5_000) };
+ * const second = store.acquire("balances", options);
+ * await first.release();
+ * await (await second).release();
+ * ```
+ */
 export interface AcquireOptions {
   /**
    * `false` (default): reject with a `ProjectionError` (reason `"locked"`) when another runner
@@ -17,13 +35,42 @@ export interface AcquireOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Options of a single call to an offset store. */
+/**
+ * Options of a single call to an offset store.
+ *
+ * @example Load an offset with a timeout
+ * ```ts
+ * import { MemoryOffsetStore, type OffsetCallOptions } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryOffsetStore();
+ * const options: OffsetCallOptions = { signal: AbortSignal.timeout(1_000) };
+ * assert.equal(await store.load("balances", options), 0);
+ * ```
+ */
 export interface OffsetCallOptions {
   /** Cancels the call where the store can. */
   signal?: AbortSignal | undefined;
 }
 
-/** A move of the stored offset, checked against the offset the runner last saw. */
+/**
+ * A move of the stored offset, checked against the offset the runner last saw.
+ *
+ * @example A stale move is refused
+ * ```ts
+ * import { isProjectionError, MemoryOffsetStore, type OffsetChange } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryOffsetStore();
+ * const lease = await store.acquire("balances");
+ * const change: OffsetChange = { from: 0, to: 5 };
+ * await lease.commit(change, async () => {});
+ * const error = await lease.commit(change, async () => {}).catch((e) => e); // 5 is stored, not 0
+ * assert.ok(isProjectionError(error) && error.reason === "offset-conflict");
+ * assert.equal(await lease.load(), 5);
+ * await lease.release();
+ * ```
+ */
 export interface OffsetChange {
   /** The offset the runner expects to be stored now; `0`: none yet. */
   readonly from: number;
@@ -34,6 +81,21 @@ export interface OffsetChange {
 /**
  * The right to run a projection of one name, held by one runner at a time; ends with
  * {@linkcode OffsetLease.release}.
+ *
+ * @example Commit work with the offset, then give the name back
+ * ```ts
+ * import { MemoryOffsetStore, type OffsetLease } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryOffsetStore();
+ * const lease: OffsetLease<undefined> = await store.acquire("balances");
+ * const from = await lease.load();
+ * const written: number[] = [];
+ * await lease.commit({ from, to: from + 2 }, async () => void written.push(1, 2));
+ * await lease.release();
+ * assert.deepEqual(written, [1, 2]);
+ * assert.equal(await store.load("balances"), 2);
+ * ```
  */
 export interface OffsetLease<Tx> {
   /** The projection's name. */

@@ -18,7 +18,27 @@ import { assertProjectionName, type NameLocks, nameLocksFor } from "./_name_lock
 
 export type { OffsetTableOptions };
 
-/** What the store uses of a PGlite instance. */
+/**
+ * What the store uses of a PGlite instance.
+ *
+ * @example A helper that takes any PGlite client
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { type PgliteOffsetClient, PgliteOffsetStore } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * async function offsetStoreIn(db: PgliteOffsetClient): Promise<PgliteOffsetStore> {
+ *   const offsetStore = new PgliteOffsetStore(db);
+ *   await offsetStore.setup();
+ *   return offsetStore;
+ * }
+ *
+ * const db = new PGlite();
+ * const offsetStore = await offsetStoreIn(db);
+ * assert.equal(await offsetStore.load("totals"), 0);
+ * await db.close();
+ * ```
+ */
 export type PgliteOffsetClient = Pick<PGliteInterface, "query" | "exec" | "transaction">;
 
 /**
@@ -33,7 +53,7 @@ export type PgliteOffsetClient = Pick<PGliteInterface, "query" | "exec" | "trans
  * import { PGlite } from "@electric-sql/pglite";
  * import { jsonBinarize, MemoryEventLog } from "@eventsourced/eventsourced";
  * import { Projection } from "@eventsourced/eventsourced/projection";
- * import { PgliteOffsetStore } from "./pglite.ts";
+ * import { PgliteOffsetStore } from "@eventsourced/eventsourced/pglite";
  * import assert from "node:assert/strict";
  *
  * const db = new PGlite();

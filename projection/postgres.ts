@@ -26,7 +26,23 @@ const lockStateQuery = `select
   (select count(*) from pg_catalog.pg_locks where locktype = 'advisory' and granted
     and pid = $1::int and classid = $2::oid and objid = $3::oid and objsubid = 2) as held`;
 
-/** Options of a {@linkcode PostgresOffsetStore}. */
+/**
+ * Options of a {@linkcode PostgresOffsetStore}.
+ *
+ * @example Offsets in the read model's schema, waiting runners polling every 250 ms
+ * ```ts
+ * import postgres from "postgres";
+ * import { PostgresOffsetStore, type PostgresOffsetStoreOptions } from "@eventsourced/eventsourced/postgres";
+ * import assert from "node:assert/strict";
+ *
+ * const sql = postgres("postgres://app@localhost:5432/app", { max: 4 }); // connects on first query
+ * const options: PostgresOffsetStoreOptions = { schema: "read_models", lockPollMs: 250 };
+ * const offsetStore = new PostgresOffsetStore(sql, options);
+ * // With a server: `await offsetStore.setup()`, then pass it to a `Projection`.
+ * assert.throws(() => new PostgresOffsetStore(sql, { schema: "Read-Models" }), TypeError);
+ * await sql.end();
+ * ```
+ */
 export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
   /**
    * How often, in ms, a runner that waits for a name held by another process asks again;
@@ -57,9 +73,8 @@ export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
  * ```ts ignore
  * import postgres from "postgres";
  * import { jsonBinarize } from "@eventsourced/eventsourced";
- * import { PostgresEventLog } from "@eventsourced/eventsourced/postgres";
+ * import { PostgresEventLog, PostgresOffsetStore } from "@eventsourced/eventsourced/postgres";
  * import { Projection } from "@eventsourced/eventsourced/projection";
- * import { PostgresOffsetStore } from "./postgres.ts";
  *
  * const sql = postgres(process.env.PG_URL!);
  * const offsetStore = new PostgresOffsetStore(sql);
