@@ -35,4 +35,5 @@ export { SCHEMA_VERSION } from "../_sql/schema.ts";
 
 // The projection offset store of this backend (see `./projection`).
 export type { PgliteOffsetClient } from "../../projection/pglite.ts";
+export type { OffsetTableOptions } from "../../projection/_sql.ts";
 export { PgliteOffsetStore } from "../../projection/pglite.ts";
