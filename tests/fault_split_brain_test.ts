@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import type { EventLog } from "../mod.ts";
-import { uniqueTypeName } from "../testing/mod.ts";
+import { uniqueTypeName, within } from "../testing/mod.ts";
 import { PostgresEventLog } from "../adapters/postgres/mod.ts";
 import { NatsEventLog } from "../adapters/nats/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
@@ -78,11 +78,7 @@ async function splitBrain(
       throw new Error(`${error.message}\n${writers.map((w) => w.stderr()).join("\n")}`);
     });
     for (const writer of writers) writer.tell("go");
-    const ended = Promise.all(writers.map((w) => w.exited));
-    await Promise.race([
-      ended,
-      waitUntil("both writers finished", () => false, 90_000),
-    ]);
+    await within(Promise.all(writers.map((w) => w.exited)), 90_000, "both writers finished");
   } finally {
     for (const writer of writers) await writer.kill();
   }
