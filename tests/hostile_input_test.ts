@@ -19,6 +19,7 @@ import {
   type Command,
   type CommandEffect,
   emit,
+  emitAndReply,
   type EventLog,
   EventReader,
   isHandleCommandError,
@@ -592,3 +593,61 @@ for (const name of ["memory", "PGlite", "PostgreSQL"]) {
     },
   );
 }
+
+test(
+  "a state too big for a NATS snapshot (beyond max_payload) is reported to onError, never fatal: the entity goes on and spawns again from its events",
+  {
+    timeout: 60_000,
+  },
+  async () => {
+    const stores = await backends.NATS!();
+    try {
+      const { eventLog, snapshotStore } = stores;
+      const typeName = uniqueTypeName("bigstate");
+      // The state keeps every event: two events of 0.6 × max_payload make a state that no
+      // snapshot message can carry, while each event fits.
+      const entity = {
+        typeName,
+        initialState: "",
+        handleEvent: (state: string, event: string) => state + event,
+      };
+      const binarize = {
+        eventToBytes: (event: string) => new TextEncoder().encode(event),
+        eventFromBytes: (bytes: Uint8Array) => new TextDecoder().decode(bytes),
+        stateToBytes: (state: string) => new TextEncoder().encode(state),
+        stateFromBytes: (bytes: Uint8Array) => new TextDecoder().decode(bytes),
+      };
+      const part = "y".repeat(Math.floor(MAX_PAYLOAD * 0.6));
+      const append: Command<string, string, number, never> = {
+        handleCommand: () => emitAndReply(part, (state: string) => state.length),
+      };
+      const reported: Error[] = [];
+      const options = {
+        eventLog,
+        snapshotStore,
+        snapshotAfter: 1,
+        binarize,
+        onError: (error: Error) => void reported.push(error),
+      };
+      const ref = await spawn(entity, "grows", options);
+      assert.deepEqual(await ref.handleCommand(append), { ok: true, value: part.length });
+      assert.deepEqual(await ref.handleCommand(append), { ok: true, value: 2 * part.length });
+      assert.deepEqual(await ref.handleCommand(append), { ok: true, value: 3 * part.length });
+      await ref.stop(); // waits for the snapshot saves
+      assert.ok(reported.length >= 1, "the failed snapshot saves were reported");
+      for (const error of reported) {
+        assert.match(error.message, /Cannot save snapshot of/);
+        assert.match(String((error.cause as Error)?.message), /max_payload/);
+      }
+      console.log(
+        `  big state on NATS: ${reported[0]!.message} <- ${(reported[0]!.cause as Error).message}`,
+      );
+      // The newest snapshot that fitted is behind the log; spawning replays the rest.
+      const again = await spawn(entity, "grows", options);
+      assert.deepEqual(await again.handleCommand(append), { ok: true, value: 4 * part.length });
+      await again.stop();
+    } finally {
+      await stores.close();
+    }
+  },
+);
