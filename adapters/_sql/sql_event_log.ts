@@ -57,6 +57,9 @@ export interface SqlEventLogOptions extends NameOptions {
   notify?: boolean;
 }
 
+// Keeps a leading U+FEFF, which is part of an id, not a byte order mark.
+const idDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
 /** The settings a driver adapter fixes. */
 export interface SqlEventLogSettings {
   /** Group-commit batches in flight at once. */
@@ -292,7 +295,7 @@ export class SqlEventLog implements EventLog {
     const what = `Cannot read the events of type "${typeName}"`;
     const toEvent = (row: unknown[], offset: number): PersistedEvent => ({
       typeName,
-      id: row[offset] as string,
+      id: idDecoder.decode(toBytes(row[offset])),
       seqNo: toNumber(row[offset + 1]),
       position: toNumber(row[offset + 2]),
       bytes: toBytes(row[offset + 3]),

@@ -53,12 +53,14 @@ export function statements(names: SqlNames): Statements {
     eventsById: `select seq_no, position, bytes from ${events}
       where type_name = $1::text and id = $2::text and seq_no between $3::bigint and $4::bigint
       order by seq_no limit $5::integer`,
-    eventsByTypeFirst: `select h.head, e.id, e.seq_no, e.position, e.bytes
+    // Ids come back as UTF-8 bytes: some drivers decode text with a TextDecoder that drops a
+    // leading U+FEFF, which would hand one entity's events out under another id.
+    eventsByTypeFirst: `select h.head, convert_to(e.id, 'UTF8'), e.seq_no, e.position, e.bytes
       from (select max(position) as head from ${positions} where type_name = $1::text) as h
       left join lateral (select id, seq_no, position, bytes from ${events}
         where type_name = $1::text and position >= $2::bigint
         order by position limit $3::integer) as e on true`,
-    eventsByType: `select id, seq_no, position, bytes from ${events}
+    eventsByType: `select convert_to(id, 'UTF8'), seq_no, position, bytes from ${events}
       where type_name = $1::text and position between $2::bigint and $3::bigint
       order by position limit $4::integer`,
     saveSnapshot: `with saved as (

@@ -6,7 +6,7 @@
 
 const HEX = "0123456789ABCDEF";
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 // A-Z, a-z, 0-9, "-" and "_" stay as they are; every other UTF-8 byte becomes "=XX".
 function isPlain(code: number): boolean {
