@@ -709,7 +709,11 @@ export class NatsEventLog implements EventLog {
       payloads = count === 1 ? [data.slice()] : decodeBatch(data, count);
     } catch (cause) {
       throw new Error(
-        `Message ${streamSeq} of "${typeName}/${id}" is not a valid batch: ${errorMessage(cause)}`,
+        `Cannot decode the events at seqNos ${firstSeqNo} to ${
+          firstSeqNo + count - 1
+        } of "${typeName}/${id}" (stream message ${streamSeq}): not a valid batch: ${
+          errorMessage(cause)
+        }`,
         { cause },
       );
     }
