@@ -265,7 +265,7 @@ test(
 );
 
 test(
-  "pg_terminate_backend while the driver starts a connection (its type query) fails only the calls on it: nothing escapes as an unhandled rejection",
+  "pg_terminate_backend on connections as they start fails only the calls on them: nothing escapes as an unhandled rejection",
   { timeout: 120_000 },
   async () => {
     const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
@@ -275,8 +275,10 @@ test(
     let hits = 0;
     const outcomes: string[] = [];
     try {
-      // Fresh pools whose connections open all at once; every backend caught running the
-      // driver's start-up query (the array types from pg_type) is terminated.
+      // Fresh pools whose connections open all at once; every backend caught running its first
+      // query is terminated. postgres.js by default looks up array types on each new
+      // connection in a query whose failure escapes as an unhandled rejection; the adapter's
+      // clients skip that lookup (fetch_types: false), so a termination now hits a call.
       for (let pool = 0; pool < 20 && hits < 5; pool++) {
         const app = `eventsourced-fault-startup-${pool}`;
         const eventLog = await openPostgres(app);
@@ -284,7 +286,7 @@ test(
         const killer = (async () => {
           while (!done) {
             const rows = await admin`select pg_terminate_backend(pid) from pg_stat_activity
-              where application_name = ${app} and state = 'active' and query like '%typarray%'`;
+              where application_name = ${app} and state = 'active'`;
             hits += rows.length;
           }
         })();
@@ -310,7 +312,7 @@ test(
     console.log(
       `  start-up terminations: ${hits} backends hit, ${escaped.length} unhandled rejections`,
     );
-    assert.ok(hits > 0, "some backend was terminated during its start-up query");
+    assert.ok(hits > 0, "some backend was terminated while running its first query");
     for (const outcome of outcomes) {
       assert.match(outcome, /^answered null$|^Cannot read the last seqNo of "startup\/s-\d"/);
     }

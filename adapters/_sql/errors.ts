@@ -20,7 +20,7 @@ const SERVER_CODES: Record<string, string> = {
   "28P01": "authentication failed",
   "28000": "access refused",
   "3D000": "database does not exist",
-  "57P01": "server shutting down",
+  "57P01": "connection terminated by the server (an administrator command or a shutdown)",
   "53300": "too many connections",
 };
 

@@ -12,6 +12,27 @@ export function describeSql(sql: postgres.Sql): string {
   return `${where || "the configured server"}${options?.database ? `/${options.database}` : ""}`;
 }
 
+/**
+ * Arrays go to the server as array literals (`{"a","b",NULL}`) that the statements cast
+ * (`$1::text[]`): postgres.js then needs no array type lookup, which clients opened with
+ * `fetch_types: false` skip, and which otherwise runs on every new connection in a query whose
+ * failure escapes as an unhandled rejection.
+ */
+function toParameter(value: unknown): unknown {
+  return Array.isArray(value) ? arrayLiteral(value) : value;
+}
+
+function arrayLiteral(values: readonly unknown[]): string {
+  const items = values.map((item) => {
+    if (item === null || item === undefined) return "NULL";
+    if (typeof item === "number" || typeof item === "bigint") return String(item);
+    if (typeof item === "boolean") return item ? "t" : "f";
+    if (typeof item === "string") return `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    throw new TypeError(`Cannot send a ${typeof item} inside an array parameter`);
+  });
+  return `{${items.join(",")}}`;
+}
+
 // How long an aborted query may still run before the server is asked to cancel it.
 const CANCEL_AFTER_MS = 100;
 
@@ -21,9 +42,11 @@ export function postgresClient(sql: postgres.Sql, prepare: boolean): SqlClient {
     description: describeSql(sql),
     async query(text, params, signal) {
       if (signal?.aborted) throw signal.reason;
-      const query = sql.unsafe(text, params as unknown as postgres.ParameterOrJSON<never>[], {
-        prepare,
-      }).values();
+      const query = sql.unsafe(
+        text,
+        params.map(toParameter) as unknown as postgres.ParameterOrJSON<never>[],
+        { prepare },
+      ).values();
       // An abort lets a short query finish (its result is dropped) and cancels one that is
       // still running after a moment. A PostgreSQL cancel request names the server process,
       // not the query: sent while the answer is already on its way, it would cancel whatever

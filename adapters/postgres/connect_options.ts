@@ -60,6 +60,10 @@ export async function openClient(
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 30,
     onnotice: () => {},
+    // postgres.js looks up array types on each new connection in a query whose failure (a
+    // connection terminated while it runs) escapes as an unhandled rejection; the adapter
+    // sends arrays as literals instead and needs no type lookup.
+    fetch_types: false,
     ...options.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
   };
   if (options.ssl !== undefined) {
