@@ -524,3 +524,48 @@ test("aborting a read whose query is stuck on the server cancels the query there
     await log.close();
   }
 });
+
+test("a query with no answer within queryTimeout fails clearly instead of hanging, and the log goes on", async () => {
+  const typeName = uniqueTypeName("timeout");
+  const log = new PostgresEventLog(sql, { queryTimeout: 300 });
+  await log.persist(typeName, "a", null, [bytes(1)]);
+  const blocker = postgres(server.url, { max: 1, onnotice: () => {} });
+  try {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holding = blocker.begin(async (tx) => {
+      await tx.unsafe(`lock table "public"."eventsourced_events" in access exclusive mode`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const started = Date.now();
+    const error = await log.persist(typeName, "a", 1, [bytes(2)]).then(() => null, (e) => e);
+    const waited = Date.now() - started;
+    release();
+    await holding;
+    assert.ok(error instanceof Error, "the persist failed");
+    assert.match(String(error.message), /no answer from PostgreSQL within 300 ms/);
+    assert.ok(waited < 5_000, `failed after ${waited} ms, not after the lock was gone`);
+    const last = await log.lastSeqNo(typeName, "a");
+    assert.ok(
+      last === 1 || last === 2,
+      `the log holds the first event and at most the timed-out one: ${last}`,
+    );
+    assert.equal(await log.persist(typeName, "a", last, [bytes(3)]), last! + 1);
+    assert.deepEqual(
+      (await collect(log.eventsById(typeName, "a", 1))).map((e) => e.seqNo),
+      Array.from({ length: last! + 1 }, (_, i) => i + 1),
+    );
+  } finally {
+    await blocker.end({ timeout: 5 });
+    await log.close();
+  }
+});
+
+test("queryTimeout must be a positive number of milliseconds", () => {
+  assert.throws(() => new PostgresEventLog(sql, { queryTimeout: 0 }), /queryTimeout 0/);
+  assert.throws(() => new PostgresSnapshotStore(sql, { queryTimeout: -5 }), /queryTimeout -5/);
+});

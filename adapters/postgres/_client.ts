@@ -36,8 +36,19 @@ function arrayLiteral(values: readonly unknown[]): string {
 // How long an aborted query may still run before the server is asked to cancel it.
 const CANCEL_AFTER_MS = 100;
 
-/** Wraps a postgres.js client; `prepare` uses named prepared statements (faster). */
-export function postgresClient(sql: postgres.Sql, prepare: boolean): SqlClient {
+/** The default of `queryTimeout`, in milliseconds. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * Wraps a postgres.js client; `prepare` uses named prepared statements (faster). A query that
+ * has no answer after `queryTimeout` ms fails and is cancelled at the server: a connection
+ * that died without the driver noticing must not hold a command for ever.
+ */
+export function postgresClient(
+  sql: postgres.Sql,
+  prepare: boolean,
+  queryTimeout: number = DEFAULT_QUERY_TIMEOUT_MS,
+): SqlClient {
   return {
     description: describeSql(sql),
     async query(text, params, signal) {
@@ -59,10 +70,18 @@ export function postgresClient(sql: postgres.Sql, prepare: boolean): SqlClient {
         }, CANCEL_AFTER_MS);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
+      let deadline: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        deadline = setTimeout(() => {
+          Promise.resolve(query.cancel() as unknown).catch(() => {});
+          reject(new Error(`no answer from PostgreSQL within ${queryTimeout} ms`));
+        }, queryTimeout);
+      });
       try {
-        return await query as unknown as unknown[][];
+        return await Promise.race([query as unknown as Promise<unknown[][]>, timedOut]);
       } finally {
         clearTimeout(timer);
+        clearTimeout(deadline);
         signal?.removeEventListener("abort", onAbort);
       }
     },
@@ -74,4 +93,15 @@ export function postgresClient(sql: postgres.Sql, prepare: boolean): SqlClient {
       return () => meta.unlisten();
     },
   };
+}
+
+/** Checks a `queryTimeout` option: a positive number of milliseconds, or the default. */
+export function positiveTimeout(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_QUERY_TIMEOUT_MS;
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Invalid queryTimeout ${String(value)}: expected a positive number of milliseconds`,
+    );
+  }
+  return value;
 }

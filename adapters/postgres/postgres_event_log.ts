@@ -7,7 +7,7 @@
 import type postgres from "postgres";
 import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
 import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
-import { postgresClient } from "./_client.ts";
+import { positiveTimeout, postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 import { sqlNames } from "../_sql/names.ts";
 
@@ -44,6 +44,12 @@ export interface PostgresEventLogOptions extends SqlEventLogOptions {
   concurrentBatches?: number;
   /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
   prepare?: boolean;
+  /**
+   * Milliseconds a query may take before it fails and is cancelled at the server, so a command
+   * never waits for ever on a connection that died unnoticed (a write that timed out may still
+   * have landed: the entity re-syncs before its next command). Default 10 000.
+   */
+  queryTimeout?: number;
 }
 
 /**
@@ -85,10 +91,14 @@ export class PostgresEventLog implements EventLog {
    * or table prefix, before any I/O.
    */
   constructor(sql: postgres.Sql, options: PostgresEventLogOptions = {}) {
-    this.#log = new SqlEventLog(postgresClient(sql, options.prepare ?? true), options, {
-      concurrency: options.concurrentBatches ?? 4,
-      perType: 2,
-    });
+    this.#log = new SqlEventLog(
+      postgresClient(sql, options.prepare ?? true, positiveTimeout(options.queryTimeout)),
+      options,
+      {
+        concurrency: options.concurrentBatches ?? 4,
+        perType: 2,
+      },
+    );
   }
 
   /**

@@ -9,7 +9,7 @@ import type { CallOptions } from "../../src/event_log.ts";
 import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
 import { sqlNames } from "../_sql/names.ts";
 import { SqlSnapshotStore, type SqlSnapshotStoreOptions } from "../_sql/sql_snapshot_store.ts";
-import { postgresClient } from "./_client.ts";
+import { positiveTimeout, postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 
 /**
@@ -34,6 +34,12 @@ import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 export interface PostgresSnapshotStoreOptions extends SqlSnapshotStoreOptions {
   /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
   prepare?: boolean;
+  /**
+   * Milliseconds a query may take before it fails and is cancelled at the server, so a command
+   * never waits for ever on a connection that died unnoticed (a write that timed out may still
+   * have landed: the entity re-syncs before its next command). Default 10 000.
+   */
+  queryTimeout?: number;
 }
 
 /**
@@ -63,7 +69,10 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
   /** Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for bad names. */
   constructor(sql: postgres.Sql, options: PostgresSnapshotStoreOptions = {}) {
-    this.#store = new SqlSnapshotStore(postgresClient(sql, options.prepare ?? true), options);
+    this.#store = new SqlSnapshotStore(
+      postgresClient(sql, options.prepare ?? true, positiveTimeout(options.queryTimeout)),
+      options,
+    );
   }
 
   /**
