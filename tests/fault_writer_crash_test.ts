@@ -7,13 +7,13 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { type EventLog, spawn } from "../mod.ts";
 import { uniqueTypeName } from "../testing/mod.ts";
 import { PostgresEventLog } from "../adapters/postgres/mod.ts";
 import { NatsEventLog } from "../adapters/nats/mod.ts";
-import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
-import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
+import type { PostgresServer } from "./_servers/postgres.ts";
+import type { NatsTestServer } from "./_servers/nats.ts";
+import { startFaultServers } from "./_faults/servers.ts";
 import { startChild } from "./_faults/child.ts";
 import {
   absorbWriter,
@@ -34,20 +34,7 @@ let pg: PostgresServer;
 let nats: NatsTestServer;
 
 before(async () => {
-  pg = await startPostgres({ fsync: false });
-  const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
-  try {
-    await new PostgresEventLog(sql).setup();
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-  nats = await startNatsServer();
-  const log = await NatsEventLog.connect({ servers: nats.wsUrl });
-  try {
-    await log.setup();
-  } finally {
-    await log.close();
-  }
+  ({ pg, nats } = await startFaultServers());
 }, { timeout: 60_000 });
 
 after(async () => {
