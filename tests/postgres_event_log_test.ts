@@ -546,6 +546,14 @@ test("a query with no answer within queryTimeout fails clearly instead of hangin
     const waited = Date.now() - started;
     release();
     await holding;
+    // The timed-out append may still be running at the server (a cancel can come too late):
+    // wait until no other client query runs, so the log is settled before it is read.
+    for (let i = 0; i < 100; i++) {
+      const [row] = await blocker`select count(*)::int as n from pg_stat_activity
+        where state = 'active' and backend_type = 'client backend' and pid <> pg_backend_pid()`;
+      if (row!.n === 0) break;
+      await sleep(50);
+    }
     assert.ok(error instanceof Error, "the persist failed");
     assert.match(String(error.message), /no answer from PostgreSQL within 300 ms/);
     assert.ok(waited < 5_000, `failed after ${waited} ms, not after the lock was gone`);
