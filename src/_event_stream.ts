@@ -1,18 +1,29 @@
 // A ReadableStream over an append-only array that other code extends, used by the memory
 // event log: finite reads stop at the length seen at the call, live reads wait for a wake-up.
+// It reads in batches (array slices), which the core's replay can take whole (_event_batches.ts).
 
+import { batchedEventStream } from "./_event_batches.ts";
 import type { PersistedEvent } from "./event_log.ts";
 
 /** Wake-ups for live readers, one set per watched key. */
 export class Wakeups {
   readonly #waiters = new Set<() => void>();
 
-  /** Resolves at the next {@linkcode Wakeups.wake}; the returned `cancel` stops waiting. */
+  /**
+   * Resolves at the next {@linkcode Wakeups.wake}; the returned `cancel` stops waiting and
+   * resolves it at once.
+   */
   wait(): { promise: Promise<void>; cancel: () => void } {
     let resolveWait!: () => void;
     const promise = new Promise<void>((resolve) => (resolveWait = resolve));
     this.#waiters.add(resolveWait);
-    return { promise, cancel: () => this.#waiters.delete(resolveWait) };
+    return {
+      promise,
+      cancel: () => {
+        this.#waiters.delete(resolveWait);
+        resolveWait();
+      },
+    };
   }
 
   /** Wakes every waiter. */
@@ -32,7 +43,8 @@ export interface ArraySource {
   readonly wakeups: Wakeups;
 }
 
-const HIGH_WATER_MARK = 256;
+// Events per batch: enough to make a read's fixed cost small, few enough to keep a batch short.
+const BATCH = 1024;
 
 /** Streams `source.items()` from index `start`, ending at the length as of this call unless live. */
 export function arrayEventStream(
@@ -43,51 +55,28 @@ export function arrayEventStream(
   const { live = false, signal } = options;
   const end = live ? Infinity : source.items().length;
   let index = start;
+  let cancelled = false;
   let cancelWait: (() => void) | undefined;
-  let onAbort: (() => void) | undefined;
-  const release = () => {
-    cancelWait?.();
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-  };
-  return new ReadableStream<PersistedEvent>({
-    start(controller) {
-      if (!signal) return;
-      if (signal.aborted) {
-        controller.error(signal.reason);
-        return;
-      }
-      onAbort = () => {
-        release();
-        try {
-          controller.error(signal.reason);
-        } catch { /* already closed */ }
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    },
-    async pull(controller) {
+  return batchedEventStream({
+    async next() {
       for (;;) {
+        if (cancelled || index >= end) return null;
         const items = source.items();
-        const limit = Math.min(end, items.length);
+        const limit = Math.min(end, items.length, index + BATCH);
         if (index < limit) {
-          do controller.enqueue(items[index++]!); while (
-            index < limit && (controller.desiredSize ?? 0) > 0
-          );
+          const batch = items.slice(index, limit);
+          index = limit;
+          return batch;
         }
-        if (index >= end) {
-          release();
-          controller.close();
-          return;
-        }
-        if (index < limit) return;
-        const { promise, cancel } = source.wakeups.wait();
-        cancelWait = cancel;
-        await promise;
+        const waiting = source.wakeups.wait();
+        cancelWait = waiting.cancel;
+        await waiting.promise;
         cancelWait = undefined;
-        if (signal?.aborted) return;
       }
     },
     cancel() {
-      release();
+      cancelled = true;
+      cancelWait?.();
     },
-  }, { highWaterMark: HIGH_WATER_MARK });
+  }, signal);
 }

@@ -3,7 +3,8 @@
 
 import { DecodeError } from "./errors.ts";
 import type { Binarize } from "./binarize.ts";
-import type { EventLog } from "./event_log.ts";
+import type { EventLog, PersistedEvent } from "./event_log.ts";
+import { takeBatches } from "./_event_batches.ts";
 import type { EventSourced } from "./event_sourced.ts";
 
 /** What replay needs to know about the entity. */
@@ -35,33 +36,44 @@ export async function replay<State, Event>(
 ): Promise<{ state: State; seqNo: number }> {
   const { entity, id, eventLog, binarize } = target;
   const typeName = entity.typeName;
-  const options = signal === undefined ? {} : { signal };
-  const reader = eventLog.eventsById(typeName, id, seqNo + 1, options).getReader();
-  try {
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) break;
-      const persisted = next.value;
-      if (persisted.seqNo !== seqNo + 1) {
-        throw new Error(
-          `Event log returned seqNo ${persisted.seqNo} for "${typeName}/${id}" where ${
-            seqNo + 1
-          } was due`,
-        );
-      }
-      let event: Event;
-      try {
-        event = binarize.eventFromBytes(persisted.bytes);
-      } catch (cause) {
-        throw new DecodeError({ typeName, id, seqNo: persisted.seqNo, what: "event", cause });
-      }
-      try {
-        state = entity.handleEvent(state, event);
-      } catch (cause) {
-        throw new ReplayHandlerError(typeName, id, persisted.seqNo, cause);
-      }
-      seqNo = persisted.seqNo;
+  const apply = (persisted: PersistedEvent) => {
+    if (persisted.seqNo !== seqNo + 1) {
+      throw new Error(
+        `Event log returned seqNo ${persisted.seqNo} for "${typeName}/${id}" where ${
+          seqNo + 1
+        } was due`,
+      );
     }
+    let event: Event;
+    try {
+      event = binarize.eventFromBytes(persisted.bytes);
+    } catch (cause) {
+      throw new DecodeError({ typeName, id, seqNo: persisted.seqNo, what: "event", cause });
+    }
+    try {
+      state = entity.handleEvent(state, event);
+    } catch (cause) {
+      throw new ReplayHandlerError(typeName, id, persisted.seqNo, cause);
+    }
+    seqNo = persisted.seqNo;
+  };
+  const options = signal === undefined ? {} : { signal };
+  const stream = eventLog.eventsById(typeName, id, seqNo + 1, options);
+  const batches = takeBatches(stream);
+  if (batches !== undefined) {
+    try {
+      for (let batch = await batches.next(); batch !== null; batch = await batches.next()) {
+        for (let i = 0; i < batch.length; i++) apply(batch[i]!);
+      }
+    } catch (error) {
+      await batches.cancel(error).catch(() => {});
+      throw error;
+    }
+    return { state, seqNo };
+  }
+  const reader = stream.getReader();
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) apply(next.value);
   } catch (error) {
     await reader.cancel(error).catch(() => {});
     throw error;

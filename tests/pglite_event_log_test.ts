@@ -10,6 +10,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { PgliteEventLog, PgliteSnapshotStore } from "../adapters/pglite/mod.ts";
 import { isConcurrencyError } from "../mod.ts";
 import { collect, testEventLog, testSnapshotStore, uniqueTypeName } from "../testing/mod.ts";
+import { testSqlPages } from "./_sql_pages.ts";
 
 let db: PGlite;
 
@@ -29,6 +30,8 @@ testEventLog("PgliteEventLog", () => new PgliteEventLog(db), {
 });
 
 testSnapshotStore("PgliteSnapshotStore", () => new PgliteSnapshotStore(db));
+
+testSqlPages("PgliteEventLog", (options) => new PgliteEventLog(db, options));
 
 testSnapshotStore("PgliteSnapshotStore keeping 3", () => new PgliteSnapshotStore(db, { keep: 3 }));
 

@@ -27,6 +27,7 @@ import {
 } from "../testing/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 import { createServer } from "node:net";
+import { testSqlPages } from "./_sql_pages.ts";
 
 let server: PostgresServer;
 let sql: postgres.Sql;
@@ -73,6 +74,8 @@ testEventLog("PostgresEventLog", () => new PostgresEventLog(sql), {
 });
 
 testSnapshotStore("PostgresSnapshotStore", () => new PostgresSnapshotStore(sql));
+
+testSqlPages("PostgresEventLog", (options) => new PostgresEventLog(sql, options));
 
 testSnapshotStore(
   "PostgresSnapshotStore keeping 3",

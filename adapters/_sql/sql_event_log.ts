@@ -11,11 +11,12 @@ import {
   assertTypeName,
   throwIfAborted,
 } from "../../src/_validate.ts";
-import { type SqlClient, toBytes, toNumber } from "./client.ts";
+import { type SqlClient, toNumber } from "./client.ts";
 import { describeError, errorCode } from "./errors.ts";
 import { appendParams, GroupCommit, type Outcome, type Pending } from "./group_commit.ts";
 import type { NameOptions, SqlNames } from "./names.ts";
 import { sqlNames } from "./names.ts";
+import { PAGE_BYTES, unpackPage } from "./packed_page.ts";
 import { pagedStream, type PageSource } from "./paged_stream.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
@@ -56,9 +57,6 @@ export interface SqlEventLogOptions extends NameOptions {
    */
   notify?: boolean;
 }
-
-// Keeps a leading U+FEFF, which is part of an id, not a byte order mark.
-const idDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The settings a driver adapter fixes. */
 export interface SqlEventLogSettings {
@@ -251,31 +249,24 @@ export class SqlEventLog implements EventLog {
     const sql = this.#sql;
     const client = this.#client;
     const what = `Cannot read the events of "${typeName}/${id}"`;
-    const toEvent = (row: unknown[], offset: number): PersistedEvent => ({
-      typeName,
-      id,
-      seqNo: toNumber(row[offset]),
-      position: toNumber(row[offset + 1]),
-      bytes: toBytes(row[offset + 2]),
-    });
     const source: PageSource = {
       first: async (from, limit, signal) => {
         const rows = await this.#read(
-          () => client.query(sql.eventsByIdFirst, [typeName, id, from, limit], signal),
+          () => client.query(sql.eventsByIdFirst, [typeName, id, from, limit, PAGE_BYTES], signal),
           what,
           signal,
         );
         const head = rows[0]?.[0];
-        const events = rows[0]?.[1] === null ? [] : rows.map((row) => toEvent(row, 1));
-        return { head: head === null || head === undefined ? null : toNumber(head), events };
+        const page = unpackPage(rows[0], 1, limit, typeName, id);
+        return { ...page, head: head === null || head === undefined ? null : toNumber(head) };
       },
       page: async (from, to, limit, signal) => {
         const rows = await this.#read(
-          () => client.query(sql.eventsById, [typeName, id, from, to, limit], signal),
+          () => client.query(sql.eventsById, [typeName, id, from, to, limit, PAGE_BYTES], signal),
           what,
           signal,
         );
-        return rows.map((row) => toEvent(row, 0));
+        return unpackPage(rows[0], 0, limit, typeName, id);
       },
       key: (event) => event.seqNo,
       wait: (signal) => this.#wait(typeName, signal),
@@ -293,31 +284,24 @@ export class SqlEventLog implements EventLog {
     const sql = this.#sql;
     const client = this.#client;
     const what = `Cannot read the events of type "${typeName}"`;
-    const toEvent = (row: unknown[], offset: number): PersistedEvent => ({
-      typeName,
-      id: idDecoder.decode(toBytes(row[offset])),
-      seqNo: toNumber(row[offset + 1]),
-      position: toNumber(row[offset + 2]),
-      bytes: toBytes(row[offset + 3]),
-    });
     const source: PageSource = {
       first: async (from, limit, signal) => {
         const rows = await this.#read(
-          () => client.query(sql.eventsByTypeFirst, [typeName, from, limit], signal),
+          () => client.query(sql.eventsByTypeFirst, [typeName, from, limit, PAGE_BYTES], signal),
           what,
           signal,
         );
         const head = rows[0]?.[0];
-        const events = rows[0]?.[1] === null ? [] : rows.map((row) => toEvent(row, 1));
-        return { head: head === null || head === undefined ? null : toNumber(head), events };
+        const page = unpackPage(rows[0], 1, limit, typeName, undefined);
+        return { ...page, head: head === null || head === undefined ? null : toNumber(head) };
       },
       page: async (from, to, limit, signal) => {
         const rows = await this.#read(
-          () => client.query(sql.eventsByType, [typeName, from, to, limit], signal),
+          () => client.query(sql.eventsByType, [typeName, from, to, limit, PAGE_BYTES], signal),
           what,
           signal,
         );
-        return rows.map((row) => toEvent(row, 0));
+        return unpackPage(rows[0], 0, limit, typeName, undefined);
       },
       key: (event) => event.position,
       wait: (signal) => this.#wait(typeName, signal),

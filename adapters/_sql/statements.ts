@@ -2,6 +2,7 @@
 // parameter; only the validated, quoted names are part of the text.
 
 import type { SqlNames } from "./names.ts";
+import { BY_ID_ITEM, BY_TYPE_ITEM, packedPageSql } from "./packed_page.ts";
 
 /** The statements one adapter instance runs. */
 export interface Statements {
@@ -12,16 +13,19 @@ export interface Statements {
   /** The last seqNo of an entity: `$1` typeName, `$2` id. */
   readonly lastSeqNo: string;
   /**
-   * The head (last seqNo) and first page of an entity's events: `$1` typeName, `$2` id, `$3`
-   * from seqNo, `$4` limit. Rows: head, seqNo, position, bytes; one row with null event
-   * columns when the page is empty. One statement, so page and head share a snapshot.
+   * The head (last seqNo) and first packed page of an entity's events: `$1` typeName, `$2` id,
+   * `$3` from seqNo, `$4` limit, `$5` page bytes. One row: head, then the page columns of
+   * `packed_page.ts`. One statement, so page and head share a snapshot.
    */
   readonly eventsByIdFirst: string;
-  /** A page of an entity's events: `$1` typeName, `$2` id, `$3` from, `$4` to, `$5` limit. */
+  /**
+   * A packed page of an entity's events: `$1` typeName, `$2` id, `$3` from, `$4` to, `$5`
+   * limit, `$6` page bytes.
+   */
   readonly eventsById: string;
-  /** Like `eventsByIdFirst` by position: `$1` typeName, `$2` from position, `$3` limit. */
+  /** Like `eventsByIdFirst` by position: `$1` typeName, `$2` from, `$3` limit, `$4` page bytes. */
   readonly eventsByTypeFirst: string;
-  /** A page by position: `$1` typeName, `$2` from, `$3` to, `$4` limit. */
+  /** A packed page by position: `$1` typeName, `$2` from, `$3` to, `$4` limit, `$5` page bytes. */
   readonly eventsByType: string;
   /**
    * Saves a snapshot unless `$5` (keep) newer ones exist, then deletes all but the newest
@@ -44,25 +48,48 @@ export function statements(names: SqlNames): Statements {
     // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
     lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
       order by seq_no desc limit 1`,
-    eventsByIdFirst: `select h.head, e.seq_no, e.position, e.bytes
-      from (select (select seq_no from ${events} where type_name = $1::text and id = $2::text
-        order by seq_no desc limit 1) as head) as h
-      left join lateral (select seq_no, position, bytes from ${events}
-        where type_name = $1::text and id = $2::text and seq_no >= $3::bigint
-        order by seq_no limit $4::integer) as e on true`,
-    eventsById: `select seq_no, position, bytes from ${events}
-      where type_name = $1::text and id = $2::text and seq_no between $3::bigint and $4::bigint
-      order by seq_no limit $5::integer`,
-    // Ids come back as UTF-8 bytes: some drivers decode text with a TextDecoder that drops a
+    eventsByIdFirst: `select (select seq_no from ${events}
+        where type_name = $1::text and id = $2::text order by seq_no desc limit 1) as head, page.*
+      from (${
+      packedPageSql(
+        `select seq_no, position, bytes from ${events}
+          where type_name = $1::text and id = $2::text and seq_no >= $3::bigint
+          order by seq_no limit $4::integer`,
+        "seq_no",
+        BY_ID_ITEM,
+        "$5::bigint",
+      )
+    }) as page`,
+    eventsById: packedPageSql(
+      `select seq_no, position, bytes from ${events}
+        where type_name = $1::text and id = $2::text and seq_no between $3::bigint and $4::bigint
+        order by seq_no limit $5::integer`,
+      "seq_no",
+      BY_ID_ITEM,
+      "$6::bigint",
+    ),
+    // Ids are packed as UTF-8 bytes: some drivers decode text with a TextDecoder that drops a
     // leading U+FEFF, which would hand one entity's events out under another id.
-    eventsByTypeFirst: `select h.head, convert_to(e.id, 'UTF8'), e.seq_no, e.position, e.bytes
-      from (select max(position) as head from ${positions} where type_name = $1::text) as h
-      left join lateral (select id, seq_no, position, bytes from ${events}
-        where type_name = $1::text and position >= $2::bigint
-        order by position limit $3::integer) as e on true`,
-    eventsByType: `select convert_to(id, 'UTF8'), seq_no, position, bytes from ${events}
-      where type_name = $1::text and position between $2::bigint and $3::bigint
-      order by position limit $4::integer`,
+    eventsByTypeFirst: `select (select max(position) from ${positions}
+        where type_name = $1::text) as head, page.*
+      from (${
+      packedPageSql(
+        `select id, seq_no, position, bytes from ${events}
+          where type_name = $1::text and position >= $2::bigint
+          order by position limit $3::integer`,
+        "position",
+        BY_TYPE_ITEM,
+        "$4::bigint",
+      )
+    }) as page`,
+    eventsByType: packedPageSql(
+      `select id, seq_no, position, bytes from ${events}
+        where type_name = $1::text and position between $2::bigint and $3::bigint
+        order by position limit $4::integer`,
+      "position",
+      BY_TYPE_ITEM,
+      "$5::bigint",
+    ),
     saveSnapshot: `with saved as (
         insert into ${snapshots} (type_name, id, seq_no, bytes)
         select $1::text, $2::text, $3::bigint, $4::bytea

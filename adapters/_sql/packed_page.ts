@@ -1,0 +1,114 @@
+// A page of events comes back as one row holding one bytea that packs every event of the page,
+// rather than one row per event: the drivers' per-row and per-column work (a row object, a
+// string per bigint, a Buffer per bytea) then happens once per page, and each event costs a few
+// DataView reads and a subarray. The server builds the bytea with string_agg over the page, so
+// the page's rows are read exactly as before (same index, same keyset).
+//
+// Layout, all integers big-endian as int4send/int8send write them, per event in key order:
+//   by id:   seqNo int8 | position int8 | length int4 | bytes
+//   by type: id length int4 | id (UTF-8) | seqNo int8 | position int8 | length int4 | bytes
+//
+// A page stops early once it holds PAGE_BYTES of event bytes (always at least one event), so a
+// log of large events never builds one huge value; the row says how many rows the page query
+// found and how many it packed, so a reader knows whether more may follow.
+
+import type { PersistedEvent } from "../../src/event_log.ts";
+import { toBytes, toNumber } from "./client.ts";
+
+/** Event bytes after which a page stops (the event that crosses it is still included). */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+
+/** One unpacked page: its events, and whether the log may hold more after them. */
+export interface Page {
+  readonly events: PersistedEvent[];
+  readonly full: boolean;
+}
+
+/**
+ * Wraps a page query (`inner`, ordered by `key`, with a limit) so it returns one row: how many
+ * rows it found, how many are packed, and the packed bytes. `maxBytes` is the placeholder of
+ * the PAGE_BYTES parameter.
+ */
+export function packedPageSql(inner: string, key: string, item: string, maxBytes: string): string {
+  return `select count(*) as found, count(*) filter (where p.before < ${maxBytes}) as packed_count,
+      string_agg(${item}, ''::bytea order by p.${key}) filter (where p.before < ${maxBytes})
+    from (select l.*, coalesce(sum(octet_length(l.bytes)) over (order by l.${key}
+        rows between unbounded preceding and 1 preceding), 0) as before
+      from (${inner}) as l) as p`;
+}
+
+/** The packed item of a read by id (see the layout above). */
+export const BY_ID_ITEM = "int8send(p.seq_no) || int8send(p.position) || " +
+  "int4send(octet_length(p.bytes)) || p.bytes";
+
+/** The packed item of a read by type name. */
+export const BY_TYPE_ITEM = "int4send(octet_length(convert_to(p.id, 'UTF8'))) || " +
+  "convert_to(p.id, 'UTF8') || " + BY_ID_ITEM;
+
+// Keeps a leading U+FEFF, which is part of an id, not a byte order mark.
+const idDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Unpacks the page columns `found`, `packed count`, `packed bytes` of `row` from `offset`.
+ * `id` is the entity of a read by id; `undefined` reads each event's id from the bytes.
+ */
+export function unpackPage(
+  row: readonly unknown[] | undefined,
+  offset: number,
+  limit: number,
+  typeName: string,
+  id: string | undefined,
+): Page {
+  const found = row === undefined ? 0 : toNumber(row[offset]);
+  const count = found === 0 ? 0 : toNumber(row![offset + 1]);
+  const events: PersistedEvent[] = new Array(count);
+  if (count > 0) {
+    const packed = toBytes(row![offset + 2]);
+    const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+    let at = 0;
+    let lastIdBytes: Uint8Array | undefined;
+    let lastId = "";
+    for (let i = 0; i < count; i++) {
+      let eventId = id;
+      if (eventId === undefined) {
+        const idLength = view.getInt32(at);
+        const idBytes = packed.subarray(at + 4, at + 4 + idLength);
+        at += 4 + idLength;
+        // Events of one entity often come in runs: decode its id once per run.
+        if (lastIdBytes === undefined || !sameBytes(lastIdBytes, idBytes)) {
+          lastIdBytes = idBytes;
+          lastId = idDecoder.decode(idBytes);
+        }
+        eventId = lastId;
+      }
+      const seqNo = readInt8(view, at);
+      const position = readInt8(view, at + 8);
+      const length = view.getInt32(at + 16);
+      at += 20;
+      events[i] = {
+        typeName,
+        id: eventId,
+        seqNo,
+        position,
+        bytes: packed.subarray(at, at + length),
+      };
+      at += length;
+    }
+    if (at !== packed.length) {
+      throw new Error(`A packed page of ${count} events has ${packed.length - at} bytes left over`);
+    }
+  }
+  return { events, full: found === limit || count < found };
+}
+
+// seqNos and positions stay below 2^53, so two 32-bit halves give the exact number without a
+// BigInt.
+function readInt8(view: DataView, at: number): number {
+  return view.getUint32(at) * 0x1_0000_0000 + view.getUint32(at + 4);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
