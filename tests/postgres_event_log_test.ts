@@ -349,7 +349,7 @@ test("setup() is idempotent, safe to run concurrently, and honours schema and ta
   await logs[0]!.setup();
   await new PostgresSnapshotStore(sql, options).setup();
   const versions = await sql`select version from es_other.app_schema_version`;
-  assert.deepEqual(versions.map((row) => row.version), [SCHEMA_VERSION]);
+  assert.deepEqual(versions.map((row) => row.version), [1, SCHEMA_VERSION]);
   const tables = await sql`select table_name from information_schema.tables
     where table_schema = 'es_other' order by table_name`;
   assert.deepEqual(tables.map((row) => row.table_name), [
@@ -368,12 +368,91 @@ test("setup() is idempotent, safe to run concurrently, and honours schema and ta
   assert.ok(rows[0]!.written_at instanceof Date, "write time is stored beside the bytes");
 });
 
+test("a writer behind the log is refused even where the probe was skipped, alone or in a batch", {
+  timeout: 60_000,
+}, async () => {
+  const a = new PostgresEventLog(sql);
+  const b = new PostgresEventLog(sql);
+  const typeName = uniqueTypeName("stale");
+  const conflict = (actual: number) => (error: unknown) =>
+    isConcurrencyError(error) && error.expected === 1 && error.actual === actual;
+  try {
+    // `a` wrote seqNo 1 of "one" and "many", so its next appends expecting 1 skip the probe;
+    // `b` has moved both on since.
+    await a.persist(typeName, "one", null, [bytes(1)]);
+    await a.persist(typeName, "many", null, [bytes(1)]);
+    await b.persist(typeName, "one", 1, [bytes(2)]);
+    await b.persist(typeName, "many", 1, [bytes(2), bytes(3)]);
+
+    await assert.rejects(a.persist(typeName, "one", 1, [bytes(9)]), conflict(2));
+    const [many, fresh, other] = await Promise.allSettled([
+      a.persist(typeName, "many", 1, [bytes(9)]),
+      a.persist(typeName, "fresh", null, [bytes(1)]),
+      a.persist(typeName, "other", null, [bytes(1), bytes(2)]),
+    ]);
+    assert.ok(many.status === "rejected" && conflict(3)(many.reason), String(many));
+    assert.deepEqual([fresh, other].map((r) => r.status === "fulfilled" && r.value), [1, 2]);
+
+    const seqNos = async (id: string) =>
+      (await collect(a.eventsById(typeName, id, 1))).map((e) => [e.seqNo, [...e.bytes]]);
+    assert.deepEqual(await seqNos("one"), [[1, [1]], [2, [2]]]);
+    assert.deepEqual(await seqNos("many"), [[1, [1]], [2, [2]], [3, [3]]]);
+    // Once refused, the writer is checked again: the right seqNo is accepted.
+    assert.equal(await a.persist(typeName, "many", 3, [bytes(4)]), 4);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test("setup() refuses a schema written by a newer release", { timeout: 60_000 }, async () => {
   const options = { tablePrefix: "future_" };
   await new PostgresEventLog(sql, options).setup();
   await sql`insert into future_schema_version (version) values (${SCHEMA_VERSION + 1})`;
   const error = await new PostgresEventLog(sql, options).setup().catch((e) => e);
-  assert.match(String(error?.message), /Cannot set up the event log.*version 2.*up to version 1/);
+  assert.match(
+    String(error?.message),
+    new RegExp(
+      `Cannot set up the event log.*version ${SCHEMA_VERSION + 1}.*up to version ${SCHEMA_VERSION}`,
+    ),
+  );
+});
+
+test("setup() upgrades a version 1 schema to version 2 and keeps its events", {
+  timeout: 60_000,
+}, async () => {
+  const options = { tablePrefix: "upgrade_" };
+  const typeName = uniqueTypeName("upgrade");
+  const before = new PostgresEventLog(sql, options);
+  await before.setup();
+  await before.persist(typeName, "a", null, [bytes(1), bytes(2)]);
+  // Back to what version 1 left: its version row and its append functions' signatures.
+  await sql.unsafe(`delete from upgrade_schema_version where version = 2;
+    drop function upgrade_append(text[], text[], bigint[], boolean[], text[], bigint[], integer[],
+      integer[], integer[], integer[], integer[], integer[], bytea, boolean);
+    drop function upgrade_append_one(text, text, bigint, boolean, bytea, boolean);
+    create function upgrade_append(text[], text[], bigint[], text[], bigint[], integer[],
+      integer[], integer[], integer[], integer[], integer[], bytea, boolean)
+      returns table (o_accepted boolean, o_actual bigint) language sql as 'select true, 0::bigint';
+    create function upgrade_append_one(text, text, bigint, bytea, boolean,
+      out o_accepted boolean, out o_actual bigint) language sql as 'select true, 0::bigint';`)
+    .simple();
+  const after = new PostgresEventLog(sql, options);
+  await after.setup();
+  const versions = await sql`select version from upgrade_schema_version order by version`;
+  assert.deepEqual(versions.map((row) => row.version), [1, 2]);
+  const functions = await sql`select proname, pronargs from pg_proc
+    where proname in ('upgrade_append', 'upgrade_append_one') order by proname`;
+  assert.deepEqual(functions.map((row) => [row.proname, row.pronargs]), [
+    ["upgrade_append", 14],
+    ["upgrade_append_one", 6],
+  ]);
+  assert.equal(await after.persist(typeName, "a", 2, [bytes(3)]), 3);
+  await assert.rejects(after.persist(typeName, "a", 5, [bytes(4)]), isConcurrencyError);
+  const events = await collect(after.eventsById(typeName, "a", 1));
+  assert.deepEqual(events.map((e) => [e.seqNo, [...e.bytes]]), [[1, [1]], [2, [2]], [3, [3]]]);
+  await before.close();
+  await after.close();
 });
 
 test(

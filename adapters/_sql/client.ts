@@ -10,7 +10,8 @@ export type SqlParam =
   | null
   | Uint8Array
   | readonly string[]
-  | readonly number[];
+  | readonly number[]
+  | readonly boolean[];
 
 /** A driver, seen by the shared code. */
 export interface SqlClient {

@@ -21,6 +21,11 @@ export interface Pending {
   readonly id: string;
   readonly key: string;
   readonly lastSeqNo: number | null;
+  /**
+   * Whether the log must read the entity's last seqNo before writing; not needed when the
+   * writer is known not to be ahead of the log (see appendFunction in schema.ts).
+   */
+  readonly check: boolean;
   readonly events: readonly Uint8Array[];
   readonly signal: AbortSignal | undefined;
   resolve(seqNo: number): void;
@@ -48,11 +53,19 @@ export interface GroupCommitOptions {
   readonly maxBytes: number;
 }
 
-/** Encodes a batch as the parameters of the append function (see `schema.ts`). */
-export function appendParams(batch: readonly Pending[], notify: boolean): SqlParam[] {
+/**
+ * Encodes a batch as the parameters of the append function (see `schema.ts`); `checkAll`
+ * checks every entity's last seqNo.
+ */
+export function appendParams(
+  batch: readonly Pending[],
+  notify: boolean,
+  checkAll: boolean,
+): SqlParam[] {
   const types: string[] = [];
   const ids: string[] = [];
   const expected: number[] = [];
+  const check: boolean[] = [];
   const typeIndex = new Map<string, number>();
   for (const pending of batch) typeIndex.set(pending.typeName, 0);
   const typeNames = [...typeIndex.keys()].sort();
@@ -73,6 +86,7 @@ export function appendParams(batch: readonly Pending[], notify: boolean): SqlPar
     types.push(pending.typeName);
     ids.push(pending.id);
     expected.push(pending.lastSeqNo ?? 0);
+    check.push(checkAll || pending.check);
     const t = typeIndex.get(pending.typeName)!;
     const events = pending.events;
     for (let n = 0; n < events.length; n++) {
@@ -91,6 +105,7 @@ export function appendParams(batch: readonly Pending[], notify: boolean): SqlPar
     types,
     ids,
     expected,
+    check,
     typeNames,
     typeCounts,
     entity,

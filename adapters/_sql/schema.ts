@@ -14,14 +14,16 @@ import type { SqlNames } from "./names.ts";
  * import { SCHEMA_VERSION } from "@eventsourced/eventsourced/pglite";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SCHEMA_VERSION, 1);
+ * assert.equal(SCHEMA_VERSION, 2);
  * ```
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
- * Creates what is missing and records the version. A database at a newer version than this
- * release knows is refused, so an old release never writes into a schema it does not know.
+ * Creates what is missing and records each version it applies. A database at a newer version
+ * than this release knows is refused, so an old release never writes into a schema it does not
+ * know. Version 1: the tables (and append functions that version 2 replaces). Version 2: the
+ * append functions take a per-entity flag that skips the last-seqNo probe (see appendFunction).
  */
 export function setupScript(names: SqlNames): string {
   const { schema, events, positions, snapshots, schemaVersion, prefix } = names;
@@ -46,75 +48,93 @@ begin
     return;
   end if;
 
-  -- Version 1.
-  create table ${events} (
-    type_name text not null,
-    id text not null check (char_length(id) between 1 and 256),
-    seq_no bigint not null check (seq_no >= 1),
-    position bigint not null check (position >= 1),
-    bytes bytea not null,
-    written_at timestamptz not null default now(),
-    constraint "${prefix}events_pkey" primary key (type_name, id, seq_no),
-    constraint "${prefix}events_position_key" unique (type_name, position)
-  );
-  -- One row per type name: the last position handed out. An append locks the rows of its
-  -- type names until it commits (see appendFunction in schema.ts).
-  create table ${positions} (
-    type_name text primary key,
-    position bigint not null
-  );
-  create table ${snapshots} (
-    type_name text not null,
-    id text not null check (char_length(id) between 1 and 256),
-    seq_no bigint not null check (seq_no >= 1),
-    bytes bytea not null,
-    written_at timestamptz not null default now(),
-    constraint "${prefix}snapshots_pkey" primary key (type_name, id, seq_no)
-  );
+  if v_version is null then
+    -- Version 1.
+    create table ${events} (
+      type_name text not null,
+      id text not null check (char_length(id) between 1 and 256),
+      seq_no bigint not null check (seq_no >= 1),
+      position bigint not null check (position >= 1),
+      bytes bytea not null,
+      written_at timestamptz not null default now(),
+      constraint "${prefix}events_pkey" primary key (type_name, id, seq_no),
+      constraint "${prefix}events_position_key" unique (type_name, position)
+    );
+    -- One row per type name: the last position handed out. An append locks the rows of its
+    -- type names until it commits (see appendFunction in schema.ts).
+    create table ${positions} (
+      type_name text primary key,
+      position bigint not null
+    );
+    create table ${snapshots} (
+      type_name text not null,
+      id text not null check (char_length(id) between 1 and 256),
+      seq_no bigint not null check (seq_no >= 1),
+      bytes bytea not null,
+      written_at timestamptz not null default now(),
+      constraint "${prefix}snapshots_pkey" primary key (type_name, id, seq_no)
+    );
+    insert into ${schemaVersion} (version) values (1);
+  end if;
+
+  -- Version 2: the append functions of version 1 are replaced.
+  drop function if exists ${names.append}(text[], text[], bigint[], text[], bigint[],
+    integer[], integer[], integer[], integer[], integer[], integer[], bytea, boolean);
+  drop function if exists ${names.appendOne}(text, text, bigint, bytea, boolean);
   ${appendFunction(names)}
   ${appendOneFunction(names)}
-  insert into ${schemaVersion} (version) values (${SCHEMA_VERSION});
+  insert into ${schemaVersion} (version) values (2);
 end
 $setup$`;
 }
 
 // The group-commit append: the events of many entities, each entity with its own expected last
 // seqNo, written by one call, so one transaction and one round trip. Per entity: type name, id,
-// expected last seqNo (0: none). Per distinct type name of the batch, in name order: the name
-// and its number of events. Per event: its entity and type name (1-based indexes into those
-// arrays), its seqNo offset within its entity and its rank within its type name (1, 2, 3 …),
-// and where its bytes start (1-based) and how long they are in p_bytes, all events packed into
-// one bytea. Rows: accepted, actual last seqNo; one per entity, in order. It is a plpgsql
-// function so that both drivers reuse its cached plans (PGlite prepares nothing itself).
+// expected last seqNo (0: none), and whether to check it. Per distinct type name of the batch,
+// in name order: the name and its number of events. Per event: its entity and type name (1-based
+// indexes into those arrays), its seqNo offset within its entity and its rank within its type
+// name (1, 2, 3 …), and where its bytes start (1-based) and how long they are in p_bytes, all
+// events packed into one bytea. Rows: accepted, actual last seqNo; one per entity, in order. It
+// is a plpgsql function so that both drivers reuse its cached plans (PGlite prepares nothing
+// itself).
 //
-// Concurrency check first: each entity's last seqNo is read (one index probe, `order by … desc
-// limit 1`; max() can turn into a scan of the whole entity when statistics are missing). If any
-// entity's differs from what its writer expected, nothing is written and the outcomes go back:
-// the caller fails those entities with a ConcurrencyError and sends the others again, so one
-// entity's conflict fails only that entity (at the price of a second round trip, only then).
+// Concurrency check. The primary key already refuses a writer that is behind: its first seqNo
+// exists, the insert fails with a unique violation and nothing of the batch is written. What
+// the key cannot see is a writer that is ahead (it expects seqNo 5 where the log ends at 3: the
+// insert would leave a gap), so for such entities the last seqNo is read first (one index
+// probe, `order by … desc limit 1`; max() can turn into a scan of the whole entity when
+// statistics are missing). The caller skips that probe (p_check false) where it cannot be
+// needed: for a new entity (expected 0) and for an entity whose expected seqNo this log wrote
+// itself (events are never deleted, so it exists; after any failed append the log forgets what
+// it wrote, so a failover to a replica that lost the last commits is probed again). If any
+// checked entity differs from what its
+// writer expected, nothing is written and the outcomes go back: the caller fails those entities
+// with a ConcurrencyError and sends the others again, so one entity's conflict fails only that
+// entity. On a unique violation the caller sends the batch again with every entity checked,
+// then entity by entity (sql_event_log.ts).
 //
 // Positions. A plain sequence hands out numbers at insert time, but transactions commit in any
 // order, so a reader could see position 7 before 6 commits and never look back (the gap
-// problem). Instead each append takes its positions from the counter row of its type name with
-// an upsert, which keeps the row locked until the transaction ends; rows of several type names
-// are taken in name order, so two appends never deadlock. The next append of that type name
-// gets the lock, and its positions, only after this one has committed and become visible, so
-// the committed positions of a type name are always a prefix 1..n: a reader that has seen p
-// never later finds an event below p, and positions stay dense. The alternative, reading only
-// below pg_snapshot_xmin(pg_current_snapshot()) over a sequence, keeps writers apart but makes
-// every reader lag behind the oldest open transaction of the whole database and gives no
-// single-number position; appends of one type name are grouped into few transactions here
-// anyway (group_commit.ts sends one batch per type name at a time), so serialising them costs
-// little.
+// problem). Instead each append takes its positions from the counter row of its type name
+// (an update, or an insert for the first append of a type name), which keeps the row locked
+// until the transaction ends; rows of several type names are taken in name order, so two
+// appends never deadlock. The next append of that type name gets the lock, and its positions,
+// only after this one has committed and become visible, so the committed positions of a type
+// name are always a prefix 1..n: a reader that has seen p never later finds an event below p,
+// and positions stay dense. The alternative, reading only below
+// pg_snapshot_xmin(pg_current_snapshot()) over a sequence, keeps writers apart but makes every
+// reader lag behind the oldest open transaction of the whole database and gives no single-number
+// position; appends of one type name are grouped into few transactions here anyway
+// (group_commit.ts keeps at most two batches of one type name in flight), so serialising them
+// costs little.
 //
 // The check reads with the snapshot of its own statement, taken before the lock: if another
 // append of the same entity commits in between, the insert of a seqNo it already wrote violates
-// the primary key, nothing is written, and the caller retries the entities one by one, turning
-// the unique violation into a ConcurrencyError (sql_event_log.ts).
+// the primary key, and the retry described above turns that into a ConcurrencyError.
 function appendFunction(names: SqlNames): string {
   const { events, positions, append, channel } = names;
   return `create function ${append}(
-    p_types text[], p_ids text[], p_expected bigint[],
+    p_types text[], p_ids text[], p_expected bigint[], p_check boolean[],
     p_type_names text[], p_type_counts bigint[],
     p_entity integer[], p_type integer[], p_seq integer[], p_rank integer[],
     p_start integer[], p_length integer[], p_bytes bytea, p_notify boolean
@@ -125,16 +145,17 @@ function appendFunction(names: SqlNames): string {
     v_bases bigint[] := array[]::bigint[];
     v_base bigint;
   begin
-    select array_agg(coalesce((select e.seq_no from ${events} as e
-        where e.type_name = p_types[i] and e.id = p_ids[i]
-        order by e.seq_no desc limit 1), 0) order by i)
-      into v_actual from generate_subscripts(p_types, 1) as i;
+    if true = any(p_check) then
+      select array_agg(case when p_check[i] then coalesce((select e.seq_no from ${events} as e
+          where e.type_name = p_types[i] and e.id = p_ids[i]
+          order by e.seq_no desc limit 1), 0) else p_expected[i] end order by i)
+        into v_actual from generate_subscripts(p_types, 1) as i;
+    else
+      v_actual := p_expected;
+    end if;
     if v_actual = p_expected then
       for t in 1 .. array_length(p_type_names, 1) loop
-        insert into ${positions} as p (type_name, position)
-          values (p_type_names[t], p_type_counts[t])
-          on conflict (type_name) do update set position = p.position + excluded.position
-          returning p.position - p_type_counts[t] into v_base;
+        ${takePositions(positions, "p_type_names[t]", "p_type_counts[t]", "v_base")}
         v_bases := v_bases || v_base;
       end loop;
       insert into ${events} (type_name, id, seq_no, position, bytes)
@@ -152,26 +173,30 @@ function appendFunction(names: SqlNames): string {
 }
 
 // The same for a batch of a single event, the usual case of an entity whose commands come one
-// at a time: scalar parameters and three short statements instead of the set-based statement.
+// at a time: scalar parameters and short statements instead of the set-based statement.
 function appendOneFunction(names: SqlNames): string {
   const { events, positions, appendOne, channel } = names;
   return `create function ${appendOne}(
-    p_type text, p_id text, p_expected bigint, p_bytes bytea, p_notify boolean,
+    p_type text, p_id text, p_expected bigint, p_check boolean, p_bytes bytea, p_notify boolean,
     out o_accepted boolean, out o_actual bigint
   ) language plpgsql volatile as $append_one$
   declare
     v_position bigint;
   begin
-    select e.seq_no into o_actual from ${events} as e
-      where e.type_name = p_type and e.id = p_id order by e.seq_no desc limit 1;
-    o_actual := coalesce(o_actual, 0);
-    o_accepted := o_actual = p_expected;
-    if not o_accepted then
-      return;
+    if p_check then
+      select e.seq_no into o_actual from ${events} as e
+        where e.type_name = p_type and e.id = p_id order by e.seq_no desc limit 1;
+      o_actual := coalesce(o_actual, 0);
+      o_accepted := o_actual = p_expected;
+      if not o_accepted then
+        return;
+      end if;
+    else
+      o_actual := p_expected;
+      o_accepted := true;
     end if;
-    insert into ${positions} as p (type_name, position) values (p_type, 1)
-      on conflict (type_name) do update set position = p.position + 1
-      returning p.position into v_position;
+    ${takePositions(positions, "p_type", "1", "v_position")}
+    v_position := v_position + 1;
     insert into ${events} (type_name, id, seq_no, position, bytes)
       values (p_type, p_id, p_expected + 1, v_position, p_bytes);
     if p_notify then
@@ -179,4 +204,17 @@ function appendOneFunction(names: SqlNames): string {
     end if;
   end
   $append_one$;`;
+}
+
+// Moves the counter of \`typeName\` on by \`count\` and stores the position before the move in
+// \`into\`. An update locks an existing row at once; only the first append of a type name pays
+// for the insert (whose conflict clause covers a concurrent first append).
+function takePositions(positions: string, typeName: string, count: string, into: string): string {
+  return `update ${positions} set position = position + ${count} where type_name = ${typeName}
+          returning position - ${count} into ${into};
+        if not found then
+          insert into ${positions} as p (type_name, position) values (${typeName}, ${count})
+            on conflict (type_name) do update set position = p.position + excluded.position
+            returning p.position - ${count} into ${into};
+        end if;`;
 }

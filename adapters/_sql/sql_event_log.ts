@@ -67,6 +67,8 @@ export interface SqlEventLogSettings {
 }
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+// Entities whose last written seqNo is remembered; the rest are checked by a probe.
+const WRITTEN_ENTRIES = 100_000;
 // SQLSTATEs after which a batch is retried one entity at a time. A unique violation means that
 // another append of one of the batch's entities committed while this one waited for the position
 // lock (see schema.ts); serialisation failures and deadlocks can only come from sessions that
@@ -83,6 +85,9 @@ export class SqlEventLog implements EventLog {
   readonly #notify: boolean;
   readonly #groupCommit: GroupCommit;
   readonly #wakeups = new Wakeups();
+  // Entity key → the last seqNo this log wrote and saw acknowledged; such an entity's next
+  // append needs no probe (see appendFunction in schema.ts). Forgotten after any failed append.
+  readonly #written = new Map<string, number>();
   #listening: Promise<(() => Promise<void>) | undefined> | undefined;
   #closed = false;
 
@@ -136,12 +141,14 @@ export class SqlEventLog implements EventLog {
     } catch (error) {
       return Promise.reject(error);
     }
+    const key = `${typeName}\u0000${id}`;
     return new Promise<number>((resolve, reject) => {
       this.#groupCommit.add({
         typeName,
         id,
-        key: `${typeName}\u0000${id}`,
+        key,
         lastSeqNo,
+        check: lastSeqNo !== null && this.#written.get(key) !== lastSeqNo,
         events,
         signal: options?.signal,
         resolve,
@@ -159,18 +166,30 @@ export class SqlEventLog implements EventLog {
   }
 
   // A batch is written whole or not at all: when some entities conflict, they fail and the rest
-  // go again (see appendFunction in schema.ts).
+  // go again; after a unique violation (a writer whose check was skipped is behind the log) the
+  // batch goes again with every entity checked, then entity by entity (see appendFunction in
+  // schema.ts).
   async #runBatch(batch: readonly Pending[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = new Array(batch.length);
     let open = batch.map((_, i) => i);
+    let checkAll = false;
     while (open.length > 0) {
       const part = open.map((i) => batch[i]!);
       let result: Outcome[];
       try {
-        result = await this.#append(part);
+        result = await this.#append(part, checkAll);
       } catch (error) {
         const code = errorCode(error);
-        if (code === undefined || !RETRY_ALONE.has(code)) throw error;
+        if (code === undefined || !RETRY_ALONE.has(code)) {
+          // The server may have changed under us (a failover to a replica that lost the last
+          // commits, say): check every entity again.
+          this.#written.clear();
+          throw error;
+        }
+        if (!checkAll && part.some((pending) => !pending.check)) {
+          checkAll = true;
+          continue;
+        }
         const alone = await this.#appendAlone(part);
         open.forEach((i, j) => (outcomes[i] = alone[j]!));
         return outcomes;
@@ -193,7 +212,7 @@ export class SqlEventLog implements EventLog {
     const outcomes: Outcome[] = [];
     for (const pending of batch) {
       try {
-        outcomes.push(...await this.#append([pending]));
+        outcomes.push(...await this.#append([pending], true));
       } catch (error) {
         const code = errorCode(error);
         if (code === undefined || !RETRY_ALONE.has(code)) throw error;
@@ -204,24 +223,40 @@ export class SqlEventLog implements EventLog {
     return outcomes;
   }
 
-  async #append(batch: readonly Pending[]): Promise<Outcome[]> {
+  async #append(batch: readonly Pending[], checkAll: boolean): Promise<Outcome[]> {
     const only = batch.length === 1 && batch[0]!.events.length === 1 ? batch[0]! : undefined;
     const rows = only === undefined
-      ? await this.#client.query(this.#sql.append, appendParams(batch, this.#notify))
+      ? await this.#client.query(this.#sql.append, appendParams(batch, this.#notify, checkAll))
       : await this.#client.query(this.#sql.appendOne, [
         only.typeName,
         only.id,
         only.lastSeqNo ?? 0,
+        checkAll || only.check,
         only.events[0]!,
         this.#notify,
       ]);
     const outcomes = rows.map((row) => ({ accepted: row[0] === true, actual: toNumber(row[1]) }));
     if (outcomes.every((outcome) => outcome.accepted)) {
       const woken = new Set<string>();
-      for (const pending of batch) woken.add(pending.typeName);
+      for (const pending of batch) {
+        woken.add(pending.typeName);
+        this.#remember(pending.key, (pending.lastSeqNo ?? 0) + pending.events.length);
+      }
       for (const typeName of woken) this.#wakeups.wake(typeName);
+    } else {
+      outcomes.forEach((outcome, i) => outcome.accepted || this.#written.delete(batch[i]!.key));
     }
     return outcomes;
+  }
+
+  // The last seqNo this log wrote for an entity, most recent entities last, so the oldest go
+  // first when the map is full.
+  #remember(key: string, seqNo: number): void {
+    this.#written.delete(key);
+    this.#written.set(key, seqNo);
+    if (this.#written.size > WRITTEN_ENTRIES) {
+      this.#written.delete(this.#written.keys().next().value!);
+    }
   }
 
   async lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {

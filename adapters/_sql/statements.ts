@@ -8,7 +8,10 @@ import { BY_ID_ITEM, BY_TYPE_ITEM, packedPageSql } from "./packed_page.ts";
 export interface Statements {
   /** The group-commit append: a call of the function that `schema.ts` creates. */
   readonly append: string;
-  /** The append of one event: `$1` typeName, `$2` id, `$3` expected, `$4` bytes, `$5` notify. */
+  /**
+   * The append of one event: `$1` typeName, `$2` id, `$3` expected, `$4` check, `$5` bytes,
+   * `$6` notify.
+   */
   readonly appendOne: string;
   /** The last seqNo of an entity: `$1` typeName, `$2` id. */
   readonly lastSeqNo: string;
@@ -41,10 +44,10 @@ export function statements(names: SqlNames): Statements {
   const { events, positions, snapshots } = names;
   return {
     append: `select o_accepted, o_actual from ${names.append}($1::text[], $2::text[],
-      $3::bigint[], $4::text[], $5::bigint[], $6::integer[], $7::integer[], $8::integer[],
-      $9::integer[], $10::integer[], $11::integer[], $12::bytea, $13::boolean)`,
+      $3::bigint[], $4::boolean[], $5::text[], $6::bigint[], $7::integer[], $8::integer[],
+      $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::bytea, $14::boolean)`,
     appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
-      $3::bigint, $4::bytea, $5::boolean)`,
+      $3::bigint, $4::boolean, $5::bytea, $6::boolean)`,
     // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
     lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
       order by seq_no desc limit 1`,
