@@ -1,9 +1,11 @@
 // Group commit: persists that wait at the same time are written by one statement (one
 // transaction, one round trip), each entity with its own concurrency check.
 //
-// A persist joins the queue; a flush is scheduled in a microtask, so persists issued in the same
-// tick share a batch; persists that arrive while batches are in flight go together in the next
-// one: the busier the log, the bigger the batches. Appends of one type name wait for each other
+// A persist joins the queue; a flush is scheduled for when the current task's microtasks have run,
+// so persists issued in the same tick share a batch, including those that the answer of the
+// last batch sets off many promise hops later (each caller's next command); persists that
+// arrive while batches are in flight go together in the next one: the busier the log, the
+// bigger the batches. Appends of one type name wait for each other
 // on the server (its position counter row stays locked until commit), so more than two batches
 // of one type name in flight would only queue there; two are useful, because the second is
 // already at the server, its concurrency check done, when the first commits, while the client
@@ -13,6 +15,7 @@
 // one caller's persists keep their order.
 
 import { ConcurrencyError } from "../../src/errors.ts";
+import { afterMicrotasks } from "./after_microtasks.ts";
 import type { SqlParam } from "./client.ts";
 
 /** One waiting persist. */
@@ -161,7 +164,7 @@ export class GroupCommit {
   #schedule(): void {
     if (this.#scheduled || this.#batches >= this.#options.concurrency) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
+    afterMicrotasks(() => {
       this.#scheduled = false;
       this.#flush();
     });
