@@ -56,6 +56,29 @@ export interface GroupCommitOptions {
   readonly maxBytes: number;
 }
 
+/** All event bytes of a batch in one array, with where each event starts (1-based) and its length. */
+function packEvents(batch: readonly Pending[]): {
+  packed: Uint8Array;
+  start: number[];
+  length: number[];
+} {
+  let total = 0;
+  for (const pending of batch) for (const bytes of pending.events) total += bytes.length;
+  const packed = new Uint8Array(total);
+  const start: number[] = [];
+  const length: number[] = [];
+  let offset = 0;
+  for (const pending of batch) {
+    for (const bytes of pending.events) {
+      start.push(offset + 1);
+      length.push(bytes.length);
+      packed.set(bytes, offset);
+      offset += bytes.length;
+    }
+  }
+  return { packed, start, length };
+}
+
 /**
  * Encodes a batch as the parameters of the append function (see `schema.ts`); `checkAll`
  * checks every entity's last seqNo.
@@ -78,12 +101,6 @@ export function appendParams(
   const type: number[] = [];
   const seq: number[] = [];
   const rank: number[] = [];
-  const start: number[] = [];
-  const length: number[] = [];
-  let total = 0;
-  for (const pending of batch) for (const bytes of pending.events) total += bytes.length;
-  const packed = new Uint8Array(total);
-  let offset = 0;
   for (let i = 0; i < batch.length; i++) {
     const pending = batch[i]!;
     types.push(pending.typeName);
@@ -91,19 +108,14 @@ export function appendParams(
     expected.push(pending.lastSeqNo ?? 0);
     check.push(checkAll || pending.check);
     const t = typeIndex.get(pending.typeName)!;
-    const events = pending.events;
-    for (let n = 0; n < events.length; n++) {
-      const bytes = events[n]!;
+    for (let n = 0; n < pending.events.length; n++) {
       entity.push(i + 1);
       type.push(t);
       seq.push(n + 1);
       rank.push(++typeCounts[t - 1]!);
-      start.push(offset + 1);
-      length.push(bytes.length);
-      packed.set(bytes, offset);
-      offset += bytes.length;
     }
   }
+  const { packed, start, length } = packEvents(batch);
   return [
     types,
     ids,
@@ -120,6 +132,30 @@ export function appendParams(
     packed,
     notify,
   ];
+}
+
+/**
+ * Encodes a batch of one type name whose entities need no check as the parameters of the
+ * `appendUnchecked` statement; `undefined` when the batch holds several type names or an
+ * entity to check.
+ */
+export function uncheckedParams(
+  batch: readonly Pending[],
+  notify: boolean,
+): SqlParam[] | undefined {
+  const typeName = batch[0]!.typeName;
+  const ids: string[] = [];
+  const seqNos: number[] = [];
+  for (const pending of batch) {
+    if (pending.check || pending.typeName !== typeName) return undefined;
+    const base = pending.lastSeqNo ?? 0;
+    for (let n = 1; n <= pending.events.length; n++) {
+      ids.push(pending.id);
+      seqNos.push(base + n);
+    }
+  }
+  const { packed, start, length } = packEvents(batch);
+  return [typeName, ids.length, ids, seqNos, start, length, packed, notify];
 }
 
 // Below this many waiting persists a batch is not split in two.

@@ -13,6 +13,14 @@ export interface Statements {
    * `$6` notify.
    */
   readonly appendOne: string;
+  /**
+   * The append without checks of the events of one type name (see appendFunction in schema.ts
+   * for when no check is needed): `$1` typeName, `$2` number of events, then per event `$3`
+   * id, `$4` seqNo, `$5` start and `$6` length of its bytes (1-based) in `$7`, and `$8` notify.
+   * One row: the number of events written, 0 when the type name has no counter row yet (its
+   * first append goes through the function, which creates it).
+   */
+  readonly appendUnchecked: string;
   /** The last seqNo of an entity: `$1` typeName, `$2` id. */
   readonly lastSeqNo: string;
   /**
@@ -48,6 +56,25 @@ export function statements(names: SqlNames): Statements {
       $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::bytea, $14::boolean)`,
     appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
       $3::bigint, $4::boolean, $5::bytea, $6::boolean)`,
+    // One plain statement, not a plpgsql call: about 0.1 ms less per append of one event on the
+    // development machine (0.55 against 0.65 ms, with the commit), which is what one entity's
+    // sequential commands wait for.
+    // Positions come from the counter row as in the function; the primary key refuses a writer
+    // that is behind (a unique violation: nothing is written).
+    appendUnchecked: `with counter as (
+        update ${positions} set position = position + $2::bigint where type_name = $1::text
+        returning position - $2::bigint as base
+      ), written as (
+        insert into ${events} (type_name, id, seq_no, position, bytes)
+        select $1::text, e.id, e.seq_no, counter.base + e.rank,
+          substring($7::bytea from e.start for e.length)
+        from counter, unnest($3::text[], $4::bigint[], $5::integer[], $6::integer[])
+          with ordinality as e(id, seq_no, start, length, rank)
+        returning 1
+      )
+      select count(*), (select pg_notify('${names.channel}', $1::text)
+        where $8::boolean and exists (select 1 from written))
+      from written`,
     // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
     lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
       order by seq_no desc limit 1`,
