@@ -5,14 +5,13 @@
 // so persists issued in the same tick share a batch, including those that the answer of the
 // last batch sets off many promise hops later (each caller's next command); persists that
 // arrive while batches are in flight go together in the next one: the busier the log, the
-// bigger the batches. Appends of one type name wait for each other
-// on the server (its position counter row stays locked until commit), so more than two batches
-// of one type name in flight would only queue there; two are useful, because the second is
-// already at the server, its concurrency check done, when the first commits, while the client
-// handles the first one's replies. So when nothing is in flight and many persists wait, they go
-// as two halves, and from then on the halves alternate. Batches of different type names run side
-// by side, up to `concurrency`. Two persists of the same entity are never in flight together, so
-// one caller's persists keep their order.
+// bigger the batches. Appends of one type name wait for each other on the server (its position
+// counter row stays locked until commit), and an append that needs no check does all its work
+// under that lock, so a second batch of the same type name in flight would only wait there and
+// make both batches smaller (measured: 64 entities wrote 10–15% more with one batch per type
+// name than with two halves in flight). So one batch per type name is in flight; batches of
+// different type names run side by side, up to `concurrency`. Two persists of the same entity
+// are never in flight together, so one caller's persists keep their order.
 
 import { ConcurrencyError } from "../../src/errors.ts";
 import { afterMicrotasks } from "./after_microtasks.ts";
@@ -48,8 +47,6 @@ export type RunBatch = (batch: readonly Pending[]) => Promise<Outcome[]>;
 export interface GroupCommitOptions {
   /** Batches in flight at once. */
   readonly concurrency: number;
-  /** Batches in flight at once that hold events of the same type name (1 or 2). */
-  readonly perType: number;
   /** Most entities in one batch. */
   readonly maxEntities: number;
   /** Most event bytes in one batch (a larger single persist still goes alone). */
@@ -158,15 +155,12 @@ export function uncheckedParams(
   return [typeName, ids.length, ids, seqNos, start, length, packed, notify];
 }
 
-// Below this many waiting persists a batch is not split in two.
-const SPLIT_AT = 16;
-
 /** The queue of persists and the batches in flight. */
 export class GroupCommit {
   readonly #run: RunBatch;
   readonly #options: GroupCommitOptions;
   #queue: Pending[] = [];
-  readonly #typeBatches = new Map<string, number>(); // batches in flight per type name
+  readonly #typesInFlight = new Set<string>();
   readonly #busy = new Set<string>(); // entities in flight
   #batches = 0;
   #scheduled = false;
@@ -216,15 +210,11 @@ export class GroupCommit {
         types.add(pending.typeName);
         this.#busy.add(pending.key);
       }
-      for (const type of types) this.#typeBatches.set(type, (this.#typeBatches.get(type) ?? 0) + 1);
+      for (const type of types) this.#typesInFlight.add(type);
       this.#send(batch).finally(() => {
         this.#batches--;
         for (const pending of batch) this.#busy.delete(pending.key);
-        for (const type of types) {
-          const left = this.#typeBatches.get(type)! - 1;
-          if (left === 0) this.#typeBatches.delete(type);
-          else this.#typeBatches.set(type, left);
-        }
+        for (const type of types) this.#typesInFlight.delete(type);
         this.#flush();
       });
     }
@@ -241,7 +231,7 @@ export class GroupCommit {
         pending.reject(pending.signal.reason);
       } else if (
         this.#busy.has(pending.key) || keys.has(pending.key) ||
-        (this.#typeBatches.get(pending.typeName) ?? 0) >= this.#options.perType
+        this.#typesInFlight.has(pending.typeName)
       ) {
         rest.push(pending);
       } else {
@@ -249,10 +239,7 @@ export class GroupCommit {
         eligible.push(pending);
       }
     }
-    let limit = this.#options.maxEntities;
-    if (this.#batches === 0 && this.#options.perType > 1 && eligible.length >= SPLIT_AT) {
-      limit = Math.min(limit, Math.ceil(eligible.length / 2));
-    }
+    const limit = this.#options.maxEntities;
     const batch: Pending[] = [];
     let bytes = 0;
     for (const pending of eligible) {

@@ -125,8 +125,7 @@ $setup$`;
 // pg_snapshot_xmin(pg_current_snapshot()) over a sequence, keeps writers apart but makes every
 // reader lag behind the oldest open transaction of the whole database and gives no single-number
 // position; appends of one type name are grouped into few transactions here anyway
-// (group_commit.ts keeps at most two batches of one type name in flight), so serialising them
-// costs little.
+// (group_commit.ts keeps one batch of a type name in flight), so serialising them costs little.
 //
 // The check reads with the snapshot of its own statement, taken before the lock: if another
 // append of the same entity commits in between, the insert of a seqNo it already wrote violates

@@ -66,10 +66,8 @@ export interface SqlEventLogOptions extends NameOptions {
 
 /** The settings a driver adapter fixes. */
 export interface SqlEventLogSettings {
-  /** Group-commit batches in flight at once. */
+  /** Group-commit batches in flight at once (each of other type names). */
   readonly concurrency: number;
-  /** Group-commit batches of one type name in flight at once (1 or 2). */
-  readonly perType: number;
 }
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
@@ -110,7 +108,6 @@ export class SqlEventLog implements EventLog {
     assertPositiveInteger(maxEntities, "maxBatchSize");
     this.#groupCommit = new GroupCommit((batch) => this.#runBatch(batch), {
       concurrency: settings.concurrency,
-      perType: settings.perType,
       maxEntities,
       maxBytes: MAX_BATCH_BYTES,
     });

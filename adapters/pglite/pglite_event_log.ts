@@ -86,7 +86,6 @@ export class PgliteEventLog implements EventLog {
   constructor(db: PgliteClient, options: PgliteEventLogOptions = {}) {
     this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), options, {
       concurrency: 1,
-      perType: 1,
     });
   }
 

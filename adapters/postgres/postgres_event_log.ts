@@ -37,9 +37,8 @@ import { sqlNames } from "../_sql/names.ts";
 export interface PostgresEventLogOptions extends SqlEventLogOptions {
   /**
    * Group-commit transactions in flight at once. Appends of one type name wait for each other
-   * on the server anyway (that is how positions stay gap-free), so at most two batches of one
-   * type name are in flight (the second waits at the server while the first commits); this
-   * bounds batches of different type names. Default 4.
+   * on the server anyway (that is how positions stay gap-free), so one batch of each type name
+   * is in flight; this bounds batches of different type names. Default 4.
    */
   concurrentBatches?: number;
   /** Use named prepared statements; turn off behind a pooler in transaction mode. Default `true`. */
@@ -96,7 +95,6 @@ export class PostgresEventLog implements EventLog {
       options,
       {
         concurrency: options.concurrentBatches ?? 4,
-        perType: 2,
       },
     );
   }
