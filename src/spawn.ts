@@ -135,6 +135,10 @@ export async function spawnWithConfig<State, Event>(
   let seqNo = 0;
   try {
     signal?.throwIfAborted();
+    // The last seqNo is read while the snapshot loads and the events replay, which saves a
+    // round trip; the replay then goes on until it has reached it.
+    const lastRead = eventLog.lastSeqNo(typeName, id, callOptions);
+    lastRead.catch(() => {}); // awaited below, unless something before fails first
     const snapshot = snapshotStore === undefined
       ? null
       : await snapshotStore.load(typeName, id, callOptions);
@@ -146,13 +150,20 @@ export async function spawnWithConfig<State, Event>(
       }
       seqNo = snapshot.seqNo;
     }
-    const last = (await eventLog.lastSeqNo(typeName, id, callOptions)) ?? 0;
+    const target = { entity, id, eventLog, binarize };
+    let replayed = await replay(target, state, seqNo, signal);
+    const last = (await lastRead) ?? 0;
     if (seqNo > last) {
       throw new Error(`the snapshot is at seqNo ${seqNo} but the log ends at seqNo ${last}`);
     }
-    const replayed = await replay({ entity, id, eventLog, binarize }, state, seqNo, signal);
-    if (replayed.seqNo < last) {
-      throw new Error(`the log ended at seqNo ${replayed.seqNo} while its last seqNo is ${last}`);
+    while (replayed.seqNo < last) {
+      const more = await replay(target, replayed.state, replayed.seqNo, signal);
+      if (more.seqNo === replayed.seqNo) {
+        throw new Error(
+          `the log ended at seqNo ${replayed.seqNo} while its last seqNo is ${last}`,
+        );
+      }
+      replayed = more;
     }
     state = replayed.state;
     seqNo = replayed.seqNo;

@@ -179,6 +179,35 @@ test("a snapshot newer than the log is a SpawnError", async () => {
   assert.match(error.message, /snapshot is at seqNo 5 but the log ends at seqNo 0/);
 });
 
+test("spawn replays up to the last seqNo even when it moves on while the replay runs", async () => {
+  // The last seqNo is read beside the replay; here it is read after another writer appended,
+  // so the first replay stops short of it and spawn reads on.
+  const eventLog = new WrappedEventLog();
+  const one = binarize.eventToBytes({ type: "increased", by: 1 });
+  await eventLog.inner.persist("counter", "a", null, [one, one]);
+  const lastSeqNo = eventLog.lastSeqNo.bind(eventLog);
+  eventLog.lastSeqNo = async (typeName, id, options) => {
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the replay is done by then
+    await eventLog.inner.persist("counter", "a", 2, [one]);
+    return await lastSeqNo(typeName, id, options);
+  };
+  const ref = await spawn(counter, "a", { eventLog, binarize });
+  assert.equal(eventLog.calls.eventsById, 2, "a second read went on from where the first ended");
+  assert.deepEqual(await ref.handleCommand(get), { ok: true, value: 3 });
+  await ref.stop();
+});
+
+test("a log whose events end before its last seqNo is a SpawnError", async () => {
+  const eventLog = new WrappedEventLog();
+  await eventLog.inner.persist("counter", "a", null, [
+    binarize.eventToBytes({ type: "increased", by: 1 }),
+  ]);
+  eventLog.lastSeqNo = () => Promise.resolve(4);
+  const error = await spawn(counter, "a", { eventLog, binarize }).catch((e) => e);
+  assert.ok(isSpawnError(error), String(error));
+  assert.match(error.message, /log ended at seqNo 1 while its last seqNo is 4/);
+});
+
 test("an event that cannot be decoded is a SpawnError naming typeName, id and seqNo", async () => {
   const eventLog = new MemoryEventLog();
   await eventLog.persist("counter", "a", null, [

@@ -8,6 +8,9 @@
 //   by id:   seqNo int8 | position int8 | length int4 | bytes
 //   by type: id length int4 | id (UTF-8) | seqNo int8 | position int8 | length int4 | bytes
 //
+// Each event's bytes are a view into its page's buffer, not a copy: code that keeps the bytes of
+// one event keeps its page's buffer alive (a few MiB at most, see below).
+//
 // A page stops early once it holds PAGE_BYTES of event bytes (always at least one event), so a
 // log of large events never builds one huge value; the row says how many rows the page query
 // found and how many it packed, so a reader knows whether more may follow.

@@ -84,8 +84,10 @@ export class PgliteEventLog implements EventLog {
    * Throws a `TypeError` for a bad schema or table prefix.
    */
   constructor(db: PgliteClient, options: PgliteEventLogOptions = {}) {
+    // PGlite keeps no statement plans of its own: the functions' cached plans are faster.
     this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), options, {
       concurrency: 1,
+      preparedStatements: false,
     });
   }
 

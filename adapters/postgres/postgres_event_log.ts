@@ -90,12 +90,11 @@ export class PostgresEventLog implements EventLog {
    * or table prefix, before any I/O.
    */
   constructor(sql: postgres.Sql, options: PostgresEventLogOptions = {}) {
+    const prepare = options.prepare ?? true;
     this.#log = new SqlEventLog(
-      postgresClient(sql, options.prepare ?? true, positiveTimeout(options.queryTimeout)),
+      postgresClient(sql, prepare, positiveTimeout(options.queryTimeout)),
       options,
-      {
-        concurrency: options.concurrentBatches ?? 4,
-      },
+      { concurrency: options.concurrentBatches ?? 4, preparedStatements: prepare },
     );
   }
 
