@@ -11,7 +11,7 @@ import {
   assertTypeName,
   throwIfAborted,
 } from "../../src/_validate.ts";
-import { type SqlClient, toNumber } from "./client.ts";
+import { type SqlClient, type SqlParam, toNumber } from "./client.ts";
 import { describeError, errorCode } from "./errors.ts";
 import {
   appendParams,
@@ -79,10 +79,11 @@ export interface SqlEventLogSettings {
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 // Entities whose last written seqNo is remembered; the rest are checked by a probe.
 const WRITTEN_ENTRIES = 100_000;
-// SQLSTATEs after which a batch is retried one entity at a time. A unique violation means that
-// another append of one of the batch's entities committed while this one waited for the position
-// lock (see schema.ts); serialisation failures and deadlocks can only come from sessions that
-// do not run in READ COMMITTED or from appends inside a caller's own transaction.
+// SQLSTATEs after which a batch is retried, with every entity checked, then one entity at a time.
+// A unique violation means that a writer is behind the log: its check was skipped, or another
+// append of the same entity committed while this one waited for the position lock (see
+// schema.ts); serialisation failures and deadlocks can only come from sessions that do not run
+// in READ COMMITTED or from appends inside a caller's own transaction.
 const RETRY_ALONE = new Set(["23505", "40001", "40P01"]);
 
 /** The shared implementation behind `PostgresEventLog` and `PgliteEventLog`. */
@@ -235,34 +236,48 @@ export class SqlEventLog implements EventLog {
   }
 
   async #append(batch: readonly Pending[], checkAll: boolean): Promise<Outcome[]> {
-    const unchecked = checkAll || !this.#plainAppend
-      ? undefined
-      : uncheckedParams(batch, this.#notify);
-    if (unchecked !== undefined) {
-      const rows = await this.#client.query(this.#sql.appendUnchecked, unchecked);
+    const one = batch.length === 1 && batch[0]!.events.length === 1 ? batch[0]! : undefined;
+    const plain = this.#plainAppend && !checkAll ? this.#plainStatement(batch, one) : undefined;
+    if (plain !== undefined) {
+      const rows = await this.#client.query(plain.text, plain.params);
       // 0: the type name's first append, which the function below makes.
       if (toNumber(rows[0]?.[0]) > 0) {
         return this.#appended(
           batch,
-          batch.map((p) => ({ accepted: true, actual: p.lastSeqNo ?? 0 })),
+          batch.map((pending) => ({ accepted: true, actual: pending.lastSeqNo ?? 0 })),
         );
       }
     }
-    const only = batch.length === 1 && batch[0]!.events.length === 1 ? batch[0]! : undefined;
-    const rows = only === undefined
+    const rows = one === undefined
       ? await this.#client.query(this.#sql.append, appendParams(batch, this.#notify, checkAll))
       : await this.#client.query(this.#sql.appendOne, [
-        only.typeName,
-        only.id,
-        only.lastSeqNo ?? 0,
-        checkAll || only.check,
-        only.events[0]!,
+        one.typeName,
+        one.id,
+        one.lastSeqNo ?? 0,
+        checkAll || one.check,
+        one.events[0]!,
         this.#notify,
       ]);
     return this.#appended(
       batch,
       rows.map((row) => ({ accepted: row[0] === true, actual: toNumber(row[1]) })),
     );
+  }
+
+  // The plain statement for a batch whose entities need no check; undefined when one does, or
+  // when the batch holds several type names.
+  #plainStatement(
+    batch: readonly Pending[],
+    one: Pending | undefined,
+  ): { text: string; params: SqlParam[] } | undefined {
+    if (one !== undefined) {
+      if (one.check) return undefined;
+      const seqNo = (one.lastSeqNo ?? 0) + 1;
+      const params = [one.typeName, one.id, seqNo, one.events[0]!, this.#notify];
+      return { text: this.#sql.appendUncheckedOne, params };
+    }
+    const params = uncheckedParams(batch, this.#notify);
+    return params === undefined ? undefined : { text: this.#sql.appendUnchecked, params };
   }
 
   #appended(batch: readonly Pending[], outcomes: Outcome[]): Outcome[] {
