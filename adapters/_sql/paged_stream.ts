@@ -1,10 +1,10 @@
-// Reads as streams of pages: each pull runs one short keyset query (`key >= next order by key
+// Reads as streams of pages: each page is one short keyset query (`key >= next order by key
 // limit n`), so a slow consumer holds no connection and no server-side cursor between pages,
-// and backpressure is the stream's own: after a full page the next one is fetched ahead, one
-// page at most, so the database works while the consumer handles the page before. A finite read
-// learns the head in the same statement as its first page and stops there; a live read waits
-// for a wake-up (a local append, a notification, or the poll interval) when it has caught up.
-// Pages come packed, one row each (see packed_page.ts).
+// and backpressure is the stream's own: after a full page the next ones are fetched ahead (two
+// for a finite read, one for a live read), so the database works while the consumer handles the
+// page before. A finite read learns the head in the same statement as its first page and stops
+// there; a live read waits for a wake-up (a local append, a notification, or the poll interval)
+// when it has caught up. Pages come packed, one row each (see packed_page.ts).
 
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { batchedEventStream } from "../../src/_event_batches.ts";
@@ -30,6 +30,8 @@ export interface PageSource {
 }
 
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+// Pages a finite read requests ahead of the one the consumer has.
+const FINITE_DEPTH = 2;
 
 /** A stream over `source` from key `from` (inclusive), finite or live. */
 export function pagedStream(
@@ -43,22 +45,31 @@ export function pagedStream(
   let next = from;
   let head: number | null | undefined;
   let ended = false;
-  let prefetched: Promise<Page> | undefined;
-  const fetchAhead = (key: number) => {
-    prefetched = source.page(key, live ? UNBOUNDED : head ?? 0, pageSize, inner.signal);
-    prefetched.catch(() => {}); // awaited by the next call, which sees the error
+  // Pages requested ahead, in key order, each with the key it starts at.
+  let ahead: { from: number; page: Promise<Page> }[] = [];
+  const fetchAhead = () => {
+    // A live read looks one page ahead; a finite read, whose keys up to the head are dense
+    // (seqNos and positions are), two: the second starts where a full first page would end,
+    // and is dropped if the first ends elsewhere (a page cut short by its size in bytes).
+    const depth = live ? 1 : FINITE_DEPTH;
+    const to = live ? UNBOUNDED : head ?? 0;
+    while (ahead.length < depth) {
+      const from = ahead.length === 0 ? next : ahead[ahead.length - 1]!.from + pageSize;
+      if (from > to) break;
+      const page = source.page(from, to, pageSize, inner.signal);
+      page.catch(() => {}); // awaited by a later call, which sees the error, or dropped
+      ahead.push({ from, page });
+    }
   };
   const nextPage = async (): Promise<Page> => {
-    if (prefetched !== undefined) {
-      const ahead = prefetched;
-      prefetched = undefined;
-      return await ahead;
-    }
+    const first = ahead.shift();
+    if (first !== undefined && first.from === next) return await first.page;
+    ahead = [];
     if (live) return await source.page(next, UNBOUNDED, pageSize, inner.signal);
     if (head === undefined) {
-      const first = await source.first(next, pageSize, inner.signal);
-      head = first.head;
-      return first;
+      const page = await source.first(next, pageSize, inner.signal);
+      head = page.head;
+      return page;
     }
     return next > (head ?? 0)
       ? { events: [], full: false }
@@ -72,7 +83,7 @@ export function pagedStream(
         if (inner.signal.aborted) return null;
         if (events.length > 0) next = source.key(events[events.length - 1]!) + 1;
         if (!live && (!full || next > (head ?? 0))) ended = true;
-        else if (full) fetchAhead(next);
+        else if (full) fetchAhead();
         if (events.length > 0) return events;
         if (ended) return null;
         await source.wait(inner.signal);
