@@ -13,6 +13,11 @@ export interface EventBatches {
   next(): Promise<readonly PersistedEvent[] | null>;
   /** Stops reading and releases what the source holds; a pending `next()` settles soon. */
   cancel(reason: unknown): void;
+  /**
+   * The last key (seqNo or position) of a finite read as of its start, once known (after the
+   * first `next()` at the latest; `null`: the log was empty); `undefined` when unknown.
+   */
+  head?(): number | null | undefined;
 }
 
 /** The batches of a stream, taken by {@linkcode takeBatches}. */
@@ -21,11 +26,13 @@ export interface BatchReader {
   next(): Promise<readonly PersistedEvent[] | null>;
   /** Cancels the read (like cancelling the stream). */
   cancel(reason: unknown): Promise<void>;
+  /** As {@linkcode EventBatches.head}: the head of a finite read once known. */
+  head(): number | null | undefined;
 }
 
 const sources = new WeakMap<
   ReadableStream<PersistedEvent>,
-  () => Promise<readonly PersistedEvent[] | null>
+  Pick<BatchReader, "next" | "head">
 >();
 
 /**
@@ -90,7 +97,7 @@ export function batchedEventStream(
       batches.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  sources.set(stream, next);
+  sources.set(stream, { next, head: () => batches.head?.() });
   return stream;
 }
 
@@ -99,9 +106,9 @@ export function batchedEventStream(
  * has read it yet; the stream is then locked for good. `undefined` otherwise: read the stream.
  */
 export function takeBatches(stream: ReadableStream<PersistedEvent>): BatchReader | undefined {
-  const next = sources.get(stream);
-  if (next === undefined || stream.locked) return undefined;
+  const source = sources.get(stream);
+  if (source === undefined || stream.locked) return undefined;
   sources.delete(stream);
   const lock = stream.getReader();
-  return { next, cancel: (reason) => lock.cancel(reason) };
+  return { next: source.next, head: source.head, cancel: (reason) => lock.cancel(reason) };
 }

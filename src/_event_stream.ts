@@ -46,11 +46,15 @@ export interface ArraySource {
 // Events per batch: enough to make a read's fixed cost small, few enough to keep a batch short.
 const BATCH = 1024;
 
-/** Streams `source.items()` from index `start`, ending at the length as of this call unless live. */
+/**
+ * Streams `source.items()` from index `start`, ending at the length as of this call unless live;
+ * `key` is what the items are ordered by (seqNo or position), for the read's head.
+ */
 export function arrayEventStream(
   source: ArraySource,
   start: number,
   options: { live?: boolean | undefined; signal?: AbortSignal | undefined },
+  key: (event: PersistedEvent) => number,
 ): ReadableStream<PersistedEvent> {
   const { live = false, signal } = options;
   const end = live ? Infinity : source.items().length;
@@ -78,5 +82,6 @@ export function arrayEventStream(
       cancelled = true;
       cancelWait?.();
     },
+    head: () => live ? undefined : end === 0 ? null : key(source.items()[end - 1]!),
   }, signal);
 }

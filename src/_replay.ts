@@ -24,7 +24,9 @@ export class ReplayHandlerError extends Error {
 }
 
 /**
- * Reads the events after `seqNo` up to the head (a finite read) and applies them to `state`.
+ * Reads the events after `seqNo` up to the head (a finite read) and applies them to `state`;
+ * also returns the head (the entity's last seqNo as of the read) when the log's stream tells it
+ * (the logs of this package do, see _event_batches.ts), else `undefined`.
  * Throws a {@linkcode DecodeError} or {@linkcode ReplayHandlerError} naming the seqNo, or an
  * Error when the log has a gap; the stream is cancelled on every failure.
  */
@@ -33,7 +35,7 @@ export async function replay<State, Event>(
   state: State,
   seqNo: number,
   signal: AbortSignal | undefined,
-): Promise<{ state: State; seqNo: number }> {
+): Promise<{ state: State; seqNo: number; head: number | null | undefined }> {
   const { entity, id, eventLog, binarize } = target;
   const typeName = entity.typeName;
   const apply = (persisted: PersistedEvent) => {
@@ -69,7 +71,7 @@ export async function replay<State, Event>(
       await batches.cancel(error).catch(() => {});
       throw error;
     }
-    return { state, seqNo };
+    return { state, seqNo, head: batches.head() };
   }
   const reader = stream.getReader();
   try {
@@ -80,5 +82,5 @@ export async function replay<State, Event>(
   } finally {
     reader.releaseLock();
   }
-  return { state, seqNo };
+  return { state, seqNo, head: undefined };
 }

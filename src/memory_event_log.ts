@@ -132,7 +132,7 @@ export class MemoryEventLog implements EventLog {
       items: () => typeEvents.byId.get(id) ?? NO_EVENTS,
       wakeups: typeEvents.wakeups,
     };
-    return arrayEventStream(source, Math.max(fromSeqNo - 1, 0), options);
+    return arrayEventStream(source, Math.max(fromSeqNo - 1, 0), options, (event) => event.seqNo);
   }
 
   /** {@inheritDoc EventLog.eventsByType} */
@@ -143,6 +143,11 @@ export class MemoryEventLog implements EventLog {
   ): ReadableStream<PersistedEvent> {
     assertTypeName(typeName);
     assertNonNegativeInteger(fromPosition, "fromPosition");
-    return arrayEventStream(this.#typeEvents(typeName), Math.max(fromPosition - 1, 0), options);
+    return arrayEventStream(
+      this.#typeEvents(typeName),
+      Math.max(fromPosition - 1, 0),
+      options,
+      (event) => event.position,
+    );
   }
 }

@@ -135,10 +135,6 @@ export async function spawnWithConfig<State, Event>(
   let seqNo = 0;
   try {
     signal?.throwIfAborted();
-    // The last seqNo is read while the snapshot loads and the events replay, which saves a
-    // round trip; the replay then goes on until it has reached it.
-    const lastRead = eventLog.lastSeqNo(typeName, id, callOptions);
-    lastRead.catch(() => {}); // awaited below, unless something before fails first
     const snapshot = snapshotStore === undefined
       ? null
       : await snapshotStore.load(typeName, id, callOptions);
@@ -152,7 +148,11 @@ export async function spawnWithConfig<State, Event>(
     }
     const target = { entity, id, eventLog, binarize };
     let replayed = await replay(target, state, seqNo, signal);
-    const last = (await lastRead) ?? 0;
+    // The logs of this package tell the head of the read, which is the last seqNo; for another
+    // log it is read now, and the replay goes on if it has moved since.
+    const last = replayed.head !== undefined
+      ? replayed.head ?? 0
+      : (await eventLog.lastSeqNo(typeName, id, callOptions)) ?? 0;
     if (seqNo > last) {
       throw new Error(`the snapshot is at seqNo ${seqNo} but the log ends at seqNo ${last}`);
     }

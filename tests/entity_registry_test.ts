@@ -15,7 +15,7 @@ test("the registry spawns an entity on its first command and reuses it afterward
   assert.deepEqual(await registry.handleCommand("a", increase(2)), { ok: true, value: 3 });
   assert.deepEqual(await registry.handleCommand("b", increase(5)), { ok: true, value: 5 });
   assert.equal(registry.size, 2);
-  assert.equal(eventLog.calls.lastSeqNo, 2, "one recovery per entity");
+  assert.equal(eventLog.calls.eventsById, 2, "one recovery per entity");
   assert.equal(await registry.get("a"), await registry.get("a"));
 });
 
@@ -29,7 +29,7 @@ test("concurrent first commands for one id share a single spawn", async () => {
     results.map((r) => r.ok && r.value).sort((x, y) => Number(x) - Number(y)),
     Array.from({ length: 20 }, (_, i) => i + 1),
   );
-  assert.equal(eventLog.calls.lastSeqNo, 1);
+  assert.equal(eventLog.calls.eventsById, 1);
 });
 
 test("an idle entity is passivated and recovered from the log on its next command", async () => {
@@ -48,7 +48,7 @@ test("an idle entity is passivated and recovered from the log on its next comman
   while (registry.size > 0 && Date.now() < deadline) await sleep(10);
   assert.equal(registry.size, 0, "passivated");
   assert.deepEqual(await registry.handleCommand("a", get), { ok: true, value: 8 });
-  assert.equal(eventLog.calls.lastSeqNo, 2, "spawned again after passivation");
+  assert.equal(eventLog.calls.eventsById, 2, "spawned again after passivation");
   assert.equal((await snapshotStore.load("counter", "a"))?.seqNo, 2);
 });
 
@@ -60,7 +60,7 @@ test("an entity in use is not passivated", async () => {
     await sleep(5);
   }
   assert.equal(registry.size, 1);
-  assert.equal(eventLog.calls.lastSeqNo, 1);
+  assert.equal(eventLog.calls.eventsById, 1);
 });
 
 test("passivate stops one entity after its queued commands", async () => {
@@ -81,7 +81,7 @@ test("a failed spawn is not cached: the next command tries again", async () => {
   assert.match(String(error), /Cannot spawn "counter\/a"/);
   assert.equal(registry.size, 0);
   await registry.handleCommand("a", get).catch(() => {});
-  assert.equal(eventLog.calls.lastSeqNo, 2);
+  assert.equal(eventLog.calls.eventsById, 2);
 });
 
 test("close stops every entity and refuses further commands", async () => {
@@ -108,5 +108,5 @@ test("bad registry options and ids are refused clearly", async () => {
   );
   await using registry = new EntityRegistry(counter, { eventLog, binarize });
   await assert.rejects(registry.handleCommand("", get), /id ""/);
-  assert.equal(eventLog.calls.lastSeqNo, 0);
+  assert.equal(eventLog.calls.eventsById, 0);
 });

@@ -92,5 +92,6 @@ export function pagedStream(
     cancel(reason) {
       inner.abort(reason);
     },
+    head: () => live ? undefined : head,
   }, signal);
 }
