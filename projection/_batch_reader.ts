@@ -1,11 +1,22 @@
-// Reads a stream in batches: up to `size` items, or fewer when `ms` pass after the batch's
-// first item. For batches of more than one, a pump reads ahead into a queue (up to two
-// batches, so reading overlaps the handling of the batch before), and the consumer wakes once per batch rather than once per item: racing every read
-// against a timer costs more than the read itself.
+// Reads a stream of events in batches: up to `size` events, or fewer when `ms` pass after the
+// batch's first event. For batches of more than one, a pump reads ahead into a queue (up to two
+// batches, so reading overlaps the handling of the batch before), and the consumer wakes once
+// per batch rather than once per event: racing every read against a timer costs more than the
+// read itself. A stream of this package's event logs is read a page at a time instead of an
+// event at a time (see src/_event_batches.ts).
+
+import type { PersistedEvent } from "../src/event_log.ts";
+import { takeBatches } from "../src/_event_batches.ts";
+
+type T = PersistedEvent;
 
 /** Batches of a stream; `next` resolves to `null` once the stream has ended or was cancelled. */
-export class BatchReader<T> {
-  readonly #reader: ReadableStreamDefaultReader<T>;
+export class BatchReader {
+  readonly #reader: ReadableStreamDefaultReader<T> | undefined;
+  readonly #pages: ReturnType<typeof takeBatches>;
+  // Events of the last page not handed out yet (batches of one).
+  #page: readonly T[] = [];
+  #pageIndex = 0;
   readonly #size: number;
   readonly #ms: number;
   readonly #queue: T[] = [];
@@ -19,7 +30,8 @@ export class BatchReader<T> {
   #room: (() => void) | undefined;
 
   constructor(stream: ReadableStream<T>, size: number, ms: number) {
-    this.#reader = stream.getReader();
+    this.#pages = takeBatches(stream);
+    this.#reader = this.#pages === undefined ? stream.getReader() : undefined;
     this.#size = size;
     this.#ms = ms;
   }
@@ -30,13 +42,16 @@ export class BatchReader<T> {
    */
   async next(): Promise<T[] | null> {
     if (this.#size <= 1) {
+      if (this.#pageIndex < this.#page.length) return [this.#page[this.#pageIndex++]!];
       if (this.#ended) return null;
-      const result = await this.#reader.read();
-      if (result.done) {
+      const chunk = await this.#read();
+      if (chunk === null) {
         this.#ended = true;
         return null;
       }
-      return [result.value];
+      this.#page = chunk;
+      this.#pageIndex = 1;
+      return [chunk[0]!];
     }
     if (!this.#pumping) {
       this.#pumping = true;
@@ -73,16 +88,24 @@ export class BatchReader<T> {
           await new Promise<void>((resolve) => (this.#room = resolve));
           continue;
         }
-        const result = await this.#reader.read();
-        if (result.done) break;
-        this.#queue.push(result.value);
-        if (this.#queue.length === 1 || this.#queue.length >= this.#size) this.#wakeConsumer();
+        const chunk = await this.#read();
+        if (chunk === null) break;
+        const wasEmpty = this.#queue.length === 0;
+        for (const item of chunk) this.#queue.push(item);
+        if (wasEmpty || this.#queue.length >= this.#size) this.#wakeConsumer();
       }
     } catch (reason) {
       this.#error = { reason };
     }
     this.#ended = true;
     this.#wakeConsumer();
+  }
+
+  // The next events (at least one), or null at the end.
+  async #read(): Promise<readonly T[] | null> {
+    if (this.#pages !== undefined) return await this.#pages.next();
+    const result = await this.#reader!.read();
+    return result.done ? null : [result.value];
   }
 
   #wakeConsumer(): void {
@@ -96,7 +119,7 @@ export class BatchReader<T> {
     this.#ended = true;
     this.#cancelled = true;
     this.#room?.();
-    await this.#reader.cancel(reason).catch(() => {});
+    await (this.#pages ?? this.#reader!).cancel(reason).catch(() => {});
     this.#wakeConsumer();
   }
 }

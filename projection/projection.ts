@@ -416,7 +416,7 @@ export class Projection<Event, Tx = undefined> {
     let readFailures = 0;
     while (!signal.aborted) {
       const from = (this.#offset ?? 0) + 1;
-      let batches: BatchReader<PersistedEvent> | undefined;
+      let batches: BatchReader | undefined;
       // Cancelling the reader ends a pending read at once, even when the event log is slow to
       // notice the signal.
       const onAbort = () => void batches?.cancel(signal.reason);
