@@ -7,9 +7,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import { extname, join, resolve } from "node:path";
 import process from "node:process";
+import { freePort } from "./_servers/free_port.ts";
+
+export { freePort };
 
 /**
  * The slow setup of a test file (servers, builds, a browser), started by the first test that
@@ -38,18 +40,6 @@ export function binPath(name: string, fallback?: string): string {
 }
 
 /** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Bundles an example with its build.mjs (esbuild) into `outfile`; returns the path. The script

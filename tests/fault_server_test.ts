@@ -14,7 +14,7 @@ import { uniqueTypeName, within } from "../testing/mod.ts";
 import { PostgresEventLog } from "../adapters/postgres/mod.ts";
 import { NatsEventLog } from "../adapters/nats/mod.ts";
 import { type OwnPostgres, startOwnPostgres } from "./_faults/postgres.ts";
-import { type OwnNats, startOwnNats } from "./_faults/nats.ts";
+import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import {
   add,
   amountOf,
@@ -29,7 +29,7 @@ import {
 } from "./_faults/load.ts";
 
 let pg: OwnPostgres;
-let nats: OwnNats;
+let nats: NatsTestServer;
 
 before(async () => {
   pg = await startOwnPostgres();
@@ -39,7 +39,7 @@ before(async () => {
   } finally {
     await sql.end({ timeout: 5 });
   }
-  nats = await startOwnNats();
+  nats = await startNatsServer({ own: true });
 }, { timeout: 60_000 });
 
 after(async () => {

@@ -11,7 +11,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { freePort } from "./_servers/free_port.ts";
 import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
 import { wsconnect } from "@nats-io/nats-core";
@@ -34,7 +34,7 @@ import { PostgresEventLog, PostgresSnapshotStore } from "../adapters/postgres/mo
 import { PgliteEventLog, PgliteSnapshotStore } from "../adapters/pglite/mod.ts";
 import { NatsEventLog, NatsSnapshotStore } from "../adapters/nats/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
-import { type OwnNats, startOwnNats } from "./_faults/nats.ts";
+import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import { add, getState, taggedBinarize, taggedCounter, type TaggedEvent } from "./_faults/load.ts";
 
 /** The NATS server's max_payload: small, so oversized messages are cheap to build. */
@@ -43,7 +43,7 @@ const MAX_PAYLOAD = 64 * 1024;
 let pg: PostgresServer;
 let sql: postgres.Sql;
 let pglite: PGlite;
-let nats: OwnNats;
+let nats: NatsTestServer;
 
 before(async () => {
   pg = await startPostgres({ fsync: false });
@@ -53,7 +53,7 @@ before(async () => {
   pglite = await PGlite.create();
   await new PgliteEventLog(pglite).setup();
   await new PgliteSnapshotStore(pglite).setup();
-  nats = await startOwnNats({ maxPayload: MAX_PAYLOAD });
+  nats = await startNatsServer({ maxPayload: MAX_PAYLOAD });
 }, { timeout: 60_000 });
 
 after(async () => {
@@ -292,18 +292,6 @@ async function goodTypeNames(open: () => Promise<Stores>): Promise<void> {
   }
 }
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** Stores of each backend that cannot do any I/O: any call that reaches I/O fails otherwise. */
 const offline: Record<string, () => Promise<Stores>> = {
   memory: backends.memory!,
@@ -317,7 +305,7 @@ const offline: Record<string, () => Promise<Stores>> = {
     };
   },
   PostgreSQL: async () => {
-    const client = postgres(`postgres://postgres@127.0.0.1:${await closedPort()}/none`, {
+    const client = postgres(`postgres://postgres@127.0.0.1:${await freePort()}/none`, {
       max: 1,
       connect_timeout: 2,
       onnotice: () => {},

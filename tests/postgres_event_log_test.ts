@@ -26,7 +26,7 @@ import {
   within,
 } from "../testing/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
-import { createServer } from "node:net";
+import { freePort } from "./_servers/free_port.ts";
 import { testSqlPages } from "./_sql_pages.ts";
 
 let server: PostgresServer;
@@ -53,18 +53,6 @@ function assertStrictlyIncreasing(events: readonly PersistedEvent[]): void {
       `position ${events[i]!.position} after ${events[i - 1]!.position}`,
     );
   }
-}
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 testEventLog("PostgresEventLog", () => new PostgresEventLog(sql), {
@@ -302,7 +290,7 @@ test("an id longer than 256 characters is refused with a RangeError and nothing 
 test("a server that refuses the connection gives errors naming the address and the cause", {
   timeout: 60_000,
 }, async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const connectError = await PostgresEventLog.connect({ url, connectTimeout: 5 }).catch((e) => e);
   assert.ok(connectError instanceof Error, String(connectError));

@@ -5,10 +5,10 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { freePort } from "./free_port.ts";
 
 /** A nats-server the tests can reach, restart and remove. */
 export interface NatsTestServer {
@@ -18,6 +18,8 @@ export interface NatsTestServer {
   readonly tcpUrl: string | undefined;
   /** Stops the process (SIGTERM) and waits for it to exit; the store directory stays. */
   stop(): Promise<void>;
+  /** Ends the process with `signal` (SIGKILL: a crash) and waits for it to exit. */
+  kill(signal: "SIGKILL" | "SIGTERM"): Promise<void>;
   /** Starts the stopped process again on the same ports and store directory. */
   start(): Promise<void>;
   /** Stops the process and removes its directory. */
@@ -30,6 +32,8 @@ export interface StartNatsServerOptions {
   own?: boolean;
   /** More lines for the config file, such as an `authorization` block; implies `own`. */
   extraConfig?: string;
+  /** The server's `max_payload` in bytes (default the server's, 1 MB); implies `own`. */
+  maxPayload?: number;
 }
 
 function findBinary(): string {
@@ -43,31 +47,21 @@ function findBinary(): string {
   return "nats-server";
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts a server (or wraps `NATS_WS_URL`); call `dispose()` in `after()`. */
 export async function startNatsServer(
   options: StartNatsServerOptions = {},
 ): Promise<NatsTestServer> {
   const external = process.env.NATS_WS_URL;
-  if (external && !options.own && options.extraConfig === undefined) {
+  const own = options.own || options.extraConfig !== undefined ||
+    options.maxPayload !== undefined;
+  if (external && !own) {
     const unsupported = () =>
       Promise.reject(new Error("Cannot restart the server named by NATS_WS_URL"));
     return {
       wsUrl: external,
       tcpUrl: undefined,
       stop: unsupported,
+      kill: unsupported,
       start: unsupported,
       dispose: () => Promise.resolve(),
     };
@@ -81,6 +75,7 @@ export async function startNatsServer(
     config,
     [
       `listen: "127.0.0.1:${port}"`,
+      ...(options.maxPayload === undefined ? [] : [`max_payload: ${options.maxPayload}`]),
       `jetstream {`,
       `  store_dir: ${JSON.stringify(join(dir, "store"))}`,
       `  max_memory_store: 268435456`,
@@ -97,6 +92,9 @@ export async function startNatsServer(
   const binary = findBinary();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  // A test process that ends without dispose() leaves no server behind.
+  const onExit = () => child?.kill("SIGKILL");
+  process.on("exit", onExit);
 
   const start = async (): Promise<void> => {
     if (child !== undefined) throw new Error("nats-server is already running");
@@ -136,11 +134,11 @@ export async function startNatsServer(
     proc.stderr?.on("data", () => {});
   };
 
-  const stop = async (): Promise<void> => {
+  const kill = async (signal: "SIGKILL" | "SIGTERM"): Promise<void> => {
     const proc = child;
     if (proc === undefined) return;
     child = undefined;
-    proc.kill("SIGTERM");
+    proc.kill(signal);
     const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
     await exited;
     clearTimeout(timer);
@@ -150,10 +148,12 @@ export async function startNatsServer(
   return {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     tcpUrl: `nats://127.0.0.1:${port}`,
-    stop,
+    stop: () => kill("SIGTERM"),
+    kill,
     start,
     dispose: async () => {
-      await stop();
+      await kill("SIGTERM");
+      process.off("exit", onExit);
       rmSync(dir, { recursive: true, force: true });
     },
   };
