@@ -6,20 +6,18 @@
 // event at a time (see src/_event_batches.ts).
 
 import type { PersistedEvent } from "../src/event_log.ts";
-import { takeBatches } from "../src/_event_batches.ts";
-
-type T = PersistedEvent;
+import { type BatchReader as Pages, takeBatches } from "../src/_event_batches.ts";
 
 /** Batches of a stream; `next` resolves to `null` once the stream has ended or was cancelled. */
 export class BatchReader {
-  readonly #reader: ReadableStreamDefaultReader<T> | undefined;
-  readonly #pages: ReturnType<typeof takeBatches>;
+  readonly #reader: ReadableStreamDefaultReader<PersistedEvent> | undefined;
+  readonly #pages: Pages | undefined;
   // Events of the last page not handed out yet (batches of one).
-  #page: readonly T[] = [];
+  #page: readonly PersistedEvent[] = [];
   #pageIndex = 0;
   readonly #size: number;
   readonly #ms: number;
-  readonly #queue: T[] = [];
+  readonly #queue: PersistedEvent[] = [];
   #ended = false;
   #cancelled = false;
   #error: { reason: unknown } | undefined;
@@ -29,7 +27,7 @@ export class BatchReader {
   // The pump's wake-up, resolved when the consumer made room.
   #room: (() => void) | undefined;
 
-  constructor(stream: ReadableStream<T>, size: number, ms: number) {
+  constructor(stream: ReadableStream<PersistedEvent>, size: number, ms: number) {
     this.#pages = takeBatches(stream);
     this.#reader = this.#pages === undefined ? stream.getReader() : undefined;
     this.#size = size;
@@ -40,7 +38,7 @@ export class BatchReader {
    * The next batch, or `null` at the end; rejects with the stream's error. To end a pending
    * `next` at once (on stop), call {@linkcode BatchReader.cancel}.
    */
-  async next(): Promise<T[] | null> {
+  async next(): Promise<PersistedEvent[] | null> {
     if (this.#size <= 1) {
       if (this.#pageIndex < this.#page.length) return [this.#page[this.#pageIndex++]!];
       if (this.#ended) return null;
@@ -102,7 +100,7 @@ export class BatchReader {
   }
 
   // The next events (at least one), or null at the end.
-  async #read(): Promise<readonly T[] | null> {
+  async #read(): Promise<readonly PersistedEvent[] | null> {
     if (this.#pages !== undefined) return await this.#pages.next();
     const result = await this.#reader!.read();
     return result.done ? null : [result.value];
