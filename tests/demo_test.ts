@@ -18,10 +18,10 @@ function demoCommand(args: string[]): [string, string[]] {
   return [process.execPath, [join(root, "dist/npm/examples/bank/main.js"), ...args]];
 }
 
-function runDemo(args: string[]): Promise<string> {
+function runDemo(args: string[], cwd?: string): Promise<string> {
   const [command, commandArgs] = demoCommand(args);
   return new Promise((resolve, reject) => {
-    execFile(command, commandArgs, { timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(command, commandArgs, { timeout: 120_000, cwd }, (error, stdout, stderr) => {
       if (error) reject(new Error(`demo failed: ${error.message}\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
@@ -51,6 +51,19 @@ test("the bank demo on PGlite recovers the first run's balances in the second ru
     assert.equal(balances(second, "end"), "alice €140.00, bob €60.00");
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("in a fresh folder the demo creates its default data directory, ./.data", {
+  timeout: 240_000,
+}, async () => {
+  const folder = mkdtempSync(join(tmpdir(), "eventsourced-demo-cwd-"));
+  try {
+    const output = await runDemo([], folder);
+    assert.match(output, /Storage: PGlite in \.\/\.data\/bank-demo/);
+    assert.equal(balances(output, "end"), "alice €70.00, bob €30.00");
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
 });
 

@@ -2,6 +2,7 @@
 // recovers the first run's state), PostgreSQL when DATABASE_URL or --database-url is given,
 // or memory with --memory.
 
+import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import {
   type EventLog,
@@ -59,6 +60,8 @@ export async function openStorage(choice: StorageChoice): Promise<Storage> {
   }
   const dataDir = choice.dataDir ??
     (choice.codec === "json" ? "./.data/bank-demo" : "./.data/bank-demo-protobuf");
+  // PGlite creates the data directory itself but not its parents (./.data on a fresh clone).
+  mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir });
   const eventLog = new PgliteEventLog(db);
   const snapshotStore = new PgliteSnapshotStore(db);
