@@ -338,7 +338,7 @@ test("setup() is idempotent, safe to run concurrently, and honours schema and ta
   await logs[0]!.setup();
   await new PostgresSnapshotStore(sql, options).setup();
   const versions = await sql`select version from es_other.app_schema_version`;
-  assert.deepEqual(versions.map((row) => row.version), [1, SCHEMA_VERSION]);
+  assert.deepEqual(versions.map((row) => row.version), [1, 2, SCHEMA_VERSION]);
   const tables = await sql`select table_name from information_schema.tables
     where table_schema = 'es_other' order by table_name`;
   assert.deepEqual(tables.map((row) => row.table_name), [
@@ -407,42 +407,61 @@ test("setup() refuses a schema written by a newer release", { timeout: 60_000 },
   );
 });
 
-test("setup() upgrades a version 1 schema to version 2 and keeps its events", {
-  timeout: 60_000,
-}, async () => {
-  const options = { tablePrefix: "upgrade_" };
-  const typeName = uniqueTypeName("upgrade");
-  const before = new PostgresEventLog(sql, options);
-  await before.setup();
-  await before.persist(typeName, "a", null, [bytes(1), bytes(2)]);
-  // Back to what version 1 left: its version row and its append functions' signatures.
-  await sql.unsafe(`delete from upgrade_schema_version where version = 2;
-    drop function upgrade_append(text[], text[], bigint[], boolean[], text[], bigint[], integer[],
-      integer[], integer[], integer[], integer[], integer[], bytea, boolean);
-    drop function upgrade_append_one(text, text, bigint, boolean, bytea, boolean);
-    create function upgrade_append(text[], text[], bigint[], text[], bigint[], integer[],
-      integer[], integer[], integer[], integer[], integer[], bytea, boolean)
-      returns table (o_accepted boolean, o_actual bigint) language sql as 'select true, 0::bigint';
-    create function upgrade_append_one(text, text, bigint, bytea, boolean,
-      out o_accepted boolean, out o_actual bigint) language sql as 'select true, 0::bigint';`)
-    .simple();
-  const after = new PostgresEventLog(sql, options);
-  await after.setup();
-  const versions = await sql`select version from upgrade_schema_version order by version`;
-  assert.deepEqual(versions.map((row) => row.version), [1, 2]);
-  const functions = await sql`select proname, pronargs from pg_proc
-    where proname in ('upgrade_append', 'upgrade_append_one') order by proname`;
-  assert.deepEqual(functions.map((row) => [row.proname, row.pronargs]), [
-    ["upgrade_append", 14],
-    ["upgrade_append_one", 6],
-  ]);
-  assert.equal(await after.persist(typeName, "a", 2, [bytes(3)]), 3);
-  await assert.rejects(after.persist(typeName, "a", 5, [bytes(4)]), isConcurrencyError);
-  const events = await collect(after.eventsById(typeName, "a", 1));
-  assert.deepEqual(events.map((e) => [e.seqNo, [...e.bytes]]), [[1, [1]], [2, [2]], [3, [3]]]);
-  await before.close();
-  await after.close();
-});
+for (const from of [1, 2]) {
+  test(`setup() upgrades a version ${from} schema to version 3 and keeps its events`, {
+    timeout: 60_000,
+  }, async () => {
+    const options = { tablePrefix: `upgrade${from}_` };
+    const prefix = options.tablePrefix;
+    const typeName = uniqueTypeName("upgrade");
+    const before = new PostgresEventLog(sql, options);
+    await before.setup();
+    await before.persist(typeName, "a", null, [bytes(1), bytes(2)]);
+    // Back to what that version left: its version rows, the events table's check constraints
+    // and (version 1) its append functions' signatures.
+    await sql.unsafe(`delete from ${prefix}schema_version where version > ${from};
+      alter table ${prefix}events
+        add constraint ${prefix}events_id_check check (char_length(id) between 1 and 256),
+        add constraint ${prefix}events_seq_no_check check (seq_no >= 1),
+        add constraint ${prefix}events_position_check check (position >= 1);`).simple();
+    if (from === 1) {
+      await sql.unsafe(`drop function ${prefix}append(text[], text[], bigint[], boolean[],
+          text[], bigint[], integer[], integer[], integer[], integer[], integer[], integer[],
+          bytea, boolean);
+        drop function ${prefix}append_one(text, text, bigint, boolean, bytea, boolean);
+        create function ${prefix}append(text[], text[], bigint[], text[], bigint[], integer[],
+          integer[], integer[], integer[], integer[], integer[], bytea, boolean)
+          returns table (o_accepted boolean, o_actual bigint) language sql
+          as 'select true, 0::bigint';
+        create function ${prefix}append_one(text, text, bigint, bytea, boolean,
+          out o_accepted boolean, out o_actual bigint) language sql
+          as 'select true, 0::bigint';`).simple();
+    }
+    const checks = () =>
+      sql`select conname from pg_constraint
+        where conrelid = ${`${prefix}events`}::regclass and contype = 'c'`;
+    assert.equal((await checks()).length, 3);
+    const after = new PostgresEventLog(sql, options);
+    await after.setup();
+    const versions = await sql.unsafe(
+      `select version from ${prefix}schema_version order by version`,
+    );
+    assert.deepEqual(versions.map((row) => row.version), [1, 2, 3]);
+    const functions = await sql`select proname, pronargs from pg_proc
+      where proname in (${`${prefix}append`}, ${`${prefix}append_one`}) order by proname`;
+    assert.deepEqual(functions.map((row) => [row.proname, row.pronargs]), [
+      [`${prefix}append`, 14],
+      [`${prefix}append_one`, 6],
+    ]);
+    assert.equal((await checks()).length, 0, "no check constraints left on the events table");
+    assert.equal(await after.persist(typeName, "a", 2, [bytes(3)]), 3);
+    await assert.rejects(after.persist(typeName, "a", 5, [bytes(4)]), isConcurrencyError);
+    const events = await collect(after.eventsById(typeName, "a", 1));
+    assert.deepEqual(events.map((e) => [e.seqNo, [...e.bytes]]), [[1, [1]], [2, [2]], [3, [3]]]);
+    await before.close();
+    await after.close();
+  });
+}
 
 test(
   "a live read in one pool wakes on NOTIFY when another pool appends",
