@@ -486,6 +486,37 @@ test(
 );
 
 test(
+  "appends in quick succession wake a live reader in another pool, announced by paced NOTIFYs",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("paced");
+    const reader = await PostgresEventLog.connect({ url: server.url, pollInterval: 600_000 });
+    // Most of these appends carry no NOTIFY of their own: the interval has not passed since the
+    // last one. The last append's events are announced by a NOTIFY sent after their commit.
+    const writer = await PostgresEventLog.connect({ url: server.url, notifyInterval: 200 });
+    const notifications: string[] = [];
+    const listener = postgres(server.url, { max: 1, onnotice: () => {} });
+    try {
+      await listener.listen("public_eventsourced_events", (payload) => notifications.push(payload));
+      const live = take(reader.eventsByType(typeName, 0, { live: true }), 20, 20_000);
+      await sleep(300);
+      for (let i = 0; i < 20; i++) {
+        await writer.persist(typeName, `e${i}`, null, [bytes(i)]);
+      }
+      const events = await live;
+      assert.deepEqual(events.map((e) => e.bytes[0]), Array.from({ length: 20 }, (_, i) => i));
+      await sleep(100);
+      const ours = notifications.filter((payload) => payload === typeName).length;
+      assert.ok(ours >= 2 && ours < 20, `${ours} notifications for 20 appends`);
+    } finally {
+      await listener.end();
+      await reader.close();
+      await writer.close();
+    }
+  },
+);
+
+test(
   "aborting a live read gives its connection back to the pool",
   { timeout: 60_000 },
   async () => {

@@ -23,6 +23,7 @@ import {
 import type { NameOptions, SqlNames } from "./names.ts";
 import { sqlNames } from "./names.ts";
 import { PAGE_BYTES, unpackPage } from "./packed_page.ts";
+import { NotifyPacer } from "./notify_pacer.ts";
 import { pagedStream, type PageSource } from "./paged_stream.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
@@ -58,10 +59,17 @@ export interface SqlEventLogOptions extends NameOptions {
   /** Most entities written by one group-commit transaction. Default 1000. */
   maxBatchSize?: number;
   /**
-   * Send `NOTIFY` after each append so live readers in other processes wake at once (they
-   * still poll). Default `true`.
+   * Send `NOTIFY` after appends so live readers in other processes wake without waiting for
+   * their poll. Default `true`.
    */
   notify?: boolean;
+  /**
+   * Most milliseconds between two notifications of one type name: an append carries `NOTIFY`
+   * only when its type name was not announced for that long, and events that committed without
+   * one are announced at most this long after their commit. 0 notifies with every append.
+   * Live readers of this log are woken at once either way. Default 5.
+   */
+  notifyInterval?: number;
 }
 
 /** The settings a driver adapter fixes. */
@@ -97,6 +105,7 @@ export class SqlEventLog implements EventLog {
   readonly #groupCommit: GroupCommit;
   readonly #plainAppend: boolean;
   readonly #wakeups = new Wakeups();
+  readonly #pacer: NotifyPacer;
   // Entity key → the last seqNo this log wrote and saw acknowledged; such an entity's next
   // append needs no probe (see appendFunction in schema.ts). Forgotten after any failed append.
   readonly #written = new Map<string, number>();
@@ -112,6 +121,11 @@ export class SqlEventLog implements EventLog {
     this.#notify = options.notify ?? true;
     this.#plainAppend = settings.preparedStatements;
     const maxEntities = options.maxBatchSize ?? 1000;
+    const notifyInterval = options.notifyInterval ?? 5;
+    assertNonNegativeInteger(notifyInterval, "notifyInterval");
+    this.#pacer = new NotifyPacer(notifyInterval, async (typeNames) => {
+      await this.#client.query(this.#sql.notify, [typeNames]);
+    });
     assertPositiveInteger(this.#pollInterval, "pollInterval");
     assertPositiveInteger(this.#pageSize, "pageSize");
     assertPositiveInteger(maxEntities, "maxBatchSize");
@@ -237,7 +251,13 @@ export class SqlEventLog implements EventLog {
 
   async #append(batch: readonly Pending[], checkAll: boolean): Promise<Outcome[]> {
     const one = batch.length === 1 && batch[0]!.events.length === 1 ? batch[0]! : undefined;
-    const plain = this.#plainAppend && !checkAll ? this.#plainStatement(batch, one) : undefined;
+    const typeNames = one === undefined
+      ? new Set(batch.map((pending) => pending.typeName))
+      : [one.typeName];
+    const notify = this.#notify && this.#pacer.carry(typeNames);
+    const plain = this.#plainAppend && !checkAll
+      ? this.#plainStatement(batch, one, notify)
+      : undefined;
     if (plain !== undefined) {
       const rows = await this.#client.query(plain.text, plain.params);
       // 0: the type name's first append, which the function below makes.
@@ -245,22 +265,26 @@ export class SqlEventLog implements EventLog {
         return this.#appended(
           batch,
           batch.map((pending) => ({ accepted: true, actual: pending.lastSeqNo ?? 0 })),
+          typeNames,
+          notify,
         );
       }
     }
     const rows = one === undefined
-      ? await this.#client.query(this.#sql.append, appendParams(batch, this.#notify, checkAll))
+      ? await this.#client.query(this.#sql.append, appendParams(batch, notify, checkAll))
       : await this.#client.query(this.#sql.appendOne, [
         one.typeName,
         one.id,
         one.lastSeqNo ?? 0,
         checkAll || one.check,
         one.events[0]!,
-        this.#notify,
+        notify,
       ]);
     return this.#appended(
       batch,
       rows.map((row) => ({ accepted: row[0] === true, actual: toNumber(row[1]) })),
+      typeNames,
+      notify,
     );
   }
 
@@ -269,25 +293,32 @@ export class SqlEventLog implements EventLog {
   #plainStatement(
     batch: readonly Pending[],
     one: Pending | undefined,
+    notify: boolean,
   ): { text: string; params: SqlParam[] } | undefined {
     if (one !== undefined) {
       if (one.check) return undefined;
       const seqNo = (one.lastSeqNo ?? 0) + 1;
-      const params = [one.typeName, one.id, seqNo, one.events[0]!, this.#notify];
+      const params = [one.typeName, one.id, seqNo, one.events[0]!, notify];
       return { text: this.#sql.appendUncheckedOne, params };
     }
-    const params = uncheckedParams(batch, this.#notify);
+    const params = uncheckedParams(batch, notify);
     return params === undefined ? undefined : { text: this.#sql.appendUnchecked, params };
   }
 
-  #appended(batch: readonly Pending[], outcomes: Outcome[]): Outcome[] {
+  // Settles the bookkeeping of an append: on success, what this log wrote, the wake-ups of its
+  // own live readers and what is owed to readers elsewhere (notified: whether it carried NOTIFY).
+  #appended(
+    batch: readonly Pending[],
+    outcomes: Outcome[],
+    typeNames: Iterable<string>,
+    notified: boolean,
+  ): Outcome[] {
     if (outcomes.every((outcome) => outcome.accepted)) {
-      const woken = new Set<string>();
       for (const pending of batch) {
-        woken.add(pending.typeName);
         this.#remember(pending.key, (pending.lastSeqNo ?? 0) + pending.events.length);
       }
-      for (const typeName of woken) this.#wakeups.wake(typeName);
+      for (const typeName of typeNames) this.#wakeups.wake(typeName);
+      if (this.#notify) this.#pacer.committed(typeNames, notified);
     } else {
       outcomes.forEach((outcome, i) => outcome.accepted || this.#written.delete(batch[i]!.key));
     }
@@ -391,6 +422,7 @@ export class SqlEventLog implements EventLog {
 
   /** Stops listening; later calls fail. Does not close the client. */
   async close(): Promise<void> {
+    if (!this.#closed) await this.#pacer.flush();
     this.#closed = true;
     const unlisten = await this.#listening?.catch(() => undefined);
     this.#listening = undefined;

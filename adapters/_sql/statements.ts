@@ -26,6 +26,8 @@ export interface Statements {
    * bytes, `$5` notify.
    */
   readonly appendUncheckedOne: string;
+  /** A notification per type name, on its own: `$1` type names. */
+  readonly notify: string;
   /** The last seqNo of an entity: `$1` typeName, `$2` id. */
   readonly lastSeqNo: string;
   /**
@@ -93,6 +95,7 @@ export function statements(names: SqlNames): Statements {
       select count(*), (select pg_notify('${names.channel}', $1::text)
         where $5::boolean and exists (select 1 from written))
       from written`,
+    notify: `select pg_notify('${names.channel}', t) from unnest($1::text[]) as t`,
     // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
     lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
       order by seq_no desc limit 1`,

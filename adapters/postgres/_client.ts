@@ -2,6 +2,7 @@
 
 import type postgres from "postgres";
 import type { SqlClient } from "../_sql/client.ts";
+import { QueryDeadlines } from "./_query_deadlines.ts";
 
 /** Where `sql` connects, for error messages: hosts, ports and database, no credentials. */
 export function describeSql(sql: postgres.Sql): string {
@@ -41,14 +42,16 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 /**
  * Wraps a postgres.js client; `prepare` uses named prepared statements (faster). A query that
- * has no answer after `queryTimeout` ms fails and is cancelled at the server: a connection
- * that died without the driver noticing must not hold a command for ever.
+ * has no answer after `queryTimeout` ms (checked every quarter of it, at most every second)
+ * fails and is cancelled at the server: a connection that died without the driver noticing
+ * must not hold a command for ever.
  */
 export function postgresClient(
   sql: postgres.Sql,
   prepare: boolean,
   queryTimeout: number = DEFAULT_QUERY_TIMEOUT_MS,
 ): SqlClient {
+  const deadlines = new QueryDeadlines(queryTimeout);
   return {
     description: describeSql(sql),
     async query(text, params, signal) {
@@ -70,18 +73,25 @@ export function postgresClient(
         }, CANCEL_AFTER_MS);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      let deadline: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        deadline = setTimeout(() => {
-          Promise.resolve(query.cancel() as unknown).catch(() => {});
-          reject(new Error(`no answer from PostgreSQL within ${queryTimeout} ms`));
-        }, queryTimeout);
-      });
       try {
-        return await Promise.race([query as unknown as Promise<unknown[][]>, timedOut]);
+        return await new Promise<unknown[][]>((resolve, reject) => {
+          const unwatch = deadlines.watch(() => {
+            Promise.resolve(query.cancel() as unknown).catch(() => {});
+            reject(new Error(`no answer from PostgreSQL within ${queryTimeout} ms`));
+          });
+          (query as unknown as Promise<unknown[][]>).then(
+            (rows) => {
+              unwatch();
+              resolve(rows);
+            },
+            (error) => {
+              unwatch();
+              reject(error);
+            },
+          );
+        });
       } finally {
-        clearTimeout(timer);
-        clearTimeout(deadline);
+        if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
       }
     },
