@@ -5,9 +5,9 @@
 // so persists issued in the same tick share a batch, including those that the answer of the
 // last batch sets off many promise hops later (each caller's next command); persists that
 // arrive while batches are in flight go together in the next one: the busier the log, the
-// bigger the batches. Appends of one type name wait for each other on the server (its position
-// counter row stays locked until commit), and an append that needs no check does all its work
-// under that lock, so a second batch of the same type name in flight would only wait there and
+// bigger the batches. Appends of one type name wait for each other on the server (each holds
+// its type name's advisory lock until commit, see positions.ts), and an append that needs no
+// check does all its work under that lock, so a second batch of the same type name in flight would only wait there and
 // make both batches smaller (measured: 64 entities wrote 10–15% more with one batch per type
 // name than with two halves in flight). So one batch per type name is in flight; batches of
 // different type names run side by side, up to `concurrency`. Two persists of the same entity
@@ -152,7 +152,7 @@ export function uncheckedParams(
     }
   }
   const { packed, start, length } = packEvents(batch);
-  return [typeName, ids.length, ids, seqNos, start, length, packed, notify];
+  return [typeName, ids, seqNos, start, length, packed, notify];
 }
 
 /** The queue of persists and the batches in flight. */

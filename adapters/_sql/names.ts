@@ -42,7 +42,7 @@ export interface SqlNames {
   readonly schema: string;
   /** The events table. */
   readonly events: string;
-  /** The per-typeName position counters. */
+  /** The per-typeName position counters of schema versions 1 and 2 (version 3 drops them). */
   readonly positions: string;
   /** The snapshots table. */
   readonly snapshots: string;

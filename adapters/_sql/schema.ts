@@ -4,6 +4,7 @@
 // racing on `create ... if not exists`.
 
 import type { SqlNames } from "./names.ts";
+import { lastPosition, lockTypeNames } from "./positions.ts";
 
 /**
  * The schema version this release creates and reads; `setup()` records it in the
@@ -32,7 +33,8 @@ export const SCHEMA_VERSION = 3;
  * than this release knows is refused, so an old release never writes into a schema it does not
  * know. Version 1: the tables (and append functions that version 2 replaces). Version 2: the
  * append functions take a per-entity flag that skips the last-seqNo probe (see appendFunction).
- * Version 3: the events table has no check constraints (see above).
+ * Version 3: positions follow the last committed one under an advisory lock, without the
+ * counter table (see positions.ts), and the events table has no check constraints (see above).
  */
 export function setupScript(names: SqlNames): string {
   const { schema, events, positions, snapshots, schemaVersion, prefix } = names;
@@ -59,8 +61,8 @@ begin
   end if;
 
   if v_version is null then
-    -- Version 1.
-    -- Created without the check constraints that version 3 drops.
+    -- Version 1, created as version 3 leaves it: without the events table's check constraints
+    -- and without the positions table.
     create table ${events} (
       type_name text not null,
       id text not null,
@@ -70,12 +72,6 @@ begin
       written_at timestamptz not null default now(),
       constraint "${prefix}events_pkey" primary key (type_name, id, seq_no),
       constraint "${prefix}events_position_key" unique (type_name, position)
-    );
-    -- One row per type name: the last position handed out. An append locks the rows of its
-    -- type names until it commits (see appendFunction in schema.ts).
-    create table ${positions} (
-      type_name text primary key,
-      position bigint not null
     );
     create table ${snapshots} (
       type_name text not null,
@@ -89,20 +85,22 @@ begin
   end if;
 
   if v_version is null or v_version < 2 then
-    -- Version 2: the append functions of version 1 are replaced.
+    -- Version 2: the append functions of version 1 are replaced (by those of version 3 below).
     drop function if exists ${names.append}(text[], text[], bigint[], text[], bigint[],
       integer[], integer[], integer[], integer[], integer[], integer[], bytea, boolean);
     drop function if exists ${names.appendOne}(text, text, bigint, bytea, boolean);
-    ${appendFunction(names)}
-    ${appendOneFunction(names)}
     insert into ${schemaVersion} (version) values (2);
   end if;
 
-  -- Version 3: no check constraints on the events table (see schema.ts).
+  -- Version 3: positions follow the last committed one under an advisory lock (positions.ts),
+  -- so the counter table goes; no check constraints on the events table (see above).
+  drop table if exists ${positions};
   for v_check in select conname from pg_constraint
     where conrelid = '${events}'::regclass and contype = 'c' loop
     execute format('alter table ${events} drop constraint %I', v_check);
   end loop;
+  ${appendFunction(names)}
+  ${appendOneFunction(names)}
   insert into ${schemaVersion} (version) values (3);
 end
 $setup$`;
@@ -133,26 +131,15 @@ $setup$`;
 // entity. On a unique violation the caller sends the batch again with every entity checked,
 // then entity by entity (sql_event_log.ts).
 //
-// Positions. A plain sequence hands out numbers at insert time, but transactions commit in any
-// order, so a reader could see position 7 before 6 commits and never look back (the gap
-// problem). Instead each append takes its positions from the counter row of its type name
-// (an update, or an insert for the first append of a type name), which keeps the row locked
-// until the transaction ends; rows of several type names are taken in name order, so two
-// appends never deadlock. The next append of that type name gets the lock, and its positions,
-// only after this one has committed and become visible, so the committed positions of a type
-// name are always a prefix 1..n: a reader that has seen p never later finds an event below p,
-// and positions stay dense. The alternative, reading only below
-// pg_snapshot_xmin(pg_current_snapshot()) over a sequence, keeps writers apart but makes every
-// reader lag behind the oldest open transaction of the whole database and gives no single-number
-// position; appends of one type name are grouped into few transactions here anyway
-// (group_commit.ts keeps one batch of a type name in flight), so serialising them costs little.
+// Positions: the function waits for the advisory locks of its type names, then numbers each
+// type name's events after its last committed position (see positions.ts).
 //
 // The check reads with the snapshot of its own statement, taken before the lock: if another
 // append of the same entity commits in between, the insert of a seqNo it already wrote violates
 // the primary key, and the retry described above turns that into a ConcurrencyError.
 function appendFunction(names: SqlNames): string {
-  const { events, positions, append, channel } = names;
-  return `create function ${append}(
+  const { events, append, channel } = names;
+  return `create or replace function ${append}(
     p_types text[], p_ids text[], p_expected bigint[], p_check boolean[],
     p_type_names text[], p_type_counts bigint[],
     p_entity integer[], p_type integer[], p_seq integer[], p_rank integer[],
@@ -162,7 +149,7 @@ function appendFunction(names: SqlNames): string {
   declare
     v_actual bigint[];
     v_bases bigint[] := array[]::bigint[];
-    v_base bigint;
+    v_key integer;
   begin
     if true = any(p_check) then
       select array_agg(case when p_check[i] then coalesce((select e.seq_no from ${events} as e
@@ -173,9 +160,9 @@ function appendFunction(names: SqlNames): string {
       v_actual := p_expected;
     end if;
     if v_actual = p_expected then
+      ${lockTypeNames(names, "p_type_names")}
       for t in 1 .. array_length(p_type_names, 1) loop
-        ${takePositions(positions, "p_type_names[t]", "p_type_counts[t]", "v_base")}
-        v_bases := v_bases || v_base;
+        v_bases := v_bases || ${lastPosition(names, "p_type_names[t]")};
       end loop;
       insert into ${events} (type_name, id, seq_no, position, bytes)
         select p_types[p_entity[k]], p_ids[p_entity[k]], p_expected[p_entity[k]] + p_seq[k],
@@ -194,13 +181,13 @@ function appendFunction(names: SqlNames): string {
 // The same for a batch of a single event, the usual case of an entity whose commands come one
 // at a time: scalar parameters and short statements instead of the set-based statement.
 function appendOneFunction(names: SqlNames): string {
-  const { events, positions, appendOne, channel } = names;
-  return `create function ${appendOne}(
+  const { events, appendOne, channel } = names;
+  return `create or replace function ${appendOne}(
     p_type text, p_id text, p_expected bigint, p_check boolean, p_bytes bytea, p_notify boolean,
     out o_accepted boolean, out o_actual bigint
   ) language plpgsql volatile as $append_one$
   declare
-    v_position bigint;
+    v_key integer;
   begin
     if p_check then
       select e.seq_no into o_actual from ${events} as e
@@ -214,26 +201,12 @@ function appendOneFunction(names: SqlNames): string {
       o_actual := p_expected;
       o_accepted := true;
     end if;
-    ${takePositions(positions, "p_type", "1", "v_position")}
-    v_position := v_position + 1;
+    ${lockTypeNames(names, "array[p_type]")}
     insert into ${events} (type_name, id, seq_no, position, bytes)
-      values (p_type, p_id, p_expected + 1, v_position, p_bytes);
+      values (p_type, p_id, p_expected + 1, ${lastPosition(names, "p_type")} + 1, p_bytes);
     if p_notify then
       perform pg_notify('${channel}', p_type);
     end if;
   end
   $append_one$;`;
-}
-
-// Moves the counter of \`typeName\` on by \`count\` and stores the position before the move in
-// \`into\`. An update locks an existing row at once; only the first append of a type name pays
-// for the insert (whose conflict clause covers a concurrent first append).
-function takePositions(positions: string, typeName: string, count: string, into: string): string {
-  return `update ${positions} set position = position + ${count} where type_name = ${typeName}
-          returning position - ${count} into ${into};
-        if not found then
-          insert into ${positions} as p (type_name, position) values (${typeName}, ${count})
-            on conflict (type_name) do update set position = p.position + excluded.position
-            returning p.position - ${count} into ${into};
-        end if;`;
 }

@@ -23,6 +23,7 @@ import {
 import type { NameOptions, SqlNames } from "./names.ts";
 import { sqlNames } from "./names.ts";
 import { PAGE_BYTES, unpackPage } from "./packed_page.ts";
+import { KnownPositions } from "./known_positions.ts";
 import { NotifyPacer } from "./notify_pacer.ts";
 import { pagedStream, type PageSource } from "./paged_stream.ts";
 import { setupScript } from "./schema.ts";
@@ -88,9 +89,9 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 // Entities whose last written seqNo is remembered; the rest are checked by a probe.
 const WRITTEN_ENTRIES = 100_000;
 // SQLSTATEs after which a batch is retried, with every entity checked, then one entity at a time.
-// A unique violation means that a writer is behind the log: its check was skipped, or another
-// append of the same entity committed while this one waited for the position lock (see
-// schema.ts); serialisation failures and deadlocks can only come from sessions that do not run
+// A unique violation means that a writer is behind the log (its check was skipped, or another
+// append of the same entity committed while this one waited for the position lock), or that a
+// plain statement numbered its events from a snapshot older than its lock (see positions.ts); serialisation failures and deadlocks can only come from sessions that do not run
 // in READ COMMITTED or from appends inside a caller's own transaction.
 const RETRY_ALONE = new Set(["23505", "40001", "40P01"]);
 
@@ -106,6 +107,7 @@ export class SqlEventLog implements EventLog {
   readonly #plainAppend: boolean;
   readonly #wakeups = new Wakeups();
   readonly #pacer: NotifyPacer;
+  readonly #positions = new KnownPositions();
   // Entity key → the last seqNo this log wrote and saw acknowledged; such an entity's next
   // append needs no probe (see appendFunction in schema.ts). Forgotten after any failed append.
   readonly #written = new Map<string, number>();
@@ -210,6 +212,7 @@ export class SqlEventLog implements EventLog {
           // The server may have changed under us (a failover to a replica that lost the last
           // commits, say): check every entity again.
           this.#written.clear();
+          this.#positions.clear();
           throw error;
         }
         if (!checkAll && part.some((pending) => !pending.check)) {
@@ -255,20 +258,13 @@ export class SqlEventLog implements EventLog {
       ? new Set(batch.map((pending) => pending.typeName))
       : [one.typeName];
     const notify = this.#notify && this.#pacer.carry(typeNames);
-    const plain = this.#plainAppend && !checkAll
-      ? this.#plainStatement(batch, one, notify)
-      : undefined;
-    if (plain !== undefined) {
-      const rows = await this.#client.query(plain.text, plain.params);
-      // 0: the type name's first append, which the function below makes.
-      if (toNumber(rows[0]?.[0]) > 0) {
-        return this.#appended(
-          batch,
-          batch.map((pending) => ({ accepted: true, actual: pending.lastSeqNo ?? 0 })),
-          typeNames,
-          notify,
-        );
-      }
+    if (this.#plainAppend && !checkAll && await this.#appendPlain(batch, one, notify)) {
+      return this.#appended(
+        batch,
+        batch.map((pending) => ({ accepted: true, actual: pending.lastSeqNo ?? 0 })),
+        typeNames,
+        notify,
+      );
     }
     const rows = one === undefined
       ? await this.#client.query(this.#sql.append, appendParams(batch, notify, checkAll))
@@ -280,6 +276,8 @@ export class SqlEventLog implements EventLog {
         one.events[0]!,
         notify,
       ]);
+    // The function does not say which positions it took.
+    for (const typeName of typeNames) this.#positions.forget(typeName);
     return this.#appended(
       batch,
       rows.map((row) => ({ accepted: row[0] === true, actual: toNumber(row[1]) })),
@@ -288,21 +286,55 @@ export class SqlEventLog implements EventLog {
     );
   }
 
-  // The plain statement for a batch whose entities need no check; undefined when one does, or
-  // when the batch holds several type names.
-  #plainStatement(
+  // Appends a batch of one type name whose entities need no check with one plain statement:
+  // numbered after the type name's last position when this log knows it (known_positions.ts),
+  // else with lock and probe (positions.ts). False when it cannot: an entity to check, several
+  // type names, or another append holding the type name's lock.
+  async #appendPlain(
     batch: readonly Pending[],
     one: Pending | undefined,
     notify: boolean,
-  ): { text: string; params: SqlParam[] } | undefined {
+  ): Promise<boolean> {
+    const typeName = batch[0]!.typeName;
+    const known = this.#positions.get(typeName);
+    let text: string;
+    let params: SqlParam[];
+    let count = 1;
     if (one !== undefined) {
-      if (one.check) return undefined;
+      if (one.check) return false;
       const seqNo = (one.lastSeqNo ?? 0) + 1;
-      const params = [one.typeName, one.id, seqNo, one.events[0]!, notify];
-      return { text: this.#sql.appendUncheckedOne, params };
+      const bytes = one.events[0]!;
+      if (known === undefined) {
+        text = this.#sql.appendUncheckedOne;
+        params = [typeName, one.id, seqNo, bytes, notify];
+      } else {
+        text = notify ? this.#sql.insertOneNotify : this.#sql.insertOne;
+        params = [typeName, one.id, seqNo, known + 1, bytes];
+      }
+    } else {
+      const unchecked = uncheckedParams(batch, notify);
+      if (unchecked === undefined) return false;
+      count = (unchecked[1] as string[]).length;
+      text = known === undefined ? this.#sql.appendUnchecked : this.#sql.appendUncheckedAt;
+      params = known === undefined ? unchecked : [...unchecked, known];
     }
-    const params = uncheckedParams(batch, notify);
-    return params === undefined ? undefined : { text: this.#sql.appendUnchecked, params };
+    let rows: unknown[][];
+    try {
+      rows = await this.#client.query(text, params);
+    } catch (error) {
+      // Another writer took a position after the one this log knew (or an entity's writer is
+      // behind: either way the batch goes again, checked, through the function).
+      if (known !== undefined && errorCode(error) === "23505") this.#positions.collided(typeName);
+      throw error;
+    }
+    if (known !== undefined) {
+      this.#positions.wrote(typeName, known + count);
+      return true;
+    }
+    // 0 events: another append holds the type name's lock; the function waits for it.
+    if (toNumber(rows[0]?.[0]) === 0) return false;
+    this.#positions.wrote(typeName, toNumber(rows[0]?.[1]));
+    return true;
   }
 
   // Settles the bookkeeping of an append: on success, what this log wrote, the wake-ups of its

@@ -37,7 +37,7 @@ import { sqlNames } from "../_sql/names.ts";
 export interface PostgresEventLogOptions extends SqlEventLogOptions {
   /**
    * Group-commit transactions in flight at once. Appends of one type name wait for each other
-   * on the server anyway (that is how positions stay gap-free), so one batch of each type name
+   * on the server anyway (that is how positions stay dense and gap-free), so one batch of each type name
    * is in flight; this bounds batches of different type names. Default 4.
    */
   concurrentBatches?: number;
@@ -57,7 +57,9 @@ export interface PostgresEventLogOptions extends SqlEventLogOptions {
  * - `seqNo` is dense per entity with a primary key on (type name, id, seqNo); a stale
  *   `lastSeqNo` is a `ConcurrencyError` with the expected and the actual seqNo.
  * - `position` is dense per type name and gap-free for readers even when writers commit out
- *   of order: appends take a per-type-name counter row lock that they hold until commit.
+ *   of order: an append numbers its events after the last committed position of their type
+ *   name, under a per-type-name advisory lock that it holds until commit, and a unique index
+ *   refuses a position twice.
  * - Group commit: persists of different entities that wait at the same time are written in
  *   one transaction and one round trip, each with its own concurrency check.
  * - Reads stream page by page with backpressure; live reads wake on `LISTEN`/`NOTIFY` and also
