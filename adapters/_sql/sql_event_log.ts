@@ -78,11 +78,11 @@ export interface SqlEventLogSettings {
   /** Group-commit batches in flight at once (each of other type names). */
   readonly concurrency: number;
   /**
-   * Whether the driver keeps the plan of a statement it runs again (named prepared
-   * statements). Without, every append goes through the plpgsql functions, whose plans the
-   * server keeps; with, an append that needs no check is one plain statement, which is faster.
+   * Whether an append that needs no check goes as one plain statement (statements.ts) rather
+   * than through the plpgsql functions, whose plans the server keeps (see the adapters for
+   * what was measured).
    */
-  readonly preparedStatements: boolean;
+  readonly plainAppends: boolean;
 }
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
@@ -121,7 +121,7 @@ export class SqlEventLog implements EventLog {
     this.#pollInterval = options.pollInterval ?? 500;
     this.#pageSize = options.pageSize ?? 1000;
     this.#notify = options.notify ?? true;
-    this.#plainAppend = settings.preparedStatements;
+    this.#plainAppend = settings.plainAppends;
     const maxEntities = options.maxBatchSize ?? 1000;
     const notifyInterval = options.notifyInterval ?? 5;
     assertNonNegativeInteger(notifyInterval, "notifyInterval");

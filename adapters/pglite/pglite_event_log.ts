@@ -84,10 +84,12 @@ export class PgliteEventLog implements EventLog {
    * Throws a `TypeError` for a bad schema or table prefix.
    */
   constructor(db: PgliteClient, options: PgliteEventLogOptions = {}) {
-    // PGlite keeps no statement plans of its own: the functions' cached plans are faster.
+    // PGlite plans each plain statement anew, yet the plain appends (a bare INSERT, mostly) beat
+    // the functions' cached plans: bench/load.ts in memory measured 0.63× instead of 0.42× of
+    // the raw INSERT rate for one entity, and 0.56× instead of 0.46× for 64 entities.
     this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), options, {
       concurrency: 1,
-      preparedStatements: false,
+      plainAppends: true,
     });
   }
 

@@ -96,7 +96,9 @@ export class PostgresEventLog implements EventLog {
     this.#log = new SqlEventLog(
       postgresClient(sql, prepare, positiveTimeout(options.queryTimeout)),
       options,
-      { concurrency: options.concurrentBatches ?? 4, preparedStatements: prepare },
+      // Without prepared statements every plain append would be planned anew: the functions'
+      // cached plans are then the cheaper way.
+      { concurrency: options.concurrentBatches ?? 4, plainAppends: prepare },
     );
   }
 
