@@ -47,6 +47,9 @@ export function assertId(id: unknown): asserts id is string {
 }
 
 function isWellFormed(text: string): boolean {
+  // Native where the runtime has it (Node 20, Deno, Bun); the loop is for older ones.
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof native === "function") return native.call(text);
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     if (unit >= 0xd800 && unit <= 0xdbff) {

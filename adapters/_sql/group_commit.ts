@@ -221,6 +221,20 @@ export class GroupCommit {
   }
 
   #take(): Pending[] {
+    // The usual case of a caller whose commands come one at a time: one persist waits, and
+    // nothing of its type name is in flight.
+    if (this.#queue.length === 1) {
+      const only = this.#queue[0]!;
+      if (
+        !only.signal?.aborted && !this.#busy.has(only.key) &&
+        !this.#typesInFlight.has(only.typeName)
+      ) {
+        this.#queue = [];
+        this.#unlisten.get(only)?.();
+        this.#unlisten.delete(only);
+        return [only];
+      }
+    }
     const eligible: Pending[] = [];
     const rest: Pending[] = [];
     const keys = new Set<string>();
