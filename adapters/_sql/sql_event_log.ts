@@ -42,12 +42,14 @@ import { Wakeups } from "./wakeups.ts";
  * const options: SqlEventLogOptions = {
  *   tablePrefix: "shop_",
  *   pollInterval: 100,
+ *   notifyInterval: 20,
  *   pageSize: 500,
  *   maxBatchSize: 200,
  * };
  * const sql = postgres("postgres://localhost/shop"); // connects at the first query
  * const log = new PostgresEventLog(sql, options);
  * assert.throws(() => new PostgresEventLog(sql, { ...options, pageSize: 0 }), RangeError);
+ * assert.throws(() => new PostgresEventLog(sql, { ...options, notifyInterval: -1 }), RangeError);
  * await log.close();
  * await sql.end();
  * ```
@@ -91,8 +93,9 @@ const WRITTEN_ENTRIES = 100_000;
 // SQLSTATEs after which a batch is retried, with every entity checked, then one entity at a time.
 // A unique violation means that a writer is behind the log (its check was skipped, or another
 // append of the same entity committed while this one waited for the position lock), or that a
-// plain statement numbered its events from a snapshot older than its lock (see positions.ts); serialisation failures and deadlocks can only come from sessions that do not run
-// in READ COMMITTED or from appends inside a caller's own transaction.
+// plain statement numbered its events after a position that was no longer the last (see
+// positions.ts); serialisation failures and deadlocks can only come from sessions that do not
+// run in READ COMMITTED or from appends inside a caller's own transaction.
 const RETRY_ALONE = new Set(["23505", "40001", "40P01"]);
 
 /** The shared implementation behind `PostgresEventLog` and `PgliteEventLog`. */
