@@ -576,6 +576,40 @@ test(
 );
 
 test(
+  "batches at the known position are dense and carry NOTIFY when due, with notifyInterval 0 every time",
+  { timeout: 60_000 },
+  async () => {
+    const typeName = uniqueTypeName("batches");
+    const log = new PostgresEventLog(sql, { notifyInterval: 0 });
+    const notifications: string[] = [];
+    const listener = postgres(server.url, { max: 1, onnotice: () => {} });
+    try {
+      await listener.listen("public_eventsourced_events", (payload) => notifications.push(payload));
+      // Round 1 numbers with lock and probe; rounds 2 and 3 after the position this log knows.
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(
+          Array.from(
+            { length: 8 },
+            (_, i) => log.persist(typeName, `e${i}`, round === 0 ? null : round, [bytes(round)]),
+          ),
+        );
+      }
+      const events = await collect(log.eventsByType(typeName, 0));
+      assert.equal(events.length, 24);
+      const first = events[0]!.position;
+      assert.deepEqual(events.map((e) => e.position), events.map((_, i) => first + i));
+      for (let i = 0; i < 100 && notifications.filter((p) => p === typeName).length < 3; i++) {
+        await sleep(20);
+      }
+      assert.ok(notifications.filter((p) => p === typeName).length >= 3, "one per batch at least");
+    } finally {
+      await listener.end();
+      await log.close();
+    }
+  },
+);
+
+test(
   "aborting a live read gives its connection back to the pool",
   { timeout: 60_000 },
   async () => {

@@ -318,8 +318,13 @@ export class SqlEventLog implements EventLog {
       const unchecked = uncheckedParams(batch, notify);
       if (unchecked === undefined) return false;
       count = (unchecked[1] as string[]).length;
-      text = known === undefined ? this.#sql.appendUnchecked : this.#sql.appendUncheckedAt;
-      params = known === undefined ? unchecked : [...unchecked, known];
+      if (known === undefined) {
+        text = this.#sql.appendUnchecked;
+        params = unchecked;
+      } else {
+        text = notify ? this.#sql.insertManyNotify : this.#sql.insertMany;
+        params = [...unchecked.slice(0, 6), known];
+      }
     }
     let rows: unknown[][];
     try {

@@ -24,13 +24,16 @@ export interface Statements {
    */
   readonly appendUnchecked: string;
   /**
-   * Like `appendUnchecked`, numbering the events after `$8`, the type name's last position as
-   * this log knows it (see positions.ts): neither lock nor probe. One row: the number of events.
+   * The events of one type name at known positions (see positions.ts), without a notification:
+   * `$1` typeName, then per event `$2` id, `$3` seqNo, `$4` start and `$5` length of its bytes
+   * (1-based) in `$6`, and `$7` the position before the first. No rows.
    */
-  readonly appendUncheckedAt: string;
+  readonly insertMany: string;
+  /** The same with a notification. */
+  readonly insertManyNotify: string;
   /**
-   * One event at a known position (see `appendUncheckedAt`), without a notification: `$1`
-   * typeName, `$2` id, `$3` seqNo, `$4` position, `$5` bytes. No rows.
+   * One event at a known position, without a notification: `$1` typeName, `$2` id, `$3` seqNo,
+   * `$4` position, `$5` bytes. No rows.
    */
   readonly insertOne: string;
   /** The same with a notification. */
@@ -71,6 +74,11 @@ export interface Statements {
 /** Builds the statements for `names`. */
 export function statements(names: SqlNames): Statements {
   const { events, snapshots } = names;
+  const insertMany = `insert into ${events} (type_name, id, seq_no, position, bytes)
+    select $1::text, e.id, e.seq_no, $7::bigint + e.rank,
+      substring($6::bytea from e.start for e.length)
+    from unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[])
+      with ordinality as e(id, seq_no, start, length, rank)`;
   return {
     append: `select o_accepted, o_actual from ${names.append}($1::text[], $2::text[],
       $3::bigint[], $4::boolean[], $5::text[], $6::bigint[], $7::integer[], $8::integer[],
@@ -109,18 +117,11 @@ export function statements(names: SqlNames): Statements {
       select count(*), max(position), (select pg_notify('${names.channel}', $1::text)
         where $5::boolean and exists (select 1 from written))
       from written`,
-    // The same without lock and probe, where this log knows the last position (positions.ts).
-    appendUncheckedAt: `with written as (
-        insert into ${events} (type_name, id, seq_no, position, bytes)
-        select $1::text, e.id, e.seq_no, $8::bigint + e.rank,
-          substring($6::bytea from e.start for e.length)
-        from unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[])
-          with ordinality as e(id, seq_no, start, length, rank)
-        returning 1
-      )
-      select count(*), (select pg_notify('${names.channel}', $1::text)
-        where $7::boolean and exists (select 1 from written))
-      from written`,
+    // The same without lock and probe, where this log knows the last position (positions.ts),
+    // and, as most appends carry no NOTIFY (notify_pacer.ts), without one.
+    insertMany,
+    insertManyNotify: `with written as (${insertMany} returning 1)
+      select pg_notify('${names.channel}', $1::text) from (select from written limit 1) as w`,
     // A bare insert, the cheapest append there is (0.97× the rate of the bench's raw INSERT,
     // where the statement with lock and probe reaches 0.84×, see positions.ts); most sequential
     // appends are this one, notifications being paced (notify_pacer.ts).
