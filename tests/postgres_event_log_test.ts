@@ -541,6 +541,24 @@ test(
   },
 );
 
+/**
+ * Listens on the default channel from a connection of its own; `atLeast(n)` waits (up to 2 s)
+ * for `n` notifications of `typeName` and returns how many came.
+ */
+async function notificationsOf(typeName: string) {
+  const payloads: string[] = [];
+  const listener = postgres(server.url, { max: 1, onnotice: () => {} });
+  await listener.listen("public_eventsourced_events", (payload) => payloads.push(payload));
+  const count = () => payloads.filter((payload) => payload === typeName).length;
+  return {
+    async atLeast(n: number): Promise<number> {
+      for (let i = 0; i < 100 && count() < n; i++) await sleep(20);
+      return count();
+    },
+    end: () => listener.end(),
+  };
+}
+
 test(
   "appends in quick succession wake a live reader in another pool, announced by paced NOTIFYs",
   { timeout: 60_000 },
@@ -548,10 +566,8 @@ test(
     const typeName = uniqueTypeName("paced");
     const reader = await PostgresEventLog.connect({ url: server.url, pollInterval: 600_000 });
     const writer = await PostgresEventLog.connect({ url: server.url, notifyInterval: 200 });
-    const notifications: string[] = [];
-    const listener = postgres(server.url, { max: 1, onnotice: () => {} });
+    const notifications = await notificationsOf(typeName);
     try {
-      await listener.listen("public_eventsourced_events", (payload) => notifications.push(payload));
       const live = take(reader.eventsByType(typeName, 0, { live: true }), 20, 20_000);
       await sleep(300);
       // The first append carries a NOTIFY; the reader reads its event and waits again. The 19
@@ -563,12 +579,10 @@ test(
       }
       const events = await live;
       assert.deepEqual(events.map((e) => e.bytes[0]), Array.from({ length: 20 }, (_, i) => i));
-      const ours = () => notifications.filter((payload) => payload === typeName).length;
-      for (let i = 0; i < 100 && ours() < 2; i++) await sleep(20);
-      const count = ours();
+      const count = await notifications.atLeast(2);
       assert.ok(count >= 2 && count < 20, `${count} notifications for 20 appends`);
     } finally {
-      await listener.end();
+      await notifications.end();
       await reader.close();
       await writer.close();
     }
@@ -581,10 +595,8 @@ test(
   async () => {
     const typeName = uniqueTypeName("batches");
     const log = new PostgresEventLog(sql, { notifyInterval: 0 });
-    const notifications: string[] = [];
-    const listener = postgres(server.url, { max: 1, onnotice: () => {} });
+    const notifications = await notificationsOf(typeName);
     try {
-      await listener.listen("public_eventsourced_events", (payload) => notifications.push(payload));
       // Round 1 numbers with lock and probe; rounds 2 and 3 after the position this log knows.
       for (let round = 0; round < 3; round++) {
         await Promise.all(
@@ -598,12 +610,9 @@ test(
       assert.equal(events.length, 24);
       const first = events[0]!.position;
       assert.deepEqual(events.map((e) => e.position), events.map((_, i) => first + i));
-      for (let i = 0; i < 100 && notifications.filter((p) => p === typeName).length < 3; i++) {
-        await sleep(20);
-      }
-      assert.ok(notifications.filter((p) => p === typeName).length >= 3, "one per batch at least");
+      assert.ok(await notifications.atLeast(3) >= 3, "one per batch at least");
     } finally {
-      await listener.end();
+      await notifications.end();
       await log.close();
     }
   },
