@@ -119,7 +119,6 @@ export function appendParams(
     expected,
     check,
     typeNames,
-    typeCounts,
     entity,
     type,
     seq,

@@ -93,8 +93,11 @@ begin
   end if;
 
   -- Version 3: positions follow the last committed one under an advisory lock (positions.ts),
-  -- so the counter table goes; no check constraints on the events table (see above).
+  -- so the counter table goes, and with it the batch function's count per type name; no check
+  -- constraints on the events table (see above).
   drop table if exists ${positions};
+  drop function if exists ${names.append}(text[], text[], bigint[], boolean[], text[], bigint[],
+    integer[], integer[], integer[], integer[], integer[], integer[], bytea, boolean);
   for v_check in select conname from pg_constraint
     where conrelid = '${events}'::regclass and contype = 'c' loop
     execute format('alter table ${events} drop constraint %I', v_check);
@@ -109,7 +112,7 @@ $setup$`;
 // The group-commit append: the events of many entities, each entity with its own expected last
 // seqNo, written by one call, so one transaction and one round trip. Per entity: type name, id,
 // expected last seqNo (0: none), and whether to check it. Per distinct type name of the batch,
-// in name order: the name and its number of events. Per event: its entity and type name (1-based
+// in name order: the name. Per event: its entity and type name (1-based
 // indexes into those arrays), its seqNo offset within its entity and its rank within its type
 // name (1, 2, 3 …), and where its bytes start (1-based) and how long they are in p_bytes, all
 // events packed into one bytea. Rows: accepted, actual last seqNo; one per entity, in order. It
@@ -141,7 +144,7 @@ function appendFunction(names: SqlNames): string {
   const { events, append, channel } = names;
   return `create or replace function ${append}(
     p_types text[], p_ids text[], p_expected bigint[], p_check boolean[],
-    p_type_names text[], p_type_counts bigint[],
+    p_type_names text[],
     p_entity integer[], p_type integer[], p_seq integer[], p_rank integer[],
     p_start integer[], p_length integer[], p_bytes bytea, p_notify boolean
   ) returns table (o_accepted boolean, o_actual bigint)

@@ -74,15 +74,20 @@ export interface Statements {
 /** Builds the statements for `names`. */
 export function statements(names: SqlNames): Statements {
   const { events, snapshots } = names;
-  const insertMany = `insert into ${events} (type_name, id, seq_no, position, bytes)
-    select $1::text, e.id, e.seq_no, $7::bigint + e.rank,
-      substring($6::bytea from e.start for e.length)
-    from unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[])
+  const insertInto = `insert into ${events} (type_name, id, seq_no, position, bytes)`;
+  // The events of one type name as rows `e`: `$2` ids, `$3` seqNos, `$4` starts and `$5`
+  // lengths of their bytes in `$6`, and each one's rank (1, 2, 3 …).
+  const eventRows = `unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[])
       with ordinality as e(id, seq_no, start, length, rank)`;
+  const eventBytes = "substring($6::bytea from e.start for e.length)";
+  const insertMany = `${insertInto}
+    select $1::text, e.id, e.seq_no, $7::bigint + e.rank, ${eventBytes} from ${eventRows}`;
+  const insertOne = `${insertInto}
+    values ($1::text, $2::text, $3::bigint, $4::bigint, $5::bytea)`;
   return {
     append: `select o_accepted, o_actual from ${names.append}($1::text[], $2::text[],
-      $3::bigint[], $4::boolean[], $5::text[], $6::bigint[], $7::integer[], $8::integer[],
-      $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::bytea, $14::boolean)`,
+      $3::bigint[], $4::boolean[], $5::text[], $6::integer[], $7::integer[], $8::integer[],
+      $9::integer[], $10::integer[], $11::integer[], $12::bytea, $13::boolean)`,
     appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
       $3::bigint, $4::boolean, $5::bytea, $6::boolean)`,
     // One plain statement instead of a plpgsql call, for drivers that keep statement plans (the
@@ -92,11 +97,10 @@ export function statements(names: SqlNames): Statements {
     appendUnchecked: `with locked as materialized (
         select ${tryLockTypeName(names, "$1::text")} as ok
       ), written as (
-        insert into ${events} (type_name, id, seq_no, position, bytes)
+        ${insertInto}
         select $1::text, e.id, e.seq_no, ${lastPosition(names, "$1::text")} + e.rank,
-          substring($6::bytea from e.start for e.length)
-        from locked, unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[])
-          with ordinality as e(id, seq_no, start, length, rank)
+          ${eventBytes}
+        from locked, ${eventRows}
         where locked.ok
         returning position
       )
@@ -109,7 +113,7 @@ export function statements(names: SqlNames): Statements {
     appendUncheckedOne: `with locked as materialized (
         select ${tryLockTypeName(names, "$1::text")} as ok
       ), written as (
-        insert into ${events} (type_name, id, seq_no, position, bytes)
+        ${insertInto}
         select $1::text, $2::text, $3::bigint, ${lastPosition(names, "$1::text")} + 1, $4::bytea
         from locked where locked.ok
         returning position
@@ -125,13 +129,8 @@ export function statements(names: SqlNames): Statements {
     // A bare insert, the cheapest append there is (0.97× the rate of the bench's raw INSERT,
     // where the statement with lock and probe reaches 0.84×, see positions.ts); most sequential
     // appends are this one, notifications being paced (notify_pacer.ts).
-    insertOne: `insert into ${events} (type_name, id, seq_no, position, bytes)
-      values ($1::text, $2::text, $3::bigint, $4::bigint, $5::bytea)`,
-    insertOneNotify: `with written as (
-        insert into ${events} (type_name, id, seq_no, position, bytes)
-        values ($1::text, $2::text, $3::bigint, $4::bigint, $5::bytea)
-        returning 1
-      )
+    insertOne,
+    insertOneNotify: `with written as (${insertOne} returning 1)
       select pg_notify('${names.channel}', $1::text) from written`,
     notify: `select pg_notify('${names.channel}', t) from unnest($1::text[]) as t`,
     // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
