@@ -64,6 +64,8 @@ export type {
   DecodeErrorOptions,
   HandleCommandErrorOptions,
   HandleCommandFailure,
+  StorageErrorOptions,
+  StorageFailure,
 } from "./src/errors.ts";
 
 export { emit, emitAndReply, reject, reply } from "./src/command.ts";
@@ -84,6 +86,9 @@ export {
   isDecodeError,
   isHandleCommandError,
   isSpawnError,
+  isStorageError,
   SPAWN_ERROR_CODE,
   SpawnError,
+  STORAGE_ERROR_CODE,
+  StorageError,
 } from "./src/errors.ts";

@@ -54,6 +54,18 @@ export const SPAWN_ERROR_CODE = "EVENTSOURCED_SPAWN_FAILED" as const;
  * ```
  */
 export const DECODE_ERROR_CODE = "EVENTSOURCED_DECODE_FAILED" as const;
+/**
+ * The stable `code` of a {@linkcode StorageError}.
+ *
+ * @example Compare a code
+ * ```ts
+ * import { STORAGE_ERROR_CODE, StorageError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new StorageError("x", { reason: "unavailable" }).code, STORAGE_ERROR_CODE);
+ * ```
+ */
+export const STORAGE_ERROR_CODE = "EVENTSOURCED_STORAGE_FAILED" as const;
 
 /**
  * Fields of a {@linkcode ConcurrencyError}.
@@ -145,8 +157,19 @@ export type HandleCommandFailure =
   | "command-handler-threw"
   /** An event could not be encoded by the entity's `Binarize`; nothing was written. */
   | "encode-failed"
-  /** The event log refused or failed the write; the entity re-syncs before its next command. */
+  /** The entity already holds `commandBufferSize` waiting commands; nothing was done. */
+  | "mailbox-full"
+  /**
+   * The event log refused the write or failed before sending it: nothing was written, a retry
+   * is safe. The entity re-syncs before its next command.
+   */
   | "persist-failed"
+  /**
+   * The write was sent but its outcome is unknown (the connection dropped, no answer in time,
+   * the signal aborted after sending): the events may be in the log. Retry only with a
+   * command id or after reading the entity's state. The entity re-syncs before its next command.
+   */
+  | "persist-outcome-unknown"
   /** The event handler threw while applying persisted events; the entity re-syncs. */
   | "event-handler-threw"
   /** The entity could not re-read the log after an earlier failure. */
@@ -289,6 +312,87 @@ export class DecodeError extends Error {
   }
 }
 
+/**
+ * Why a backend failed; see {@linkcode StorageError.reason}.
+ *
+ * @example Decide whether a write may be retried
+ * ```ts
+ * import type { StorageFailure } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const safeToRetry = (reason: StorageFailure) => reason === "unavailable" || reason === "timeout";
+ * assert.ok(!safeToRetry("outcome-unknown"));
+ * ```
+ */
+export type StorageFailure =
+  /** The server could not be reached, or the connection was lost before the call was sent. */
+  | "unavailable"
+  /** A read or a call that changes nothing had no answer in time. */
+  | "timeout"
+  /** A write was sent but its outcome is unknown: it may or may not have been stored. */
+  | "outcome-unknown"
+  /** The backend's tables, stream or bucket are missing: run `setup()` once. */
+  | "schema-missing"
+  /** An event, batch or snapshot is larger than the backend or its settings allow. */
+  | "too-large"
+  /** The server refused the credentials or the permission for this call. */
+  | "permission-denied"
+  /** An option, a setting or the server's configuration does not fit the adapter. */
+  | "invalid-configuration"
+  /** Stored data does not have the shape the adapter wrote (a foreign or damaged record). */
+  | "corrupt-data"
+  /** The adapter or its client was closed. */
+  | "closed"
+  /** Any other failure of the backend; the `cause` tells more. */
+  | "failed";
+
+/**
+ * Options of a {@linkcode StorageError}.
+ *
+ * @example Wrap a driver error
+ * ```ts
+ * import { StorageError, type StorageErrorOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const options: StorageErrorOptions = { reason: "unavailable", cause: new Error("ECONNREFUSED") };
+ * assert.equal(new StorageError("Cannot read", options).reason, "unavailable");
+ * ```
+ */
+export interface StorageErrorOptions extends ErrorOptions {
+  /** Why the backend failed. */
+  reason: StorageFailure;
+}
+
+/**
+ * A failure of an event log, snapshot store or offset store, with a `reason` a program can act
+ * on (retry, run `setup()`, alert) instead of parsing the message. The driver's error is the
+ * `cause`. Every adapter of this package throws it for backend failures; bad arguments are
+ * `TypeError`s and `RangeError`s, conflicts are {@linkcode ConcurrencyError}s.
+ *
+ * @example Tell a missing schema from an outage
+ * ```ts
+ * import { isStorageError, StorageError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const error: unknown = new StorageError("Cannot persist: the tables are missing", { reason: "schema-missing" });
+ * assert.ok(isStorageError(error) && error.reason === "schema-missing");
+ * ```
+ */
+export class StorageError extends Error {
+  /** Always {@linkcode STORAGE_ERROR_CODE}. */
+  readonly code: typeof STORAGE_ERROR_CODE = STORAGE_ERROR_CODE;
+  /** Why the backend failed. */
+  readonly reason: StorageFailure;
+
+  /** Creates the error with a message, its reason and an optional cause. */
+  constructor(message: string, options: StorageErrorOptions) {
+    const { reason, ...errorOptions } = options;
+    super(message, errorOptions);
+    this.name = "StorageError";
+    this.reason = reason;
+  }
+}
+
 function hasCode(error: unknown, code: string): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === code;
 }
@@ -356,4 +460,20 @@ export function isSpawnError(error: unknown): error is SpawnError {
  */
 export function isDecodeError(error: unknown): error is DecodeError {
   return hasCode(error, DECODE_ERROR_CODE);
+}
+
+/**
+ * Whether `error` is a {@linkcode StorageError}, also one from another copy of the package.
+ *
+ * @example Check a caught error
+ * ```ts
+ * import { isStorageError, StorageError } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(isStorageError(new StorageError("x", { reason: "closed" })));
+ * assert.equal(isStorageError(new Error("x")), false);
+ * ```
+ */
+export function isStorageError(error: unknown): error is StorageError {
+  return hasCode(error, STORAGE_ERROR_CODE);
 }
