@@ -1,6 +1,8 @@
 // Argument checks shared by the runtime, the memory store and the adapters. Each throws a
 // TypeError or RangeError that names the argument and quotes the bad value, before any I/O.
 
+import { StorageError } from "./errors.ts";
+
 const TYPE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The longest id (in UTF-16 code units) that every backend stores. */
@@ -92,6 +94,40 @@ export function assertEventBytes(events: unknown): asserts events is readonly Ui
       throw new TypeError(`Invalid events[${i}]: expected a Uint8Array, got ${typeof events[i]}`);
     }
   }
+}
+
+/** The default largest event, in bytes, that a log of this package takes: 4 MiB. */
+export const DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Checks the arguments of `EventLog.persist` in one place for every log: type name, id, last
+ * seqNo, events (each at most `maxEventBytes`, when given) and the signal. Throws before any
+ * write; the size check throws a StorageError with reason "too-large".
+ */
+export function assertPersistArguments(
+  typeName: unknown,
+  id: unknown,
+  lastSeqNo: unknown,
+  events: unknown,
+  maxEventBytes: number | undefined,
+  signal: AbortSignal | undefined,
+): asserts events is readonly Uint8Array[] {
+  assertTypeName(typeName);
+  assertId(id);
+  assertLastSeqNo(lastSeqNo);
+  assertEventBytes(events);
+  if (maxEventBytes !== undefined) {
+    for (let i = 0; i < events.length; i++) {
+      const size = events[i]!.byteLength;
+      if (size > maxEventBytes) {
+        throw new StorageError(
+          `Cannot persist events for "${typeName}/${id}": events[${i}] has ${size} bytes, more than maxEventBytes (${maxEventBytes}); nothing was written`,
+          { reason: "too-large" },
+        );
+      }
+    }
+  }
+  throwIfAborted(signal);
 }
 
 /** Throws the signal's reason when it is aborted. */
