@@ -1,6 +1,7 @@
 // In-process exclusion of projection names: one holder per name within the scope the offset
 // stores share (a store instance, or one database client), with waiters woken in order.
 
+import { onAbort } from "../src/_abort.ts";
 import { ProjectionError } from "./errors.ts";
 
 const PROJECTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -19,15 +20,14 @@ export function assertProjectionName(name: unknown): asserts name is string {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
+    const stopListening = onAbort(signal, () => {
       clearTimeout(timer);
       reject(signal!.reason);
-    };
+    });
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      stopListening();
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
@@ -41,7 +41,7 @@ export class NameLocks {
     options: { wait?: boolean | undefined; signal?: AbortSignal | undefined },
   ): Promise<() => void> {
     const { wait = false, signal } = options;
-    if (signal?.aborted) throw signal.reason;
+    signal?.throwIfAborted();
     while (this.#held.has(name)) {
       if (!wait) {
         throw new ProjectionError(
@@ -51,18 +51,18 @@ export class NameLocks {
       }
       await new Promise<void>((resolve, reject) => {
         const waiters = this.#held.get(name)!;
-        const onAbort = () => {
+        const wake = () => {
+          stopListening();
+          resolve();
+        };
+        const stopListening = onAbort(signal, () => {
           const index = waiters.indexOf(wake);
           if (index >= 0) waiters.splice(index, 1);
           reject(signal!.reason);
-        };
-        const wake = () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        };
+        });
         waiters.push(wake);
-        signal?.addEventListener("abort", onAbort, { once: true });
       });
+      signal?.throwIfAborted();
     }
     this.#held.set(name, []);
     let released = false;

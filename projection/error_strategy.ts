@@ -5,6 +5,14 @@
  * @module
  */
 
+import {
+  numberAtLeast,
+  oneOf,
+  optionMessage,
+  type OptionRule,
+  readOptions,
+} from "../src/_options.ts";
+
 /**
  * Stop the projection; `state().lastError` says why. The failed event is not committed.
  *
@@ -166,38 +174,78 @@ export interface ResolvedStrategy {
   readonly exhausted: "stop" | "skip";
 }
 
-function nonNegative(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value >= 0)) {
-    throw new RangeError(`Invalid errorStrategy.${name} ${String(value)}: expected a number ≥ 0`);
+const WHERE = "errorStrategy";
+
+const RETRY_DEFAULTS = {
+  initialDelayMs: 100,
+  maxDelayMs: 30_000,
+  factor: 2,
+  maxRetries: Infinity,
+  exhausted: "stop",
+} as const;
+
+const maxRetriesRule: OptionRule<number | undefined> = {
+  default: RETRY_DEFAULTS.maxRetries,
+  valid: (value) =>
+    value === Infinity ||
+    (typeof value === "number" && Number.isSafeInteger(value) && value >= 0),
+  expected: "an integer ≥ 0 or Infinity",
+};
+
+/**
+ * Checks a strategy and fills in the defaults; throws a TypeError for an unknown type or key
+ * (the keys of `"retry"` do not belong to `"skip"` or `"stop"`), a RangeError for a bad value.
+ */
+export function resolveStrategy(strategy: unknown): ResolvedStrategy {
+  if (strategy === undefined) return { type: "retry", ...RETRY_DEFAULTS };
+  if (strategy === null || typeof strategy !== "object") {
+    throw new TypeError(`Invalid ${WHERE} ${String(strategy)}: expected an object`);
   }
-  return value;
+  const type = (strategy as { type?: unknown }).type;
+  if (type === "skip" || type === "stop") {
+    readOptions<{ type: typeof type }>(WHERE, strategy, { type: oneOf([type], type) });
+    return { ...RETRY_DEFAULTS, type };
+  }
+  if (type !== "retry") {
+    throw new TypeError(
+      optionMessage(WHERE, "type", type, `one of "retry", "skip", "stop"`),
+    );
+  }
+  const retry = readOptions<RetryStrategy>(WHERE, strategy, {
+    type: oneOf(["retry"], "retry"),
+    initialDelayMs: numberAtLeast(0, RETRY_DEFAULTS.initialDelayMs),
+    maxDelayMs: numberAtLeast(0, RETRY_DEFAULTS.maxDelayMs),
+    factor: numberAtLeast(1, RETRY_DEFAULTS.factor),
+    maxRetries: maxRetriesRule,
+    exhausted: oneOf(["stop", "skip"] as const, RETRY_DEFAULTS.exhausted),
+  });
+  return {
+    type: "retry",
+    initialDelayMs: retry.initialDelayMs!,
+    maxDelayMs: retry.maxDelayMs!,
+    factor: retry.factor!,
+    maxRetries: retry.maxRetries!,
+    exhausted: retry.exhausted!,
+  };
 }
 
-/** Checks a strategy and fills in the defaults; throws a TypeError or RangeError. */
-export function resolveStrategy(strategy: ErrorStrategy | undefined): ResolvedStrategy {
-  const s = (strategy ?? { type: "retry" }) as Partial<RetryStrategy> & { type?: unknown };
-  if (s.type !== "retry" && s.type !== "skip" && s.type !== "stop") {
-    throw new TypeError(
-      `Invalid errorStrategy type ${JSON.stringify(s.type)}: expected "retry", "skip" or "stop"`,
-    );
-  }
-  const factor = nonNegative(s.factor, "factor", 2);
-  if (factor < 1) throw new RangeError(`Invalid errorStrategy.factor ${factor}: expected ≥ 1`);
-  const exhausted = s.exhausted ?? "stop";
-  if (exhausted !== "stop" && exhausted !== "skip") {
-    throw new TypeError(
-      `Invalid errorStrategy.exhausted ${JSON.stringify(exhausted)}: expected "stop" or "skip"`,
-    );
-  }
-  return {
-    type: s.type,
-    initialDelayMs: nonNegative(s.initialDelayMs, "initialDelayMs", 100),
-    maxDelayMs: nonNegative(s.maxDelayMs, "maxDelayMs", 30_000),
-    factor,
-    maxRetries: nonNegative(s.maxRetries, "maxRetries", Infinity),
-    exhausted,
-  };
+/**
+ * How many retries in a row a failed read of the event log gets: none under `"stop"`, no
+ * limit under `"skip"` (there is no event to skip), `maxRetries` under `"retry"`.
+ */
+export function readRetryLimit(strategy: ResolvedStrategy): number {
+  if (strategy.type === "stop") return 0;
+  return strategy.type === "skip" ? Infinity : strategy.maxRetries;
+}
+
+/** How many retries in a row a failed event gets before it is skipped or stops the projection. */
+export function eventRetryLimit(strategy: ResolvedStrategy): number {
+  return strategy.type === "retry" ? strategy.maxRetries : 0;
+}
+
+/** What follows when a failed event has used up its retries: `"skip"` or `"stop"`. */
+export function exhaustedAction(strategy: ResolvedStrategy): "skip" | "stop" {
+  return strategy.type === "retry" ? strategy.exhausted : strategy.type;
 }
 
 /** The delay before retry number `attempt` (1, 2, …). */

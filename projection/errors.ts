@@ -48,7 +48,12 @@ export type ProjectionFailure =
   /** Reading the event log failed. */
   | "read-failed"
   /** The offset store failed to load or write the offset. */
-  | "store-failed";
+  | "store-failed"
+  /**
+   * The offset store did not answer in time (`startTimeoutMs`): while starting, or giving the
+   * name back at the end; the message names the call.
+   */
+  | "timeout";
 
 /**
  * Options of a {@linkcode ProjectionError}.

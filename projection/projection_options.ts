@@ -151,6 +151,7 @@ export type BatchHandler<Event, Tx> = (
  *   batchMs: 50,
  *   errorStrategy: { type: "retry", maxRetries: 3, exhausted: "skip" },
  *   onLocked: "wait",
+ *   startTimeoutMs: 10_000,
  *   onError: (error) => console.error(error.reason, error.cause),
  *   handleBatch: (envelopes) => {
  *     for (const { id, event } of envelopes) {
@@ -204,6 +205,14 @@ export interface ProjectionOptions<Event, Tx> {
    * `cause` is the original error. Default: `console.warn`.
    */
   onError?: ((error: ProjectionError) => void) | undefined;
+  /**
+   * How long `run()` may take to start, in ms: to take the name (including the wait for it
+   * with `onLocked: "wait"`) and load the offset. Default 30 000. When the offset store has not
+   * answered by then, `run()` rejects with a `ProjectionError` (reason `"timeout"`) naming the
+   * call that hung, and `state().lastError` holds it. The same bound applies to giving the name
+   * back when the loop ends, so `stop()` cannot hang on it either.
+   */
+  startTimeoutMs?: number | undefined;
 }
 
 /**

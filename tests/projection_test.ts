@@ -479,11 +479,11 @@ test("Projection rejects bad names and options before running", () => {
   assert.throws(() => new Projection("p", { ...base, batchSize: 0 }), RangeError);
   assert.throws(
     () => new Projection("p", { ...base, errorStrategy: { type: "later" } as never }),
-    /Invalid errorStrategy type "later"/,
+    /Invalid errorStrategy option type "later": expected one of "retry", "skip", "stop"/,
   );
   assert.throws(
     () => new Projection("p", { ...base, offsetStore: {} as MemoryOffsetStore }),
-    /Invalid offsetStore/,
+    /Invalid Projection option offsetStore \(Object\): expected an OffsetStore/,
   );
 });
 

@@ -1,0 +1,105 @@
+// What a projection has done so far (offset, failures, skips) and who waits for it to reach a
+// position: kept apart from the loop so `state()` and `whenCaughtUp()` read one place that
+// outlives each run.
+
+import { onAbort } from "../src/_abort.ts";
+import { ProjectionError } from "./errors.ts";
+
+interface Waiter {
+  readonly target: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The progress of one projection across its runs. */
+export class Progress {
+  readonly #name: string;
+  readonly #onError: (error: ProjectionError) => void;
+  readonly #waiters = new Set<Waiter>();
+  /** The position of the last event processed; `null` until loaded in this process. */
+  offset: number | null = null;
+  /** The latest failure, or `null`. */
+  lastError: ProjectionError | null = null;
+  /** Events skipped by the error strategy. */
+  skipped = 0;
+  /** Retries in a row of the current failure. */
+  retries = 0;
+
+  constructor(name: string, onError: (error: ProjectionError) => void) {
+    this.#name = name;
+    this.#onError = onError;
+  }
+
+  /** The offset, `0` when none is known yet. */
+  get position(): number {
+    return this.offset ?? 0;
+  }
+
+  /** Records `error` as the last one and hands it to `onError`, whose own failure is ignored. */
+  report(error: ProjectionError): void {
+    this.lastError = error;
+    try {
+      this.#onError(error);
+    } catch { /* a failing reporter must not stop the projection */ }
+  }
+
+  /** Moves the offset after a commit, ends the current failure and wakes who waits for it. */
+  advance(offset: number): void {
+    this.offset = offset;
+    this.retries = 0;
+    for (const waiter of this.#waiters) {
+      if (offset >= waiter.target) {
+        this.#waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Moves the offset past an event the error strategy skipped. */
+  skip(position: number): void {
+    this.skipped++;
+    this.advance(position);
+  }
+
+  /**
+   * Resolves once the offset reaches `target`; rejects with the signal's reason, or with
+   * {@linkcode Progress.stoppedError} when `running()` says the loop has ended already.
+   */
+  waitFor(target: number, running: () => boolean, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      if (this.position >= target) return resolve();
+      if (!running()) return reject(this.stoppedError(target));
+      const waiter: Waiter = {
+        target,
+        resolve: () => {
+          stopWaiting();
+          resolve();
+        },
+        reject: (error) => {
+          stopWaiting();
+          reject(error);
+        },
+      };
+      const stopWaiting = onAbort(signal, () => {
+        this.#waiters.delete(waiter);
+        reject(signal!.reason);
+      });
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Rejects every waiter: the loop has ended before their target. */
+  endWaiters(): void {
+    for (const waiter of this.#waiters) waiter.reject(this.stoppedError(waiter.target));
+    this.#waiters.clear();
+  }
+
+  /** The error of a wait for `target` that the end of the loop cut short. */
+  stoppedError(target: number): ProjectionError {
+    return new ProjectionError(
+      `Projection "${this.#name}" stopped at offset ${this.offset} before reaching ${target}`,
+      { projection: this.#name, reason: "stopped", cause: this.lastError ?? undefined },
+    );
+  }
+}

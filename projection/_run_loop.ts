@@ -1,0 +1,189 @@
+// The loop of one run: read the events after the offset live, in batches; hand each batch to
+// the handler in the offset store's unit of work; on failure follow the error strategy (retry
+// with backoff, skip, stop). Every wait ends when the run's signal aborts.
+
+import type { PersistedEvent } from "../src/event_log.ts";
+import { onAbort } from "../src/_abort.ts";
+import { errorText } from "../src/_error_text.ts";
+import { isProjectionError, ProjectionError } from "./errors.ts";
+import { eventRetryLimit, exhaustedAction, readRetryLimit } from "./error_strategy.ts";
+import type { OffsetLease } from "./offset_store.ts";
+import { BatchReader } from "./_batch_reader.ts";
+import type { Progress } from "./_progress.ts";
+import { retry, type RetryPolicy } from "./_retry.ts";
+import type { ProjectionSettings } from "./_settings.ts";
+import type { ProjectionContext } from "./projection_options.ts";
+
+type Outcome = "ok" | "stop";
+
+const noWork = () => Promise.resolve();
+
+function isOffsetConflict(error: unknown): error is ProjectionError {
+  return isProjectionError(error) && error.reason === "offset-conflict";
+}
+
+/** One run of a projection, holding its lease until {@linkcode RunLoop.run} ends. */
+export class RunLoop<Event, Tx> {
+  readonly #settings: ProjectionSettings<Event, Tx>;
+  readonly #progress: Progress;
+  readonly #lease: OffsetLease<Tx>;
+  readonly #signal: AbortSignal;
+
+  constructor(
+    settings: ProjectionSettings<Event, Tx>,
+    progress: Progress,
+    lease: OffsetLease<Tx>,
+    signal: AbortSignal,
+  ) {
+    this.#settings = settings;
+    this.#progress = progress;
+    this.#lease = lease;
+    this.#signal = signal;
+  }
+
+  /**
+   * Reads and handles events until the signal aborts or the error strategy stops the run. A
+   * failed read is reported and read again from the offset.
+   */
+  async run(): Promise<void> {
+    await retry((succeeded) => this.#readAndHandle(succeeded), {
+      ...this.#policy(readRetryLimit(this.#settings.strategy)),
+      onFailure: (error) => {
+        this.#progress.report(error as ProjectionError);
+        return true;
+      },
+    });
+  }
+
+  #policy(limit: number): Omit<RetryPolicy, "onFailure"> {
+    return {
+      strategy: this.#settings.strategy,
+      limit,
+      signal: this.#signal,
+      onRetry: (retries) => void (this.#progress.retries = retries),
+    };
+  }
+
+  // Resolves when the run is to end; rejects with a "read-failed" ProjectionError.
+  async #readAndHandle(succeeded: () => void): Promise<void> {
+    const { eventLog, typeName, batchSize, batchMs, name } = this.#settings;
+    const signal = this.#signal;
+    const from = this.#progress.position + 1;
+    let batches: BatchReader | undefined;
+    // Cancelling the reader ends a pending read at once, even when the event log is slow to
+    // notice the signal.
+    const stopReading = onAbort(signal, () => void batches?.cancel(signal.reason));
+    try {
+      batches = new BatchReader(
+        eventLog.eventsByType(typeName, from, { live: true, signal }),
+        batchSize,
+        batchMs,
+      );
+      for (;;) {
+        const batch = await batches.next();
+        if (signal.aborted) return;
+        if (batch === null) throw new Error("the live read ended");
+        succeeded();
+        if (await this.#process(batch) === "stop") return;
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new ProjectionError(
+        `Projection "${name}" cannot read events of "${typeName}" from position ${from}: ${
+          errorText(error)
+        }`,
+        { projection: name, reason: "read-failed", cause: error },
+      );
+    } finally {
+      stopReading();
+      await batches?.cancel(signal.reason);
+    }
+  }
+
+  async #process(batch: readonly PersistedEvent[]): Promise<Outcome> {
+    if (batch.length > 1) {
+      try {
+        await this.#commit(batch);
+        return "ok";
+      } catch (error) {
+        if (this.#signal.aborted) return "stop";
+        if (isOffsetConflict(error)) {
+          this.#progress.report(error);
+          return "stop";
+        }
+        // Handle the batch again one event at a time, to find the event that fails.
+      }
+    }
+    for (const event of batch) {
+      if (await this.#processOne(event) === "stop") return "stop";
+    }
+    return "ok";
+  }
+
+  async #processOne(event: PersistedEvent): Promise<Outcome> {
+    const { strategy, name } = this.#settings;
+    const handled = await retry(() => this.#commit([event]), {
+      ...this.#policy(eventRetryLimit(strategy)),
+      onFailure: (error) => {
+        if (isOffsetConflict(error)) {
+          this.#progress.report(error);
+          return false;
+        }
+        this.#progress.report(
+          new ProjectionError(
+            `Projection "${name}" failed on event "${event.typeName}/${event.id}" seqNo ${event.seqNo} at position ${event.position}: ${
+              errorText(error)
+            }`,
+            { projection: name, reason: "event-failed", position: event.position, cause: error },
+          ),
+        );
+        return true;
+      },
+    });
+    if (handled.status === "done") return "ok";
+    if (handled.status === "stopped" || exhaustedAction(strategy) === "stop") return "stop";
+    return await this.#skip(event);
+  }
+
+  // Stores the offset past `event` without its writes; retried until it is stored or the run
+  // ends, since the decision to skip is made.
+  async #skip(event: PersistedEvent): Promise<Outcome> {
+    const { name } = this.#settings;
+    const to = event.position;
+    const skipped = await retry(
+      () => this.#lease.commit({ from: this.#progress.position, to }, noWork),
+      {
+        ...this.#policy(Infinity),
+        onFailure: (error) => {
+          this.#progress.report(
+            isProjectionError(error) ? error : new ProjectionError(
+              `Projection "${name}" cannot store offset ${to} to skip an event: ${
+                errorText(error)
+              }`,
+              { projection: name, reason: "store-failed", position: to, cause: error },
+            ),
+          );
+          return !isOffsetConflict(error);
+        },
+      },
+    );
+    if (skipped.status !== "done") return "stop";
+    this.#progress.skip(to);
+    return "ok";
+  }
+
+  async #commit(events: readonly PersistedEvent[]): Promise<void> {
+    const { handleBatch, handleEvent, reader, name } = this.#settings;
+    const signal = this.#signal;
+    const to = events[events.length - 1]!.position;
+    await this.#lease.commit({ from: this.#progress.position, to }, async (tx) => {
+      const context: ProjectionContext<Tx> = { tx, signal, name };
+      if (handleBatch !== undefined) {
+        await handleBatch(events.map((event) => reader.decode(event)), context);
+      } else {
+        for (const event of events) await handleEvent!(reader.decode(event), context);
+      }
+    });
+    this.#progress.advance(to);
+  }
+}
