@@ -6,6 +6,11 @@
 //   node scripts/test_all.mjs [--only deno,bun,node20,node24] [pattern…]
 //
 // Patterns narrow the test files (substring of the file name), e.g. `memory entity`.
+//
+// A run of the whole suite (no patterns: `npm test`, `deno task test`, .ci/run) first runs
+// scripts/ensure_system.mjs, which installs the PostgreSQL server, nats-server and Chromium
+// when they are missing and it can (root, or sudo -n), and otherwise ends the run at once with
+// the packages to install. A narrowed run installs nothing: its tests name what they miss.
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -122,6 +127,15 @@ function run(command, commandArgs, env = {}) {
       resolve({ code, output });
     });
   });
+}
+
+if (patterns.length === 0) {
+  const system = await run(process.execPath, [join(root, "scripts", "ensure_system.mjs")]);
+  if (system.code !== 0) {
+    console.log("\n=== summary\nsystem  0 passed, 1 failed (programs the tests need are missing)");
+    console.log("0 passed, 1 failed");
+    process.exit(1);
+  }
 }
 
 const build = await run(process.execPath, [join(root, "scripts", "build_npm.mjs"), "--quiet"]);
