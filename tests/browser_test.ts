@@ -34,7 +34,10 @@ let browser: Browser;
 const run = Math.random().toString(36).slice(2, 8);
 
 const setup = lazy(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
+  assert.ok(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: run node scripts/ensure_system.mjs (npm test does), or set CHROMIUM`,
+  );
   nats = await startNatsServer();
   eventLog = await NatsEventLog.connect({ servers: nats.wsUrl });
   await eventLog.setup();
