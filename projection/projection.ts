@@ -118,9 +118,12 @@ export class Projection<Event, Tx = undefined> {
    * a new `run()` waits for the old loop to end first.
    */
   run(options?: RunOptions): Promise<ProjectionState> {
-    const { signal } = readOptions<RunOptions>("Projection.run", options, {
-      signal: signalOption(),
-    });
+    let signal: AbortSignal | undefined;
+    try {
+      ({ signal } = readOptions<RunOptions>("Projection.run", options, { signal: signalOption() }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const current = this.#run;
     if (current !== undefined && !current.stopping) {
       return current.started.then(() => this.state());

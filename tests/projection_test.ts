@@ -565,3 +565,64 @@ test("stop aborts the handler's signal; the interrupted event stays uncommitted"
   assert.equal(await store.load("interrupted"), 1);
   assert.deepEqual(errors, []);
 });
+
+test("a skip whose offset commit fails is retried alone, without handling the event again", async () => {
+  const log = new MemoryEventLog();
+  const typeName = uniqueTypeName();
+  await write(log, typeName, [1, 2, 3]);
+  const inner = new MemoryOffsetStore();
+  let commitsTo2 = 0;
+  // The second commit of position 2 (the first without the handler's work: the skip) fails.
+  const store: MemoryOffsetStore = Object.assign(Object.create(inner), {
+    acquire: async (name: string, options: object) => {
+      const lease = await inner.acquire(name, options);
+      return {
+        ...lease,
+        name: lease.name,
+        load: lease.load,
+        release: lease.release,
+        commit: (change: { from: number; to: number }, work: () => Promise<void>) => {
+          if (change.to === 2 && ++commitsTo2 === 2) {
+            return Promise.reject(new Error("disk full"));
+          }
+          return lease.commit(change, work);
+        },
+      };
+    },
+  });
+  const { projection, seen, errors, attempts } = recorder(log, typeName, {
+    store,
+    errorStrategy: { type: "skip" },
+    failOn: (value) => value === 2,
+  });
+  await projection.run();
+  const state = await within(projection.whenCaughtUp(), 5_000, "whenCaughtUp");
+  assert.deepEqual(seen, [1, 3]);
+  assert.equal(attempts.get(2), 1, "the handler of the skipped event ran once");
+  assert.deepEqual(errors.map((e) => e.reason), ["event-failed", "store-failed"]);
+  assert.match(errors[1]!.message, /cannot store offset 2 to skip an event: disk full/);
+  assert.equal(state.skipped, 1);
+  assert.equal(commitsTo2, 3);
+  await projection.stop();
+});
+
+test("run, whenCaughtUp and reset refuse unknown and bad options", async () => {
+  const log = new MemoryEventLog();
+  const { projection } = recorder(log, uniqueTypeName());
+  await assert.rejects(
+    projection.run({ sginal: AbortSignal.timeout(1_000) } as never),
+    /Unknown Projection.run option "sginal": known options are signal/,
+  );
+  assert.equal(projection.state().running, false);
+  await assert.rejects(projection.reset(-1), /Invalid position -1: expected an integer ≥ 0/);
+  await assert.rejects(
+    projection.reset(0, { clear: "everything" } as never),
+    /Invalid Projection.reset option clear "everything": expected a function/,
+  );
+  await projection.run();
+  await assert.rejects(
+    projection.whenCaughtUp({ signal: 5 } as never),
+    /Invalid Projection.whenCaughtUp option signal 5: expected an AbortSignal/,
+  );
+  await projection.stop();
+});
