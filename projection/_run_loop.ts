@@ -28,6 +28,9 @@ export class RunLoop<Event, Tx> {
   readonly #progress: Progress;
   readonly #lease: OffsetLease<Tx>;
   readonly #signal: AbortSignal;
+  // Built once per run, not per event: the event being handled is `#handling`.
+  readonly #eventPolicy: RetryPolicy;
+  #handling: PersistedEvent | undefined;
 
   constructor(
     settings: ProjectionSettings<Event, Tx>,
@@ -39,6 +42,10 @@ export class RunLoop<Event, Tx> {
     this.#progress = progress;
     this.#lease = lease;
     this.#signal = signal;
+    this.#eventPolicy = {
+      ...this.#policy(eventRetryLimit(settings.strategy)),
+      onFailure: (error) => this.#eventFailed(error, this.#handling!),
+    };
   }
 
   /**
@@ -121,28 +128,31 @@ export class RunLoop<Event, Tx> {
   }
 
   async #processOne(event: PersistedEvent): Promise<Outcome> {
-    const { strategy, name } = this.#settings;
-    const handled = await retry(() => this.#commit([event]), {
-      ...this.#policy(eventRetryLimit(strategy)),
-      onFailure: (error) => {
-        if (isOffsetConflict(error)) {
-          this.#progress.report(error);
-          return false;
-        }
-        this.#progress.report(
-          new ProjectionError(
-            `Projection "${name}" failed on event "${event.typeName}/${event.id}" seqNo ${event.seqNo} at position ${event.position}: ${
-              errorText(error)
-            }`,
-            { projection: name, reason: "event-failed", position: event.position, cause: error },
-          ),
-        );
-        return true;
-      },
-    });
+    this.#handling = event;
+    const handled = await retry(() => this.#commit([event]), this.#eventPolicy);
     if (handled.status === "done") return "ok";
-    if (handled.status === "stopped" || exhaustedAction(strategy) === "stop") return "stop";
+    if (
+      handled.status === "stopped" || exhaustedAction(this.#settings.strategy) === "stop"
+    ) return "stop";
     return await this.#skip(event);
+  }
+
+  // Reports a failed attempt at `event`; gives up at once on an offset conflict.
+  #eventFailed(error: unknown, event: PersistedEvent): boolean {
+    const { name } = this.#settings;
+    if (isOffsetConflict(error)) {
+      this.#progress.report(error);
+      return false;
+    }
+    this.#progress.report(
+      new ProjectionError(
+        `Projection "${name}" failed on event "${event.typeName}/${event.id}" seqNo ${event.seqNo} at position ${event.position}: ${
+          errorText(error)
+        }`,
+        { projection: name, reason: "event-failed", position: event.position, cause: error },
+      ),
+    );
+    return true;
   }
 
   // Stores the offset past `event` without its writes; retried until it is stored or the run
