@@ -161,7 +161,8 @@ export class RunLoop<Event, Tx> {
     const { name } = this.#settings;
     const to = event.position;
     const skipped = await retry(
-      () => this.#lease.commit({ from: this.#progress.position, to }, noWork),
+      () =>
+        this.#lease.commit({ from: this.#progress.position, to }, noWork, { signal: this.#signal }),
       {
         ...this.#policy(Infinity),
         onFailure: (error) => {
@@ -193,7 +194,7 @@ export class RunLoop<Event, Tx> {
       } else {
         for (const event of events) await handleEvent!(reader.decode(event), context);
       }
-    });
+    }, { signal });
     this.#progress.advance(to);
   }
 }

@@ -69,8 +69,14 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
     return {
       name,
       load: () => Promise.resolve(offsets.get(name) ?? 0),
-      async commit(change: OffsetChange, work: (tx: undefined) => Promise<void>): Promise<void> {
+      async commit(
+        change: OffsetChange,
+        work: (tx: undefined) => Promise<void>,
+        options?: OffsetCallOptions,
+      ): Promise<void> {
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        // Without a transaction, a unit of work can only be refused before it begins.
+        options?.signal?.throwIfAborted();
         const stored = offsets.get(name) ?? 0;
         if (stored !== change.from) {
           throw new ProjectionError(

@@ -107,9 +107,14 @@ export interface OffsetLease<Tx> {
    * `change.to` in it: both take effect or neither does (on stores with transactions). Rejects
    * with a `ProjectionError` (reason `"offset-conflict"`) when the stored offset is not
    * `change.from`, having done nothing; rejects with `work`'s error, having stored nothing, when
-   * `work` throws.
+   * `work` throws. `options.signal` cancels the unit of work where the store can (nothing is
+   * stored then); the projection passes its run's signal, which aborts on stop.
    */
-  commit(change: OffsetChange, work: (tx: Tx) => Promise<void>): Promise<void>;
+  commit(
+    change: OffsetChange,
+    work: (tx: Tx) => Promise<void>,
+    options?: OffsetCallOptions,
+  ): Promise<void>;
   /** Gives the name back; safe to call more than once. */
   release(): Promise<void>;
 }

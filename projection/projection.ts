@@ -249,7 +249,7 @@ export class Projection<Event, Tx = undefined> {
     const lease = await this.#settings.store.acquire(this.name, { wait: false, signal });
     try {
       const from = await lease.load(signal ? { signal } : {});
-      await lease.commit({ from, to: position }, clear ?? (() => Promise.resolve()));
+      await lease.commit({ from, to: position }, clear ?? (() => Promise.resolve()), { signal });
       this.#progress.offset = position;
     } finally {
       await lease.release();

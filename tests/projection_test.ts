@@ -626,3 +626,18 @@ test("run, whenCaughtUp and reset refuse unknown and bad options", async () => {
   );
   await projection.stop();
 });
+
+test("the memory store refuses a unit of work whose signal has aborted, storing nothing", async () => {
+  const store = new MemoryOffsetStore();
+  const lease = await store.acquire("refused");
+  let ran = false;
+  const stop = new AbortController();
+  stop.abort(new Error("stopping"));
+  await assert.rejects(
+    lease.commit({ from: 0, to: 1 }, async () => void (ran = true), { signal: stop.signal }),
+    /stopping/,
+  );
+  assert.equal(ran, false);
+  assert.equal(await lease.load(), 0);
+  await lease.release();
+});
