@@ -4,6 +4,7 @@
  * @module
  */
 
+import { booleanOption, readOptions, signalOption } from "../src/_options.ts";
 import type {
   AcquireOptions,
   OffsetCallOptions,
@@ -13,6 +14,10 @@ import type {
 } from "./offset_store.ts";
 import { ProjectionError } from "./errors.ts";
 import { assertProjectionName, NameLocks } from "./_name_locks.ts";
+
+function readCallOptions(where: string, options: unknown): OffsetCallOptions {
+  return readOptions<OffsetCallOptions>(where, options, { signal: signalOption() });
+}
 
 /**
  * Offsets kept in memory, lost when the process ends. There is no transaction: the handler's
@@ -51,9 +56,10 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
   readonly #locks = new NameLocks();
 
   /** {@inheritDoc OffsetStore.load} */
-  load(name: string, _options?: OffsetCallOptions): Promise<number> {
+  load(name: string, options?: OffsetCallOptions): Promise<number> {
     try {
       assertProjectionName(name);
+      readCallOptions("MemoryOffsetStore.load", options).signal?.throwIfAborted();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -61,14 +67,27 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
   }
 
   /** {@inheritDoc OffsetStore.acquire} */
-  async acquire(name: string, options: AcquireOptions = {}): Promise<OffsetLease<undefined>> {
+  async acquire(name: string, options?: AcquireOptions): Promise<OffsetLease<undefined>> {
     assertProjectionName(name);
-    const release = await this.#locks.acquire(name, options);
+    const release = await this.#locks.acquire(
+      name,
+      readOptions<AcquireOptions>("MemoryOffsetStore.acquire", options, {
+        wait: booleanOption(false),
+        signal: signalOption(),
+      }),
+    );
     const offsets = this.#offsets;
     let released = false;
     return {
       name,
-      load: () => Promise.resolve(offsets.get(name) ?? 0),
+      load(options?: OffsetCallOptions): Promise<number> {
+        try {
+          readCallOptions("OffsetLease.load", options).signal?.throwIfAborted();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return Promise.resolve(offsets.get(name) ?? 0);
+      },
       async commit(
         change: OffsetChange,
         work: (tx: undefined) => Promise<void>,
@@ -76,7 +95,7 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
       ): Promise<void> {
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
         // Without a transaction, a unit of work can only be refused before it begins.
-        options?.signal?.throwIfAborted();
+        readCallOptions("OffsetLease.commit", options).signal?.throwIfAborted();
         const stored = offsets.get(name) ?? 0;
         if (stored !== change.from) {
           throw new ProjectionError(

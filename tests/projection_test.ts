@@ -641,3 +641,18 @@ test("the memory store refuses a unit of work whose signal has aborted, storing 
   assert.equal(await lease.load(), 0);
   await lease.release();
 });
+
+test("the memory store reads its call options like the rest of the API", async () => {
+  const store = new MemoryOffsetStore();
+  await assert.rejects(
+    store.acquire("options", { wiat: true } as never),
+    /Unknown MemoryOffsetStore.acquire option "wiat": known options are wait, signal/,
+  );
+  await assert.rejects(
+    store.load("options", { signal: "soon" } as never),
+    /Invalid MemoryOffsetStore.load option signal "soon": expected an AbortSignal/,
+  );
+  const lease = await store.acquire("options");
+  await assert.rejects(lease.load({ signal: AbortSignal.abort(new Error("gone")) }), /gone/);
+  await lease.release();
+});
