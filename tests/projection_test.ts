@@ -634,7 +634,9 @@ test("the memory store refuses a unit of work whose signal has aborted, storing 
   const stop = new AbortController();
   stop.abort(new Error("stopping"));
   await assert.rejects(
-    lease.commit({ from: 0, to: 1 }, async () => void (ran = true), { signal: stop.signal }),
+    lease.commit({ from: 0, to: 1 }, () => Promise.resolve(void (ran = true)), {
+      signal: stop.signal,
+    }),
     /stopping/,
   );
   assert.equal(ran, false);
