@@ -166,3 +166,29 @@ test("startTimeoutMs and unknown options are checked before anything runs", () =
     /Unknown errorStrategy option "maxRetry"/,
   );
 });
+
+test("stop() ends a whenCaughtUp whose read of the head hangs", async () => {
+  const log = new MemoryEventLog();
+  // The finite read that finds the head never ends unless its signal aborts.
+  const slowHead: MemoryEventLog = Object.assign(Object.create(log), {
+    eventsByType: (name: string, from: number, options: { live?: boolean; signal?: AbortSignal }) =>
+      options.live ? log.eventsByType(name, from, options) : new ReadableStream({
+        start(controller) {
+          options.signal?.addEventListener("abort", () => controller.error(options.signal!.reason));
+        },
+      }),
+  });
+  const projection = new Projection("head", {
+    typeName: uniqueTypeName(),
+    eventLog: slowHead,
+    binarize,
+    offsetStore: new MemoryOffsetStore(),
+    handleEvent: () => {},
+  });
+  await projection.run();
+  const waiting = projection.whenCaughtUp().catch((e) => e);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await within(projection.stop(), 2_000, "stop");
+  const error = await within(waiting, 2_000, "whenCaughtUp");
+  assert.ok(isProjectionError(error) && error.reason === "stopped", String(error));
+});
