@@ -157,7 +157,10 @@ export type HandleCommandFailure =
   | "command-handler-threw"
   /** An event could not be encoded by the entity's `Binarize`; nothing was written. */
   | "encode-failed"
-  /** The entity already holds `commandBufferSize` waiting commands; nothing was done. */
+  /**
+   * The entity already holds `commandBufferSize` commands waiting behind the one running: the
+   * command was refused at once and nothing was done; retry later (with backoff) is safe.
+   */
   | "mailbox-full"
   /**
    * The event log refused the write or failed before sending it: nothing was written, a retry

