@@ -153,7 +153,10 @@ export type HandleCommandFailure =
   | "aborted"
   /** The entity was stopped before the command ran. */
   | "stopped"
-  /** The command handler threw. */
+  /**
+   * The command handler threw, or returned something that is not a valid effect (a hand-built
+   * one of the wrong shape); nothing was written.
+   */
   | "command-handler-threw"
   /** An event could not be encoded by the entity's `Binarize`; nothing was written. */
   | "encode-failed"
