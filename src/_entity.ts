@@ -16,7 +16,7 @@ import { HandleCommandError, type HandleCommandFailure, isStorageError } from ".
 import { replay, type ReplayTarget } from "./_replay.ts";
 import { Mailbox } from "./_mailbox.ts";
 import { effectProblem, isValidEmit } from "./_effect.ts";
-import { commandSignal } from "./_command_options.ts";
+import { callSignal } from "./_call_options.ts";
 import { onAbort } from "./_abort.ts";
 import { SnapshotSaver } from "./_snapshot_saver.ts";
 
@@ -98,7 +98,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   ): Promise<Result<Reply, Error>> {
     let signal: AbortSignal | undefined;
     try {
-      signal = commandSignal(options);
+      signal = callSignal("handleCommand", options);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -13,7 +13,7 @@ import { entityConfig, entityOptionRules, type SpawnOptions, spawnWithConfig } f
 import { assertId } from "./_validate.ts";
 import { HandleCommandError } from "./errors.ts";
 import { integerAtLeast, type OptionRules, readOptions } from "./_options.ts";
-import { commandSignal } from "./_command_options.ts";
+import { callSignal } from "./_call_options.ts";
 
 /**
  * Options of an {@linkcode EntityRegistry}: those of `spawn` and the idle time.
@@ -117,7 +117,7 @@ export class EntityRegistry<State, Event> {
     command: Command<State, Event, Reply, Error>,
     options?: HandleCommandOptions,
   ): Promise<Result<Reply, Error>> {
-    commandSignal(options);
+    callSignal("handleCommand", options);
     const slot = this.#slots.get(id);
     let entity = slot === undefined || slot instanceof Promise || slot.stopping
       ? await this.#entity(id)

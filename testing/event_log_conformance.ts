@@ -110,6 +110,22 @@ export function testEventLog(
     assert.ok(events.every((e) => e.typeName === typeName && e.id === "a"));
   });
 
+  check("changing bytes after persist or after a read never changes the log", async (log) => {
+    const typeName = uniqueTypeName();
+    const given = [bytes(1, 2), bytes(3)];
+    await log.persist(typeName, "a", null, given);
+    given[0]![0] = 99;
+    given[1]![0] = 99;
+    const byId = await collect(log.eventsById(typeName, "a", 1));
+    assert.deepEqual(payloads(byId), [[1, 2], [3]], "the log copied what persist was given");
+    for (const event of byId) event.bytes.fill(77);
+    const byType = await collect(log.eventsByType(typeName, 0));
+    assert.deepEqual(payloads(byType), [[1, 2], [3]], "a reader's bytes are its own");
+    for (const event of byType) event.bytes.fill(66);
+    assert.deepEqual(payloads(await collect(log.eventsById(typeName, "a", 1))), [[1, 2], [3]]);
+    assert.deepEqual(payloads(await collect(log.eventsByType(typeName, 0))), [[1, 2], [3]]);
+  });
+
   check(
     "persist rejects a stale lastSeqNo with ConcurrencyError and leaves the log unchanged",
     async (log) => {
