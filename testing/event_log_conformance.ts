@@ -6,6 +6,7 @@
  * @module
  */
 
+import { functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { EventLog, PersistedEvent } from "../src/event_log.ts";
@@ -68,9 +69,14 @@ function assertStrictlyIncreasing(positions: readonly number[]): void {
 export function testEventLog(
   name: string,
   factory: () => EventLog | Promise<EventLog>,
-  options: EventLogSuiteOptions = {},
+  given?: EventLogSuiteOptions,
 ): void {
-  const timeout = options.timeout ?? 30_000;
+  const options = readOptions<EventLogSuiteOptions>("testEventLog", given, {
+    dispose: functionOption(undefined),
+    sameStorage: functionOption(undefined),
+    timeout: integerAtLeast(1, 30_000),
+  });
+  const timeout = options.timeout!;
   const check = (title: string, body: (log: EventLog) => Promise<void>) => {
     test(`${name}: ${title}`, { timeout }, async () => {
       const log = await factory();

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SnapshotStore } from "../src/snapshot_store.ts";
@@ -43,9 +44,13 @@ export interface SnapshotStoreSuiteOptions {
 export function testSnapshotStore(
   name: string,
   factory: () => SnapshotStore | Promise<SnapshotStore>,
-  options: SnapshotStoreSuiteOptions = {},
+  given?: SnapshotStoreSuiteOptions,
 ): void {
-  const timeout = options.timeout ?? 30_000;
+  const options = readOptions<SnapshotStoreSuiteOptions>("testSnapshotStore", given, {
+    dispose: functionOption(undefined),
+    timeout: integerAtLeast(1, 30_000),
+  });
+  const timeout = options.timeout!;
   const check = (title: string, body: (store: SnapshotStore) => Promise<void>) => {
     test(`${name}: ${title}`, { timeout }, async () => {
       const store = await factory();
