@@ -1,6 +1,7 @@
 /**
- * The conformance suite for {@linkcode EventLog} implementations: every rule of the design's
- * "Semantics every EventLog keeps", as `node:test` tests, so each adapter (and yours) runs the
+ * The conformance suite for {@linkcode EventLog} implementations: the rules of
+ * `docs/event-log-rules.md` (shipped with the package; see the README section "The rules every
+ * event log keeps"), as `node:test` tests, so each adapter (and yours) runs the
  * same checks on Deno, Bun and Node.
  *
  * @module
@@ -57,6 +58,8 @@ function assertStrictlyIncreasing(positions: readonly number[]): void {
 /**
  * Registers the event log conformance tests under `name`. `factory` makes a log for one test;
  * tests use type names of their own, so a factory may return logs over one shared database.
+ * The rules checked are those of `docs/event-log-rules.md` (shipped with the package; see the
+ * README section "The rules every event log keeps").
  *
  * @example Run the suite against the memory log
  * ```ts ignore
