@@ -66,7 +66,14 @@ console.log("check_package: the installed tarball works");
     }
   }) ?? process.execPath;
   execFileSync(node, ["smoke.mjs"], { cwd: work, stdio: "inherit" });
-  const rules = join(work, "node_modules", "@eventsourced", "eventsourced", "docs", "event-log-rules.md");
+  const rules = join(
+    work,
+    "node_modules",
+    "@eventsourced",
+    "eventsourced",
+    "docs",
+    "event-log-rules.md",
+  );
   assert.ok(existsSync(rules), "the package ships docs/event-log-rules.md, which the README links");
   console.log(
     `check_package: ${packed} (${npm.name}@${npm.version}) installs and runs on ${
