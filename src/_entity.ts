@@ -12,7 +12,8 @@ import type { EventLog } from "./event_log.ts";
 import type { EventSourced } from "./event_sourced.ts";
 import type { SnapshotStore } from "./snapshot_store.ts";
 import type { Result } from "./result.ts";
-import { HandleCommandError, type HandleCommandFailure, isStorageError } from "./errors.ts";
+import type { HandleCommandError } from "./errors.ts";
+import { commandFailure, persistFailure } from "./_command_failure.ts";
 import { replay, type ReplayTarget } from "./_replay.ts";
 import { Mailbox } from "./_mailbox.ts";
 import { effectProblem, isValidEmit } from "./_effect.ts";
@@ -29,17 +30,6 @@ export interface EntityConfig<State, Event> {
   readonly snapshotAfter: number | undefined;
   readonly commandBufferSize: number;
   readonly onError: (error: Error) => void;
-}
-
-function failure(
-  message: string,
-  reason: HandleCommandFailure,
-  cause?: unknown,
-): HandleCommandError {
-  return new HandleCommandError(
-    message,
-    cause === undefined ? { reason } : { reason, cause },
-  );
 }
 
 /** The implementation of {@linkcode EntityRef}. */
@@ -104,7 +94,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     }
     if (this.#stopping !== undefined) {
       return Promise.reject(
-        failure(`Cannot handle command for "${this.#name()}": the entity is stopped`, "stopped"),
+        commandFailure(this.#name(), `the entity is stopped`, "stopped"),
       );
     }
     if (signal?.aborted) {
@@ -117,8 +107,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     const mailbox = this.#mailbox ??= new Mailbox(this.#config.commandBufferSize);
     if (mailbox.full) {
       return Promise.reject(
-        failure(
-          `Cannot handle command for "${this.#name()}": the mailbox is full (${this.#config.commandBufferSize} commands wait behind the one running); nothing was done`,
+        commandFailure(
+          this.#name(),
+          `the mailbox is full (${this.#config.commandBufferSize} commands wait behind the one running); nothing was done`,
           "mailbox-full",
         ),
       );
@@ -158,11 +149,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   }
 
   #aborted(signal: AbortSignal): HandleCommandError {
-    return failure(
-      `Cannot handle command for "${this.#name()}": aborted before it ran`,
-      "aborted",
-      signal.reason,
-    );
+    return commandFailure(this.#name(), `aborted before it ran`, "aborted", signal.reason);
   }
 
   // The hot path avoids async functions: a command whose effect needs no I/O settles without
@@ -252,8 +239,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     try {
       effect = command.handleCommand(this.id, this.#state);
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the command handler threw`,
+      throw commandFailure(
+        this.#name(),
+        `the command handler threw`,
         "command-handler-threw",
         cause,
       );
@@ -269,10 +257,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         }
         // falls through: a hand-built emit effect of the wrong shape
       default:
-        throw failure(
-          `Cannot handle command for "${this.#name()}": the command handler ${
-            effectProblem(effect)
-          }`,
+        throw commandFailure(
+          this.#name(),
+          `the command handler ${effectProblem(effect)}`,
           "command-handler-threw",
         );
     }
@@ -297,8 +284,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         bytes[i] = encoded;
       }
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": encoding an event failed, nothing was written`,
+      throw commandFailure(
+        this.#name(),
+        `encoding an event failed, nothing was written`,
         "encode-failed",
         cause,
       );
@@ -327,27 +315,8 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       (cause) => {
         this.#needsResync = true;
         this.#next();
-        throw this.#persistFailure(cause, events.length, previous);
+        throw persistFailure(this.#name(), cause, events.length, previous);
       },
-    );
-  }
-
-  // Whatever the log answered stands, even if the command's signal aborted meanwhile: only the
-  // log knows whether the write was sent. A StorageError "outcome-unknown" says the events may
-  // be in the log, which a retry must not assume they are not.
-  #persistFailure(cause: unknown, count: number, previous: number): HandleCommandError {
-    const what = `persisting ${count} event(s) after seqNo ${previous}`;
-    if (isStorageError(cause) && cause.reason === "outcome-unknown") {
-      return failure(
-        `Cannot handle command for "${this.#name()}": the outcome of ${what} is unknown, the events may have been written`,
-        "persist-outcome-unknown",
-        cause,
-      );
-    }
-    return failure(
-      `Cannot handle command for "${this.#name()}": ${what} failed`,
-      "persist-failed",
-      cause,
     );
   }
 
@@ -360,10 +329,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     const config = this.#config;
     if (seqNo !== previous + events.length) {
       this.#needsResync = true;
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the event log answered seqNo ${seqNo}, expected ${
-          previous + events.length
-        }`,
+      throw commandFailure(
+        this.#name(),
+        `the event log answered seqNo ${seqNo}, expected ${previous + events.length}`,
         "persist-failed",
       );
     }
@@ -372,8 +340,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       for (let i = 0; i < events.length; i++) state = config.entity.handleEvent(state, events[i]!);
     } catch (cause) {
       this.#needsResync = true;
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the event handler threw after the events were persisted`,
+      throw commandFailure(
+        this.#name(),
+        `the event handler threw after the events were persisted`,
         "event-handler-threw",
         cause,
       );
@@ -398,11 +367,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     try {
       return makeReply(state);
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the reply function threw`,
-        "reply-failed",
-        cause,
-      );
+      throw commandFailure(this.#name(), `the reply function threw`, "reply-failed", cause);
     }
   }
 
@@ -413,8 +378,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       this.#seqNo = replayed.seqNo;
       this.#needsResync = false;
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": re-reading the log after a failed write failed`,
+      throw commandFailure(
+        this.#name(),
+        `re-reading the log after a failed write failed`,
         "resync-failed",
         cause,
       );
