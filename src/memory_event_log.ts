@@ -11,6 +11,7 @@ import {
   assertId,
   assertNonNegativeInteger,
   assertPersistArguments,
+  assertPersistPayload,
   assertTypeName,
   DEFAULT_MAX_EVENT_BYTES,
   throwIfAborted,
@@ -105,9 +106,14 @@ export class MemoryEventLog implements EventLog {
     let entityEvents: PersistedEvent[] | undefined;
     try {
       const signal = callSignal("persist", options);
-      assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
+      entityEvents = this.#types.get(typeName)?.byId.get(id);
+      // An entity the log holds had its names checked at its first persist.
+      if (entityEvents === undefined) {
+        assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
+      } else {
+        assertPersistPayload(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
+      }
       typeEvents = this.#typeEvents(typeName);
-      entityEvents = typeEvents.byId.get(id);
     } catch (error) {
       return Promise.reject(error);
     }
