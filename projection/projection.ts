@@ -152,7 +152,10 @@ export class Projection<Event, Tx = undefined> {
         `Invalid onLocked ${JSON.stringify(options.onLocked)}: expected "fail" or "wait"`,
       );
     }
-    this.#reader = new EventReader(options.typeName, options);
+    this.#reader = new EventReader(options.typeName, {
+      eventLog: options.eventLog,
+      binarize: options.binarize,
+    });
     this.name = name;
     this.typeName = this.#reader.typeName;
     this.#eventLog = options.eventLog;
