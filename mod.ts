@@ -59,6 +59,7 @@ export type { EntityRef, HandleCommandOptions } from "./src/entity_ref.ts";
 export type { SpawnOptions } from "./src/spawn.ts";
 export type { EntityRegistryOptions } from "./src/entity_registry.ts";
 export type { EventEnvelope, EventReaderOptions } from "./src/event_reader.ts";
+export type { MemoryEventLogOptions } from "./src/memory_event_log.ts";
 export type {
   ConcurrencyErrorOptions,
   DecodeErrorOptions,

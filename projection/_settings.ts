@@ -87,7 +87,10 @@ export function readProjectionSettings<Event, Tx>(
       `Invalid ${WHERE} options: give exactly one of handleEvent and handleBatch`,
     );
   }
-  const reader = new EventReader<Event>(options.typeName, options);
+  const reader = new EventReader<Event>(options.typeName, {
+    eventLog: options.eventLog,
+    binarize: options.binarize,
+  });
   return {
     name,
     typeName: reader.typeName,

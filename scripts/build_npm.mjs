@@ -60,6 +60,7 @@ const manifest = {
     "protobuf/",
     "projection/",
     "testing/",
+    "docs/",
     "README.md",
     "LICENSE",
   ],
@@ -72,7 +73,7 @@ const manifest = {
   keywords: ["event-sourcing", "cqrs", "eventsourced", "deno", "bun", "postgres", "nats"],
 };
 writeFileSync(join(out, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
-for (const file of ["README.md", "LICENSE"]) {
-  if (existsSync(join(root, file))) cpSync(join(root, file), join(out, file));
+for (const file of ["README.md", "LICENSE", "docs"]) {
+  if (existsSync(join(root, file))) cpSync(join(root, file), join(out, file), { recursive: true });
 }
 log(`build_npm: wrote ${out} (${Object.keys(exports).length} exports)`);

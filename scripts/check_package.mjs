@@ -5,7 +5,7 @@
 //   node scripts/build_npm.mjs && node scripts/check_package.mjs
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,6 +66,15 @@ console.log("check_package: the installed tarball works");
     }
   }) ?? process.execPath;
   execFileSync(node, ["smoke.mjs"], { cwd: work, stdio: "inherit" });
+  const rules = join(
+    work,
+    "node_modules",
+    "@eventsourced",
+    "eventsourced",
+    "docs",
+    "event-log-rules.md",
+  );
+  assert.ok(existsSync(rules), "the package ships docs/event-log-rules.md, which the README links");
   console.log(
     `check_package: ${packed} (${npm.name}@${npm.version}) installs and runs on ${
       execFileSync(node, ["--version"], { encoding: "utf8" }).trim()

@@ -1,4 +1,6 @@
-// The running entity behind an EntityRef: mailbox, persist-then-apply, re-sync and snapshots.
+// The running entity behind an EntityRef: one command at a time, persist-then-apply, re-sync
+// after a failed write; the waiting commands live in _mailbox.ts, snapshot saves in
+// _snapshot_saver.ts.
 // Kept lean because 100k idle entities must fit in 1 KB each and one entity must handle
 // hundreds of thousands of commands a second: no closures per entity, no allocation on the
 // idle fast path beyond the command's own promise and result.
@@ -10,8 +12,14 @@ import type { EventLog } from "./event_log.ts";
 import type { EventSourced } from "./event_sourced.ts";
 import type { SnapshotStore } from "./snapshot_store.ts";
 import type { Result } from "./result.ts";
-import { HandleCommandError, type HandleCommandFailure } from "./errors.ts";
+import type { HandleCommandError } from "./errors.ts";
+import { commandFailure, persistFailure } from "./_command_failure.ts";
 import { replay, type ReplayTarget } from "./_replay.ts";
+import { Mailbox } from "./_mailbox.ts";
+import { effectProblem, isValidEmit } from "./_effect.ts";
+import { callSignal } from "./_call_options.ts";
+import { onAbort } from "./_abort.ts";
+import { SnapshotSaver } from "./_snapshot_saver.ts";
 
 /** What every entity spawned with the same options shares. */
 export interface EntityConfig<State, Event> {
@@ -24,26 +32,6 @@ export interface EntityConfig<State, Event> {
   readonly onError: (error: Error) => void;
 }
 
-interface Queued {
-  readonly command: Command<unknown, unknown, unknown, unknown>;
-  readonly signal: AbortSignal | undefined;
-  readonly resolve: (result: Result<unknown, unknown>) => void;
-  readonly reject: (error: unknown) => void;
-  settled: boolean;
-  onAbort: (() => void) | undefined;
-}
-
-function failure(
-  message: string,
-  reason: HandleCommandFailure,
-  cause?: unknown,
-): HandleCommandError {
-  return new HandleCommandError(
-    message,
-    cause === undefined ? { reason } : { reason, cause },
-  );
-}
-
 /** The implementation of {@linkcode EntityRef}. */
 export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarget<State, Event> {
   readonly id: string;
@@ -52,12 +40,10 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #seqNo: number;
   #busy = false;
   #needsResync = false;
-  #queue: Queued[] | undefined;
-  #head = 0;
+  #mailbox: Mailbox | undefined;
   #stopping: Promise<void> | undefined;
   #idle: (() => void) | undefined;
-  #snapshotDue: { state: State; seqNo: number } | undefined;
-  #snapshotSaving: Promise<void> | undefined;
+  #snapshots: SnapshotSaver<State> | undefined;
   #lastUsed = 0;
   #detachSignal: (() => void) | undefined;
 
@@ -83,6 +69,11 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     return this.#busy;
   }
 
+  /** Whether `stop()` was called: the entity refuses new commands. */
+  get stopping(): boolean {
+    return this.#stopping !== undefined;
+  }
+
   /** When the last command was sent, as a counter value given by the caller. */
   get lastUsed(): number {
     return this.#lastUsed;
@@ -95,10 +86,15 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     command: Command<State, Event, Reply, Error>,
     options?: HandleCommandOptions,
   ): Promise<Result<Reply, Error>> {
-    const signal = options?.signal;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = callSignal("handleCommand", options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#stopping !== undefined) {
       return Promise.reject(
-        failure(`Cannot handle command for "${this.#name()}": the entity is stopped`, "stopped"),
+        commandFailure(this.#name(), `the entity is stopped`, "stopped"),
       );
     }
     if (signal?.aborted) {
@@ -108,7 +104,21 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       this.#busy = true;
       return this.#runFirst(command, signal);
     }
-    return this.#enqueue(command, signal) as Promise<Result<Reply, Error>>;
+    const mailbox = this.#mailbox ??= new Mailbox(this.#config.commandBufferSize);
+    if (mailbox.full) {
+      return Promise.reject(
+        commandFailure(
+          this.#name(),
+          `the mailbox is full (${this.#config.commandBufferSize} commands wait behind the one running); nothing was done`,
+          "mailbox-full",
+        ),
+      );
+    }
+    return mailbox.add(
+      command as Command<unknown, unknown, unknown, unknown>,
+      signal,
+      (aborted) => this.#aborted(aborted),
+    ) as Promise<Result<Reply, Error>>;
   }
 
   stop(): Promise<void> {
@@ -125,15 +135,13 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       void this.stop();
       return;
     }
-    const stop = () => void this.stop();
-    signal.addEventListener("abort", stop, { once: true });
-    this.#detachSignal = () => signal.removeEventListener("abort", stop);
+    this.#detachSignal = onAbort(signal, () => void this.stop());
   }
 
   async #finish(): Promise<void> {
     this.#detachSignal?.();
     if (this.#busy) await new Promise<void>((resolve) => (this.#idle = resolve));
-    while (this.#snapshotSaving !== undefined) await this.#snapshotSaving;
+    await this.#snapshots?.settled();
   }
 
   #name(): string {
@@ -141,11 +149,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   }
 
   #aborted(signal: AbortSignal): HandleCommandError {
-    return failure(
-      `Cannot handle command for "${this.#name()}": aborted before it ran`,
-      "aborted",
-      signal.reason,
-    );
+    return commandFailure(this.#name(), `aborted before it ran`, "aborted", signal.reason);
   }
 
   // The hot path avoids async functions: a command whose effect needs no I/O settles without
@@ -167,67 +171,26 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     return Promise.resolve(outcome);
   }
 
-  #enqueue(
-    command: Command<State, Event, unknown, unknown>,
-    signal: AbortSignal | undefined,
-  ): Promise<Result<unknown, unknown>> {
-    return new Promise((resolve, reject) => {
-      const queued: Queued = {
-        command: command as Command<unknown, unknown, unknown, unknown>,
-        signal,
-        resolve,
-        reject,
-        settled: false,
-        onAbort: undefined,
-      };
-      if (signal !== undefined) {
-        queued.onAbort = () => {
-          if (queued.settled) return;
-          queued.settled = true;
-          reject(this.#aborted(signal));
-        };
-        signal.addEventListener("abort", queued.onAbort, { once: true });
-      }
-      (this.#queue ??= []).push(queued);
-    });
-  }
-
-  // Runs queued commands in order until one needs I/O (its settlement calls #next again) or
-  // the queue is empty. Commands beyond commandBufferSize wait, in order, for room in the
-  // mailbox; with a single consumer that is the same queue, so the bound shows as the order
-  // and the waiting.
+  // The one place that decides what runs next: queued commands in order until one needs I/O
+  // (its settlement calls #next again) or the mailbox is empty; then the entity is idle.
   #next(): void {
-    const queue = this.#queue;
-    while (queue !== undefined && this.#head < queue.length) {
-      const queued = queue[this.#head]!;
-      queue[this.#head++] = undefined as unknown as Queued;
-      if (this.#head >= 1024 && this.#head * 2 >= queue.length) {
-        // Under a load that never lets the mailbox empty, drop the handled prefix.
-        queue.splice(0, this.#head);
-        this.#head = 0;
-      }
-      if (queued.onAbort !== undefined) queued.signal!.removeEventListener("abort", queued.onAbort);
-      if (queued.settled) continue;
-      queued.settled = true;
+    const mailbox = this.#mailbox;
+    for (let waiting = mailbox?.take(); waiting !== undefined; waiting = mailbox!.take()) {
       let outcome: Result<unknown, unknown> | Promise<Result<unknown, unknown>>;
       try {
         outcome = this.#process(
-          queued.command as Command<State, Event, unknown, unknown>,
-          queued.signal,
+          waiting.command as Command<State, Event, unknown, unknown>,
+          waiting.signal,
         );
       } catch (error) {
-        queued.reject(error);
+        waiting.reject(error);
         continue;
       }
       if (outcome instanceof Promise) {
-        outcome.then(queued.resolve, queued.reject);
+        outcome.then(waiting.resolve, waiting.reject);
         return;
       }
-      queued.resolve(outcome);
-    }
-    if (queue !== undefined) {
-      queue.length = 0;
-      this.#head = 0;
+      waiting.resolve(outcome);
     }
     this.#busy = false;
     const idle = this.#idle;
@@ -276,8 +239,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     try {
       effect = command.handleCommand(this.id, this.#state);
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the command handler threw`,
+      throw commandFailure(
+        this.#name(),
+        `the command handler threw`,
         "command-handler-threw",
         cause,
       );
@@ -288,12 +252,14 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       case "reject":
         return { ok: false, error: effect.error };
       case "emit":
-        return this.#emit(effect.events, effect.makeReply, signal);
+        if (isValidEmit(effect.events, effect.makeReply)) {
+          return this.#emit(effect.events, effect.makeReply, signal);
+        }
+        // falls through: a hand-built emit effect of the wrong shape
       default:
-        throw failure(
-          `Cannot handle command for "${this.#name()}": the command handler returned ${
-            effect === null ? "null" : typeof effect
-          } instead of an effect from emitAndReply, emit, reply or reject`,
+        throw commandFailure(
+          this.#name(),
+          `the command handler ${effectProblem(effect)}`,
           "command-handler-threw",
         );
     }
@@ -318,8 +284,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         bytes[i] = encoded;
       }
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": encoding an event failed, nothing was written`,
+      throw commandFailure(
+        this.#name(),
+        `encoding an event failed, nothing was written`,
         "encode-failed",
         cause,
       );
@@ -348,11 +315,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       (cause) => {
         this.#needsResync = true;
         this.#next();
-        throw failure(
-          `Cannot handle command for "${this.#name()}": persisting ${events.length} event(s) after seqNo ${previous} failed`,
-          "persist-failed",
-          cause,
-        );
+        throw persistFailure(this.#name(), cause, events.length, previous);
       },
     );
   }
@@ -366,10 +329,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     const config = this.#config;
     if (seqNo !== previous + events.length) {
       this.#needsResync = true;
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the event log answered seqNo ${seqNo}, expected ${
-          previous + events.length
-        }`,
+      throw commandFailure(
+        this.#name(),
+        `the event log answered seqNo ${seqNo}, expected ${previous + events.length}`,
         "persist-failed",
       );
     }
@@ -378,8 +340,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       for (let i = 0; i < events.length; i++) state = config.entity.handleEvent(state, events[i]!);
     } catch (cause) {
       this.#needsResync = true;
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the event handler threw after the events were persisted`,
+      throw commandFailure(
+        this.#name(),
+        `the event handler threw after the events were persisted`,
         "event-handler-threw",
         cause,
       );
@@ -388,7 +351,13 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     this.#seqNo = seqNo;
     const every = config.snapshotAfter;
     if (every !== undefined && Math.floor(seqNo / every) > Math.floor(previous / every)) {
-      this.#scheduleSnapshot(state, seqNo);
+      (this.#snapshots ??= new SnapshotSaver({
+        snapshotStore: config.snapshotStore!,
+        binarize: config.binarize,
+        typeName: config.entity.typeName,
+        id: this.id,
+        onError: config.onError,
+      })).schedule(state, seqNo);
     }
     return { ok: true, value: this.#makeReply(makeReply, state) };
   }
@@ -398,11 +367,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     try {
       return makeReply(state);
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": the reply function threw`,
-        "reply-failed",
-        cause,
-      );
+      throw commandFailure(this.#name(), `the reply function threw`, "reply-failed", cause);
     }
   }
 
@@ -413,35 +378,12 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       this.#seqNo = replayed.seqNo;
       this.#needsResync = false;
     } catch (cause) {
-      throw failure(
-        `Cannot handle command for "${this.#name()}": re-reading the log after a failed write failed`,
+      throw commandFailure(
+        this.#name(),
+        `re-reading the log after a failed write failed`,
         "resync-failed",
         cause,
       );
     }
-  }
-
-  #scheduleSnapshot(state: State, seqNo: number): void {
-    this.#snapshotDue = { state, seqNo };
-    this.#snapshotSaving ??= this.#saveSnapshots();
-  }
-
-  // Saves run beside command handling; while one is in flight only the newest due one waits.
-  async #saveSnapshots(): Promise<void> {
-    const { snapshotStore, binarize, entity, onError } = this.#config;
-    await Promise.resolve();
-    let due;
-    while ((due = this.#snapshotDue) !== undefined) {
-      this.#snapshotDue = undefined;
-      try {
-        const bytes = binarize.stateToBytes(due.state);
-        await snapshotStore!.save(entity.typeName, this.id, due.seqNo, bytes);
-      } catch (cause) {
-        onError(
-          new Error(`Cannot save snapshot of "${this.#name()}" at seqNo ${due.seqNo}`, { cause }),
-        );
-      }
-    }
-    this.#snapshotSaving = undefined;
   }
 }

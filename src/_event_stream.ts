@@ -4,6 +4,26 @@
 
 import { batchedEventStream } from "./_event_batches.ts";
 import type { PersistedEvent } from "./event_log.ts";
+import { allocate } from "./_slab.ts";
+
+/** A copy of `bytes` that nothing else holds (from the slab where that is cheaper). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const copy = allocate(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+// Readers get events of their own whose bytes are copies: what one reader changes is never
+// seen by the log or by another reader.
+function copyEvent(event: PersistedEvent): PersistedEvent {
+  return {
+    typeName: event.typeName,
+    id: event.id,
+    seqNo: event.seqNo,
+    position: event.position,
+    bytes: copyBytes(event.bytes),
+  };
+}
 
 /** Wake-ups for live readers, one set per watched key. */
 export class Wakeups {
@@ -68,7 +88,8 @@ export function arrayEventStream(
         const items = source.items();
         const limit = Math.min(end, items.length, index + BATCH);
         if (index < limit) {
-          const batch = items.slice(index, limit);
+          const batch = new Array<PersistedEvent>(limit - index);
+          for (let i = index; i < limit; i++) batch[i - index] = copyEvent(items[i]!);
           index = limit;
           return batch;
         }

@@ -114,6 +114,21 @@ export function assertPersistArguments(
 ): asserts events is readonly Uint8Array[] {
   assertTypeName(typeName);
   assertId(id);
+  assertPersistPayload(typeName, id, lastSeqNo, events, maxEventBytes, signal);
+}
+
+/**
+ * The checks of {@linkcode assertPersistArguments} after the names: for a log that already
+ * checked `typeName` and `id` (an entity it holds), so its hot path does not check them again.
+ */
+export function assertPersistPayload(
+  typeName: string,
+  id: string,
+  lastSeqNo: unknown,
+  events: unknown,
+  maxEventBytes: number | undefined,
+  signal: AbortSignal | undefined,
+): asserts events is readonly Uint8Array[] {
   assertLastSeqNo(lastSeqNo);
   assertEventBytes(events);
   if (maxEventBytes !== undefined) {

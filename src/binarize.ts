@@ -37,7 +37,10 @@ export interface Binarize<Event, State> {
 
 /**
  * The JSON codec: UTF-8 JSON for events and states. Values must survive `JSON.stringify`
- * (no `undefined`, `bigint`, `Map` or class instances); a value that encodes to nothing throws.
+ * (no `undefined`, `bigint`, `Map` or class instances); a value that encodes to nothing throws,
+ * and so does a non-finite number (`NaN`, `Infinity`, `-Infinity`), naming its path, since
+ * JSON would turn it into `null`. An entity whose event fails so fails the command with reason
+ * `"encode-failed"`, before anything is written.
  *
  * @example Round-trip an event
  * ```ts
@@ -68,6 +71,9 @@ function toBytes(value: unknown): Uint8Array {
   if (text === undefined) {
     throw new TypeError(`Cannot encode ${typeof value} as JSON: it has no JSON form`);
   }
+  // JSON.stringify writes NaN and ±Infinity as null, which would decode as another value; only
+  // a text with a null in it can hide one, so only such a text is searched.
+  if (text.includes("null")) assertFinite(value);
   const length = text.length;
   if (length > SHORT_TEXT) return encoder.encode(text);
   const bytes = allocate(length);
@@ -77,6 +83,26 @@ function toBytes(value: unknown): Uint8Array {
     bytes[i] = unit;
   }
   return bytes;
+}
+
+// Walks the value as JSON.stringify does (toJSON included), tracking the path of each object.
+function assertFinite(value: unknown): void {
+  const paths = new WeakMap<object, string>();
+  JSON.stringify(value, function (this: object, key: string, inner: unknown) {
+    const parent = paths.get(this);
+    const path = parent === undefined
+      ? "$"
+      : Array.isArray(this)
+      ? `${parent}[${key}]`
+      : `${parent}.${key}`;
+    if (typeof inner === "number" && !Number.isFinite(inner)) {
+      throw new RangeError(
+        `Cannot encode ${inner} at ${path} as JSON: only finite numbers survive JSON (it would decode as null)`,
+      );
+    }
+    if (inner !== null && typeof inner === "object") paths.set(inner, path);
+    return inner;
+  });
 }
 
 function fromBytes(bytes: Uint8Array): unknown {

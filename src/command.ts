@@ -37,9 +37,16 @@ export type CommandEffect<State, Event, Reply, Error> =
 export interface EmitAndReply<State, Event, Reply> {
   /** Discriminant. */
   readonly type: "emit";
-  /** The events to persist atomically, in order; at least one. */
+  /**
+   * The events to persist atomically, in order. An empty array writes nothing and replies
+   * from the current state. Anything but an array (a hand-built effect) fails the command with
+   * reason `"command-handler-threw"`, before anything is written.
+   */
   readonly events: readonly Event[];
-  /** Computes the reply from the state after the events; `undefined` replies `undefined`. */
+  /**
+   * Computes the reply from the state after the events; `undefined` replies `undefined`.
+   * Anything else but a function fails the command before anything is written.
+   */
   readonly makeReply: ((newState: State) => Reply) | undefined;
 }
 

@@ -26,7 +26,9 @@ export interface HandleCommandOptions {
   /**
    * Withdraws the command while it waits in the mailbox; the promise then rejects with a
    * `HandleCommandError` (reason `"aborted"`). Once the command runs it is passed to the
-   * event log's `persist`; the entity re-syncs if that write is cut short.
+   * event log's `persist`, and from then on the log decides what an abort means: a write not
+   * sent yet fails (`"persist-failed"`), one already sent fails as
+   * `"persist-outcome-unknown"`; either way the entity re-syncs before its next command.
    */
   signal?: AbortSignal;
 }

@@ -9,9 +9,11 @@ import type { EntityRef, HandleCommandOptions } from "./entity_ref.ts";
 import type { EventSourced } from "./event_sourced.ts";
 import type { Result } from "./result.ts";
 import type { Entity, EntityConfig } from "./_entity.ts";
-import { entityConfig, type SpawnOptions, spawnWithConfig } from "./spawn.ts";
-import { assertId, assertNonNegativeInteger } from "./_validate.ts";
+import { entityConfig, entityOptionRules, type SpawnOptions, spawnWithConfig } from "./spawn.ts";
+import { assertId } from "./_validate.ts";
 import { HandleCommandError } from "./errors.ts";
+import { integerAtLeast, type OptionRules, readOptions } from "./_options.ts";
+import { callSignal } from "./_call_options.ts";
 
 /**
  * Options of an {@linkcode EntityRegistry}: those of `spawn` and the idle time.
@@ -40,6 +42,11 @@ export interface EntityRegistryOptions<State, Event>
 
 type Slot<State, Event> = Entity<State, Event> | Promise<Entity<State, Event>>;
 
+const registryOptionRules: OptionRules<EntityRegistryOptions<unknown, unknown>> = {
+  ...entityOptionRules,
+  passivateAfter: integerAtLeast(0, 60_000),
+};
+
 /**
  * Keeps one live entity per id of one entity type, so a server can route requests by id:
  * the first command spawns the entity (recovering it from the log), later ones reuse it, and
@@ -65,6 +72,9 @@ type Slot<State, Event> = Entity<State, Event> | Promise<Entity<State, Event>>;
 export class EntityRegistry<State, Event> {
   readonly #config: EntityConfig<State, Event>;
   readonly #slots = new Map<string, Slot<State, Event>>();
+  // Ids whose entity is stopping: a new incarnation is spawned only after the old one stopped,
+  // so one id never has two live entities writing to the log.
+  readonly #stopping = new Map<string, Promise<void>>();
   readonly #passivateAfter: number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #tick = 0;
@@ -72,10 +82,16 @@ export class EntityRegistry<State, Event> {
 
   /** Creates an empty registry for `entity`; nothing is spawned yet. */
   constructor(entity: EventSourced<State, Event>, options: EntityRegistryOptions<State, Event>) {
-    this.#config = entityConfig(entity, options);
-    const passivateAfter = options.passivateAfter ?? 60_000;
-    assertNonNegativeInteger(passivateAfter, "passivateAfter");
-    this.#passivateAfter = passivateAfter;
+    const read = readOptions(
+      "EntityRegistry",
+      options,
+      registryOptionRules,
+    ) as EntityRegistryOptions<
+      State,
+      Event
+    >;
+    this.#config = entityConfig(entity, read, "EntityRegistry");
+    this.#passivateAfter = read.passivateAfter!;
   }
 
   /** How many entities are live or being spawned. */
@@ -92,25 +108,35 @@ export class EntityRegistry<State, Event> {
     return this.#entity(id);
   }
 
-  /** Sends `command` to entity `id`, spawning it first when it is not live. */
+  /**
+   * Sends `command` to entity `id`, spawning it first when it is not live. While `id` is
+   * being passivated the command waits for the old entity to stop and goes to a new one.
+   */
   async handleCommand<Reply, Error>(
     id: string,
     command: Command<State, Event, Reply, Error>,
     options?: HandleCommandOptions,
   ): Promise<Result<Reply, Error>> {
+    callSignal("handleCommand", options);
     const slot = this.#slots.get(id);
-    const entity = slot === undefined || slot instanceof Promise ? await this.#entity(id) : slot;
+    let entity = slot === undefined || slot instanceof Promise || slot.stopping
+      ? await this.#entity(id)
+      : slot;
+    // Passivated while this command waited for the spawn: on to the next incarnation.
+    while (entity.stopping) entity = await this.#entity(id);
     entity.lastUsed = this.#tick;
     return entity.handleCommand(command, options);
   }
 
-  /** Stops entity `id` if it is live (after its queued commands) and forgets it. */
-  async passivate(id: string): Promise<void> {
+  /**
+   * Stops entity `id` if it is live (after its queued commands) and forgets it; a command
+   * sent meanwhile goes to a new incarnation once this one has stopped.
+   */
+  passivate(id: string): Promise<void> {
     const slot = this.#slots.get(id);
-    if (slot === undefined) return;
+    if (slot === undefined) return this.#stopping.get(id) ?? Promise.resolve();
     this.#slots.delete(id);
-    const entity = await slot;
-    await entity.stop();
+    return this.#retire(id, slot);
   }
 
   /** Stops every entity (after their queued commands) and refuses further commands. */
@@ -119,7 +145,10 @@ export class EntityRegistry<State, Event> {
       this.#stopSweeper();
       const slots = [...this.#slots.values()];
       this.#slots.clear();
-      await Promise.allSettled(slots.map(async (slot) => (await slot).stop()));
+      await Promise.allSettled([
+        ...slots.map(async (slot) => (await slot).stop()),
+        ...this.#stopping.values(),
+      ]);
     })();
   }
 
@@ -128,23 +157,48 @@ export class EntityRegistry<State, Event> {
     return this.close();
   }
 
+  // Stops an entity already taken out of the slots and remembers the stop until it is done.
+  #retire(id: string, slot: Slot<State, Event>): Promise<void> {
+    const stopped: Promise<void> = Promise.resolve(slot).then(
+      (entity) => entity.stop(),
+      () => {}, // a spawn that failed left nothing to stop
+    ).finally(() => {
+      if (this.#stopping.get(id) === stopped) this.#stopping.delete(id);
+    });
+    this.#stopping.set(id, stopped);
+    return stopped;
+  }
+
+  #closed(id: string): HandleCommandError {
+    return new HandleCommandError(
+      `Cannot use "${this.#config.entity.typeName}/${id}": the registry is closed`,
+      { reason: "stopped" },
+    );
+  }
+
   #entity(id: string): Promise<Entity<State, Event>> {
-    if (this.#closing !== undefined) {
-      return Promise.reject(
-        new HandleCommandError(
-          `Cannot use "${this.#config.entity.typeName}/${id}": the registry is closed`,
-          { reason: "stopped" },
-        ),
-      );
-    }
+    if (this.#closing !== undefined) return Promise.reject(this.#closed(id));
     const slot = this.#slots.get(id);
-    if (slot !== undefined) return slot instanceof Promise ? slot : Promise.resolve(slot);
+    if (slot !== undefined) {
+      if (slot instanceof Promise) return slot;
+      if (!slot.stopping) return Promise.resolve(slot);
+      // Stopped through a ref from get(): treated as a passivation in progress.
+      this.#slots.delete(id);
+      void this.#retire(id, slot);
+    }
     try {
       assertId(id);
     } catch (error) {
       return Promise.reject(error);
     }
-    const spawning = spawnWithConfig(this.#config, id, undefined).then(
+    const previous = this.#stopping.get(id);
+    const spawned = previous === undefined
+      ? spawnWithConfig(this.#config, id, undefined)
+      : previous.then(() => {
+        if (this.#closing !== undefined) throw this.#closed(id);
+        return spawnWithConfig(this.#config, id, undefined);
+      });
+    const spawning = spawned.then(
       (entity) => {
         if (this.#slots.get(id) === spawning) this.#slots.set(id, entity);
         entity.lastUsed = this.#tick;
@@ -180,7 +234,7 @@ export class EntityRegistry<State, Event> {
     for (const [id, slot] of this.#slots) {
       if (slot instanceof Promise || slot.busy || tick - slot.lastUsed <= 4) continue;
       this.#slots.delete(id);
-      void slot.stop();
+      void this.#retire(id, slot);
     }
     if (this.#slots.size === 0) this.#stopSweeper();
   }

@@ -153,21 +153,31 @@ export type HandleCommandFailure =
   | "aborted"
   /** The entity was stopped before the command ran. */
   | "stopped"
-  /** The command handler threw. */
+  /**
+   * The command handler threw, or returned something that is not a valid effect (a hand-built
+   * one of the wrong shape); nothing was written.
+   */
   | "command-handler-threw"
   /** An event could not be encoded by the entity's `Binarize`; nothing was written. */
   | "encode-failed"
-  /** The entity already holds `commandBufferSize` waiting commands; nothing was done. */
+  /**
+   * The entity already holds `commandBufferSize` commands waiting behind the one running: the
+   * command was refused at once and nothing was done; retry later (with backoff) is safe.
+   */
   | "mailbox-full"
   /**
-   * The event log refused the write or failed before sending it: nothing was written, a retry
-   * is safe. The entity re-syncs before its next command.
+   * The event log refused the write (a `ConcurrencyError`: another writer got there first) or
+   * failed before sending it (a `StorageError` such as `"unavailable"`): nothing was written, a
+   * retry is safe. A log that rejects with any other error is taken at its word. The entity
+   * re-syncs before its next command.
    */
   | "persist-failed"
   /**
    * The write was sent but its outcome is unknown (the connection dropped, no answer in time,
-   * the signal aborted after sending): the events may be in the log. Retry only with a
-   * command id or after reading the entity's state. The entity re-syncs before its next command.
+   * the signal aborted after sending; the log rejected with a `StorageError` of reason
+   * `"outcome-unknown"`): the events may be in the log. Do not retry blindly: read the entity's
+   * state first (the package has no command ids to deduplicate a retry yet). The entity
+   * re-syncs before its next command.
    */
   | "persist-outcome-unknown"
   /** The event handler threw while applying persisted events; the entity re-syncs. */

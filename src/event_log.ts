@@ -77,8 +77,11 @@ export interface PersistedEvent {
 }
 
 /**
- * Storage for events. Implementations keep the rules of the design's "Semantics" section,
- * which `testEventLog` from `./testing` checks.
+ * Storage for events. Implementations keep the rules in `docs/event-log-rules.md` (shipped
+ * with the package; see the README section "The rules every event log keeps"): dense seqNos
+ * per entity, the concurrency check, atomic multi-event persist, positions that never go
+ * back, finite and live reads, copied bytes, and errors that say whether a write may have
+ * happened. `testEventLog` from `./testing` checks them.
  *
  * @example Write and read back
  * ```ts

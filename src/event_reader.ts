@@ -8,6 +8,20 @@ import type { Binarize } from "./binarize.ts";
 import type { EventLog, PersistedEvent, ReadOptions } from "./event_log.ts";
 import { DecodeError } from "./errors.ts";
 import { assertTypeName } from "./_validate.ts";
+import { objectWith, type OptionRules, readOptions } from "./_options.ts";
+
+const readerRules: OptionRules<EventReaderOptions<unknown>> = {
+  eventLog: objectWith(
+    undefined as unknown as EventLog,
+    ["eventsById", "eventsByType"],
+    "an EventLog (eventsById, eventsByType)",
+  ),
+  binarize: objectWith(
+    undefined as unknown as Pick<Binarize<unknown, unknown>, "eventFromBytes">,
+    ["eventFromBytes"],
+    "a Binarize with eventFromBytes",
+  ),
+};
 
 /**
  * A decoded event with its place in the log.
@@ -89,12 +103,17 @@ export class EventReader<Event> {
   ) {
     const name = typeof typeName === "string" ? typeName : typeName?.typeName;
     assertTypeName(name);
-    if (typeof options?.binarize?.eventFromBytes !== "function") {
-      throw new TypeError("Invalid binarize: eventFromBytes is not a function");
+    const read = readOptions("EventReader", options, readerRules);
+    for (const required of ["eventLog", "binarize"] as const) {
+      if (read[required] === undefined) {
+        throw new TypeError(
+          `Missing EventReader option ${required}: expected ${readerRules[required].expected}`,
+        );
+      }
     }
     this.typeName = name;
-    this.#eventLog = options.eventLog;
-    this.#binarize = options.binarize;
+    this.#eventLog = read.eventLog;
+    this.#binarize = read.binarize as Pick<Binarize<Event, unknown>, "eventFromBytes">;
   }
 
   /** The events of entity `id` from `fromSeqNo` (inclusive; default 1). */

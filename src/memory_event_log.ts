@@ -6,15 +6,41 @@
 
 import { ConcurrencyError } from "./errors.ts";
 import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "./event_log.ts";
-import { arrayEventStream, type ArraySource, Wakeups } from "./_event_stream.ts";
+import { arrayEventStream, type ArraySource, copyBytes, Wakeups } from "./_event_stream.ts";
 import {
-  assertEventBytes,
   assertId,
-  assertLastSeqNo,
   assertNonNegativeInteger,
+  assertPersistArguments,
+  assertPersistPayload,
   assertTypeName,
+  DEFAULT_MAX_EVENT_BYTES,
   throwIfAborted,
 } from "./_validate.ts";
+import { booleanOption, integerAtLeast, readOptions, signalOption } from "./_options.ts";
+import { callSignal } from "./_call_options.ts";
+
+/**
+ * Options of a {@linkcode MemoryEventLog}.
+ *
+ * @example A log that refuses events over 1 KiB
+ * ```ts
+ * import { MemoryEventLog, type MemoryEventLogOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const options: MemoryEventLogOptions = { maxEventBytes: 1024 };
+ * const log = new MemoryEventLog(options);
+ * await assert.rejects(log.persist("counter", "a", null, [new Uint8Array(2048)]), /maxEventBytes/);
+ * ```
+ */
+export interface MemoryEventLogOptions {
+  /**
+   * The largest event, in bytes, that `persist` takes; a larger one is refused with a
+   * `StorageError` of reason `"too-large"` before anything is written. Default 4 MiB.
+   */
+  maxEventBytes?: number | undefined;
+}
+
+const readRules = { live: booleanOption(false), signal: signalOption() };
 
 const NO_EVENTS: readonly PersistedEvent[] = [];
 
@@ -30,9 +56,9 @@ class TypeEvents implements ArraySource {
 /**
  * Events kept in memory: the concurrency check, atomic multi-event persist, finite and live
  * reads and abort, as in a real backend; positions are dense per type name (1, 2, 3 …).
- * Events are lost when the process ends: for tests, demos and benchmarks. The log keeps the
- * arrays given to `persist` and hands the same arrays to readers, without copies: treat event
- * bytes as immutable, as the entity runtime does.
+ * Events are lost when the process ends: for tests, demos and benchmarks. Like every log it
+ * copies the bytes given to `persist` and gives each reader bytes of its own, so changing an
+ * array afterwards never changes the log (see the rules in `docs/event-log-rules.md`).
  *
  * @example Persist with a concurrency check
  * ```ts
@@ -48,6 +74,14 @@ class TypeEvents implements ArraySource {
  */
 export class MemoryEventLog implements EventLog {
   readonly #types = new Map<string, TypeEvents>();
+  readonly #maxEventBytes: number;
+
+  /** Creates an empty log. */
+  constructor(options?: MemoryEventLogOptions) {
+    this.#maxEventBytes = readOptions("MemoryEventLog", options, {
+      maxEventBytes: integerAtLeast(1, DEFAULT_MAX_EVENT_BYTES),
+    }).maxEventBytes!;
+  }
 
   // Names already in the maps were checked when first seen; only new ones are validated.
   #typeEvents(typeName: string): TypeEvents {
@@ -71,12 +105,15 @@ export class MemoryEventLog implements EventLog {
     let typeEvents: TypeEvents;
     let entityEvents: PersistedEvent[] | undefined;
     try {
+      const signal = callSignal("persist", options);
+      entityEvents = this.#types.get(typeName)?.byId.get(id);
+      // An entity the log holds had its names checked at its first persist.
+      if (entityEvents === undefined) {
+        assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
+      } else {
+        assertPersistPayload(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
+      }
       typeEvents = this.#typeEvents(typeName);
-      entityEvents = typeEvents.byId.get(id);
-      if (entityEvents === undefined) assertId(id);
-      assertLastSeqNo(lastSeqNo);
-      assertEventBytes(events);
-      throwIfAborted(options?.signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -95,7 +132,7 @@ export class MemoryEventLog implements EventLog {
         id,
         seqNo: entityEvents.length + 1,
         position: all.length + 1,
-        bytes,
+        bytes: copyBytes(bytes),
       };
       entityEvents.push(event);
       all.push(event);
@@ -109,7 +146,7 @@ export class MemoryEventLog implements EventLog {
     try {
       assertTypeName(typeName);
       assertId(id);
-      throwIfAborted(options?.signal);
+      throwIfAborted(callSignal("lastSeqNo", options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -122,31 +159,33 @@ export class MemoryEventLog implements EventLog {
     typeName: string,
     id: string,
     fromSeqNo: number,
-    options: ReadOptions = {},
+    options?: ReadOptions,
   ): ReadableStream<PersistedEvent> {
     assertTypeName(typeName);
     assertId(id);
     assertNonNegativeInteger(fromSeqNo, "fromSeqNo");
+    const read = readOptions("eventsById", options, readRules);
     const typeEvents = this.#typeEvents(typeName);
     const source: ArraySource = {
       items: () => typeEvents.byId.get(id) ?? NO_EVENTS,
       wakeups: typeEvents.wakeups,
     };
-    return arrayEventStream(source, Math.max(fromSeqNo - 1, 0), options, (event) => event.seqNo);
+    return arrayEventStream(source, Math.max(fromSeqNo - 1, 0), read, (event) => event.seqNo);
   }
 
   /** {@inheritDoc EventLog.eventsByType} */
   eventsByType(
     typeName: string,
     fromPosition: number,
-    options: ReadOptions = {},
+    options?: ReadOptions,
   ): ReadableStream<PersistedEvent> {
     assertTypeName(typeName);
     assertNonNegativeInteger(fromPosition, "fromPosition");
+    const read = readOptions("eventsByType", options, readRules);
     return arrayEventStream(
       this.#typeEvents(typeName),
       Math.max(fromPosition - 1, 0),
-      options,
+      read,
       (event) => event.position,
     );
   }

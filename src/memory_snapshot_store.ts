@@ -7,6 +7,7 @@
 import type { CallOptions } from "./event_log.ts";
 import type { Snapshot, SnapshotStore } from "./snapshot_store.ts";
 import { assertId, assertPositiveInteger, assertTypeName, throwIfAborted } from "./_validate.ts";
+import { callSignal } from "./_call_options.ts";
 
 /**
  * Snapshots kept in memory, the latest per type name and id; an older one never replaces a
@@ -41,7 +42,7 @@ export class MemorySnapshotStore implements SnapshotStore {
       if (!(bytes instanceof Uint8Array)) {
         throw new TypeError("Invalid bytes: expected a Uint8Array");
       }
-      throwIfAborted(options?.signal);
+      throwIfAborted(callSignal("save", options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -62,7 +63,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     try {
       assertTypeName(typeName);
       assertId(id);
-      throwIfAborted(options?.signal);
+      throwIfAborted(callSignal("load", options));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -29,7 +29,9 @@ export interface Snapshot {
 
 /**
  * Storage for snapshots, the latest per typeName and id. A save with a seqNo lower than the
- * stored one is ignored, so an older snapshot never replaces a newer one.
+ * stored one is ignored, so an older snapshot never replaces a newer one. Implementations keep
+ * the rules in `docs/event-log-rules.md` (shipped with the package; see the README section
+ * "The rules every event log keeps"), which `testSnapshotStore` from `./testing` checks.
  *
  * @example Save and load
  * ```ts

@@ -12,7 +12,16 @@ import type { SnapshotStore } from "./snapshot_store.ts";
 import { DecodeError, SpawnError } from "./errors.ts";
 import { Entity, type EntityConfig } from "./_entity.ts";
 import { replay } from "./_replay.ts";
-import { assertId, assertPositiveInteger, assertTypeName, quote } from "./_validate.ts";
+import { assertId, assertTypeName, quote } from "./_validate.ts";
+import {
+  functionOption,
+  integerAtLeast,
+  objectWith,
+  type OptionRules,
+  readOptions,
+  signalOption,
+} from "./_options.ts";
+import { errorText } from "./_error_text.ts";
 
 /**
  * Options of {@linkcode spawn}.
@@ -46,7 +55,11 @@ export interface SpawnOptions<State, Event> {
    * survives restarts). Needs `snapshotStore`; without it no snapshots are saved.
    */
   snapshotAfter?: number | undefined;
-  /** How many commands wait in the mailbox before senders wait for room; default 64. */
+  /**
+   * How many commands may wait behind the one running; default 64. A command sent while that
+   * many wait fails at once with a `HandleCommandError` of reason `"mailbox-full"` (nothing is
+   * done, the entity goes on), so an overloaded entity holds a bounded number of commands.
+   */
   commandBufferSize?: number | undefined;
   /** Aborts recovery; aborting after the spawn stops the entity as `stop()` does. */
   signal?: AbortSignal | undefined;
@@ -63,52 +76,63 @@ function reportToConsole(error: Error): void {
   console.warn(error);
 }
 
-function assertFunctions(value: unknown, name: string, methods: readonly string[]): void {
-  if (typeof value !== "object" || value === null) {
-    throw new TypeError(`Invalid ${name}: expected an object, got ${quote(value)}`);
-  }
-  for (const method of methods) {
-    if (typeof (value as Record<string, unknown>)[method] !== "function") {
-      throw new TypeError(`Invalid ${name}: ${method} is not a function`);
-    }
-  }
+/** The rules of the options every entity of a config shares (spawn's, less the signal). */
+export const entityOptionRules: OptionRules<Omit<SpawnOptions<unknown, unknown>, "signal">> = {
+  eventLog: objectWith(
+    undefined as unknown as EventLog,
+    ["persist", "lastSeqNo", "eventsById", "eventsByType"],
+    "an EventLog (persist, lastSeqNo, eventsById, eventsByType)",
+  ),
+  binarize: objectWith(
+    undefined as unknown as Binarize<unknown, unknown>,
+    ["eventToBytes", "eventFromBytes", "stateToBytes", "stateFromBytes"],
+    "a Binarize (eventToBytes, eventFromBytes, stateToBytes, stateFromBytes)",
+  ),
+  snapshotStore: objectWith(undefined, ["save", "load"], "a SnapshotStore (save, load)"),
+  snapshotAfter: integerAtLeast(1, undefined),
+  commandBufferSize: integerAtLeast(1, DEFAULT_COMMAND_BUFFER_SIZE),
+  onError: functionOption(reportToConsole),
+};
+
+const spawnOptionRules: OptionRules<SpawnOptions<unknown, unknown>> = {
+  ...entityOptionRules,
+  signal: signalOption(),
+};
+
+/** Reads spawn's options: unknown keys and bad values are refused, defaults filled in. */
+export function readSpawnOptions<State, Event>(
+  options: SpawnOptions<State, Event>,
+): SpawnOptions<State, Event> {
+  return readOptions("spawn", options, spawnOptionRules) as SpawnOptions<State, Event>;
 }
 
-/** Checks the options and builds the config shared by the entities spawned with them. */
+/**
+ * Checks the entity and the options (already read by `readOptions`, `where` names the call)
+ * and builds the config shared by the entities spawned with them.
+ */
 export function entityConfig<State, Event>(
   entity: EventSourced<State, Event>,
-  options: SpawnOptions<State, Event>,
+  options: Omit<SpawnOptions<State, Event>, "signal">,
+  where: string,
 ): EntityConfig<State, Event> {
-  assertFunctions(entity, "entity", ["handleEvent"]);
+  if (typeof entity !== "object" || entity === null) {
+    throw new TypeError(`Invalid entity: expected an object, got ${quote(entity)}`);
+  }
+  if (typeof entity.handleEvent !== "function") {
+    throw new TypeError("Invalid entity: handleEvent is not a function");
+  }
   assertTypeName(entity.typeName);
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Invalid options: expected an object, got ${quote(options)}`);
-  }
-  assertFunctions(options.eventLog, "eventLog", [
-    "persist",
-    "lastSeqNo",
-    "eventsById",
-    "eventsByType",
-  ]);
-  assertFunctions(options.binarize, "binarize", [
-    "eventToBytes",
-    "eventFromBytes",
-    "stateToBytes",
-    "stateFromBytes",
-  ]);
-  if (options.snapshotStore !== undefined) {
-    assertFunctions(options.snapshotStore, "snapshotStore", ["save", "load"]);
-  }
-  if (options.snapshotAfter !== undefined) {
-    assertPositiveInteger(options.snapshotAfter, "snapshotAfter");
-    if (options.snapshotStore === undefined) {
-      throw new TypeError("Invalid snapshotAfter: it needs a snapshotStore to save to");
+  for (const required of ["eventLog", "binarize"] as const) {
+    if (options[required] === undefined) {
+      throw new TypeError(
+        `Missing ${where} option ${required}: expected ${entityOptionRules[required].expected}`,
+      );
     }
   }
-  const commandBufferSize = options.commandBufferSize ?? DEFAULT_COMMAND_BUFFER_SIZE;
-  assertPositiveInteger(commandBufferSize, "commandBufferSize");
-  if (options.onError !== undefined && typeof options.onError !== "function") {
-    throw new TypeError("Invalid onError: expected a function");
+  if (options.snapshotAfter !== undefined && options.snapshotStore === undefined) {
+    throw new TypeError(
+      `Invalid ${where} option snapshotAfter ${options.snapshotAfter}: it needs a snapshotStore to save to`,
+    );
   }
   return {
     entity,
@@ -116,7 +140,7 @@ export function entityConfig<State, Event>(
     binarize: options.binarize,
     snapshotStore: options.snapshotStore,
     snapshotAfter: options.snapshotAfter,
-    commandBufferSize,
+    commandBufferSize: options.commandBufferSize ?? DEFAULT_COMMAND_BUFFER_SIZE,
     onError: options.onError ?? reportToConsole,
   };
 }
@@ -168,8 +192,7 @@ export async function spawnWithConfig<State, Event>(
     state = replayed.state;
     seqNo = replayed.seqNo;
   } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new SpawnError(`Cannot spawn ${name}: ${detail}`, { cause });
+    throw new SpawnError(`Cannot spawn ${name}: ${errorText(cause)}`, { cause });
   }
   return new Entity(config, id, state, seqNo);
 }
@@ -207,14 +230,15 @@ export async function spawn<State, Event>(
   options: SpawnOptions<State, Event>,
 ): Promise<EntityRef<State, Event>> {
   let config: EntityConfig<State, Event>;
+  let signal: AbortSignal | undefined;
   try {
-    config = entityConfig(entity, options);
+    const read = readSpawnOptions(options);
+    config = entityConfig(entity, read, "spawn");
     assertId(id);
+    signal = read.signal;
   } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new SpawnError(`Cannot spawn entity: ${detail}`, { cause });
+    throw new SpawnError(`Cannot spawn entity: ${errorText(cause)}`, { cause });
   }
-  const signal = options.signal;
   const ref = await spawnWithConfig(config, id, signal);
   if (signal !== undefined) ref.stopOnAbort(signal);
   return ref;

@@ -1,11 +1,13 @@
 /**
- * The conformance suite for {@linkcode EventLog} implementations: every rule of the design's
- * "Semantics every EventLog keeps", as `node:test` tests, so each adapter (and yours) runs the
+ * The conformance suite for {@linkcode EventLog} implementations: the rules of
+ * `docs/event-log-rules.md` (shipped with the package; see the README section "The rules every
+ * event log keeps"), as `node:test` tests, so each adapter (and yours) runs the
  * same checks on Deno, Bun and Node.
  *
  * @module
  */
 
+import { functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { EventLog, PersistedEvent } from "../src/event_log.ts";
@@ -56,6 +58,8 @@ function assertStrictlyIncreasing(positions: readonly number[]): void {
 /**
  * Registers the event log conformance tests under `name`. `factory` makes a log for one test;
  * tests use type names of their own, so a factory may return logs over one shared database.
+ * The rules checked are those of `docs/event-log-rules.md` (shipped with the package; see the
+ * README section "The rules every event log keeps").
  *
  * @example Run the suite against the memory log
  * ```ts ignore
@@ -68,9 +72,14 @@ function assertStrictlyIncreasing(positions: readonly number[]): void {
 export function testEventLog(
   name: string,
   factory: () => EventLog | Promise<EventLog>,
-  options: EventLogSuiteOptions = {},
+  given?: EventLogSuiteOptions,
 ): void {
-  const timeout = options.timeout ?? 30_000;
+  const options = readOptions<EventLogSuiteOptions>("testEventLog", given, {
+    dispose: functionOption(undefined),
+    sameStorage: functionOption(undefined),
+    timeout: integerAtLeast(1, 30_000),
+  });
+  const timeout = options.timeout!;
   const check = (title: string, body: (log: EventLog) => Promise<void>) => {
     test(`${name}: ${title}`, { timeout }, async () => {
       const log = await factory();
@@ -108,6 +117,22 @@ export function testEventLog(
     assert.deepEqual(payloads(events), [[...all], [], [0, 0, 0]]);
     assert.ok(events.every((e) => e.bytes instanceof Uint8Array));
     assert.ok(events.every((e) => e.typeName === typeName && e.id === "a"));
+  });
+
+  check("changing bytes after persist or after a read never changes the log", async (log) => {
+    const typeName = uniqueTypeName();
+    const given = [bytes(1, 2), bytes(3)];
+    await log.persist(typeName, "a", null, given);
+    given[0]![0] = 99;
+    given[1]![0] = 99;
+    const byId = await collect(log.eventsById(typeName, "a", 1));
+    assert.deepEqual(payloads(byId), [[1, 2], [3]], "the log copied what persist was given");
+    for (const event of byId) event.bytes.fill(77);
+    const byType = await collect(log.eventsByType(typeName, 0));
+    assert.deepEqual(payloads(byType), [[1, 2], [3]], "a reader's bytes are its own");
+    for (const event of byType) event.bytes.fill(66);
+    assert.deepEqual(payloads(await collect(log.eventsById(typeName, "a", 1))), [[1, 2], [3]]);
+    assert.deepEqual(payloads(await collect(log.eventsByType(typeName, 0))), [[1, 2], [3]]);
   });
 
   check(

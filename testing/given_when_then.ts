@@ -5,6 +5,8 @@
  * @module
  */
 
+import { readOptions, stringOption } from "../src/_options.ts";
+import { effectProblem, isValidEmit } from "../src/_effect.ts";
 import assert from "node:assert/strict";
 import type { Command } from "../src/command.ts";
 import type { EventSourced } from "../src/event_sourced.ts";
@@ -114,14 +116,21 @@ export interface Given<State, Event> {
 export function given<State, Event>(
   entity: EventSourced<State, Event>,
   events: readonly Event[] = [],
-  options: { id?: string } = {},
+  options?: { id?: string },
 ): Given<State, Event> {
-  const id = options.id ?? "test";
+  const id = readOptions("given", options, { id: stringOption("test") }).id!;
   const state = events.reduce((s, e) => entity.handleEvent(s, e), entity.initialState);
   const when = <Reply, Error>(
     command: Command<State, Event, Reply, Error>,
   ): Outcome<State, Event, Reply, Error> => {
     const effect = command.handleCommand(id, state);
+    // A hand-built effect of the wrong shape fails here as it fails the entity.
+    if (
+      effect?.type !== "reply" && effect?.type !== "reject" &&
+      (effect?.type !== "emit" || !isValidEmit(effect.events, effect.makeReply))
+    ) {
+      throw new TypeError(`The command handler ${effectProblem(effect)}`);
+    }
     let outcome: Omit<Outcome<State, Event, Reply, Error>, "then">;
     switch (effect.type) {
       case "reject":

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SnapshotStore } from "../src/snapshot_store.ts";
@@ -30,7 +31,8 @@ export interface SnapshotStoreSuiteOptions {
 
 /**
  * Registers the snapshot store conformance tests under `name`. Tests use type names of their
- * own, so a factory may return stores over one shared database.
+ * own, so a factory may return stores over one shared database. The rules checked are those of
+ * the SnapshotStore section of `docs/event-log-rules.md` (shipped with the package).
  *
  * @example Run the suite against the memory store
  * ```ts ignore
@@ -43,9 +45,13 @@ export interface SnapshotStoreSuiteOptions {
 export function testSnapshotStore(
   name: string,
   factory: () => SnapshotStore | Promise<SnapshotStore>,
-  options: SnapshotStoreSuiteOptions = {},
+  given?: SnapshotStoreSuiteOptions,
 ): void {
-  const timeout = options.timeout ?? 30_000;
+  const options = readOptions<SnapshotStoreSuiteOptions>("testSnapshotStore", given, {
+    dispose: functionOption(undefined),
+    timeout: integerAtLeast(1, 30_000),
+  });
+  const timeout = options.timeout!;
   const check = (title: string, body: (store: SnapshotStore) => Promise<void>) => {
     test(`${name}: ${title}`, { timeout }, async () => {
       const store = await factory();
@@ -68,6 +74,17 @@ export function testSnapshotStore(
     const loaded = await store.load(typeName, "a");
     assert.equal(loaded?.seqNo, 7);
     assert.deepEqual([...loaded!.bytes], [...bytes]);
+  });
+
+  check("changing bytes after save or after a load never changes the store", async (store) => {
+    const typeName = uniqueTypeName();
+    const given = new Uint8Array([1, 2, 3]);
+    await store.save(typeName, "a", 1, given);
+    given.fill(9);
+    const loaded = await store.load(typeName, "a");
+    assert.deepEqual([...loaded!.bytes], [1, 2, 3], "the store copied what save was given");
+    loaded!.bytes.fill(7);
+    assert.deepEqual([...(await store.load(typeName, "a"))!.bytes], [1, 2, 3]);
   });
 
   check("a newer snapshot replaces an older one", async (store) => {

@@ -44,7 +44,10 @@ test("the bank demo on PGlite recovers the first run's balances in the second ru
     assert.equal(balances(first, "start"), "alice €0.00, bob €0.00");
     assert.match(first, /Withdraw €1000\.00 from bob: rejected \(InsufficientFunds\)/);
     assert.match(first, /Transfer \S+ of €30\.00 alice -> bob: completed/);
-    assert.match(first, /Transfer \S+ of €500\.00 alice -> bob: declined \(insufficient funds/);
+    assert.match(
+      first,
+      /Transfer \S+ of €500\.00 alice -> bob: declined \(insufficient funds: balance €70\.00, requested €500\.00\)/,
+    );
     assert.equal(balances(first, "end"), "alice €70.00, bob €30.00");
     const second = await runDemo(["--data-dir", dataDir]);
     assert.equal(balances(second, "start"), balances(first, "end"));

@@ -1,6 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EntityRegistry, isHandleCommandError, jsonBinarize, MemorySnapshotStore } from "../mod.ts";
+import {
+  EntityRegistry,
+  type EntityRegistryOptions,
+  isHandleCommandError,
+  jsonBinarize,
+  MemorySnapshotStore,
+} from "../mod.ts";
 import { counter, type CounterEvent, get, increase } from "./_counter.ts";
 import { WrappedEventLog } from "./_wrapped_log.ts";
 
@@ -106,7 +112,24 @@ test("bad registry options and ids are refused clearly", async () => {
     () => new EntityRegistry({ ...counter, typeName: "x y" }, { eventLog, binarize }),
     /typeName/,
   );
+  assert.throws(
+    () =>
+      new EntityRegistry(counter, {
+        eventLog,
+        binarize,
+        passivateAfterMs: 5,
+      } as unknown as EntityRegistryOptions<number, CounterEvent>),
+    /Unknown EntityRegistry option "passivateAfterMs": known options are .*passivateAfter/,
+  );
+  assert.throws(
+    () => new EntityRegistry(counter, { eventLog, binarize, commandBufferSize: 0 }),
+    /EntityRegistry option commandBufferSize 0: expected a positive integer/,
+  );
   await using registry = new EntityRegistry(counter, { eventLog, binarize });
   await assert.rejects(registry.handleCommand("", get), /id ""/);
+  await assert.rejects(
+    registry.handleCommand("a", get, { sigal: 1 } as unknown as { signal?: AbortSignal }),
+    /Unknown handleCommand option "sigal"/,
+  );
   assert.equal(eventLog.calls.eventsById, 0);
 });

@@ -15,6 +15,7 @@ import {
   MemorySnapshotStore,
   type ReplyEffect,
   spawn,
+  type SpawnOptions,
 } from "../mod.ts";
 import { collect } from "../testing/mod.ts";
 import { counter, type CounterEvent, decrease, get, increase, MAX } from "./_counter.ts";
@@ -319,7 +320,31 @@ test("bad spawn options are refused with a SpawnError that names them, before an
     [
       "binarize",
       () => spawn(counter, "a", { eventLog, binarize: {} as Binarize<CounterEvent, number> }),
-      /binarize: eventToBytes/,
+      /spawn option binarize \(Object\): expected a Binarize/,
+    ],
+    [
+      "missing binarize",
+      () => spawn(counter, "a", { eventLog } as unknown as SpawnOptions<number, CounterEvent>),
+      /Missing spawn option binarize/,
+    ],
+    [
+      "unknown key",
+      () =>
+        spawn(counter, "a", { eventLog, binarize, comandBufferSize: 8 } as SpawnOptions<
+          number,
+          CounterEvent
+        >),
+      /Unknown spawn option "comandBufferSize": known options are eventLog, binarize/,
+    ],
+    [
+      "onError not a function",
+      () => spawn(counter, "a", { eventLog, binarize, onError: 1 as unknown as () => void }),
+      /spawn option onError 1: expected a function/,
+    ],
+    [
+      "signal not a signal",
+      () => spawn(counter, "a", { eventLog, binarize, signal: {} as AbortSignal }),
+      /spawn option signal \(Object\): expected an AbortSignal/,
     ],
     [
       "eventLog",
@@ -424,7 +449,7 @@ test("a conflict with another writer fails with ConcurrencyError as cause, then 
 
 test("commands run one at a time in the order sent, each seeing the state left by the one before", async () => {
   const eventLog = new WrappedEventLog();
-  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 2 });
+  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 9 });
   const seen: number[] = [];
   const recording = (by: number) => ({
     handleCommand: (id: string, state: number) => {
@@ -553,13 +578,13 @@ test("a command handler returning something other than an effect fails clearly",
   const wrong = { handleCommand: () => 42 as unknown as ReplyEffect<number> };
   const error = await ref.handleCommand(wrong).catch((e) => e);
   assert.equal(error.reason, "command-handler-threw");
-  assert.match(error.message, /returned number instead of an effect/);
+  assert.match(error.message, /returned number 42 instead of an effect/);
   await ref.stop();
 });
 
-test("many commands sent at once all complete in order with a small mailbox", async () => {
+test("many commands sent at once within the mailbox all complete in order", async () => {
   const eventLog = new MemoryEventLog();
-  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 1 });
+  const ref = await spawn(counter, "a", { eventLog, binarize, commandBufferSize: 1999 });
   const results = await Promise.all(
     Array.from({ length: 2000 }, () => ref.handleCommand(increase(1))),
   );
@@ -567,5 +592,21 @@ test("many commands sent at once all complete in order with a small mailbox", as
     results.map((r) => r.ok && r.value),
     Array.from({ length: 2000 }, (_, i) => i + 1),
   );
+  await ref.stop();
+});
+
+test("handleCommand refuses unknown option keys and a signal that is not an AbortSignal", async () => {
+  const eventLog = new WrappedEventLog();
+  const ref = await spawn(counter, "a", { eventLog, binarize });
+  const typo = { signl: AbortSignal.timeout(1000) } as unknown as { signal?: AbortSignal };
+  await assert.rejects(
+    ref.handleCommand(increase(1), typo),
+    /Unknown handleCommand option "signl": known options are signal/,
+  );
+  await assert.rejects(
+    ref.handleCommand(increase(1), { signal: "soon" as unknown as AbortSignal }),
+    /Invalid handleCommand option signal "soon": expected an AbortSignal/,
+  );
+  assert.equal(eventLog.calls.persist, 0);
   await ref.stop();
 });

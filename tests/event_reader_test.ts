@@ -57,3 +57,24 @@ test("EventReader refuses an invalid type name", () => {
     /typeName/,
   );
 });
+
+test("EventReader refuses unknown option keys and missing or bad options", () => {
+  const eventLog = new MemoryEventLog();
+  const binarize = jsonBinarize<CounterEvent, number>();
+  assert.throws(
+    () => new EventReader("counter", { eventLog, binarize, live: true } as never),
+    /Unknown EventReader option "live": known options are eventLog, binarize/,
+  );
+  assert.throws(
+    () => new EventReader("counter", { eventLog } as never),
+    /Missing EventReader option binarize/,
+  );
+  assert.throws(
+    () => new EventReader("counter", { eventLog, binarize: {} } as never),
+    /EventReader option binarize \(Object\): expected a Binarize with eventFromBytes/,
+  );
+  assert.throws(
+    () => new EventReader("counter", { eventLog: {}, binarize } as never),
+    /EventReader option eventLog \(Object\): expected an EventLog/,
+  );
+});

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { given } from "../testing/mod.ts";
+import { MemoryEventLog, MemorySnapshotStore } from "../mod.ts";
+import { given, testEventLog, testSnapshotStore } from "../testing/mod.ts";
 import { counter, decrease, get, increase } from "./_counter.ts";
 
 test("given/when/then checks emitted events, reply and state", () => {
@@ -24,5 +25,28 @@ test("given/when/then fails with an AssertionError naming the mismatch", () => {
   assert.throws(
     () => given(counter).when(increase(1)).then({ error: "Overflow" }),
     /expected a rejection/,
+  );
+});
+
+test("given refuses unknown option keys and hand-built effects of the wrong shape", () => {
+  assert.throws(
+    () => given(counter, [], { ID: "x" } as { id?: string }),
+    /Unknown given option "ID": known options are id/,
+  );
+  const bad = { handleCommand: () => ({ type: "emit", events: "abc" }) as never };
+  assert.throws(
+    () => given(counter, []).when(bad),
+    /events is the string "abc", expected an array/,
+  );
+});
+
+test("the conformance suites refuse unknown option keys", () => {
+  assert.throws(
+    () => testEventLog("x", () => new MemoryEventLog(), { timeot: 5 } as never),
+    /Unknown testEventLog option "timeot": known options are dispose, sameStorage, timeout/,
+  );
+  assert.throws(
+    () => testSnapshotStore("x", () => new MemorySnapshotStore(), { timeout: -1 }),
+    /testSnapshotStore option timeout -1: expected a positive integer/,
   );
 });

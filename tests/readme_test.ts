@@ -31,3 +31,23 @@ test("the quick start runs and prints what its comments say", async () => {
     { ok: true, value: 75 },
   ]);
 });
+
+test("the README's failure table names every HandleCommandFailure reason", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const errors = readFileSync(join(root, "src", "errors.ts"), "utf8");
+  const type = errors.slice(errors.indexOf("export type HandleCommandFailure ="));
+  const reasons = [...type.slice(0, type.indexOf('";') + 2).matchAll(/\| "([a-z-]+)"/g)].map((m) =>
+    m[1]
+  );
+  assert.ok(reasons.length >= 10, `found only ${reasons.length} reasons`);
+  const section = readme.slice(readme.indexOf("### What each failure reason means"));
+  const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| reason")));
+  for (const reason of reasons) assert.match(table, new RegExp(`\\| \`${reason}\` +\\|`), reason);
+});
+
+test("the README links the rules doc, which exists", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  assert.match(readme, /\]\(docs\/event-log-rules\.md\)/);
+  const rules = readFileSync(join(root, "docs", "event-log-rules.md"), "utf8");
+  assert.match(rules, /^# The rules every EventLog and SnapshotStore keeps/);
+});

@@ -40,6 +40,9 @@ function validAmount(amount: number): boolean {
   return Number.isSafeInteger(amount) && amount > 0;
 }
 
+/** An amount of cents as euros, for people: 7000 → "€70.00". */
+export const euros = (cents: number): string => `€${(cents / 100).toFixed(2)}`;
+
 /** Deposits `amount` (in cents); replies with the new balance. */
 export function deposit(
   amount: number,

@@ -8,7 +8,15 @@
 //   DATABASE_URL=postgres://… npm run demo
 
 import { EntityRegistry, jsonBinarize } from "../../mod.ts";
-import { type Account, account, type AccountEvent, balance, deposit, withdraw } from "./account.ts";
+import {
+  type Account,
+  account,
+  type AccountEvent,
+  balance,
+  deposit,
+  euros,
+  withdraw,
+} from "./account.ts";
 import { request, runTransfer, type Transfer, transfer, type TransferEvent } from "./transfer.ts";
 import { openStorage } from "./storage.ts";
 import { accountBinarize, transferBinarize } from "../proto/bank_codec.ts";
@@ -48,7 +56,6 @@ const transfers = new EntityRegistry(transfer, {
   binarize: codec === "json" ? jsonBinarize<TransferEvent, Transfer>() : transferBinarize(),
 });
 
-const euros = (cents: number) => `€${(cents / 100).toFixed(2)}`;
 const show = async (id: string) => {
   const result = await accounts.handleCommand(id, balance);
   return result.ok ? euros(result.value) : "?";

@@ -17,6 +17,7 @@ import {
   type AccountError,
   type AccountEvent,
   deposit,
+  euros,
   withdraw,
 } from "./account.ts";
 
@@ -98,8 +99,10 @@ export async function runTransfer(
       await transfers.handleCommand(transferId, step({ type: "debited" }, "requested"));
     } else {
       const reason = debit.error.type === "InsufficientFunds"
-        ? `insufficient funds: balance ${debit.error.balance}, requested ${debit.error.requested}`
-        : `invalid amount ${debit.error.amount}`;
+        ? `insufficient funds: balance ${euros(debit.error.balance)}, requested ${
+          euros(debit.error.requested)
+        }`
+        : `invalid amount ${euros(debit.error.amount)}`;
       await transfers.handleCommand(transferId, step({ type: "declined", reason }, "requested"));
     }
     current = await state();
