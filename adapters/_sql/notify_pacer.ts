@@ -1,12 +1,10 @@
 // How often an event log sends NOTIFY. A notification wakes live readers in other processes
 // (they poll as well, so it is only a hint), and it is not free: PostgreSQL takes a database-wide
-// lock to queue it at commit, which cost a sequential one-event append about 6% of its
-// throughput on the development machine (bench/load.ts with BENCH_PG_NOTIFY=false). So an
-// append carries NOTIFY only when its type names have not been announced for `interval` ms;
-// an append that committed without one is announced by the next append that carries one, or
-// by a NOTIFY of its own `interval` ms after it committed, whichever comes first. A reader in
-// another process therefore learns of an event at most `interval` ms (plus the timer's
-// lateness) after its commit.
+// lock to queue it at commit (see bench/README.md). So an append carries NOTIFY only when its
+// type names have not been announced for `interval` ms; an append that committed without one is
+// announced by the next append that carries one, or by a NOTIFY of its own `interval` ms after
+// it committed, whichever comes first. A reader in another process therefore learns of an event
+// at most `interval` ms (plus the timer's lateness) after its commit.
 
 /** Sends one NOTIFY per type name (its own statement). */
 export type SendNotify = (typeNames: readonly string[]) => Promise<void>;
