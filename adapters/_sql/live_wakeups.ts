@@ -110,8 +110,9 @@ export class LiveWakeups {
       // The readers read themselves and report what failed.
       for (const waiter of [...poll.waiters]) waiter.wake();
     }
+    // Polls on while readers wait or have just been woken (they read, then wait again with the
+    // head as their mark); a round without waiters ends it.
     poll.timer = undefined;
-    if (poll.waiters.size > 0) this.#schedule(typeName, poll);
-    else if (this.#polls.get(typeName) === poll && !this.#closed) this.#polls.delete(typeName);
+    this.#schedule(typeName, poll);
   }
 }

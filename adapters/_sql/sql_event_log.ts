@@ -152,6 +152,8 @@ export class SqlEventLog implements EventLog {
       const what = `Cannot persist events for "${typeName}/${id}"`;
       if (this.#closed) throw closedError(what, "event log");
       return this.#appender.append(typeName, id, lastSeqNo, events, signal).catch((error) => {
+        // Aborted while queued: nothing was sent.
+        if (signal?.aborted && error === signal.reason) throw error;
         throw this.#describe(error, what, true);
       });
     } catch (error) {
