@@ -12,8 +12,8 @@ import {
 } from "../adapters/postgres/mod.ts";
 import {
   isConcurrencyError,
-  isStorageError,
   isSpawnError,
+  isStorageError,
   jsonBinarize,
   type PersistedEvent,
   spawn,
