@@ -161,6 +161,12 @@ test("unknown option keys are refused, naming the key", async () => {
   await assert.rejects(PgliteSnapshotStore.open({ dir: "x" } as never), unknown("dir"));
   const log = new PgliteEventLog(db);
   assert.throws(() => log.eventsByType("t", 0, { follow: true } as never), unknown("follow"));
+  await assert.rejects(log.lastSeqNo("t", "a", { timeout: 1 } as never), unknown("timeout"));
+  const offsets = new PgliteOffsetStore(db);
+  await assert.rejects(offsets.acquire("totals", { wiat: true } as never), unknown("wiat"));
+  await assert.rejects(offsets.load("totals", { signl: undefined } as never), unknown("signl"));
+  const store = new PgliteSnapshotStore(db);
+  await assert.rejects(store.load("t", "a", { sigal: undefined } as never), unknown("sigal"));
 });
 
 test("a closed PGlite and a closed log fail with reason closed", { timeout: 60_000 }, async () => {

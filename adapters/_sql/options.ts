@@ -8,6 +8,8 @@ import {
   integerAtLeast,
   type OptionRule,
   type OptionRules,
+  readOptions,
+  signalOption,
 } from "../../src/_options.ts";
 import type { NameOptions } from "./names.ts";
 
@@ -81,4 +83,21 @@ export function splitOptions<Rules extends object>(
     else rest[key] = value;
   }
   return [own, rest];
+}
+
+const NO_SIGNAL: { signal: AbortSignal | undefined } = { signal: undefined };
+const CALL_RULES = { signal: signalOption() };
+const ACQUIRE_RULES = { wait: booleanOption(false), signal: signalOption() };
+
+/** Reads the options of one call (`{ signal }`), refusing unknown keys. */
+export function readCallOptions(options: unknown): { signal: AbortSignal | undefined } {
+  if (options === undefined) return NO_SIGNAL;
+  return readOptions("call", options, CALL_RULES);
+}
+
+/** Reads the options of `OffsetStore.acquire` (`{ wait, signal }`), refusing unknown keys. */
+export function readAcquireOptions(
+  options: unknown,
+): { wait: boolean; signal: AbortSignal | undefined } {
+  return readOptions("acquire", options, ACQUIRE_RULES);
 }

@@ -15,7 +15,7 @@ import { type SqlClient, toNumber } from "./client.ts";
 import { closedError, describeError } from "./errors.ts";
 import type { NameOptions, SqlNames } from "./names.ts";
 import { sqlNames } from "./names.ts";
-import type { SqlLogSettings } from "./options.ts";
+import { readCallOptions, type SqlLogSettings } from "./options.ts";
 import { PAGE_BYTES, unpackPage } from "./packed_page.ts";
 import { LiveWakeups } from "./live_wakeups.ts";
 import { pagedStream, type PageSource } from "./paged_stream.ts";
@@ -292,15 +292,6 @@ export class SqlEventLog implements EventLog {
       (typeName) => this.#wakeups.wake(typeName),
     ).catch(() => undefined);
   }
-}
-
-const NO_SIGNAL: { signal: AbortSignal | undefined } = { signal: undefined };
-
-function readCallOptions(options: CallOptions | undefined): { signal: AbortSignal | undefined } {
-  if (options === undefined) return NO_SIGNAL;
-  return readOptions<{ signal: AbortSignal | undefined }>("call", options, {
-    signal: signalOption(),
-  });
 }
 
 function readReadOptions(

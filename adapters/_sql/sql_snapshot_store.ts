@@ -3,7 +3,6 @@
 import type { CallOptions } from "../../src/event_log.ts";
 import { StorageError } from "../../src/errors.ts";
 import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
-import { readOptions, signalOption } from "../../src/_options.ts";
 import {
   assertId,
   assertPositiveInteger,
@@ -13,7 +12,7 @@ import {
 import { type SqlClient, toBytes, toNumber } from "./client.ts";
 import { describeError } from "./errors.ts";
 import { type NameOptions, type SqlNames, sqlNames } from "./names.ts";
-import type { SqlStoreSettings } from "./options.ts";
+import { readCallOptions, type SqlStoreSettings } from "./options.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
 
@@ -135,10 +134,4 @@ export class SqlSnapshotStore implements SnapshotStore {
       write,
     });
   }
-}
-
-function readCallOptions(options: CallOptions | undefined): { signal: AbortSignal | undefined } {
-  return readOptions<{ signal: AbortSignal | undefined }>("call", options, {
-    signal: signalOption(),
-  });
 }

@@ -21,7 +21,7 @@ import {
 import { readOptions } from "../../src/_options.ts";
 import { describeError } from "../_sql/errors.ts";
 import { type SqlNames, sqlNames } from "../_sql/names.ts";
-import { nameRules } from "../_sql/options.ts";
+import { nameRules, readAcquireOptions, readCallOptions } from "../_sql/options.ts";
 import { setupScript } from "../_sql/schema.ts";
 import {
   conflictMessage,
@@ -153,9 +153,10 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
   }
 
   /** {@inheritDoc OffsetStore.load} */
-  async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
+  async load(name: string, options?: OffsetCallOptions): Promise<number> {
+    const { signal } = readCallOptions(options);
     assertProjectionName(name);
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (signal?.aborted) throw signal.reason;
     try {
       return await loadOffset(this.#db, this.#statements.load, name);
     } catch (error) {
@@ -168,9 +169,10 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
   }
 
   /** {@inheritDoc OffsetStore.acquire} */
-  async acquire(name: string, options: AcquireOptions = {}): Promise<OffsetLease<Transaction>> {
+  async acquire(name: string, options?: AcquireOptions): Promise<OffsetLease<Transaction>> {
+    const { wait, signal } = readAcquireOptions(options);
     assertProjectionName(name);
-    const releaseLocal = await this.#locks.acquire(name, options);
+    const releaseLocal = await this.#locks.acquire(name, { wait, signal });
     const db = this.#db;
     const { ensure, load, move } = this.#statements;
     try {
@@ -183,7 +185,8 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
     return {
       name,
       load: async (callOptions: OffsetCallOptions = {}) => {
-        if (callOptions.signal?.aborted) throw callOptions.signal.reason;
+        const { signal } = readCallOptions(callOptions);
+        if (signal?.aborted) throw signal.reason;
         return await loadOffset(db, load, name);
       },
       async commit(change: OffsetChange, work: (tx: Transaction) => Promise<void>) {

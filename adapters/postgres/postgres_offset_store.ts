@@ -23,7 +23,7 @@ import {
 import { numberAtLeast, readOptions } from "../../src/_options.ts";
 import { describeError } from "../_sql/errors.ts";
 import { type SqlNames, sqlNames } from "../_sql/names.ts";
-import { nameRules } from "../_sql/options.ts";
+import { nameRules, readAcquireOptions, readCallOptions } from "../_sql/options.ts";
 import { setupScript } from "../_sql/schema.ts";
 import {
   conflictMessage,
@@ -158,9 +158,10 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
   }
 
   /** {@inheritDoc OffsetStore.load} */
-  async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
+  async load(name: string, options?: OffsetCallOptions): Promise<number> {
+    const { signal } = readCallOptions(options);
     assertProjectionName(name);
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (signal?.aborted) throw signal.reason;
     try {
       const rows = await this.#sql.unsafe(this.#statements.load, [name]);
       return rows.length === 0 ? 0 : Number(rows[0]!.position);
@@ -180,14 +181,14 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
   /** {@inheritDoc OffsetStore.acquire} */
   async acquire(
     name: string,
-    options: AcquireOptions = {},
+    options?: AcquireOptions,
   ): Promise<OffsetLease<postgres.TransactionSql>> {
+    const { wait, signal } = readAcquireOptions(options);
     assertProjectionName(name);
-    const { wait = false, signal } = options;
     const { lockSpace, table, ensure, load, moveLocked } = this.#statements;
     const key = hash32(name);
     const sql = this.#sql;
-    const releaseLocal = await this.#locks.acquire(name, options);
+    const releaseLocal = await this.#locks.acquire(name, { wait, signal });
     let reserved: postgres.ReservedSql | undefined;
     let locked = false;
     let pid = 0;
@@ -255,7 +256,8 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
     return {
       name,
       async load(callOptions: OffsetCallOptions = {}): Promise<number> {
-        if (callOptions.signal?.aborted) throw callOptions.signal.reason;
+        const { signal } = readCallOptions(callOptions);
+        if (signal?.aborted) throw signal.reason;
         const rows = await sql.unsafe(load, [name]);
         return rows.length === 0 ? 0 : Number(rows[0]!.position);
       },
