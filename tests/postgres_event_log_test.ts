@@ -708,6 +708,8 @@ test("a query with no answer within queryTimeout fails clearly instead of hangin
     const started = Date.now();
     const error = await log.persist(typeName, "a", 1, [bytes(2)]).then(() => null, (e) => e);
     const waited = Date.now() - started;
+    // A read that times out changed nothing: reason timeout; the write may have landed.
+    const readError = await log.lastSeqNo(typeName, "a").then(() => null, (e) => e);
     release();
     await holding;
     // The timed-out append may still be running at the server (a cancel can come too late):
@@ -720,6 +722,8 @@ test("a query with no answer within queryTimeout fails clearly instead of hangin
     }
     assert.ok(error instanceof Error, "the persist failed");
     assert.match(String(error.message), /no answer from PostgreSQL within 300 ms/);
+    assert.ok(isStorageError(error) && error.reason === "outcome-unknown", String(error));
+    assert.ok(isStorageError(readError) && readError.reason === "timeout", String(readError));
     assert.ok(waited < 5_000, `failed after ${waited} ms, not after the lock was gone`);
     const last = await log.lastSeqNo(typeName, "a");
     assert.ok(
