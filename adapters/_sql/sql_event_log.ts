@@ -149,12 +149,12 @@ export class SqlEventLog implements EventLog {
     try {
       const signal = readCallOptions(options).signal;
       assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
-      const what = `Cannot persist events for "${typeName}/${id}"`;
-      if (this.#closed) throw closedError(what, "event log");
+      const what = () => `Cannot persist events for "${typeName}/${id}"`;
+      if (this.#closed) throw closedError(what(), "event log");
       return this.#appender.append(typeName, id, lastSeqNo, events, signal).catch((error) => {
         // Aborted while queued: nothing was sent.
         if (signal?.aborted && error === signal.reason) throw error;
-        throw this.#describe(error, what, true);
+        throw this.#describe(error, what(), true);
       });
     } catch (error) {
       return Promise.reject(error);
