@@ -28,8 +28,8 @@ import {
   type OffsetStore,
   Projection,
 } from "../projection/mod.ts";
-import { PostgresOffsetStore } from "../projection/postgres.ts";
-import { PgliteOffsetStore } from "../projection/pglite.ts";
+import { PostgresOffsetStore } from "../adapters/postgres/mod.ts";
+import { PgliteOffsetStore } from "../adapters/pglite/mod.ts";
 import { NatsOffsetStore } from "../projection/nats.ts";
 import { startPostgres } from "../tests/_servers/postgres.ts";
 import { startNatsServer } from "../tests/_servers/nats.ts";

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PgliteEventLog, PgliteSnapshotStore } from "../adapters/pglite/mod.ts";
-import { isConcurrencyError } from "../mod.ts";
+import { PgliteEventLog, PgliteOffsetStore, PgliteSnapshotStore } from "../adapters/pglite/mod.ts";
+import { isConcurrencyError, isStorageError } from "../mod.ts";
 import { collect, testEventLog, testSnapshotStore, uniqueTypeName } from "../testing/mod.ts";
 import { testSqlPages } from "./_sql_pages.ts";
 
@@ -120,3 +120,64 @@ test(
     assert.deepEqual(await collect(new PgliteEventLog(db).eventsByType(typeName, 0)), []);
   },
 );
+
+test(
+  "an event or snapshot above the maximum is refused as too-large, nothing written, the log goes on",
+  {
+    timeout: 60_000,
+  },
+  async () => {
+    const typeName = uniqueTypeName("too-large");
+    const tooLarge = (error: unknown) => isStorageError(error) && error.reason === "too-large";
+    const log = new PgliteEventLog(db);
+    // Far above what PGlite takes (a 100 MB event ended the process): refused before any write.
+    const huge = new Uint8Array(100 * 1024 * 1024);
+    await assert.rejects(log.persist(typeName, "a", null, [huge]), tooLarge);
+    await assert.rejects(
+      log.persist(typeName, "a", null, [new Uint8Array(4 * 1024 * 1024 + 1)]),
+      tooLarge,
+    );
+    assert.equal(await log.lastSeqNo(typeName, "a"), null);
+    assert.equal(await log.persist(typeName, "a", null, [new Uint8Array(4 * 1024 * 1024)]), 1);
+    const small = new PgliteEventLog(db, { maxEventBytes: 10 });
+    await assert.rejects(small.persist(typeName, "a", 1, [new Uint8Array(11)]), tooLarge);
+    assert.equal(await small.persist(typeName, "a", 1, [new Uint8Array(10)]), 2);
+    assert.throws(() => new PgliteEventLog(db, { maxEventBytes: 100 * 1024 * 1024 }), RangeError);
+    const store = new PgliteSnapshotStore(db, { maxSnapshotBytes: 10 });
+    await assert.rejects(store.save(typeName, "a", 2, new Uint8Array(11)), tooLarge);
+    assert.equal(await store.load(typeName, "a"), null);
+    assert.throws(() => new PgliteSnapshotStore(db, { maxSnapshotBytes: 1e9 }), RangeError);
+  },
+);
+
+test("unknown option keys are refused, naming the key", async () => {
+  const unknown = (key: string) => (error: unknown) =>
+    error instanceof TypeError && error.message.includes(key) &&
+    /known options are/.test(error.message);
+  assert.throws(() => new PgliteEventLog(db, { pagesize: 3 } as never), unknown("pagesize"));
+  assert.throws(() => new PgliteSnapshotStore(db, { keeps: 3 } as never), unknown("keeps"));
+  assert.throws(() => new PgliteOffsetStore(db, { table: "x" } as never), unknown("table"));
+  await assert.rejects(PgliteEventLog.open({ datadir: "x" } as never), unknown("datadir"));
+  await assert.rejects(PgliteSnapshotStore.open({ dir: "x" } as never), unknown("dir"));
+  const log = new PgliteEventLog(db);
+  assert.throws(() => log.eventsByType("t", 0, { follow: true } as never), unknown("follow"));
+  await assert.rejects(log.lastSeqNo("t", "a", { timeout: 1 } as never), unknown("timeout"));
+  const offsets = new PgliteOffsetStore(db);
+  await assert.rejects(offsets.acquire("totals", { wiat: true } as never), unknown("wiat"));
+  await assert.rejects(offsets.load("totals", { signl: undefined } as never), unknown("signl"));
+  const store = new PgliteSnapshotStore(db);
+  await assert.rejects(store.load("t", "a", { sigal: undefined } as never), unknown("sigal"));
+});
+
+test("a closed PGlite and a closed log fail with reason closed", { timeout: 60_000 }, async () => {
+  const closed = (error: unknown) => isStorageError(error) && error.reason === "closed";
+  const own = await PGlite.create();
+  const log = new PgliteEventLog(own);
+  await log.setup();
+  await own.close();
+  await assert.rejects(log.persist("t", "a", null, [bytes(1)]), closed);
+  await assert.rejects(log.lastSeqNo("t", "a"), closed);
+  const opened = await PgliteEventLog.open();
+  await opened.close();
+  await assert.rejects(opened.persist("t", "a", null, [bytes(1)]), closed);
+});

@@ -8,7 +8,7 @@ import { jsonBinarize } from "../mod.ts";
 import { PgliteEventLog } from "../adapters/pglite/mod.ts";
 import { uniqueTypeName, within } from "../testing/mod.ts";
 import { isProjectionError, Projection } from "../projection/mod.ts";
-import { PgliteOffsetStore } from "../projection/pglite.ts";
+import { PgliteOffsetStore } from "../adapters/pglite/mod.ts";
 import { protobufBank, runLoad } from "./projection_fixtures.ts";
 
 let db: PGlite;

@@ -12,8 +12,9 @@ import { PostgresEventLog } from "../adapters/postgres/mod.ts";
 import { jsonBinarize } from "../mod.ts";
 import { uniqueTypeName, within } from "../testing/mod.ts";
 import { isProjectionError, Projection } from "../projection/mod.ts";
-import { PostgresOffsetStore } from "../projection/postgres.ts";
-import { hash32, offsetStatements } from "../projection/_sql.ts";
+import { PostgresOffsetStore } from "../adapters/postgres/mod.ts";
+import { hash32, offsetStatements } from "../adapters/_sql/sql_offset_store.ts";
+import { sqlNames } from "../adapters/_sql/names.ts";
 import { jsonBank, runLoad } from "./projection_fixtures.ts";
 import type { WorkerConfig } from "./projection_worker.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
@@ -314,7 +315,7 @@ test("a runner whose lock connection died cannot commit, even before another tak
   await projection.run();
   await projection.whenCaughtUp();
   // End the session that holds the projection's advisory lock, as a network failure would.
-  const { lockSpace } = offsetStatements();
+  const { lockSpace } = offsetStatements(sqlNames());
   const terminated = await sql`select pg_terminate_backend(pid) as done from pg_locks
     where locktype = 'advisory' and classid = ${lockSpace >>> 0}::oid
       and objid = ${hash32("pg-lost-lock") >>> 0}::oid and objsubid = 2`;

@@ -10,7 +10,7 @@ import process from "node:process";
 import postgres from "postgres";
 import { PostgresEventLog } from "../adapters/postgres/mod.ts";
 import { Projection } from "../projection/mod.ts";
-import { PostgresOffsetStore } from "../projection/postgres.ts";
+import { PostgresOffsetStore } from "../adapters/postgres/mod.ts";
 import { jsonBank } from "./projection_fixtures.ts";
 
 /** What the parent test tells the worker. */

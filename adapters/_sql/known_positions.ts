@@ -5,6 +5,8 @@
 // other's positions; after such a collision the type name is numbered with lock and probe for
 // a while.
 
+import { RecentMap } from "../../src/_recent_map.ts";
+
 // How long a type name whose known position collided is numbered with lock and probe.
 const CONTENDED_MS = 1_000;
 // Type names remembered at most; the oldest goes first.
@@ -12,8 +14,8 @@ const MAX_TYPE_NAMES = 10_000;
 
 /** Last positions this log wrote, per type name. */
 export class KnownPositions {
-  readonly #last = new Map<string, number>();
-  readonly #contendedUntil = new Map<string, number>();
+  readonly #last = new RecentMap<string, number>(MAX_TYPE_NAMES);
+  readonly #contendedUntil = new RecentMap<string, number>(MAX_TYPE_NAMES);
 
   /** The last position of `typeName` if this log wrote it and no collision was seen lately. */
   get(typeName: string): number | undefined {
@@ -27,9 +29,7 @@ export class KnownPositions {
 
   /** An append of `typeName` by this log committed; `position` is its last. */
   wrote(typeName: string, position: number): void {
-    this.#last.delete(typeName);
     this.#last.set(typeName, position);
-    if (this.#last.size > MAX_TYPE_NAMES) this.#last.delete(this.#last.keys().next().value!);
   }
 
   /** This log appended `typeName` without learning the positions. */
@@ -41,9 +41,6 @@ export class KnownPositions {
   collided(typeName: string): void {
     this.#last.delete(typeName);
     this.#contendedUntil.set(typeName, performance.now() + CONTENDED_MS);
-    if (this.#contendedUntil.size > MAX_TYPE_NAMES) {
-      this.#contendedUntil.delete(this.#contendedUntil.keys().next().value!);
-    }
   }
 
   /** Forgets everything (after a failure that may mean another server, say). */

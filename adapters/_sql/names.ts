@@ -27,13 +27,13 @@ export interface NameOptions {
    * letters, digits and `_`, starting with a letter or `_`, at most 30 characters. Default
    * `"public"`.
    */
-  schema?: string;
+  schema?: string | undefined;
   /**
    * Prepended to every table, function and notification channel name, so several stores can
    * share a schema. Lower-case letters, digits and `_`, at most 30 characters. Default
    * `"eventsourced_"`.
    */
-  tablePrefix?: string;
+  tablePrefix?: string | undefined;
 }
 
 /** The quoted, schema-qualified names of everything the adapter creates. */
@@ -42,10 +42,10 @@ export interface SqlNames {
   readonly schema: string;
   /** The events table. */
   readonly events: string;
-  /** The per-typeName position counters of schema versions 1 and 2 (version 3 drops them). */
-  readonly positions: string;
   /** The snapshots table. */
   readonly snapshots: string;
+  /** The projection offsets table. */
+  readonly offsets: string;
   /** The schema version table. */
   readonly schemaVersion: string;
   /** The group-commit append function. */
@@ -80,8 +80,8 @@ export function sqlNames(options: NameOptions = {}): SqlNames {
   return {
     schema: `"${schema}"`,
     events: q("events"),
-    positions: q("positions"),
     snapshots: q("snapshots"),
+    offsets: q("projection_offsets"),
     schemaVersion: q("schema_version"),
     append: q("append"),
     appendOne: q("append_one"),

@@ -1,12 +1,10 @@
 // How often an event log sends NOTIFY. A notification wakes live readers in other processes
 // (they poll as well, so it is only a hint), and it is not free: PostgreSQL takes a database-wide
-// lock to queue it at commit, which cost a sequential one-event append about 6% of its
-// throughput on the development machine (bench/load.ts with BENCH_PG_NOTIFY=false). So an
-// append carries NOTIFY only when its type names have not been announced for `interval` ms;
-// an append that committed without one is announced by the next append that carries one, or
-// by a NOTIFY of its own `interval` ms after it committed, whichever comes first. A reader in
-// another process therefore learns of an event at most `interval` ms (plus the timer's
-// lateness) after its commit.
+// lock to queue it at commit (see bench/README.md). So an append carries NOTIFY only when its
+// type names have not been announced for `interval` ms; an append that committed without one is
+// announced by the next append that carries one, or by a NOTIFY of its own `interval` ms after
+// it committed, whichever comes first. A reader in another process therefore learns of an event
+// at most `interval` ms (plus the timer's lateness) after its commit.
 
 /** Sends one NOTIFY per type name (its own statement). */
 export type SendNotify = (typeNames: readonly string[]) => Promise<void>;
@@ -15,17 +13,22 @@ export type SendNotify = (typeNames: readonly string[]) => Promise<void>;
 export class NotifyPacer {
   readonly #interval: number;
   readonly #send: SendNotify;
-  // Type name → when an append that carries its NOTIFY was last sent (performance.now()).
+  readonly #now: () => number;
+  // Type name → when an append that carries its NOTIFY was last sent.
   readonly #sentAt = new Map<string, number>();
   // Type name → when the oldest of its committed events that no notification announced yet
   // committed.
   readonly #owed = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** `interval`: most ms between notifications of one type name; 0 notifies every append. */
-  constructor(interval: number, send: SendNotify) {
+  /**
+   * `interval`: most ms between notifications of one type name; 0 notifies every append. `now`
+   * is the clock in ms (tests pass their own).
+   */
+  constructor(interval: number, send: SendNotify, now: () => number = () => performance.now()) {
     this.#interval = interval;
     this.#send = send;
+    this.#now = now;
   }
 
   /**
@@ -33,7 +36,7 @@ export class NotifyPacer {
    * announced for the interval. If it does, they all count as announced from now on.
    */
   carry(typeNames: Iterable<string>): boolean {
-    const now = performance.now();
+    const now = this.#now();
     let due = this.#interval === 0;
     for (const typeName of typeNames) {
       if (due) break;
@@ -52,7 +55,7 @@ export class NotifyPacer {
    * Under a steady load the appends carry them all and no NOTIFY of its own is needed.
    */
   committed(typeNames: Iterable<string>, carried: boolean): void {
-    const now = performance.now();
+    const now = this.#now();
     for (const typeName of typeNames) {
       if (carried) this.#owed.delete(typeName);
       else if (!this.#owed.has(typeName)) this.#owed.set(typeName, now);
@@ -68,10 +71,10 @@ export class NotifyPacer {
   #schedule(): void {
     if (this.#timer !== undefined || this.#owed.size === 0) return;
     const oldest = Math.min(...this.#owed.values());
-    const wait = Math.max(0, oldest + this.#interval - performance.now());
+    const wait = Math.max(0, oldest + this.#interval - this.#now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#sendOwed(performance.now() - this.#interval);
+      void this.#sendOwed(this.#now() - this.#interval);
     }, wait);
   }
 
@@ -89,7 +92,7 @@ export class NotifyPacer {
       this.#schedule();
     }
     if (typeNames.length === 0) return;
-    const now = performance.now();
+    const now = this.#now();
     for (const typeName of typeNames) this.#sentAt.set(typeName, now);
     // Only a hint: readers still poll, so a failed notification delays them, no more.
     await this.#send(typeNames).catch(() => {});

@@ -1,10 +1,23 @@
-// The schema, shared by the PostgreSQL and PGlite adapters, and the one idempotent script that
-// creates it. The script is a single DO block, so it runs as one statement (one transaction)
-// on both drivers; an advisory lock makes concurrent setups wait for each other instead of
-// racing on `create ... if not exists`.
+// The schema shared by the PostgreSQL and PGlite adapters, and the one idempotent script that
+// creates or upgrades it: the event log, snapshot store and offset store all run it, so one
+// `setup()` sets up every table of a schema and table prefix. The script is a single DO block,
+// so it runs as one statement (one transaction) on both drivers; an advisory lock makes
+// concurrent setups wait for each other instead of racing on `create ... if not exists`.
 
 import type { SqlNames } from "./names.ts";
 import { lastPosition, lockTypeNames } from "./positions.ts";
+
+/** A step that takes a schema from the version before to `version`. */
+export interface SchemaUpgrade {
+  /** The version the step leads to (2, 3 …; version 1 is created whole). */
+  readonly version: number;
+  /** plpgsql statements, run inside the setup block. */
+  readonly sql: (names: SqlNames) => string;
+}
+
+// The steps after version 1, in version order. Nothing has been released yet, so the schema is
+// still at version 1; a change to it ships as a new step here.
+const UPGRADES: readonly SchemaUpgrade[] = [];
 
 /**
  * The schema version this release creates and reads; `setup()` records it in the
@@ -15,33 +28,34 @@ import { lastPosition, lockTypeNames } from "./positions.ts";
  * import { SCHEMA_VERSION } from "@eventsourced/eventsourced/pglite";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SCHEMA_VERSION, 3);
+ * assert.equal(SCHEMA_VERSION, 1);
  * ```
  */
-export const SCHEMA_VERSION = 3;
-
-// Version 3 drops the events table's check constraints (id of 1 to 256 characters, seqNo and
-// position at least 1). PostgreSQL rebuilds a table's check expressions for every statement
-// that inserts into it: measured with pg_stat_statements on PostgreSQL 15, a one-event append
-// spent 59 us executing with them and 37 us without, against 21 us for the raw single-row
-// INSERT of the bench. They only repeated what the adapter validates before any write (ids, see
-// src/_validate.ts) or computes itself (seqNos, positions). The snapshots table, written far
-// less often, keeps its checks.
+export const SCHEMA_VERSION: number = 1 + UPGRADES.length;
 
 /**
- * Creates what is missing and records each version it applies. A database at a newer version
- * than this release knows is refused, so an old release never writes into a schema it does not
- * know. Version 1: the tables (and append functions that version 2 replaces). Version 2: the
- * append functions take a per-entity flag that skips the last-seqNo probe (see appendFunction).
- * Version 3: positions follow the last committed one under an advisory lock, without the
- * counter table (see positions.ts), and the events table has no check constraints (see above).
+ * The setup script: creates version 1 when nothing is there, then applies each step of
+ * `upgrades` above the recorded version and records it. A database at a newer version than the
+ * last step is refused, so an old release never writes into a schema it does not know.
  */
-export function setupScript(names: SqlNames): string {
-  const { schema, events, positions, snapshots, schemaVersion, prefix } = names;
+export function setupScript(
+  names: SqlNames,
+  upgrades: readonly SchemaUpgrade[] = UPGRADES,
+): string {
+  const { schema, schemaVersion } = names;
+  const latest = 1 + upgrades.length;
+  const steps = upgrades.map((step, i) => {
+    if (step.version !== i + 2) {
+      throw new Error(`Schema upgrade ${i} leads to version ${step.version}, expected ${i + 2}`);
+    }
+    return `if v_version < ${step.version} then
+    ${step.sql(names)}
+    insert into ${schemaVersion} (version) values (${step.version});
+  end if;`;
+  });
   return `do $setup$
 declare
   v_version integer;
-  v_check name;
 begin
   perform set_config('client_min_messages', 'warning', true);
   perform pg_advisory_xact_lock(hashtextextended('${names.lockKey}', 0));
@@ -51,19 +65,28 @@ begin
     installed_at timestamptz not null default now()
   );
   select max(version) into v_version from ${schemaVersion};
-  if v_version > ${SCHEMA_VERSION} then
-    raise exception 'eventsourced schema % is at version %, this release supports up to version ${SCHEMA_VERSION}',
-      '${schema.replaceAll('"', "")}.${prefix}*', v_version
+  if v_version > ${latest} then
+    raise exception 'eventsourced schema % is at version %, this release supports up to version ${latest}',
+      '${schema.replaceAll('"', "")}.${names.prefix}*', v_version
       using errcode = 'feature_not_supported';
   end if;
-  if v_version = ${SCHEMA_VERSION} then
-    return;
-  end if;
-
   if v_version is null then
-    -- Version 1, created as version 3 leaves it: without the events table's check constraints
-    -- and without the positions table.
-    create table ${events} (
+    ${versionOne(names)}
+    insert into ${schemaVersion} (version) values (1);
+    v_version := 1;
+  end if;
+  ${steps.join("\n  ")}
+end
+$setup$`;
+}
+
+// Version 1: events, snapshots, projection offsets and the append functions. The events table
+// has no check constraints: PostgreSQL evaluates them in every inserting statement, and they
+// would only repeat what the adapter checks (ids) or computes (seqNos, positions) before any
+// write. The tables written less often keep theirs.
+function versionOne(names: SqlNames): string {
+  const { events, snapshots, offsets, prefix } = names;
+  return `create table ${events} (
       type_name text not null,
       id text not null,
       seq_no bigint not null,
@@ -81,65 +104,29 @@ begin
       written_at timestamptz not null default now(),
       constraint "${prefix}snapshots_pkey" primary key (type_name, id, seq_no)
     );
-    insert into ${schemaVersion} (version) values (1);
-  end if;
-
-  if v_version is null or v_version < 2 then
-    -- Version 2: the append functions of version 1 are replaced (by those of version 3 below).
-    drop function if exists ${names.append}(text[], text[], bigint[], text[], bigint[],
-      integer[], integer[], integer[], integer[], integer[], integer[], bytea, boolean);
-    drop function if exists ${names.appendOne}(text, text, bigint, bytea, boolean);
-    insert into ${schemaVersion} (version) values (2);
-  end if;
-
-  -- Version 3: positions follow the last committed one under an advisory lock (positions.ts),
-  -- so the counter table goes, and with it the batch function's count per type name; no check
-  -- constraints on the events table (see above).
-  drop table if exists ${positions};
-  drop function if exists ${names.append}(text[], text[], bigint[], boolean[], text[], bigint[],
-    integer[], integer[], integer[], integer[], integer[], integer[], bytea, boolean);
-  for v_check in select conname from pg_constraint
-    where conrelid = '${events}'::regclass and contype = 'c' loop
-    execute format('alter table ${events} drop constraint %I', v_check);
-  end loop;
-  ${appendFunction(names)}
-  ${appendOneFunction(names)}
-  insert into ${schemaVersion} (version) values (3);
-end
-$setup$`;
+    create table ${offsets} (
+      name text primary key,
+      position bigint not null check (position >= 0),
+      updated_at timestamptz not null default now()
+    );
+    ${appendFunction(names)}
+    ${appendOneFunction(names)}`;
 }
 
-// The group-commit append: the events of many entities, each entity with its own expected last
-// seqNo, written by one call, so one transaction and one round trip. Per entity: type name, id,
-// expected last seqNo (0: none), and whether to check it. Per distinct type name of the batch,
-// in name order: the name. Per event: its entity and type name (1-based
-// indexes into those arrays), its seqNo offset within its entity and its rank within its type
-// name (1, 2, 3 …), and where its bytes start (1-based) and how long they are in p_bytes, all
-// events packed into one bytea. Rows: accepted, actual last seqNo; one per entity, in order. It
-// is a plpgsql function so that both drivers reuse its cached plans (PGlite prepares nothing
-// itself).
+// The group-commit append: the events of many entities, each with its own expected last seqNo,
+// in one call (one transaction, one round trip). Per entity: type name, id, expected last seqNo
+// (0: none) and whether to check it. Per distinct type name, in name order: the name. Per event:
+// its entity and type name (1-based indexes), its seqNo offset within its entity, its rank within
+// its type name, and where its bytes start (1-based) and how long they are in p_bytes. Rows:
+// accepted, actual last seqNo; one per entity, in order. A plpgsql function, so both drivers
+// reuse its cached plans.
 //
-// Concurrency check. The primary key already refuses a writer that is behind: its first seqNo
-// exists, the insert fails with a unique violation and nothing of the batch is written. What
-// the key cannot see is a writer that is ahead (it expects seqNo 5 where the log ends at 3: the
-// insert would leave a gap), so for such entities the last seqNo is read first (one index
-// probe, `order by … desc limit 1`; max() can turn into a scan of the whole entity when
-// statistics are missing). The caller skips that probe (p_check false) where it cannot be
-// needed: for a new entity (expected 0) and for an entity whose expected seqNo this log wrote
-// itself (events are never deleted, so it exists; after any failed append the log forgets what
-// it wrote, so a failover to a replica that lost the last commits is probed again). If any
-// checked entity differs from what its
-// writer expected, nothing is written and the outcomes go back: the caller fails those entities
-// with a ConcurrencyError and sends the others again, so one entity's conflict fails only that
-// entity. On a unique violation the caller sends the batch again with every entity checked,
-// then entity by entity (sql_event_log.ts).
-//
-// Positions: the function waits for the advisory locks of its type names, then numbers each
-// type name's events after its last committed position (see positions.ts).
-//
-// The check reads with the snapshot of its own statement, taken before the lock: if another
-// append of the same entity commits in between, the insert of a seqNo it already wrote violates
-// the primary key, and the retry described above turns that into a ConcurrencyError.
+// The primary key refuses a writer that is behind (its first seqNo exists); a writer that is
+// ahead would leave a gap, so an entity flagged p_check has its last seqNo probed first. The
+// caller leaves the flag off only where the probe cannot find anything else (see
+// sql_append.ts). If any checked entity differs, nothing is written and the outcomes go back.
+// Positions: under the advisory locks of its type names, after the last committed position of
+// each (positions.ts).
 function appendFunction(names: SqlNames): string {
   const { events, append, channel } = names;
   return `create or replace function ${append}(

@@ -1,6 +1,7 @@
 // The snapshot store over SQL, shared by the PostgreSQL and PGlite adapters.
 
 import type { CallOptions } from "../../src/event_log.ts";
+import { StorageError } from "../../src/errors.ts";
 import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
 import {
   assertId,
@@ -11,6 +12,7 @@ import {
 import { type SqlClient, toBytes, toNumber } from "./client.ts";
 import { describeError } from "./errors.ts";
 import { type NameOptions, type SqlNames, sqlNames } from "./names.ts";
+import { readCallOptions, type SqlStoreSettings } from "./options.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
 
@@ -26,10 +28,11 @@ import { type Statements, statements } from "./statements.ts";
  * } from "@eventsourced/eventsourced/postgres";
  * import assert from "node:assert/strict";
  *
- * const options: SqlSnapshotStoreOptions = { schema: "shop", keep: 3 };
+ * const options: SqlSnapshotStoreOptions = { schema: "shop", keep: 3, maxSnapshotBytes: 1 << 20 };
  * const sql = postgres("postgres://localhost/shop"); // connects at the first query
  * const store = new PostgresSnapshotStore(sql, options);
  * assert.throws(() => new PostgresSnapshotStore(sql, { ...options, keep: 0 }), RangeError);
+ * assert.throws(() => new PostgresSnapshotStore(sql, { kept: 3 } as never), /keep/);
  * await store.close();
  * await sql.end();
  * ```
@@ -40,6 +43,12 @@ export interface SqlSnapshotStoreOptions extends NameOptions {
    * Default 1.
    */
   keep?: number;
+  /**
+   * The largest snapshot, in bytes; a larger save is refused with a `StorageError` (reason
+   * `"too-large"`) before anything is written. Default 4 MiB, like the events' `maxEventBytes`;
+   * at most what the backend takes (256 MiB on PostgreSQL, 16 MiB on PGlite).
+   */
+  maxSnapshotBytes?: number;
 }
 
 /** The shared implementation behind `PostgresSnapshotStore` and `PgliteSnapshotStore`. */
@@ -48,26 +57,23 @@ export class SqlSnapshotStore implements SnapshotStore {
   readonly #client: SqlClient;
   readonly #sql: Statements;
   readonly #keep: number;
+  readonly #maxBytes: number;
 
-  constructor(client: SqlClient, options: SqlSnapshotStoreOptions) {
+  /** `options` as read by `readOptions` with `snapshotRules` (options.ts). */
+  constructor(client: SqlClient, options: SqlStoreSettings) {
     this.names = sqlNames(options);
     this.#client = client;
     this.#sql = statements(this.names);
-    this.#keep = options.keep ?? 1;
-    assertPositiveInteger(this.#keep, "keep");
+    this.#keep = options.keep;
+    this.#maxBytes = options.maxSnapshotBytes;
   }
 
-  /** Creates the schema when missing (idempotent). */
+  /** Creates or upgrades the schema (idempotent): events, snapshots and offsets. */
   async setup(): Promise<void> {
     try {
       await this.#client.exec(setupScript(this.names));
     } catch (error) {
-      throw describeError(
-        error,
-        "Cannot set up the snapshot store",
-        this.#client.description,
-        this.names,
-      );
+      throw this.#describe(error, "Cannot set up the snapshot store", true);
     }
   }
 
@@ -78,47 +84,54 @@ export class SqlSnapshotStore implements SnapshotStore {
     bytes: Uint8Array,
     options?: CallOptions,
   ): Promise<void> {
+    const { signal } = readCallOptions(options);
     assertTypeName(typeName);
     assertId(id);
     assertPositiveInteger(seqNo, "seqNo");
     if (!(bytes instanceof Uint8Array)) {
       throw new TypeError(`Invalid bytes: expected a Uint8Array, got ${typeof bytes}`);
     }
-    throwIfAborted(options?.signal);
+    const what = `Cannot save the snapshot of "${typeName}/${id}" at seqNo ${seqNo}`;
+    if (bytes.byteLength > this.#maxBytes) {
+      throw new StorageError(
+        `${what}: ${bytes.byteLength} bytes, more than maxSnapshotBytes (${this.#maxBytes}); nothing was written`,
+        { reason: "too-large" },
+      );
+    }
+    throwIfAborted(signal);
     try {
       await this.#client.query(
         this.#sql.saveSnapshot,
         [typeName, id, seqNo, bytes, this.#keep],
-        options?.signal,
+        signal,
       );
     } catch (error) {
-      if (options?.signal?.aborted) throw options.signal.reason;
-      throw describeError(
-        error,
-        `Cannot save the snapshot of "${typeName}/${id}" at seqNo ${seqNo}`,
-        this.#client.description,
-        this.names,
-      );
+      if (signal?.aborted) throw signal.reason;
+      throw this.#describe(error, what, true);
     }
   }
 
   async load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null> {
+    const { signal } = readCallOptions(options);
     assertTypeName(typeName);
     assertId(id);
-    throwIfAborted(options?.signal);
+    throwIfAborted(signal);
     let rows: unknown[][];
     try {
-      rows = await this.#client.query(this.#sql.loadSnapshot, [typeName, id], options?.signal);
+      rows = await this.#client.query(this.#sql.loadSnapshot, [typeName, id], signal);
     } catch (error) {
-      if (options?.signal?.aborted) throw options.signal.reason;
-      throw describeError(
-        error,
-        `Cannot load the snapshot of "${typeName}/${id}"`,
-        this.#client.description,
-        this.names,
-      );
+      if (signal?.aborted) throw signal.reason;
+      throw this.#describe(error, `Cannot load the snapshot of "${typeName}/${id}"`, false);
     }
     const row = rows[0];
     return row === undefined ? null : { seqNo: toNumber(row[0]), bytes: toBytes(row[1]) };
+  }
+
+  #describe(error: unknown, what: string, write: boolean): unknown {
+    return describeError(error, what, {
+      where: this.#client.description,
+      names: this.names,
+      write,
+    });
   }
 }

@@ -43,6 +43,8 @@ export interface Statements {
    * bytes, `$5` notify. One row: 1 or 0 events, and the position taken.
    */
   readonly appendUncheckedOne: string;
+  /** The last position of a type name, 0 when it has none: `$1` typeName. */
+  readonly head: string;
   /** A notification per type name, on its own: `$1` type names. */
   readonly notify: string;
   /** The last seqNo of an entity: `$1` typeName, `$2` id. */
@@ -90,10 +92,9 @@ export function statements(names: SqlNames): Statements {
       $9::integer[], $10::integer[], $11::integer[], $12::bytea, $13::boolean)`,
     appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
       $3::bigint, $4::boolean, $5::bytea, $6::boolean)`,
-    // One plain statement instead of a plpgsql call, for drivers that keep statement plans (the
-    // call measured 0.65 ms against 0.55 ms for one event with its commit on the development
-    // machine). Positions as in positions.ts, when the type name's lock is free; the primary key
-    // refuses a writer that is behind (a unique violation: nothing is written).
+    // One plain statement instead of a plpgsql call, for drivers that keep statement plans.
+    // Positions as in positions.ts, when the type name's lock is free; the primary key refuses a
+    // writer that is behind (a unique violation: nothing is written).
     appendUnchecked: `with locked as materialized (
         select ${tryLockTypeName(names, "$1::text")} as ok
       ), written as (
@@ -107,9 +108,8 @@ export function statements(names: SqlNames): Statements {
       select count(*), max(position), (select pg_notify('${names.channel}', $1::text)
         where $7::boolean and exists (select 1 from written))
       from written`,
-    // Scalar parameters give the server's plan cache nothing to plan each call anew for: it
-    // keeps one generic plan, where array parameters make it plan every call for their length
-    // (0.1 ms of a sequential command).
+    // Scalar parameters let the server keep one generic plan; array parameters make it plan each
+    // call for their length.
     appendUncheckedOne: `with locked as materialized (
         select ${tryLockTypeName(names, "$1::text")} as ok
       ), written as (
@@ -126,14 +126,15 @@ export function statements(names: SqlNames): Statements {
     insertMany,
     insertManyNotify: `with written as (${insertMany} returning 1)
       select pg_notify('${names.channel}', $1::text) from (select from written limit 1) as w`,
-    // A bare insert, the cheapest append there is (0.97× the rate of the bench's raw INSERT,
-    // where the statement with lock and probe reaches 0.84×, see positions.ts); most sequential
-    // appends are this one, notifications being paced (notify_pacer.ts).
+    // A bare insert, the cheapest append there is; most sequential appends are this one,
+    // notifications being paced (notify_pacer.ts).
     insertOne,
     insertOneNotify: `with written as (${insertOne} returning 1)
       select pg_notify('${names.channel}', $1::text) from written`,
+    head: `select ${lastPosition(names, "$1::text")}`,
     notify: `select pg_notify('${names.channel}', t) from unnest($1::text[]) as t`,
-    // `order by … desc limit 1` rather than max(): always one index probe (see schema.ts).
+    // `order by … desc limit 1` rather than max(): always one index probe, where max() can
+    // scan the whole entity when statistics are missing.
     lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
       order by seq_no desc limit 1`,
     eventsByIdFirst: `select (select seq_no from ${events}

@@ -1,6 +1,6 @@
 /**
- * The embedded backend: {@linkcode PgliteEventLog} and {@linkcode PgliteSnapshotStore} over
- * `@electric-sql/pglite`, PostgreSQL compiled to WebAssembly. Same schema and SQL as
+ * The embedded backend: {@linkcode PgliteEventLog}, {@linkcode PgliteSnapshotStore} and the
+ * projection offset store {@linkcode PgliteOffsetStore} over `@electric-sql/pglite`, PostgreSQL compiled to WebAssembly. Same schema and SQL as
  * `./postgres`, no server: in memory for tests and demos, or in a data directory that a later
  * run opens again.
  *
@@ -34,6 +34,6 @@ export { PgliteSnapshotStore } from "./pglite_snapshot_store.ts";
 export { SCHEMA_VERSION } from "../_sql/schema.ts";
 
 // The projection offset store of this backend (see `./projection`).
-export type { PgliteOffsetClient } from "../../projection/pglite.ts";
-export type { OffsetTableOptions } from "../../projection/_sql.ts";
-export { PgliteOffsetStore } from "../../projection/pglite.ts";
+export type { PgliteOffsetClient, PgliteOffsetStoreOptions } from "./pglite_offset_store.ts";
+export type { OffsetTableOptions } from "../_sql/sql_offset_store.ts";
+export { PgliteOffsetStore } from "./pglite_offset_store.ts";

@@ -6,9 +6,20 @@
 
 import { PGlite } from "@electric-sql/pglite";
 import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import { readOptions, stringOption } from "../../src/_options.ts";
 import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
+import { logRules, splitOptions } from "../_sql/options.ts";
 import { type PgliteClient, pgliteClient } from "./_client.ts";
 import { sqlNames } from "../_sql/names.ts";
+
+/**
+ * The largest `maxEventBytes` on PGlite: its WebAssembly heap is small, and a far larger value
+ * (100 MB) ended the process instead of failing the call.
+ */
+export const PGLITE_MAX_BYTES = 16 * 1024 * 1024;
+
+const RULES = logRules(PGLITE_MAX_BYTES);
+const OPEN_RULES = { dataDir: stringOption<string | undefined>(undefined) };
 
 /**
  * Options of a {@linkcode PgliteEventLog}: those of every SQL event log.
@@ -85,9 +96,9 @@ export class PgliteEventLog implements EventLog {
    */
   constructor(db: PgliteClient, options: PgliteEventLogOptions = {}) {
     // PGlite plans each plain statement anew, yet the plain appends (a bare INSERT, mostly) beat
-    // the functions' cached plans: bench/load.ts in memory measured 0.63× instead of 0.42× of
-    // the raw INSERT rate for one entity, and 0.56× instead of 0.46× for 64 entities.
-    this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), options, {
+    // the functions' cached plans (bench/README.md).
+    const read = readOptions("PgliteEventLog", options, RULES);
+    this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), read, {
       concurrency: 1,
       plainAppends: true,
     });
@@ -109,16 +120,17 @@ export class PgliteEventLog implements EventLog {
   static async open(
     options: PgliteOpenOptions & PgliteEventLogOptions = {},
   ): Promise<PgliteEventLog> {
-    sqlNames(options);
-    const db = await PGlite.create(
-      options.dataDir === undefined ? {} : { dataDir: options.dataDir },
-    );
-    const log = new PgliteEventLog(db, options);
+    const [own, open] = splitOptions(options, RULES);
+    readOptions("PgliteEventLog", own, RULES);
+    sqlNames(own);
+    const { dataDir } = readOptions("PgliteEventLog.open", open, OPEN_RULES);
+    const db = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+    const log = new PgliteEventLog(db, own);
     log.#owned = db;
     return log;
   }
 
-  /** Creates the schema, tables and append function when missing (idempotent). */
+  /** Creates or upgrades the schema (idempotent): events, snapshots, projection offsets. */
   setup(): Promise<void> {
     return this.#log.setup();
   }

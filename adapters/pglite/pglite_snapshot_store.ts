@@ -7,10 +7,15 @@
 import { PGlite } from "@electric-sql/pglite";
 import type { CallOptions } from "../../src/event_log.ts";
 import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import { readOptions, stringOption } from "../../src/_options.ts";
 import { sqlNames } from "../_sql/names.ts";
+import { snapshotRules, splitOptions } from "../_sql/options.ts";
 import { SqlSnapshotStore, type SqlSnapshotStoreOptions } from "../_sql/sql_snapshot_store.ts";
 import { type PgliteClient, pgliteClient } from "./_client.ts";
-import type { PgliteOpenOptions } from "./pglite_event_log.ts";
+import { PGLITE_MAX_BYTES, type PgliteOpenOptions } from "./pglite_event_log.ts";
+
+const RULES = snapshotRules(PGLITE_MAX_BYTES);
+const OPEN_RULES = { dataDir: stringOption<string | undefined>(undefined) };
 
 /**
  * Options of a {@linkcode PgliteSnapshotStore}: those of every SQL snapshot store.
@@ -55,7 +60,10 @@ export class PgliteSnapshotStore implements SnapshotStore {
 
   /** Uses `db`, a PGlite instance the caller owns. Throws a `TypeError` for bad names. */
   constructor(db: PgliteClient, options: PgliteSnapshotStoreOptions = {}) {
-    this.#store = new SqlSnapshotStore(pgliteClient(db, "PGlite"), options);
+    this.#store = new SqlSnapshotStore(
+      pgliteClient(db, "PGlite"),
+      readOptions("PgliteSnapshotStore", options, RULES),
+    );
   }
 
   /**
@@ -74,16 +82,17 @@ export class PgliteSnapshotStore implements SnapshotStore {
   static async open(
     options: PgliteOpenOptions & PgliteSnapshotStoreOptions = {},
   ): Promise<PgliteSnapshotStore> {
-    sqlNames(options);
-    const db = await PGlite.create(
-      options.dataDir === undefined ? {} : { dataDir: options.dataDir },
-    );
-    const store = new PgliteSnapshotStore(db, options);
+    const [own, open] = splitOptions(options, RULES);
+    readOptions("PgliteSnapshotStore", own, RULES);
+    sqlNames(own);
+    const { dataDir } = readOptions("PgliteSnapshotStore.open", open, OPEN_RULES);
+    const db = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+    const store = new PgliteSnapshotStore(db, own);
     store.#owned = db;
     return store;
   }
 
-  /** Creates the schema and tables when missing (idempotent); shared with the event log. */
+  /** Creates or upgrades the schema (idempotent); the same as the event log's `setup()`. */
   setup(): Promise<void> {
     return this.#store.setup();
   }

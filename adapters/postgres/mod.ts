@@ -1,10 +1,11 @@
 /**
- * The PostgreSQL backend: {@linkcode PostgresEventLog} and {@linkcode PostgresSnapshotStore}
- * over the npm package `postgres` (postgres.js), for PostgreSQL 13 or later.
+ * The PostgreSQL backend: {@linkcode PostgresEventLog}, {@linkcode PostgresSnapshotStore} and
+ * the projection offset store {@linkcode PostgresOffsetStore} over the npm package `postgres`
+ * (postgres.js), for PostgreSQL 13 or later.
  *
  * Pass your own client (`new PostgresEventLog(sql)`), or let `connect({ url, max, ssl })` open
- * one that `close()` ends. Call `setup()` once to create the tables; `schema` and
- * `tablePrefix` place them.
+ * one that `close()` ends. Call `setup()` once, on any of them, to create every table;
+ * `schema` and `tablePrefix` place them.
  *
  * @example Entities on PostgreSQL
  * ```ts ignore
@@ -36,5 +37,6 @@ export { PostgresSnapshotStore } from "./postgres_snapshot_store.ts";
 export { SCHEMA_VERSION } from "../_sql/schema.ts";
 
 // The projection offset store of this backend (see `./projection`).
-export type { OffsetTableOptions, PostgresOffsetStoreOptions } from "../../projection/postgres.ts";
-export { PostgresOffsetStore } from "../../projection/postgres.ts";
+export type { PostgresOffsetStoreOptions } from "./postgres_offset_store.ts";
+export type { OffsetTableOptions } from "../_sql/sql_offset_store.ts";
+export { PostgresOffsetStore } from "./postgres_offset_store.ts";

@@ -6,10 +6,23 @@
 
 import type postgres from "postgres";
 import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import { anyValue, booleanOption, integerAtLeast, readOptions } from "../../src/_options.ts";
 import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
+import { logRules, splitOptions } from "../_sql/options.ts";
 import { positiveTimeout, postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 import { sqlNames } from "../_sql/names.ts";
+
+/** The largest `maxEventBytes` on PostgreSQL: a bytea takes up to 1 GB, a batch a quarter. */
+export const POSTGRES_MAX_BYTES = 256 * 1024 * 1024;
+
+const RULES = {
+  ...logRules(POSTGRES_MAX_BYTES),
+  concurrentBatches: integerAtLeast(1, 4),
+  prepare: booleanOption(true),
+  // Checked by positiveTimeout (_client.ts).
+  queryTimeout: anyValue<number | undefined>(undefined),
+};
 
 /**
  * Options of a {@linkcode PostgresEventLog}.
@@ -88,17 +101,17 @@ export class PostgresEventLog implements EventLog {
   #owned: postgres.Sql | undefined;
 
   /**
-   * Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for a bad schema
-   * or table prefix, before any I/O.
+   * Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for an unknown
+   * option or a bad schema or table prefix, a `RangeError` for a bad value, before any I/O.
    */
   constructor(sql: postgres.Sql, options: PostgresEventLogOptions = {}) {
-    const prepare = options.prepare ?? true;
+    const read = readOptions("PostgresEventLog", options, RULES);
     this.#log = new SqlEventLog(
-      postgresClient(sql, prepare, positiveTimeout(options.queryTimeout)),
-      options,
+      postgresClient(sql, read.prepare, positiveTimeout(read.queryTimeout)),
+      read,
       // Without prepared statements every plain append would be planned anew: the functions'
       // cached plans are then the cheaper way.
-      { concurrency: options.concurrentBatches ?? 4, plainAppends: prepare },
+      { concurrency: read.concurrentBatches, plainAppends: read.prepare },
     );
   }
 
@@ -119,15 +132,18 @@ export class PostgresEventLog implements EventLog {
   static async connect(
     options: PostgresConnectOptions & PostgresEventLogOptions = {},
   ): Promise<PostgresEventLog> {
-    const sql = await openClient(options, sqlNames(options));
-    const log = new PostgresEventLog(sql, options);
+    const [own, connect] = splitOptions(options, RULES);
+    readOptions("PostgresEventLog", own, RULES); // before a client is opened
+    const sql = await openClient(connect, sqlNames(own));
+    const log = new PostgresEventLog(sql, own);
     log.#owned = sql;
     return log;
   }
 
   /**
-   * Creates the schema, tables and append function when missing; safe to call again and from
-   * several processes at once. Refuses a schema created by a newer release.
+   * Creates or upgrades the schema (events, snapshots, projection offsets, append functions);
+   * safe to call again and from several processes at once. Refuses a schema created by a newer
+   * release.
    */
   setup(): Promise<void> {
     return this.#log.setup();

@@ -7,10 +7,20 @@
 import type postgres from "postgres";
 import type { CallOptions } from "../../src/event_log.ts";
 import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import { anyValue, booleanOption, readOptions } from "../../src/_options.ts";
 import { sqlNames } from "../_sql/names.ts";
+import { snapshotRules, splitOptions } from "../_sql/options.ts";
 import { SqlSnapshotStore, type SqlSnapshotStoreOptions } from "../_sql/sql_snapshot_store.ts";
 import { positiveTimeout, postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
+import { POSTGRES_MAX_BYTES } from "./postgres_event_log.ts";
+
+const RULES = {
+  ...snapshotRules(POSTGRES_MAX_BYTES),
+  prepare: booleanOption(true),
+  // Checked by positiveTimeout (_client.ts).
+  queryTimeout: anyValue<number | undefined>(undefined),
+};
 
 /**
  * Options of a {@linkcode PostgresSnapshotStore}.
@@ -67,11 +77,15 @@ export class PostgresSnapshotStore implements SnapshotStore {
   readonly #store: SqlSnapshotStore;
   #owned: postgres.Sql | undefined;
 
-  /** Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for bad names. */
+  /**
+   * Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for an unknown
+   * option or bad names, a `RangeError` for a bad value.
+   */
   constructor(sql: postgres.Sql, options: PostgresSnapshotStoreOptions = {}) {
+    const read = readOptions("PostgresSnapshotStore", options, RULES);
     this.#store = new SqlSnapshotStore(
-      postgresClient(sql, options.prepare ?? true, positiveTimeout(options.queryTimeout)),
-      options,
+      postgresClient(sql, read.prepare, positiveTimeout(read.queryTimeout)),
+      read,
     );
   }
 
@@ -91,13 +105,15 @@ export class PostgresSnapshotStore implements SnapshotStore {
   static async connect(
     options: PostgresConnectOptions & PostgresSnapshotStoreOptions = {},
   ): Promise<PostgresSnapshotStore> {
-    const sql = await openClient(options, sqlNames(options));
-    const store = new PostgresSnapshotStore(sql, options);
+    const [own, connect] = splitOptions(options, RULES);
+    readOptions("PostgresSnapshotStore", own, RULES); // before a client is opened
+    const sql = await openClient(connect, sqlNames(own));
+    const store = new PostgresSnapshotStore(sql, own);
     store.#owned = sql;
     return store;
   }
 
-  /** Creates the schema and tables when missing (idempotent); shared with the event log. */
+  /** Creates or upgrades the schema (idempotent); the same as the event log's `setup()`. */
   setup(): Promise<void> {
     return this.#store.setup();
   }

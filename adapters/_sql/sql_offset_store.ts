@@ -1,18 +1,17 @@
-// The SQL of the Postgres and PGlite offset stores: one table of offsets, one row per
-// projection name, moved by compare-and-set so a runner that lost its name cannot overwrite
-// the offset of the runner that took it.
+// The SQL of the PostgreSQL and PGlite offset stores: one row per projection name in the
+// offsets table of the shared schema (schema.ts), moved by compare-and-set so that a runner that
+// lost its name cannot overwrite the offset of the runner that took it.
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,29}$/;
-const PREFIX = /^[a-z0-9_]{0,30}$/;
+import type { NameOptions, SqlNames } from "./names.ts";
 
 /**
- * Where the offsets table lives: options of `PostgresOffsetStore` and `PgliteOffsetStore`.
+ * Where the offsets table lives (`<schema>.<tablePrefix>projection_offsets`): the same names as
+ * the event log's, whose `setup()` creates it too.
  *
  * @example Offsets in their own schema
  * ```ts
  * import { PGlite } from "@electric-sql/pglite";
- * import type { OffsetTableOptions } from "@eventsourced/eventsourced/postgres";
- * import { PgliteOffsetStore } from "@eventsourced/eventsourced/pglite";
+ * import { type OffsetTableOptions, PgliteOffsetStore } from "@eventsourced/eventsourced/pglite";
  * import assert from "node:assert/strict";
  *
  * const db = new PGlite();
@@ -20,33 +19,21 @@ const PREFIX = /^[a-z0-9_]{0,30}$/;
  * const offsetStore = new PgliteOffsetStore(db, options);
  * await offsetStore.setup();
  * const { rows } = await db.query<{ table_name: string }>(
- *   "select table_name from information_schema.tables where table_schema = 'read_models'",
+ *   "select table_name from information_schema.tables where table_schema = 'read_models' " +
+ *     "and table_name like '%offsets'",
  * );
  * assert.deepEqual(rows.map((row) => row.table_name), ["shop_projection_offsets"]);
  * await db.close();
  * ```
  */
-export interface OffsetTableOptions {
-  /**
-   * The PostgreSQL schema of the table; created by `setup()` when missing. Lower-case letters,
-   * digits and `_`, not starting with a digit, at most 30 characters. Default `"public"`.
-   */
-  schema?: string | undefined;
-  /**
-   * Prepended to the table name `projection_offsets`, as the event log adapters do with their
-   * tables. Lower-case letters, digits and `_`, at most 30 characters. Default `"eventsourced_"`.
-   */
-  tablePrefix?: string | undefined;
-}
+export type OffsetTableOptions = NameOptions;
 
 /** The statements of an offsets table, with `$n` parameters. */
 export interface OffsetStatements {
   /** The quoted, schema-qualified table, for messages. */
   readonly table: string;
-  /** Two int4 keys identifying the table, for advisory locks. */
+  /** The first int4 key of the advisory locks on projection names of this table. */
   readonly lockSpace: number;
-  /** Creates schema and table; idempotent. */
-  readonly setup: string;
   /** `$1` name: makes sure the row exists (at offset 0). */
   readonly ensure: string;
   /** `$1` name: selects the position. */
@@ -70,35 +57,13 @@ export function hash32(text: string): number {
   return hash | 0;
 }
 
-/** Validates the options and builds the statements; throws a TypeError naming the option. */
-export function offsetStatements(options: OffsetTableOptions = {}): OffsetStatements {
-  const schema = options.schema ?? "public";
-  const prefix = options.tablePrefix ?? "eventsourced_";
-  if (typeof schema !== "string" || !IDENTIFIER.test(schema)) {
-    throw new TypeError(
-      `Invalid schema ${
-        JSON.stringify(schema)
-      }: expected 1 to 30 characters of a-z, 0-9 or "_", not starting with a digit`,
-    );
-  }
-  if (typeof prefix !== "string" || !PREFIX.test(prefix)) {
-    throw new TypeError(
-      `Invalid tablePrefix ${
-        JSON.stringify(prefix)
-      }: expected up to 30 characters of a-z, 0-9 or "_"`,
-    );
-  }
-  const table = `"${schema}"."${prefix}projection_offsets"`;
+/** The statements of the offsets table of `names`. */
+export function offsetStatements(names: SqlNames): OffsetStatements {
+  const table = names.offsets;
   const lockSpace = hash32(`eventsourced projection ${table}`);
   return {
     table,
     lockSpace,
-    setup: `create schema if not exists "${schema}";
-create table if not exists ${table} (
-  name text primary key,
-  position bigint not null check (position >= 0),
-  updated_at timestamptz not null default now()
-);`,
     ensure: `insert into ${table} (name, position) values ($1, 0) on conflict (name) do nothing`,
     load: `select position from ${table} where name = $1`,
     move: `update ${table} set position = $3, updated_at = now() where name = $1 and position = $2`,

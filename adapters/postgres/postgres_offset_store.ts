@@ -12,12 +12,26 @@ import type {
   OffsetChange,
   OffsetLease,
   OffsetStore,
-} from "./offset_store.ts";
-import { ProjectionError } from "./errors.ts";
-import { conflictMessage, hash32, offsetStatements, type OffsetTableOptions } from "./_sql.ts";
-import { assertProjectionName, type NameLocks, nameLocksFor, sleep } from "./_name_locks.ts";
-
-export type { OffsetTableOptions };
+} from "../../projection/offset_store.ts";
+import { ProjectionError } from "../../projection/errors.ts";
+import {
+  assertProjectionName,
+  type NameLocks,
+  nameLocksFor,
+  sleep,
+} from "../../projection/_name_locks.ts";
+import { numberAtLeast, readOptions } from "../../src/_options.ts";
+import { describeError } from "../_sql/errors.ts";
+import { type SqlNames, sqlNames } from "../_sql/names.ts";
+import { nameRules, readAcquireOptions, readCallOptions } from "../_sql/options.ts";
+import { setupScript } from "../_sql/schema.ts";
+import {
+  conflictMessage,
+  hash32,
+  offsetStatements,
+  type OffsetTableOptions,
+} from "../_sql/sql_offset_store.ts";
+import { describeSql } from "./_client.ts";
 
 const UNLOCK_WAIT_MS = 2_000;
 
@@ -40,6 +54,7 @@ const lockStateQuery = `select
  * const offsetStore = new PostgresOffsetStore(sql, options);
  * // With a server: `await offsetStore.setup()`, then pass it to a `Projection`.
  * assert.throws(() => new PostgresOffsetStore(sql, { schema: "Read-Models" }), TypeError);
+ * assert.throws(() => new PostgresOffsetStore(sql, { lockPoll: 250 } as never), /lockPollMs/);
  * await sql.end();
  * ```
  */
@@ -52,7 +67,9 @@ export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
 }
 
 /**
- * Projection offsets in a PostgreSQL table (`<schema>.<tablePrefix>projection_offsets`).
+ * Projection offsets in a PostgreSQL table (`<schema>.<tablePrefix>projection_offsets`), part of
+ * the schema that `PostgresEventLog.setup()` creates: with the event log's `schema` and
+ * `tablePrefix`, either one's `setup()` creates every table.
  *
  * - **Exactly-once** for read models in the same database: the handler gets the
  *   `TransactionSql` in which the offset is moved, so its writes and the offset commit
@@ -78,7 +95,7 @@ export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
  *
  * const sql = postgres(process.env.PG_URL!);
  * const offsetStore = new PostgresOffsetStore(sql);
- * await offsetStore.setup();
+ * await offsetStore.setup(); // the same schema as the event log's setup()
  * await sql`create table if not exists balances (id text primary key, cents bigint not null)`;
  *
  * const projection = new Projection("balances", {
@@ -97,13 +114,14 @@ export interface PostgresOffsetStoreOptions extends OffsetTableOptions {
  */
 export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql> {
   readonly #sql: postgres.Sql;
+  readonly #names: SqlNames;
   readonly #statements: ReturnType<typeof offsetStatements>;
   readonly #locks: NameLocks;
   readonly #pollMs: number;
 
   /**
-   * Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for a bad schema
-   * or table prefix.
+   * Uses `sql` (a postgres.js client the caller owns). Throws a `TypeError` for an unknown
+   * option or a bad schema or table prefix, a `RangeError` for a bad `lockPollMs`.
    */
   constructor(sql: postgres.Sql, options: PostgresOffsetStoreOptions = {}) {
     if (typeof sql !== "function" || typeof sql.begin !== "function") {
@@ -116,44 +134,61 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
           `projection's lock while the others run its transactions)`,
       );
     }
-    const pollMs = options.lockPollMs ?? 500;
-    if (typeof pollMs !== "number" || !(pollMs > 0)) {
-      throw new RangeError(`Invalid lockPollMs ${String(pollMs)}: expected a number > 0`);
-    }
+    const read = readOptions("PostgresOffsetStore", options, {
+      ...nameRules,
+      lockPollMs: numberAtLeast(1, 500),
+    });
     this.#sql = sql;
-    this.#statements = offsetStatements(options);
+    this.#names = sqlNames(read);
+    this.#statements = offsetStatements(this.#names);
     this.#locks = nameLocksFor(sql, this.#statements.table);
-    this.#pollMs = pollMs;
+    this.#pollMs = read.lockPollMs;
   }
 
-  /** Creates the schema and the offsets table when missing; safe to call concurrently. */
+  /**
+   * Creates the schema when missing, the same one as `PostgresEventLog.setup()` (events,
+   * snapshots and offsets); safe to call again and concurrently.
+   */
   async setup(): Promise<void> {
-    const { lockSpace, setup } = this.#statements;
-    await this.#sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(${lockSpace}::int4, 0)`;
-      await tx.unsafe(setup);
-    });
+    try {
+      await this.#sql.unsafe(setupScript(this.#names)).simple();
+    } catch (error) {
+      throw this.#describe(error, "Cannot set up the offset store", true);
+    }
   }
 
   /** {@inheritDoc OffsetStore.load} */
-  async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
+  async load(name: string, options?: OffsetCallOptions): Promise<number> {
+    const { signal } = readCallOptions(options);
     assertProjectionName(name);
-    if (options.signal?.aborted) throw options.signal.reason;
-    const rows = await this.#sql.unsafe(this.#statements.load, [name]);
-    return rows.length === 0 ? 0 : Number(rows[0]!.position);
+    if (signal?.aborted) throw signal.reason;
+    try {
+      const rows = await this.#sql.unsafe(this.#statements.load, [name]);
+      return rows.length === 0 ? 0 : Number(rows[0]!.position);
+    } catch (error) {
+      throw this.#describe(error, `Cannot load the offset of projection "${name}"`, false);
+    }
+  }
+
+  #describe(error: unknown, what: string, write: boolean): unknown {
+    return describeError(error, what, {
+      where: describeSql(this.#sql),
+      names: this.#names,
+      write,
+    });
   }
 
   /** {@inheritDoc OffsetStore.acquire} */
   async acquire(
     name: string,
-    options: AcquireOptions = {},
+    options?: AcquireOptions,
   ): Promise<OffsetLease<postgres.TransactionSql>> {
+    const { wait, signal } = readAcquireOptions(options);
     assertProjectionName(name);
-    const { wait = false, signal } = options;
     const { lockSpace, table, ensure, load, moveLocked } = this.#statements;
     const key = hash32(name);
     const sql = this.#sql;
-    const releaseLocal = await this.#locks.acquire(name, options);
+    const releaseLocal = await this.#locks.acquire(name, { wait, signal });
     let reserved: postgres.ReservedSql | undefined;
     let locked = false;
     let pid = 0;
@@ -213,13 +248,16 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       await sql.unsafe(ensure, [name]);
     } catch (error) {
       await unlock();
-      throw error;
+      throw signal?.aborted
+        ? signal.reason
+        : this.#describe(error, `Cannot acquire projection "${name}"`, true);
     }
     let released = false;
     return {
       name,
       async load(callOptions: OffsetCallOptions = {}): Promise<number> {
-        if (callOptions.signal?.aborted) throw callOptions.signal.reason;
+        const { signal } = readCallOptions(callOptions);
+        if (signal?.aborted) throw signal.reason;
         const rows = await sql.unsafe(load, [name]);
         return rows.length === 0 ? 0 : Number(rows[0]!.position);
       },

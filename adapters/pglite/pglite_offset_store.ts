@@ -11,12 +11,41 @@ import type {
   OffsetChange,
   OffsetLease,
   OffsetStore,
-} from "./offset_store.ts";
-import { ProjectionError } from "./errors.ts";
-import { conflictMessage, offsetStatements, type OffsetTableOptions } from "./_sql.ts";
-import { assertProjectionName, type NameLocks, nameLocksFor } from "./_name_locks.ts";
+} from "../../projection/offset_store.ts";
+import { ProjectionError } from "../../projection/errors.ts";
+import {
+  assertProjectionName,
+  type NameLocks,
+  nameLocksFor,
+} from "../../projection/_name_locks.ts";
+import { readOptions } from "../../src/_options.ts";
+import { describeError } from "../_sql/errors.ts";
+import { type SqlNames, sqlNames } from "../_sql/names.ts";
+import { nameRules, readAcquireOptions, readCallOptions } from "../_sql/options.ts";
+import { setupScript } from "../_sql/schema.ts";
+import {
+  conflictMessage,
+  offsetStatements,
+  type OffsetTableOptions,
+} from "../_sql/sql_offset_store.ts";
 
-export type { OffsetTableOptions };
+/**
+ * Options of a {@linkcode PgliteOffsetStore}: where its table lives.
+ *
+ * @example The event log's table prefix
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { PgliteOffsetStore, type PgliteOffsetStoreOptions } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * const db = new PGlite();
+ * const options: PgliteOffsetStoreOptions = { tablePrefix: "shop_" };
+ * assert.throws(() => new PgliteOffsetStore(db, { prefix: "shop_" } as never), /tablePrefix/);
+ * await new PgliteOffsetStore(db, options).setup();
+ * await db.close();
+ * ```
+ */
+export type PgliteOffsetStoreOptions = OffsetTableOptions;
 
 /**
  * What the store uses of a PGlite instance.
@@ -42,7 +71,8 @@ export type { OffsetTableOptions };
 export type PgliteOffsetClient = Pick<PGliteInterface, "query" | "exec" | "transaction">;
 
 /**
- * Projection offsets in a PGlite table, the same schema as `PostgresOffsetStore`. The handler
+ * Projection offsets in a PGlite table, part of the schema that `PgliteEventLog.setup()` creates
+ * (the same as `PostgresOffsetStore`'s). The handler
  * gets the PGlite `Transaction` in which the offset is moved, so a read model in the same
  * database is written **exactly once** per event. PGlite lives in one process, so names are
  * exclusive among the stores over the same `db` object (and the offset moves by
@@ -88,35 +118,61 @@ export type PgliteOffsetClient = Pick<PGliteInterface, "query" | "exec" | "trans
  */
 export class PgliteOffsetStore implements OffsetStore<Transaction> {
   readonly #db: PgliteOffsetClient;
+  readonly #names: SqlNames;
   readonly #statements: ReturnType<typeof offsetStatements>;
   readonly #locks: NameLocks;
 
-  /** Uses `db` (a PGlite instance the caller owns). Throws a `TypeError` for bad options. */
-  constructor(db: PgliteOffsetClient, options: OffsetTableOptions = {}) {
+  /**
+   * Uses `db` (a PGlite instance the caller owns). Throws a `TypeError` for an unknown option
+   * or bad names.
+   */
+  constructor(db: PgliteOffsetClient, options: PgliteOffsetStoreOptions = {}) {
     if (typeof db?.transaction !== "function" || typeof db.query !== "function") {
       throw new TypeError("Invalid db: expected a PGlite instance");
     }
     this.#db = db;
-    this.#statements = offsetStatements(options);
+    this.#names = sqlNames(readOptions("PgliteOffsetStore", options, nameRules));
+    this.#statements = offsetStatements(this.#names);
     this.#locks = nameLocksFor(db, this.#statements.table);
   }
 
-  /** Creates the schema and the offsets table when missing. */
+  /**
+   * Creates or upgrades the schema, the same one as `PgliteEventLog.setup()` (events,
+   * snapshots and offsets); idempotent.
+   */
   async setup(): Promise<void> {
-    await this.#db.exec(this.#statements.setup);
+    try {
+      await this.#db.exec(setupScript(this.#names));
+    } catch (error) {
+      throw describeError(error, "Cannot set up the offset store", {
+        where: "PGlite",
+        names: this.#names,
+        write: true,
+      });
+    }
   }
 
   /** {@inheritDoc OffsetStore.load} */
-  async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
+  async load(name: string, options?: OffsetCallOptions): Promise<number> {
+    const { signal } = readCallOptions(options);
     assertProjectionName(name);
-    if (options.signal?.aborted) throw options.signal.reason;
-    return await loadOffset(this.#db, this.#statements.load, name);
+    if (signal?.aborted) throw signal.reason;
+    try {
+      return await loadOffset(this.#db, this.#statements.load, name);
+    } catch (error) {
+      throw describeError(error, `Cannot load the offset of projection "${name}"`, {
+        where: "PGlite",
+        names: this.#names,
+        write: false,
+      });
+    }
   }
 
   /** {@inheritDoc OffsetStore.acquire} */
-  async acquire(name: string, options: AcquireOptions = {}): Promise<OffsetLease<Transaction>> {
+  async acquire(name: string, options?: AcquireOptions): Promise<OffsetLease<Transaction>> {
+    const { wait, signal } = readAcquireOptions(options);
     assertProjectionName(name);
-    const releaseLocal = await this.#locks.acquire(name, options);
+    const releaseLocal = await this.#locks.acquire(name, { wait, signal });
     const db = this.#db;
     const { ensure, load, move } = this.#statements;
     try {
@@ -129,7 +185,8 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
     return {
       name,
       load: async (callOptions: OffsetCallOptions = {}) => {
-        if (callOptions.signal?.aborted) throw callOptions.signal.reason;
+        const { signal } = readCallOptions(callOptions);
+        if (signal?.aborted) throw signal.reason;
         return await loadOffset(db, load, name);
       },
       async commit(change: OffsetChange, work: (tx: Transaction) => Promise<void>) {
