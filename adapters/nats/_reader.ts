@@ -10,10 +10,11 @@ import { onAbort } from "../../src/_abort.ts";
 import { StorageError } from "../../src/errors.ts";
 import { storageError } from "./_storage_errors.ts";
 
-// How long one pull of a live read waits on the server before the next: it also bounds how
-// long a live read takes to notice that its consumer vanished (a server restart drops it) and
-// to recreate it, since the client checks the consumer after two missed heartbeats (half this).
-const LIVE_PULL_EXPIRES_MS = 4_000;
+// How long one pull waits on the server before the next (the client's default is 30 s). It
+// bounds how long a read takes to recover after a server restart drops its consumer: the client
+// checks the consumer after two missed heartbeats (each half this) and, when that check fails
+// because the server is not ready yet, waits this long before the next check.
+const PULL_EXPIRES_MS = 4_000;
 
 /** What a read does once it knows the head. */
 export type ReadPlan =
@@ -123,7 +124,7 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
           endSeq = end;
           const opened = await consumer.consume({
             max_messages: spec.batchSize,
-            ...(end === undefined ? { expires: LIVE_PULL_EXPIRES_MS } : {}),
+            expires: PULL_EXPIRES_MS,
           });
           if (finished) {
             opened.stop();
