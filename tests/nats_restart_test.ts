@@ -12,6 +12,7 @@ import {
   type EntityRef,
   type EventSourced,
   isHandleCommandError,
+  isStorageError,
   jsonBinarize,
   spawn,
 } from "../mod.ts";
@@ -243,6 +244,36 @@ test(
       assert.deepEqual([...next.value!.bytes], [2]);
       console.log(`live read resumed ${Date.now() - back} ms after JetStream was back`);
       await reader.cancel();
+    } finally {
+      await log.close();
+    }
+  },
+);
+
+test(
+  "NatsEventLog: while the server is away a read times out and a sent persist's outcome is unknown",
+  { timeout: 60_000 },
+  async () => {
+    const log = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 500 });
+    try {
+      await log.setup();
+      const typeName = uniqueTypeName();
+      assert.equal(await log.persist(typeName, "a", null, [new Uint8Array([1])]), 1);
+      await server.stop();
+      try {
+        const read = await log.lastSeqNo(typeName, "a").catch((e) => e);
+        assert.ok(isStorageError(read) && read.reason === "timeout", `${read}`);
+        // The head is known, so the persist is sent at once (the client queues it until it is
+        // back): its outcome is unknown, never "not written".
+        const write = await log.persist(typeName, "a", 1, [new Uint8Array([2])]).catch((e) => e);
+        assert.ok(isStorageError(write) && write.reason === "outcome-unknown", `${write}`);
+        // A persist that needs a lookup first fails at the lookup: nothing was sent.
+        const lookup = await log.persist(typeName, "b", 3, [new Uint8Array([1])]).catch((e) => e);
+        assert.ok(isStorageError(lookup) && lookup.reason === "timeout", `${lookup}`);
+        assert.match(lookup.message, /nothing was written/);
+      } finally {
+        await server.start();
+      }
     } finally {
       await log.close();
     }

@@ -46,6 +46,10 @@ export interface ReadSpec {
   readonly what: string;
 }
 
+// A stream dropped unread or half read (never cancelled) releases its consumer when it is
+// collected: nothing on the NATS side refers to the stream, only to what release() stops.
+const dropped = new FinalizationRegistry<() => Promise<void>>((release) => void release());
+
 /** Streams the events of `spec`. */
 export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   const { signal } = spec;
@@ -57,9 +61,11 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   let released: Promise<void> | undefined;
   let removeAbortListener = (): void => {};
 
+  const unregisterToken = {};
   const release = (): Promise<void> =>
     released ??= (async () => {
       finished = true;
+      dropped.unregister(unregisterToken);
       removeAbortListener();
       messages?.stop();
       const current = consumer;
@@ -72,7 +78,7 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   // Started at the call, so a finite read ends at the head as of the call.
   let planned: Promise<ReadPlan> | undefined;
 
-  return new ReadableStream<PersistedEvent>({
+  const stream = new ReadableStream<PersistedEvent>({
     start(controller) {
       if (signal?.aborted) {
         finished = true;
@@ -169,4 +175,6 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
     // No read-ahead into the stream's queue: the consumer buffers a batch itself, and a
     // stream that is never read must not create one.
   }, { highWaterMark: 0 });
+  dropped.register(stream, release, unregisterToken);
+  return stream;
 }
