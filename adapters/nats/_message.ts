@@ -117,6 +117,9 @@ export function scanSeqNos(msg: unknown): MessageSeqNos | null | undefined {
   return { firstSeqNo, count: count === -1 ? 1 : count };
 }
 
+// "NATS/1.0\r\n" before the headers and "\r\n" after them.
+const HEADER_FRAME_BYTES = 12;
+
 /** JetStream's header that makes a publish conditional on the subject's last stream sequence. */
 const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";
 
@@ -137,11 +140,15 @@ export function encodePersist(
   expectedStreamSeq: number,
 ): PersistMessage {
   const h = headers();
-  h.set(SEQ_NO_HEADER, `${firstSeqNo}`);
-  if (events.length > 1) h.set(COUNT_HEADER, `${events.length}`);
-  h.set(EXPECTED_LAST_SUBJECT_SEQUENCE, `${expectedStreamSeq}`);
-  // The wire form of the headers is their text (ASCII here, so one byte per character).
-  const headerBytes = h.toString().length;
+  const fields: [string, string][] = [[SEQ_NO_HEADER, `${firstSeqNo}`]];
+  if (events.length > 1) fields.push([COUNT_HEADER, `${events.length}`]);
+  fields.push([EXPECTED_LAST_SUBJECT_SEQUENCE, `${expectedStreamSeq}`]);
+  // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (ASCII here).
+  let headerBytes = HEADER_FRAME_BYTES;
+  for (const [name, value] of fields) {
+    h.set(name, value);
+    headerBytes += name.length + value.length + 4;
+  }
   return { headers: h, headerBytes, body: events.length === 1 ? events[0]! : encodeBatch(events) };
 }
 
