@@ -225,6 +225,30 @@ test("NATS adapter: server failures are StorageErrors with a reason", async () =
   assert.equal(reasonOf(await store.load("t", "a").catch((e) => e)), "closed");
 });
 
+test("NATS adapter: a server without JetStream is schema-missing", async () => {
+  const own = await startNatsServer({ own: true });
+  try {
+    await own.stop();
+    await own.start({ jetStream: false });
+    const log = await NatsEventLog.connect({ servers: own.wsUrl, timeout: 2_000 });
+    try {
+      const setup = await log.setup().catch((e) => e);
+      assert.equal(reasonOf(setup), "schema-missing", `${setup}`);
+      const read = await log.lastSeqNo("t", "a").catch((e) => e);
+      assert.equal(reasonOf(read), "schema-missing", `${read}`);
+      const write = await log.persist("t", "a", null, [bytes(1)]).catch((e) => e);
+      assert.equal(reasonOf(write), "schema-missing", `${write}`);
+      const snapshots = new NatsSnapshotStore(log.connection, { timeout: 2_000 });
+      const load = await snapshots.load("t", "a").catch((e) => e);
+      assert.equal(reasonOf(load), "schema-missing", `${load}`);
+    } finally {
+      await log.close();
+    }
+  } finally {
+    await own.dispose();
+  }
+});
+
 test("NATS adapter: a user without permission for the stream gets permission-denied", async () => {
   const own = await startNatsServer({
     extraConfig: [

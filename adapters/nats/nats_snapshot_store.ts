@@ -276,27 +276,33 @@ export class NatsSnapshotStore implements SnapshotStore {
         { reason: "too-large" },
       );
     }
-    try {
-      const kv = await withSignal(this.#kv.open(), signal);
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const entry = await withSignal(kv.get(key), signal);
-        const stored = entry !== null && entry.operation === "PUT" && entry.value.length > 0;
-        if (stored && decodeValue(key, entry.value).seqNo >= seqNo) return;
-        try {
-          if (stored) await withSignal(kv.update(key, value, entry.revision), signal);
-          else await withSignal(kv.create(key, value), signal);
-          return;
-        } catch (error) {
-          if (apiCode(error) !== WRONG_LAST_SEQUENCE) throw error;
-          // Another save got there first: look again.
-        }
+    const aborted = (error: unknown) => signal?.aborted === true && error === signal.reason;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let kv, entry;
+      try {
+        kv = await withSignal(this.#kv.open(), signal);
+        entry = await withSignal(kv.get(key), signal);
+      } catch (error) {
+        if (aborted(error)) throw error;
+        throw storageError(`${what}, nothing was written`, error, "read");
       }
-      throw new StorageError(`${MAX_ATTEMPTS} competing saves in a row`, { reason: "failed" });
-    } catch (error) {
-      if (signal?.aborted && error === signal.reason) throw error;
-      // A snapshot whose save is in doubt does no harm: the next save or load settles it.
-      throw storageError(what, error, "write");
+      const stored = entry !== null && entry.operation === "PUT" && entry.value.length > 0;
+      if (stored && decodeValue(key, entry!.value).seqNo >= seqNo) return;
+      // The last moment the signal stops the save; once sent, it waits for the answer.
+      throwIfAborted(signal);
+      try {
+        if (stored) await kv.update(key, value, entry!.revision);
+        else await kv.create(key, value);
+        return;
+      } catch (error) {
+        // A save whose outcome is unknown does no harm: the next save or load settles it.
+        if (apiCode(error) !== WRONG_LAST_SEQUENCE) throw storageError(what, error, "write");
+        // Another save got there first: look again.
+      }
     }
+    throw new StorageError(`${what}: ${MAX_ATTEMPTS} competing saves in a row`, {
+      reason: "failed",
+    });
   }
 
   /** {@inheritDoc SnapshotStore.load} */
