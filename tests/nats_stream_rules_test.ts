@@ -221,6 +221,8 @@ test("NATS adapter: server failures are StorageErrors with a reason", async () =
   const closed = await log.persist("t", "a", null, [bytes(1)]).catch((e) => e);
   assert.equal(reasonOf(closed), "closed", `${closed}`);
   assert.equal(reasonOf(await log.lastSeqNo("t", "a").catch((e) => e)), "closed");
+  const read = await collect(log.eventsByType("t", 0)).catch((e) => e);
+  assert.equal(reasonOf(read), "closed", `${read}`);
   const store = new NatsSnapshotStore(log.connection);
   assert.equal(reasonOf(await store.load("t", "a").catch((e) => e)), "closed");
 });

@@ -338,7 +338,6 @@ export class NatsEventLog implements EventLog {
     const from = Math.max(fromSeqNo, 1);
     const subject = this.#subject(typeName, id);
     const what = `the events of "${typeName}/${id}"`;
-    this.#assertOpen(`Cannot read ${what}`);
     const bounds = { fromSeqNo: from, fromPosition: 0 };
     return consumerStream({
       js: this.#js,
@@ -348,6 +347,7 @@ export class NatsEventLog implements EventLog {
       signal,
       what,
       plan: async () => {
+        this.#assertOpen();
         if (!this.#admin.ready) await this.#admin.check();
         return planEntityRead(this.#messages, {
           typeName,
@@ -374,7 +374,6 @@ export class NatsEventLog implements EventLog {
     assertNonNegativeInteger(fromPosition, "fromPosition");
     const filter = `${this.#prefix}.${typeName}.>`;
     const what = `the events of type "${typeName}"`;
-    this.#assertOpen(`Cannot read ${what}`);
     const idStart = this.#prefix.length + typeName.length + 2;
     const bounds = { fromSeqNo: 1, fromPosition };
     let lastToken = "";
@@ -387,6 +386,7 @@ export class NatsEventLog implements EventLog {
       signal,
       what,
       plan: async () => {
+        this.#assertOpen();
         if (!this.#admin.ready) await this.#admin.check();
         return planTypeRead(this.#messages, filter, fromPosition, live!);
       },
@@ -432,9 +432,10 @@ export class NatsEventLog implements EventLog {
     }
   }
 
-  #assertOpen(what: string): void {
+  #assertOpen(what?: string): void {
     if (this.#closed || this.#nc.isClosed()) {
-      throw new StorageError(`${what}: the event log is closed`, { reason: "closed" });
+      const closed = "the event log is closed";
+      throw new StorageError(what ? `${what}: ${closed}` : closed, { reason: "closed" });
     }
   }
 
