@@ -46,10 +46,6 @@ export interface ReadSpec {
   readonly what: string;
 }
 
-// A stream dropped unread or half read (never cancelled) releases its consumer when it is
-// collected: nothing on the NATS side refers to the stream, only to what release() stops.
-const dropped = new FinalizationRegistry<() => Promise<void>>((release) => void release());
-
 /** Streams the events of `spec`. */
 export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   const { signal } = spec;
@@ -61,11 +57,9 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   let released: Promise<void> | undefined;
   let removeAbortListener = (): void => {};
 
-  const unregisterToken = {};
   const release = (): Promise<void> =>
     released ??= (async () => {
       finished = true;
-      dropped.unregister(unregisterToken);
       removeAbortListener();
       messages?.stop();
       const current = consumer;
@@ -78,6 +72,8 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   // Started at the call, so a finite read ends at the head as of the call.
   let planned: Promise<ReadPlan> | undefined;
 
+  // A stream that has been read from must be read to its end, cancelled or aborted by its
+  // signal: its consumer pulls until then.
   const stream = new ReadableStream<PersistedEvent>({
     start(controller) {
       if (signal?.aborted) {
@@ -175,6 +171,5 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
     // No read-ahead into the stream's queue: the consumer buffers a batch itself, and a
     // stream that is never read must not create one.
   }, { highWaterMark: 0 });
-  dropped.register(stream, release, unregisterToken);
   return stream;
 }
