@@ -21,7 +21,7 @@ import { wsconnect } from "@nats-io/nats-core";
 import { type EventLog, jsonBinarize, MemoryEventLog } from "../mod.ts";
 import { PostgresEventLog } from "../adapters/postgres/mod.ts";
 import { PgliteEventLog } from "../adapters/pglite/mod.ts";
-import { NatsEventLog } from "../adapters/nats/mod.ts";
+import { NatsEventLog, NatsOffsetStore } from "../adapters/nats/mod.ts";
 import {
   type BatchHandler,
   MemoryOffsetStore,
@@ -30,7 +30,6 @@ import {
 } from "../projection/mod.ts";
 import { PostgresOffsetStore } from "../adapters/postgres/mod.ts";
 import { PgliteOffsetStore } from "../adapters/pglite/mod.ts";
-import { NatsOffsetStore } from "../projection/nats.ts";
 import { startPostgres } from "../tests/_servers/postgres.ts";
 import { startNatsServer } from "../tests/_servers/nats.ts";
 

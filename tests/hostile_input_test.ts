@@ -504,7 +504,7 @@ test(
       let seqNo = 1;
       for (
         const [what, count, size, cause] of [
-          ["one event of twice max_payload", 1, 2 * MAX_PAYLOAD, /max_payload/],
+          ["one event of twice max_payload", 1, 2 * MAX_PAYLOAD, /max_payload|maxEventBytes/],
           [
             "a batch of 100 events, twice max_payload together",
             100,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { wsconnect } from "@nats-io/nats-core";
 import { connect as tcpConnect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { isConcurrencyError } from "../mod.ts";
+import { isConcurrencyError, isStorageError } from "../mod.ts";
 import { collect, testEventLog, uniqueTypeName } from "../testing/mod.ts";
 import { encodeToken, NatsEventLog } from "../adapters/nats/mod.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
@@ -300,21 +300,25 @@ test("NatsEventLog: reads from far into a long entity start at the right message
   }
 });
 
-test("NatsEventLog: a persist bigger than the server's max_payload fails and writes nothing", async () => {
+test("NatsEventLog: a persist bigger than the server's max_payload fails as too-large and writes nothing", async () => {
   const log = await NatsEventLog.connect({ servers: server.wsUrl });
   try {
     const typeName = uniqueTypeName();
     await log.persist(typeName, "a", null, [bytes(1)]);
     const big = new Uint8Array(2 * 1024 * 1024);
     const error = await log.persist(typeName, "a", 1, [big]).catch((e) => e);
-    assert.ok(error instanceof Error && !isConcurrencyError(error), `got ${error}`);
-    assert.match(error.message, /Cannot persist 1 event\(s\) for ".*\/a" after seqNo 1/);
+    assert.ok(isStorageError(error) && error.reason === "too-large", `got ${error}`);
+    assert.match(error.message, /Cannot persist events for ".*\/a": events\[0\] has 2097152 bytes/);
     const halves = await log.persist(typeName, "a", 1, [
       big.subarray(0, 600_000),
       big.subarray(0, 600_000),
     ])
       .catch((e) => e);
-    assert.ok(halves instanceof Error && !isConcurrencyError(halves), `got ${halves}`);
+    assert.ok(isStorageError(halves) && halves.reason === "too-large", `got ${halves}`);
+    assert.match(
+      halves.message,
+      /Cannot persist 2 event\(s\) for ".*\/a" after seqNo 1: .*max_payload/,
+    );
     assert.equal(await log.lastSeqNo(typeName, "a"), 1);
     assert.equal(await log.persist(typeName, "a", 1, [bytes(2)]), 2);
   } finally {

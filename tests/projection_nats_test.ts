@@ -9,7 +9,7 @@ import { NatsEventLog } from "../adapters/nats/mod.ts";
 import { jsonBinarize } from "../mod.ts";
 import { collect, uniqueTypeName, within } from "../testing/mod.ts";
 import { isProjectionError, Projection, type ProjectionError } from "../projection/mod.ts";
-import { NatsOffsetStore } from "../projection/nats.ts";
+import { NatsOffsetStore } from "../adapters/nats/mod.ts";
 import { protobufBank, runLoad } from "./projection_fixtures.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 

@@ -1,20 +1,11 @@
-// Small JetStream helpers shared by the event log and the snapshot store.
+// Getting one stored message by subject and sequence, shared by the event log's reads and head
+// lookups, and bounding a call by a signal.
 
 import type { MsgHdrs, NatsConnection } from "@nats-io/nats-core";
 import type { JetStreamManager } from "@nats-io/jetstream";
-
-/** JetStream's error code for a failed expected-last-subject-sequence check. */
-export const WRONG_LAST_SEQUENCE = 10071;
-/** JetStream's error code for a missing stream. */
-export const STREAM_NOT_FOUND = 10059;
-/** JetStream's error code for a missing message. */
-export const NO_MESSAGE_FOUND = 10037;
-
-/** The JetStream API error code of `error`, if it has one. */
-export function apiCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
+import { StorageError } from "../../src/errors.ts";
+import { onAbort } from "../../src/_abort.ts";
+import { apiCode, NO_MESSAGE_FOUND } from "./_storage_errors.ts";
 
 /** A stored message as the (direct) get API returns it. */
 export interface StoredMessage {
@@ -64,13 +55,16 @@ export async function getMessage(
   const code = headers?.code ?? 0;
   if (code === 404) return null;
   if (code !== 0 && code !== 200) {
-    throw new Error(
+    throw new StorageError(
       `direct get of a message on "${filter}" failed: ${code} ${headers?.description ?? ""}`,
+      { reason: code === 503 ? "schema-missing" : code === 408 ? "timeout" : "failed" },
     );
   }
   const seq = Number(headers?.get("Nats-Sequence"));
   if (!Number.isSafeInteger(seq) || seq < 1) {
-    throw new Error(`direct get of a message on "${filter}" returned no sequence`);
+    throw new StorageError(`direct get of a message on "${filter}" returned no sequence`, {
+      reason: "corrupt-data",
+    });
   }
   return { seq, subject: headers?.get("Nats-Subject") ?? "", headers, data: reply.data };
 }
@@ -80,15 +74,14 @@ export function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
   if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    const remove = onAbort(signal, () => reject(signal.reason));
     promise.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        remove();
         resolve(value);
       },
       (error) => {
-        signal.removeEventListener("abort", onAbort);
+        remove();
         reject(error);
       },
     );

@@ -13,6 +13,11 @@
 // (message 1234, event 2 is position 123400002), and stays a safe integer up to stream
 // sequence 90 071 992 547.
 
+import { headers, type MsgHdrs } from "@nats-io/nats-core";
+import type { PersistedEvent } from "../../src/event_log.ts";
+import { StorageError } from "../../src/errors.ts";
+import { errorText } from "../../src/_error_text.ts";
+
 /** Header with the seqNo of the first event of a message. */
 export const SEQ_NO_HEADER = "Eventsourced-Seq-No";
 /** Header with the number of events of a message, when more than one. */
@@ -110,4 +115,118 @@ export function scanSeqNos(msg: unknown): MessageSeqNos | null | undefined {
   const count = scanHeader(block, COUNT_NEEDLE);
   if (firstSeqNo < 1 || count === 0 || count < -1) return null;
   return { firstSeqNo, count: count === -1 ? 1 : count };
+}
+
+// "NATS/1.0\r\n" before the headers and "\r\n" after them.
+const HEADER_FRAME_BYTES = 12;
+
+/** JetStream's header that makes a publish conditional on the subject's last stream sequence. */
+const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";
+
+/** The message of one persist: its headers, their size on the wire, and its body. */
+export interface PersistMessage {
+  readonly headers: MsgHdrs;
+  readonly headerBytes: number;
+  readonly body: Uint8Array;
+}
+
+/**
+ * The message that stores `events` from seqNo `firstSeqNo` on, accepted by JetStream only when
+ * the subject's last stream sequence is `expectedStreamSeq` (0: the subject is empty).
+ */
+export function encodePersist(
+  firstSeqNo: number,
+  events: readonly Uint8Array[],
+  expectedStreamSeq: number,
+): PersistMessage {
+  const h = headers();
+  const fields: [string, string][] = [[SEQ_NO_HEADER, `${firstSeqNo}`]];
+  if (events.length > 1) fields.push([COUNT_HEADER, `${events.length}`]);
+  fields.push([EXPECTED_LAST_SUBJECT_SEQUENCE, `${expectedStreamSeq}`]);
+  // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (ASCII here).
+  let headerBytes = HEADER_FRAME_BYTES;
+  for (const [name, value] of fields) {
+    h.set(name, value);
+    headerBytes += name.length + value.length + 4;
+  }
+  return { headers: h, headerBytes, body: events.length === 1 ? events[0]! : encodeBatch(events) };
+}
+
+/** The bytes the headers of a one-event persist take at most (the largest seqNos). */
+export function maxSingleEventHeaderBytes(): number {
+  return encodePersist(Number.MAX_SAFE_INTEGER, [new Uint8Array(0)], Number.MAX_SAFE_INTEGER)
+    .headerBytes;
+}
+
+/** The seqNo headers of a stored message; a message without them is corrupt data. */
+export function decodeSeqNoHeaders(
+  typeName: string,
+  id: string,
+  msg: { readonly seq: number; readonly headers: MsgHdrs | undefined },
+): MessageSeqNos {
+  const h = msg.headers;
+  const firstSeqNo = readCount(h?.get(SEQ_NO_HEADER) ?? "");
+  const countHeader = h?.get(COUNT_HEADER) ?? "";
+  const count = countHeader === "" ? 1 : readCount(countHeader);
+  if (firstSeqNo === undefined || count === undefined) {
+    throw new StorageError(
+      `Message ${msg.seq} of "${typeName}/${id}" has no valid ${SEQ_NO_HEADER} / ${COUNT_HEADER} headers: not written by eventsourced`,
+      { reason: "corrupt-data" },
+    );
+  }
+  return { firstSeqNo, count };
+}
+
+/** The seqNo headers of a received message, from its raw header block where reachable. */
+export function receivedSeqNos(
+  typeName: string,
+  id: string,
+  msg: { readonly seq: number; readonly headers: MsgHdrs | undefined },
+): MessageSeqNos {
+  return scanSeqNos(msg) ?? decodeSeqNoHeaders(typeName, id, msg);
+}
+
+/** Where a read starts: events before either bound are left out. */
+export interface ReadBounds {
+  readonly fromSeqNo: number;
+  readonly fromPosition: number;
+}
+
+/** The events of the message with stream sequence `streamSeq` that `bounds` keeps. */
+export function decodeEvents(
+  typeName: string,
+  id: string,
+  streamSeq: number,
+  seqNos: MessageSeqNos,
+  data: Uint8Array,
+  bounds: ReadBounds,
+): PersistedEvent[] {
+  const { firstSeqNo, count } = seqNos;
+  if (streamSeq > MAX_STREAM_SEQUENCE) {
+    throw new StorageError(
+      `Message ${streamSeq} of "${typeName}/${id}" is beyond stream sequence ${MAX_STREAM_SEQUENCE}, the last whose positions are exact`,
+      { reason: "invalid-configuration" },
+    );
+  }
+  let payloads: Uint8Array[];
+  try {
+    payloads = count === 1 ? [data.slice()] : decodeBatch(data, count);
+  } catch (cause) {
+    throw new StorageError(
+      `Cannot decode the events at seqNos ${firstSeqNo} to ${
+        firstSeqNo + count - 1
+      } of "${typeName}/${id}" (stream message ${streamSeq}): not a valid batch: ${
+        errorText(cause)
+      }`,
+      { reason: "corrupt-data", cause },
+    );
+  }
+  const events: PersistedEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const seqNo = firstSeqNo + i;
+    const position = toPosition(streamSeq, i);
+    if (seqNo < bounds.fromSeqNo || position < bounds.fromPosition) continue;
+    events.push({ typeName, id, seqNo, position, bytes: payloads[i]! });
+  }
+  return events;
 }

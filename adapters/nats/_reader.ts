@@ -1,10 +1,20 @@
 // A ReadableStream of events over a JetStream ordered consumer, in batches with backpressure:
 // the consumer's next pull is only sent once the reader has taken the messages before it.
-// Finite reads stop at a stream sequence fixed at the call; cancel, abort and the end of the
-// read stop the consumer and delete it on the server.
+// The consumer is created at the first read, not at the call, so a stream that is never read
+// holds nothing on the server. Finite reads stop at a stream sequence fixed at the call;
+// cancel, abort and the end of the read stop the consumer and delete it on the server.
 
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { PersistedEvent } from "../../src/event_log.ts";
+import { onAbort } from "../../src/_abort.ts";
+import { StorageError } from "../../src/errors.ts";
+import { storageError } from "./_storage_errors.ts";
+
+// How long one pull waits on the server before the next (the client's default is 30 s). It
+// bounds how long a read takes to recover after a server restart drops its consumer: the client
+// checks the consumer after two missed heartbeats (each half this) and, when that check fails
+// because the server is not ready yet, waits this long before the next check.
+const PULL_EXPIRES_MS = 4_000;
 
 /** What a read does once it knows the head. */
 export type ReadPlan =
@@ -45,12 +55,12 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   let iterator: AsyncIterator<JsMsg> | undefined;
   let endSeq: number | undefined;
   let released: Promise<void> | undefined;
-  let onAbort: (() => void) | undefined;
+  let removeAbortListener = (): void => {};
 
   const release = (): Promise<void> =>
     released ??= (async () => {
       finished = true;
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      removeAbortListener();
       messages?.stop();
       const current = consumer;
       consumer = undefined;
@@ -62,23 +72,22 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
   // Started at the call, so a finite read ends at the head as of the call.
   let planned: Promise<ReadPlan> | undefined;
 
-  return new ReadableStream<PersistedEvent>({
+  // A stream that has been read from must be read to its end, cancelled or aborted by its
+  // signal: its consumer pulls until then.
+  const stream = new ReadableStream<PersistedEvent>({
     start(controller) {
       if (signal?.aborted) {
         finished = true;
         controller.error(signal.reason);
         return;
       }
-      if (signal) {
-        onAbort = () => {
-          if (finished) return;
-          try {
-            controller.error(signal.reason);
-          } catch { /* already closed */ }
-          void release();
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-      }
+      removeAbortListener = onAbort(signal, () => {
+        if (finished) return;
+        try {
+          controller.error(signal!.reason);
+        } catch { /* already closed */ }
+        void release();
+      });
       planned = spec.plan();
       planned.catch(() => {}); // Reported by the first pull.
     },
@@ -115,7 +124,10 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
             return;
           }
           endSeq = end;
-          const opened = await consumer.consume({ max_messages: spec.batchSize });
+          const opened = await consumer.consume({
+            max_messages: spec.batchSize,
+            expires: PULL_EXPIRES_MS,
+          });
           if (finished) {
             opened.stop();
             return;
@@ -127,7 +139,9 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
           const next = await iterator.next();
           if (finished) return;
           if (next.done) {
-            throw new Error("the consumer stopped (the connection was closed)");
+            throw new StorageError("the consumer stopped (the connection was closed)", {
+              reason: "closed",
+            });
           }
           const msg = next.value;
           const seq = msg.seq;
@@ -148,16 +162,14 @@ export function consumerStream(spec: ReadSpec): ReadableStream<PersistedEvent> {
       } catch (cause) {
         if (finished) return;
         void release();
-        throw new Error(`Cannot read ${spec.what}: ${errorMessage(cause)}`, { cause });
+        throw storageError(`Cannot read ${spec.what}`, cause, "read");
       }
     },
     cancel() {
       return release();
     },
-  }, { highWaterMark: spec.batchSize });
-}
-
-/** The message of an unknown error value. */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+    // No read-ahead into the stream's queue: the consumer buffers a batch itself, and a
+    // stream that is never read must not create one.
+  }, { highWaterMark: 0 });
+  return stream;
 }

@@ -14,6 +14,16 @@ import {
   type WsConnectionOptions,
   type WsSocketFactory,
 } from "@nats-io/nats-core";
+import { StorageError } from "../../src/errors.ts";
+import {
+  anyValue,
+  functionOption,
+  type OptionRule,
+  type OptionRules,
+  readOptions,
+  stringOption,
+} from "../../src/_options.ts";
+import { failureOf } from "./_storage_errors.ts";
 
 /**
  * Where and how to connect over WebSocket. Reconnects are on and unlimited by default, so the
@@ -58,6 +68,62 @@ export interface NatsConnectOptions {
   connectionOptions?: Omit<WsConnectionOptions, "servers">;
 }
 
+const isText = (value: unknown) => typeof value === "string" || value instanceof Uint8Array;
+const textOrBytes: OptionRule<string | Uint8Array | undefined> = {
+  default: undefined,
+  valid: isText,
+  expected: "a string or a Uint8Array",
+};
+
+/** The rules of {@linkcode NatsConnectOptions}, for `readOptions`. */
+export const CONNECT_OPTION_RULES: OptionRules<NatsConnectOptions> = {
+  servers: {
+    default: [] as readonly string[],
+    valid: (value) =>
+      (typeof value === "string" && value !== "") ||
+      (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")),
+    expected: "a WebSocket URL or a non-empty array of them",
+  },
+  user: stringOption(undefined),
+  pass: stringOption(undefined),
+  token: stringOption(undefined),
+  nkeySeed: textOrBytes,
+  credentials: textOrBytes,
+  authenticator: {
+    default: undefined,
+    valid: (value) =>
+      typeof value === "function" ||
+      (Array.isArray(value) && value.every((v) => typeof v === "function")),
+    expected: "an authenticator function or an array of them",
+  },
+  name: stringOption(undefined),
+  wsFactory: functionOption(undefined),
+  connectionOptions: {
+    ...anyValue(undefined),
+    valid: (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    expected: "an object of wsconnect options",
+  },
+};
+
+/**
+ * Reads the options of an adapter's `connect`: the connection's and the adapter's (`rules`),
+ * refusing unknown keys and a missing `servers`.
+ */
+export function readConnectOptions<Options>(
+  where: string,
+  given: unknown,
+  rules: OptionRules<Options>,
+): NatsConnectOptions & Options {
+  const options = readOptions<NatsConnectOptions & Options>(where, given, {
+    ...CONNECT_OPTION_RULES,
+    ...rules,
+  } as OptionRules<NatsConnectOptions & Options>);
+  if ([options.servers].flat().length === 0) {
+    throw new TypeError(`Invalid ${where} options: servers is missing (a WebSocket URL)`);
+  }
+  return options;
+}
+
 const encoder = new TextEncoder();
 const bytesOf = (value: string | Uint8Array) =>
   typeof value === "string" ? encoder.encode(value) : value;
@@ -96,12 +162,16 @@ export function openConnection(options: NatsConnectOptions): Promise<NatsConnect
   if (options.wsFactory !== undefined) connection.wsFactory = options.wsFactory;
   if (authenticators.length > 0) connection.authenticator = authenticators;
   // Some runtimes reject an unreachable server with an error whose message is empty: name
-  // the servers and the error so the failure says what was tried.
+  // the servers and the error so the failure says what was tried. Refused credentials are
+  // `permission-denied`; anything else means the server could not be reached.
   return wsconnect(connection).catch((cause: unknown) => {
     const detail = cause instanceof Error ? cause.message || cause.name : String(cause);
-    throw new Error(
+    const reason = failureOf(cause, "read") === "permission-denied"
+      ? "permission-denied"
+      : "unavailable";
+    throw new StorageError(
       `Cannot connect to NATS at ${[connection.servers].flat().join(", ")}: ${detail}`,
-      { cause },
+      { reason, cause },
     );
   });
 }

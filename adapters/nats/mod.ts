@@ -35,7 +35,7 @@ export type {
   NatsEventLogConnectOptions,
   NatsEventLogOptions,
   NatsEventLogSetupOptions,
-} from "./nats_event_log.ts";
+} from "./nats_event_log_options.ts";
 export type {
   NatsSnapshotStoreConnectOptions,
   NatsSnapshotStoreOptions,
@@ -47,6 +47,6 @@ export { NatsEventLog } from "./nats_event_log.ts";
 export { NatsSnapshotStore } from "./nats_snapshot_store.ts";
 export { decodeToken, encodeToken } from "./token.ts";
 
-// The projection offset store of this backend (see `./projection`).
-export type { NatsOffsetStoreOptions, NatsOffsetStoreSetupOptions } from "../../projection/nats.ts";
-export { NatsOffsetStore } from "../../projection/nats.ts";
+// The projection offset store of this backend (the projections are in `./projection`).
+export type { NatsOffsetStoreOptions, NatsOffsetStoreSetupOptions } from "./nats_offset_store.ts";
+export { NatsOffsetStore } from "./nats_offset_store.ts";

@@ -6,19 +6,33 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamClient, type JetStreamOptions } from "@nats-io/jetstream";
-import { type KV, Kvm, type KvOptions } from "@nats-io/kv";
 import type { CallOptions } from "../../src/event_log.ts";
+import { StorageError } from "../../src/errors.ts";
 import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import {
+  anyValue,
+  integerAtLeast,
+  type OptionRules,
+  readOptions,
+  signalOption,
+} from "../../src/_options.ts";
 import {
   assertId,
   assertPositiveInteger,
   assertTypeName,
   throwIfAborted,
 } from "../../src/_validate.ts";
-import { type NatsConnectOptions, openConnection } from "./connect_options.ts";
+import { type NatsConnectOptions, openConnection, readConnectOptions } from "./connect_options.ts";
 import { encodeToken } from "./token.ts";
-import { apiCode, STREAM_NOT_FOUND, withSignal, WRONG_LAST_SEQUENCE } from "./_jetstream.ts";
-import { errorMessage } from "./_reader.ts";
+import { withSignal } from "./_jetstream.ts";
+import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
+import {
+  BUCKET_SETUP_RULES,
+  BucketHandle,
+  bucketOption,
+  type BucketSetupOptions,
+  createBucket,
+} from "./_kv_bucket.ts";
 
 /**
  * Options of a {@linkcode NatsSnapshotStore}.
@@ -58,12 +72,7 @@ export interface NatsSnapshotStoreOptions {
  * assert.equal(tests.replicas ?? 1, 1);
  * ```
  */
-export interface NatsSnapshotStoreSetupOptions {
-  /** Replicas of the bucket on a clustered server; default 1. */
-  replicas?: number;
-  /** `"file"` (default) or `"memory"`. */
-  storage?: "file" | "memory";
-}
+export interface NatsSnapshotStoreSetupOptions extends BucketSetupOptions {}
 
 /**
  * Options of {@linkcode NatsSnapshotStore.connect}: the connection's and the store's.
@@ -86,6 +95,21 @@ export interface NatsSnapshotStoreSetupOptions {
  */
 export type NatsSnapshotStoreConnectOptions = NatsConnectOptions & NatsSnapshotStoreOptions;
 
+const STORE_OPTION_RULES: OptionRules<NatsSnapshotStoreOptions> = {
+  bucket: bucketOption("eventsourced-snapshots"),
+  timeout: integerAtLeast(1, 5_000),
+  jetStream: {
+    ...anyValue(undefined),
+    valid: (value) => typeof value === "object" && value !== null,
+    expected: "an object of JetStream options",
+  },
+};
+
+const CALL_OPTION_RULES: OptionRules<CallOptions> = { signal: signalOption() };
+
+// The room a KV write's headers take (the expected-revision header of a compare-and-set).
+const KV_HEADER_BYTES = 64;
+
 // Value: format byte 1, the seqNo as an unsigned 64-bit big-endian integer, then the state.
 const FORMAT = 1;
 const HEADER_LENGTH = 9;
@@ -101,7 +125,9 @@ function encodeValue(seqNo: number, bytes: Uint8Array): Uint8Array {
 
 function decodeValue(key: string, value: Uint8Array): Snapshot {
   if (value.length < HEADER_LENGTH || value[0] !== FORMAT) {
-    throw new Error(`Snapshot "${key}" is not in the format of eventsourced`);
+    throw new StorageError(`Snapshot "${key}" is not in the format of eventsourced`, {
+      reason: "corrupt-data",
+    });
   }
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const seqNo = Number(view.getBigUint64(1));
@@ -113,6 +139,10 @@ function decodeValue(key: string, value: Uint8Array): Snapshot {
  * `<typeName>.<encodeToken(id)>`. A save reads the stored snapshot and writes with
  * compare-and-set on its revision, so an older snapshot never replaces a newer one, also
  * with several writers. Run {@linkcode NatsSnapshotStore.setup} once to create the bucket.
+ *
+ * A snapshot whose value does not fit the server's `max_payload` (1 MB by default) is refused
+ * before anything is sent (`StorageError` reason `"too-large"`); other failures are
+ * `StorageError`s too (a missing bucket is `"schema-missing"`).
  *
  * @example Save and load over WebSocket
  * ```ts ignore
@@ -129,9 +159,8 @@ export class NatsSnapshotStore implements SnapshotStore {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #bucket: string;
-  readonly #timeout: number;
+  readonly #kv: BucketHandle;
   #owned = false;
-  #kv: Promise<KV> | undefined;
 
   /**
    * Uses `nc`, which stays the caller's: {@linkcode NatsSnapshotStore.close} leaves it open.
@@ -146,16 +175,14 @@ export class NatsSnapshotStore implements SnapshotStore {
    * ```
    */
   constructor(nc: NatsConnection, options: NatsSnapshotStoreOptions = {}) {
-    this.#nc = nc;
-    this.#bucket = options.bucket ?? "eventsourced-snapshots";
-    this.#timeout = options.timeout ?? 5_000;
-    if (!/^[-\w]+$/.test(this.#bucket)) {
-      throw new TypeError(
-        `Invalid bucket ${JSON.stringify(this.#bucket)}: expected A-Z, a-z, 0-9, "-" or "_"`,
-      );
+    if (typeof nc?.request !== "function") {
+      throw new TypeError("Invalid nc: expected a NATS connection");
     }
-    assertPositiveInteger(this.#timeout, "timeout");
-    this.#js = jetstream(nc, { ...options.jetStream, timeout: this.#timeout });
+    const read = readOptions("NatsSnapshotStore", options, STORE_OPTION_RULES);
+    this.#nc = nc;
+    this.#bucket = read.bucket!;
+    this.#js = jetstream(nc, { ...read.jetStream, timeout: read.timeout! });
+    this.#kv = new BucketHandle(this.#js, this.#bucket);
   }
 
   /**
@@ -171,9 +198,15 @@ export class NatsSnapshotStore implements SnapshotStore {
    * ```
    */
   static async connect(options: NatsSnapshotStoreConnectOptions): Promise<NatsSnapshotStore> {
-    const nc = await openConnection(options);
+    const read = readConnectOptions("NatsSnapshotStore.connect", options, STORE_OPTION_RULES);
+    const nc = await openConnection(read);
     try {
-      const store = new NatsSnapshotStore(nc, options);
+      const { bucket, timeout, jetStream } = read;
+      const store = new NatsSnapshotStore(nc, {
+        bucket: bucket!,
+        timeout: timeout!,
+        ...(jetStream ? { jetStream } : {}),
+      });
       store.#owned = true;
       return store;
     } catch (error) {
@@ -200,21 +233,8 @@ export class NatsSnapshotStore implements SnapshotStore {
    * ```
    */
   async setup(options: NatsSnapshotStoreSetupOptions = {}): Promise<void> {
-    const replicas = options.replicas ?? 1;
-    assertPositiveInteger(replicas, "replicas");
-    const jsm = await this.#js.jetstreamManager(false);
-    try {
-      await jsm.streams.info(`KV_${this.#bucket}`);
-      return;
-    } catch (error) {
-      if (apiCode(error) !== STREAM_NOT_FOUND) throw error;
-    }
-    const kvOptions: Partial<KvOptions> = {
-      history: 1,
-      replicas,
-      storage: options.storage === "memory" ? "memory" : "file",
-    } as Partial<KvOptions>;
-    await new Kvm(this.#js).create(this.#bucket, kvOptions);
+    const read = readOptions("NatsSnapshotStore.setup", options, BUCKET_SETUP_RULES);
+    await createBucket(this.#js, this.#bucket, read as Required<BucketSetupOptions>);
   }
 
   /**
@@ -240,83 +260,66 @@ export class NatsSnapshotStore implements SnapshotStore {
     bytes: Uint8Array,
     options?: CallOptions,
   ): Promise<void> {
+    const { signal } = readOptions("save", options, CALL_OPTION_RULES);
     assertTypeName(typeName);
     assertId(id);
     assertPositiveInteger(seqNo, "seqNo");
     if (!(bytes instanceof Uint8Array)) throw new TypeError("Invalid bytes: expected a Uint8Array");
-    const signal = options?.signal;
     throwIfAborted(signal);
+    const what = `Cannot save the snapshot of "${typeName}/${id}" at seqNo ${seqNo}`;
     const key = `${typeName}.${encodeToken(id)}`;
     const value = encodeValue(seqNo, bytes);
-    try {
-      const kv = await withSignal(this.#open(), signal);
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const entry = await withSignal(kv.get(key), signal);
-        const stored = entry !== null && entry.operation === "PUT" && entry.value.length > 0;
-        if (stored && decodeValue(key, entry.value).seqNo >= seqNo) return;
-        try {
-          if (stored) await withSignal(kv.update(key, value, entry.revision), signal);
-          else await withSignal(kv.create(key, value), signal);
-          return;
-        } catch (error) {
-          if (apiCode(error) !== WRONG_LAST_SEQUENCE) throw error;
-          // Another save got there first: look again.
-        }
-      }
-      throw new Error(`${MAX_ATTEMPTS} competing saves in a row`);
-    } catch (error) {
-      if (signal?.aborted && error === signal.reason) throw error;
-      throw new Error(
-        `Cannot save the snapshot of "${typeName}/${id}" at seqNo ${seqNo}: ${errorMessage(error)}`,
-        { cause: error },
+    const maxPayload = this.#nc.info?.max_payload;
+    if (maxPayload !== undefined && value.length + KV_HEADER_BYTES > maxPayload) {
+      throw new StorageError(
+        `${what}: ${bytes.length} bytes do not fit the server's max_payload (${maxPayload}) with the snapshot's headers; nothing was written`,
+        { reason: "too-large" },
       );
     }
+    const aborted = (error: unknown) => signal?.aborted === true && error === signal.reason;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let kv, entry;
+      try {
+        kv = await withSignal(this.#kv.open(), signal);
+        entry = await withSignal(kv.get(key), signal);
+      } catch (error) {
+        if (aborted(error)) throw error;
+        throw storageError(`${what}, nothing was written`, error, "read");
+      }
+      const stored = entry !== null && entry.operation === "PUT" && entry.value.length > 0;
+      if (stored && decodeValue(key, entry!.value).seqNo >= seqNo) return;
+      // The last moment the signal stops the save; once sent, it waits for the answer.
+      throwIfAborted(signal);
+      try {
+        if (stored) await kv.update(key, value, entry!.revision);
+        else await kv.create(key, value);
+        return;
+      } catch (error) {
+        // A save whose outcome is unknown does no harm: the next save or load settles it.
+        if (apiCode(error) !== WRONG_LAST_SEQUENCE) throw storageError(what, error, "write");
+        // Another save got there first: look again.
+      }
+    }
+    throw new StorageError(`${what}: ${MAX_ATTEMPTS} competing saves in a row`, {
+      reason: "failed",
+    });
   }
 
   /** {@inheritDoc SnapshotStore.load} */
   async load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null> {
+    const { signal } = readOptions("load", options, CALL_OPTION_RULES);
     assertTypeName(typeName);
     assertId(id);
-    const signal = options?.signal;
     throwIfAborted(signal);
     const key = `${typeName}.${encodeToken(id)}`;
     try {
-      const kv = await withSignal(this.#open(), signal);
+      const kv = await withSignal(this.#kv.open(), signal);
       const entry = await withSignal(kv.get(key), signal);
       if (entry === null || entry.operation !== "PUT" || entry.value.length === 0) return null;
       return decodeValue(key, entry.value);
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
-      throw new Error(
-        `Cannot load the snapshot of "${typeName}/${id}": ${errorMessage(error)}`,
-        { cause: error },
-      );
+      throw storageError(`Cannot load the snapshot of "${typeName}/${id}"`, error, "read");
     }
-  }
-
-  // Binds to the bucket once (again after a failure): a missing bucket is a clear error.
-  #open(): Promise<KV> {
-    if (this.#kv === undefined) {
-      const kv = (async () => {
-        const jsm = await this.#js.jetstreamManager(false);
-        let info;
-        try {
-          info = await jsm.streams.info(`KV_${this.#bucket}`);
-        } catch (error) {
-          if (apiCode(error) === STREAM_NOT_FOUND) {
-            throw new Error(`bucket "${this.#bucket}" does not exist (call setup() first)`, {
-              cause: error,
-            });
-          }
-          throw error;
-        }
-        return await new Kvm(this.#js).open(this.#bucket, {
-          allow_direct: info.config.allow_direct === true,
-        } as Partial<KvOptions>);
-      })();
-      this.#kv = kv;
-      kv.catch(() => (this.#kv = undefined));
-    }
-    return this.#kv;
   }
 }

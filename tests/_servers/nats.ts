@@ -20,8 +20,11 @@ export interface NatsTestServer {
   stop(): Promise<void>;
   /** Ends the process with `signal` (SIGKILL: a crash) and waits for it to exit. */
   kill(signal: "SIGKILL" | "SIGTERM"): Promise<void>;
-  /** Starts the stopped process again on the same ports and store directory. */
-  start(): Promise<void>;
+  /**
+   * Starts the stopped process again on the same ports and store directory; with
+   * `jetStream: false` without JetStream, like a server whose JetStream is not ready yet.
+   */
+  start(options?: { jetStream?: boolean }): Promise<void>;
   /** Stops the process and removes its directory. */
   dispose(): Promise<void>;
 }
@@ -71,24 +74,29 @@ export async function startNatsServer(
   let wsPort = await freePort();
   while (wsPort === port) wsPort = await freePort();
   const config = join(dir, "nats.conf");
-  writeFileSync(
-    config,
-    [
-      `listen: "127.0.0.1:${port}"`,
-      ...(options.maxPayload === undefined ? [] : [`max_payload: ${options.maxPayload}`]),
-      `jetstream {`,
-      `  store_dir: ${JSON.stringify(join(dir, "store"))}`,
-      `  max_memory_store: 268435456`,
-      `  max_file_store: 4294967296`,
-      `}`,
-      `websocket {`,
-      `  listen: "127.0.0.1:${wsPort}"`,
-      `  no_tls: true`,
-      `}`,
-      options.extraConfig ?? ``,
-      ``,
-    ].join("\n"),
-  );
+  const writeConfig = (jetStream: boolean) =>
+    writeFileSync(
+      config,
+      [
+        `listen: "127.0.0.1:${port}"`,
+        ...(options.maxPayload === undefined ? [] : [`max_payload: ${options.maxPayload}`]),
+        ...(jetStream
+          ? [
+            `jetstream {`,
+            `  store_dir: ${JSON.stringify(join(dir, "store"))}`,
+            `  max_memory_store: 268435456`,
+            `  max_file_store: 4294967296`,
+            `}`,
+          ]
+          : []),
+        `websocket {`,
+        `  listen: "127.0.0.1:${wsPort}"`,
+        `  no_tls: true`,
+        `}`,
+        options.extraConfig ?? ``,
+        ``,
+      ].join("\n"),
+    );
   const binary = findBinary();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -96,8 +104,9 @@ export async function startNatsServer(
   const onExit = () => child?.kill("SIGKILL");
   process.on("exit", onExit);
 
-  const start = async (): Promise<void> => {
+  const start = async (startOptions: { jetStream?: boolean } = {}): Promise<void> => {
     if (child !== undefined) throw new Error("nats-server is already running");
+    writeConfig(startOptions.jetStream ?? true);
     const proc = spawn(binary, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
     exited = new Promise((resolve) => proc.once("exit", () => resolve()));

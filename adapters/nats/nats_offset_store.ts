@@ -5,16 +5,37 @@
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type KV, Kvm, type KvOptions } from "@nats-io/kv";
+import { jetstream } from "@nats-io/jetstream";
 import type {
   AcquireOptions,
   OffsetCallOptions,
   OffsetChange,
   OffsetLease,
   OffsetStore,
-} from "./offset_store.ts";
-import { ProjectionError } from "./errors.ts";
-import { assertProjectionName, type NameLocks, nameLocksFor } from "./_name_locks.ts";
+} from "../../projection/offset_store.ts";
+import { ProjectionError } from "../../projection/errors.ts";
+import {
+  assertProjectionName,
+  type NameLocks,
+  nameLocksFor,
+} from "../../projection/_name_locks.ts";
+import { StorageError } from "../../src/errors.ts";
+import {
+  booleanOption,
+  integerAtLeast,
+  type OptionRules,
+  readOptions,
+  signalOption,
+} from "../../src/_options.ts";
+import { withSignal } from "./_jetstream.ts";
+import {
+  BUCKET_SETUP_RULES,
+  BucketHandle,
+  bucketOption,
+  type BucketSetupOptions,
+  createBucket,
+} from "./_kv_bucket.ts";
+import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
 
 /**
  * Options of a {@linkcode NatsOffsetStore}.
@@ -33,6 +54,8 @@ import { assertProjectionName, type NameLocks, nameLocksFor } from "./_name_lock
 export interface NatsOffsetStoreOptions {
   /** The KV bucket of the offsets; default `"eventsourced_projection_offsets"`. */
   bucket?: string | undefined;
+  /** Milliseconds each request may take before it fails; default 5 000. */
+  timeout?: number | undefined;
 }
 
 /**
@@ -51,20 +74,17 @@ export interface NatsOffsetStoreOptions {
  * }
  * ```
  */
-export interface NatsOffsetStoreSetupOptions {
-  /** Replicas of the bucket's stream; default 1. */
-  replicas?: number | undefined;
-  /** `"file"` (default) or `"memory"`. */
-  storage?: "file" | "memory" | undefined;
-}
+export interface NatsOffsetStoreSetupOptions extends BucketSetupOptions {}
 
-const BUCKET = /^[A-Za-z0-9_-]{1,64}$/;
-// JetStream's error code for a failed expected-last-subject-sequence check.
-const WRONG_LAST_SEQUENCE = 10071;
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+const STORE_OPTION_RULES: OptionRules<NatsOffsetStoreOptions> = {
+  bucket: bucketOption("eventsourced_projection_offsets"),
+  timeout: integerAtLeast(1, 5_000),
+};
+const CALL_OPTION_RULES: OptionRules<OffsetCallOptions> = { signal: signalOption() };
+const ACQUIRE_OPTION_RULES: OptionRules<AcquireOptions> = {
+  wait: booleanOption(false),
+  signal: signalOption(),
+};
 
 /**
  * Projection offsets in a NATS KV bucket, one key per projection name, written after the
@@ -76,7 +96,8 @@ function messageOf(error: unknown): string {
  * connection and bucket.
  *
  * The store uses the caller's connection and never closes it. Call
- * {@linkcode NatsOffsetStore.setup} once to create the bucket.
+ * {@linkcode NatsOffsetStore.setup} once to create the bucket. Failures of the server are
+ * `StorageError`s (a missing bucket is `"schema-missing"`).
  *
  * @example Offsets next to a NATS event log
  * ```ts ignore
@@ -101,52 +122,65 @@ function messageOf(error: unknown): string {
  * ```
  */
 export class NatsOffsetStore implements OffsetStore<undefined> {
-  readonly #nc: NatsConnection;
   readonly #bucket: string;
   readonly #locks: NameLocks;
-  #kv: Promise<KV> | undefined;
+  readonly #js: ReturnType<typeof jetstream>;
+  readonly #kv: BucketHandle;
 
-  /** Uses `nc` (a connection the caller owns). Throws a `TypeError` for a bad bucket name. */
+  /**
+   * Uses `nc` (a connection the caller owns). Throws a `TypeError` for a bad bucket name.
+   *
+   * @example A store on an existing connection
+   * ```ts ignore
+   * import { NatsOffsetStore } from "@eventsourced/eventsourced/nats";
+   * import { wsconnect } from "@nats-io/nats-core";
+   *
+   * const nc = await wsconnect({ servers: "ws://127.0.0.1:8080" });
+   * const offsetStore = new NatsOffsetStore(nc, { bucket: "billing_offsets" });
+   * ```
+   */
   constructor(nc: NatsConnection, options: NatsOffsetStoreOptions = {}) {
     if (typeof nc?.request !== "function") {
       throw new TypeError("Invalid nc: expected a NATS connection");
     }
-    const bucket = options.bucket ?? "eventsourced_projection_offsets";
-    if (typeof bucket !== "string" || !BUCKET.test(bucket)) {
-      throw new TypeError(
-        `Invalid bucket ${
-          JSON.stringify(bucket)
-        }: expected 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"`,
-      );
-    }
-    this.#nc = nc;
-    this.#bucket = bucket;
-    this.#locks = nameLocksFor(nc, `kv:${bucket}`);
+    const read = readOptions("NatsOffsetStore", options, STORE_OPTION_RULES);
+    this.#bucket = read.bucket!;
+    this.#js = jetstream(nc, { timeout: read.timeout! });
+    this.#kv = new BucketHandle(this.#js, this.#bucket);
+    this.#locks = nameLocksFor(nc, `kv:${this.#bucket}`);
   }
 
-  /** Creates the bucket when missing (keeping one value per key). */
+  /**
+   * Creates the bucket when missing (keeping one value per key, no expiry); an existing one
+   * stays as it is.
+   *
+   * @example Create the bucket
+   * ```ts ignore
+   * import { NatsOffsetStore } from "@eventsourced/eventsourced/nats";
+   * import { wsconnect } from "@nats-io/nats-core";
+   *
+   * const offsetStore = new NatsOffsetStore(await wsconnect({ servers: "ws://127.0.0.1:8080" }));
+   * await offsetStore.setup({ replicas: 1 });
+   * ```
+   */
   async setup(options: NatsOffsetStoreSetupOptions = {}): Promise<void> {
-    const kvOptions = {
-      history: 1,
-      replicas: options.replicas ?? 1,
-      storage: options.storage === "memory" ? "memory" : "file",
-    } as Partial<KvOptions>;
-    this.#kv = new Kvm(this.#nc).create(this.#bucket, kvOptions);
-    this.#kv.catch(() => (this.#kv = undefined));
-    await this.#kv;
+    const read = readOptions("NatsOffsetStore.setup", options, BUCKET_SETUP_RULES);
+    await createBucket(this.#js, this.#bucket, read as Required<BucketSetupOptions>);
   }
 
   /** {@inheritDoc OffsetStore.load} */
   async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
+    const { signal } = readOptions("NatsOffsetStore.load", options, CALL_OPTION_RULES);
     assertProjectionName(name);
-    if (options.signal?.aborted) throw options.signal.reason;
-    return (await this.#read(name)).offset;
+    if (signal?.aborted) throw signal.reason;
+    return (await withSignal(this.#read(name), signal)).offset;
   }
 
   /** {@inheritDoc OffsetStore.acquire} */
   async acquire(name: string, options: AcquireOptions = {}): Promise<OffsetLease<undefined>> {
+    const read = readOptions("NatsOffsetStore.acquire", options, ACQUIRE_OPTION_RULES);
     assertProjectionName(name);
-    const releaseLocal = await this.#locks.acquire(name, options);
+    const releaseLocal = await this.#locks.acquire(name, read);
     let revision: number;
     try {
       revision = (await this.#read(name)).revision;
@@ -158,14 +192,18 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
     return {
       name,
       load: async (callOptions: OffsetCallOptions = {}) => {
-        if (callOptions.signal?.aborted) throw callOptions.signal.reason;
-        const stored = await this.#read(name);
+        const { signal } = readOptions("OffsetLease.load", callOptions, CALL_OPTION_RULES);
+        if (signal?.aborted) throw signal.reason;
+        const stored = await withSignal(this.#read(name), signal);
         revision = stored.revision;
         return stored.offset;
       },
       commit: async (change: OffsetChange, work: (tx: undefined) => Promise<void>) => {
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
-        const kv = await this.#open();
+        const what = `Cannot store offset ${change.to} of projection "${name}"`;
+        const kv = await this.#kv.open().catch((error) => {
+          throw storageError(what, error, "read");
+        });
         await work(undefined);
         const value = String(change.to);
         try {
@@ -173,16 +211,14 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
             ? await kv.create(name, value)
             : await kv.update(name, value, revision);
         } catch (error) {
-          const code = (error as { code?: unknown; api_error?: { err_code?: unknown } })
-            ?.api_error?.err_code ?? (error as { code?: unknown })?.code;
-          if (code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(messageOf(error))) {
+          if (apiCode(error) === WRONG_LAST_SEQUENCE) {
             throw new ProjectionError(
-              `Cannot store offset ${change.to} of projection "${name}": expected the stored ` +
-                `offset to be ${change.from}, but another runner has moved it`,
+              `${what}: expected the stored offset to be ${change.from}, but another runner has moved it`,
               { projection: name, reason: "offset-conflict", cause: error },
             );
           }
-          throw error;
+          // At-least-once: an offset whose write is in doubt only hands events over again.
+          throw storageError(what, error, "write");
         }
       },
       release: () => {
@@ -194,27 +230,23 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
   }
 
   async #read(name: string): Promise<{ offset: number; revision: number }> {
-    const kv = await this.#open();
-    const entry = await kv.get(name);
+    let entry;
+    try {
+      entry = await (await this.#kv.open()).get(name);
+    } catch (error) {
+      throw storageError(`Cannot read the offset of projection "${name}"`, error, "read");
+    }
     if (entry === null) return { offset: 0, revision: 0 };
     if (entry.operation !== "PUT") return { offset: 0, revision: entry.revision };
     const offset = Number(entry.string());
     if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new Error(
+      throw new StorageError(
         `Invalid offset ${
           JSON.stringify(entry.string())
         } stored for projection "${name}" in bucket "${this.#bucket}"`,
+        { reason: "corrupt-data" },
       );
     }
     return { offset, revision: entry.revision };
-  }
-
-  #open(): Promise<KV> {
-    if (this.#kv === undefined) {
-      const kv = new Kvm(this.#nc).open(this.#bucket);
-      this.#kv = kv;
-      kv.catch(() => (this.#kv = undefined));
-    }
-    return this.#kv;
   }
 }
