@@ -136,7 +136,8 @@ function checkFailures(run: LoadRun, cause: RegExp): string {
   for (const error of run.failures) {
     assert.ok(isHandleCommandError(error), `a HandleCommandError, not ${error}`);
     assert.ok(
-      error.reason === "persist-failed" || error.reason === "resync-failed",
+      error.reason === "persist-failed" || error.reason === "persist-outcome-unknown" ||
+        error.reason === "resync-failed",
       `reason ${error.reason}`,
     );
     assert.ok(error.cause instanceof Error, "the cause is an Error");
