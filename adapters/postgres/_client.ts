@@ -2,7 +2,11 @@
 
 import type postgres from "postgres";
 import type { SqlClient } from "../_sql/client.ts";
+import { StorageError } from "../../src/errors.ts";
+import { onAbort } from "../../src/_abort.ts";
+import { errorText } from "../../src/_error_text.ts";
 import { QueryDeadlines } from "./_query_deadlines.ts";
+import { reportConnectionLost } from "./_failover_pool.ts";
 
 /** Where `sql` connects, for error messages: hosts, ports and database, no credentials. */
 export function describeSql(sql: postgres.Sql): string {
@@ -40,11 +44,24 @@ const CANCEL_AFTER_MS = 100;
 /** The default of `queryTimeout`, in milliseconds. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
+// Driver codes of a connection that died under a query: the client that `connect()` opened
+// then moves to a fresh pool (a client of the caller reconnects by itself).
+const LOST_CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "57P01",
+  "57P02",
+]);
+
 /**
  * Wraps a postgres.js client; `prepare` uses named prepared statements (faster). A query that
  * has no answer after `queryTimeout` ms (checked every quarter of it, at most every second)
- * fails and is cancelled at the server: a connection that died without the driver noticing
- * must not hold a command for ever.
+ * fails with a StorageError (reason `timeout`) and is cancelled at the server: a connection
+ * that died without the driver noticing must not hold a command for ever. A query the driver
+ * failed before writing it to any connection fails with reason `unavailable` (it provably
+ * never reached the server); any other driver error is passed on as it is.
  */
 export function postgresClient(
   sql: postgres.Sql,
@@ -52,8 +69,9 @@ export function postgresClient(
   queryTimeout: number = DEFAULT_QUERY_TIMEOUT_MS,
 ): SqlClient {
   const deadlines = new QueryDeadlines(queryTimeout);
+  const description = describeSql(sql);
   return {
-    description: describeSql(sql),
+    description,
     async query(text, params, signal) {
       if (signal?.aborted) throw signal.reason;
       const query = sql.unsafe(
@@ -67,17 +85,20 @@ export function postgresClient(
       // that pooled connection runs next. Page reads and appends take milliseconds, so only a
       // query that is stuck (a lock wait, a slow server) is worth the risk.
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => {
-        timer = setTimeout(() => {
-          Promise.resolve(query.cancel() as unknown).catch(() => {});
-        }, CANCEL_AFTER_MS);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const removeAbort = onAbort(signal, () => {
+        timer = setTimeout(() => cancel(query), CANCEL_AFTER_MS);
+      });
       try {
         return await new Promise<unknown[][]>((resolve, reject) => {
           const unwatch = deadlines.watch(() => {
-            Promise.resolve(query.cancel() as unknown).catch(() => {});
-            reject(new Error(`no answer from PostgreSQL within ${queryTimeout} ms`));
+            cancel(query);
+            reportConnectionLost(sql);
+            reject(
+              new StorageError(
+                `no answer from PostgreSQL at ${description} within ${queryTimeout} ms`,
+                { reason: "timeout" },
+              ),
+            );
           });
           (query as unknown as Promise<unknown[][]>).then(
             (rows) => {
@@ -86,13 +107,13 @@ export function postgresClient(
             },
             (error) => {
               unwatch();
-              reject(error);
+              reject(driverFailure(sql, query, error, description));
             },
           );
         });
       } finally {
         if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        removeAbort();
       }
     },
     async exec(script) {
@@ -103,6 +124,30 @@ export function postgresClient(
       return () => meta.unlisten();
     },
   };
+}
+
+function cancel(query: postgres.PendingQuery<postgres.Row[]> | unknown): void {
+  Promise.resolve((query as { cancel(): unknown }).cancel()).catch(() => {});
+}
+
+// postgres.js marks a query with its connection's state (`state`) when it writes it: a query
+// failed without one was never sent.
+function driverFailure(
+  sql: postgres.Sql,
+  query: unknown,
+  error: unknown,
+  description: string,
+): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && LOST_CONNECTION_CODES.has(code)) reportConnectionLost(sql);
+  const sent = (query as { state?: unknown }).state != null;
+  if (sent || typeof code !== "string" || !/^[A-Z_]+$/.test(code) || code === "57014") {
+    return error;
+  }
+  return new StorageError(
+    `Cannot reach PostgreSQL at ${description}: ${errorText(error)} (the statement was not sent)`,
+    { reason: "unavailable", cause: error },
+  );
 }
 
 /** Checks a `queryTimeout` option: a positive number of milliseconds, or the default. */

@@ -11,6 +11,20 @@ import { positiveTimeout, postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 import { sqlNames } from "../_sql/names.ts";
 
+// The options that are not connect options (checked by the constructor).
+const OWN_KEYS = [
+  "schema",
+  "tablePrefix",
+  "pollInterval",
+  "pageSize",
+  "maxBatchSize",
+  "notify",
+  "notifyInterval",
+  "concurrentBatches",
+  "prepare",
+  "queryTimeout",
+];
+
 /**
  * Options of a {@linkcode PostgresEventLog}.
  *
@@ -119,8 +133,14 @@ export class PostgresEventLog implements EventLog {
   static async connect(
     options: PostgresConnectOptions & PostgresEventLogOptions = {},
   ): Promise<PostgresEventLog> {
-    const sql = await openClient(options, sqlNames(options));
-    const log = new PostgresEventLog(sql, options);
+    const sql = await openClient(options, sqlNames(options), OWN_KEYS);
+    let log: PostgresEventLog;
+    try {
+      log = new PostgresEventLog(sql, options);
+    } catch (error) {
+      await sql.end({ timeout: 0 }); // an invalid option must not leave the client open
+      throw error;
+    }
     log.#owned = sql;
     return log;
   }

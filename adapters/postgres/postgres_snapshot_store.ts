@@ -12,6 +12,9 @@ import { SqlSnapshotStore, type SqlSnapshotStoreOptions } from "../_sql/sql_snap
 import { positiveTimeout, postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 
+// The options that are not connect options (checked by the constructor).
+const OWN_KEYS = ["schema", "tablePrefix", "keep", "prepare", "queryTimeout"];
+
 /**
  * Options of a {@linkcode PostgresSnapshotStore}.
  *
@@ -91,8 +94,14 @@ export class PostgresSnapshotStore implements SnapshotStore {
   static async connect(
     options: PostgresConnectOptions & PostgresSnapshotStoreOptions = {},
   ): Promise<PostgresSnapshotStore> {
-    const sql = await openClient(options, sqlNames(options));
-    const store = new PostgresSnapshotStore(sql, options);
+    const sql = await openClient(options, sqlNames(options), OWN_KEYS);
+    let store: PostgresSnapshotStore;
+    try {
+      store = new PostgresSnapshotStore(sql, options);
+    } catch (error) {
+      await sql.end({ timeout: 0 }); // an invalid option must not leave the client open
+      throw error;
+    }
     store.#owned = sql;
     return store;
   }
