@@ -16,6 +16,8 @@ import type {
 import { ProjectionError } from "./errors.ts";
 import { conflictMessage, hash32, offsetStatements, type OffsetTableOptions } from "./_sql.ts";
 import { assertProjectionName, type NameLocks, nameLocksFor, sleep } from "./_name_locks.ts";
+import { reserveConnection, withTimeout } from "../adapters/postgres/_reserve.ts";
+import { DEFAULT_QUERY_TIMEOUT_MS as TIMEOUT } from "../adapters/postgres/_client.ts";
 
 export type { OffsetTableOptions };
 
@@ -139,7 +141,12 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
   async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
     assertProjectionName(name);
     if (options.signal?.aborted) throw options.signal.reason;
-    const rows = await this.#sql.unsafe(this.#statements.load, [name]);
+    const rows = await withTimeout(
+      () => this.#sql.unsafe(this.#statements.load, [name]),
+      TIMEOUT,
+      `Cannot load the offset of "${name}"`,
+      options.signal,
+    );
     return rows.length === 0 ? 0 : Number(rows[0]!.position);
   }
 
@@ -193,7 +200,7 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       releaseLocal();
     };
     try {
-      reserved = await sql.reserve();
+      reserved = await reserveConnection(sql, TIMEOUT, signal);
       for (;;) {
         const [row] =
           await reserved`select pg_try_advisory_lock(${lockSpace}::int4, ${key}::int4) as locked`;
@@ -210,7 +217,7 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       locked = true;
       const [backend] = await reserved`select pg_backend_pid() as pid`;
       pid = Number(backend!.pid);
-      await sql.unsafe(ensure, [name]);
+      await withTimeout(() => sql.unsafe(ensure, [name]), TIMEOUT, `Cannot acquire "${name}"`);
     } catch (error) {
       await unlock();
       throw error;
@@ -220,7 +227,12 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       name,
       async load(callOptions: OffsetCallOptions = {}): Promise<number> {
         if (callOptions.signal?.aborted) throw callOptions.signal.reason;
-        const rows = await sql.unsafe(load, [name]);
+        const rows = await withTimeout(
+          () => sql.unsafe(load, [name]),
+          TIMEOUT,
+          `Cannot load the offset of "${name}"`,
+          callOptions.signal,
+        );
         return rows.length === 0 ? 0 : Number(rows[0]!.position);
       },
       async commit(
