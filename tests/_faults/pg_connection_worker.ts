@@ -75,11 +75,12 @@ if (config.mode === "projection") {
   while (acks < 50) await new Promise((resolve) => setTimeout(resolve, 5));
   await admin`select pg_terminate_backend(pid) from pg_stat_activity
     where application_name = ${application}`;
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Closes while the pool reconnects and writes are still in flight, as a shutdown would.
+  await new Promise((resolve) => setTimeout(resolve, 20));
   stop = true;
-  await Promise.all(writers);
   await admin.end({ timeout: 5 });
   await log.close();
+  await Promise.all(writers);
   say(`closed ${acks}`);
 } else {
   try {
