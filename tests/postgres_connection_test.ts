@@ -152,36 +152,37 @@ test("connect() refuses an unknown option key before connecting, naming it and t
   );
 });
 
+const WRITERS = 40;
+const ROUNDS = 4;
+
 test(
   "after every backend was terminated mid-load, commands flow again and nothing acknowledged is lost",
-  {
-    timeout: 90_000,
-  },
+  { timeout: 120_000 },
   async () => {
     const typeName = uniqueTypeName("recover");
     const application = `recover_${Math.floor(Math.random() * 1e9)}`;
     const queryTimeout = 10_000;
     const log = await PostgresEventLog.connect({
       url: pg.url,
-      max: 6,
+      max: 10,
       queryTimeout,
       clientOptions: { connection: { application_name: application } },
     });
     const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
     const acked = new Map<string, number>(); // id → highest acknowledged seqNo
-    let terminated = false;
+    let round = -1; // the round whose termination has happened
     const recovered = new Set<string>();
     let stop = false;
     const event = new TextEncoder().encode("{}");
-    const writers = Array.from({ length: 24 }, async (_, writer) => {
+    const writers = Array.from({ length: WRITERS }, async (_, writer) => {
       const id = `r-${writer}`;
       let last: number | null = null;
       while (!stop) {
-        const startedAfterTermination = terminated;
+        const startedIn = round;
         try {
           last = await log.persist(typeName, id, last, [event]);
           acked.set(id, last);
-          if (startedAfterTermination) recovered.add(id);
+          if (startedIn >= 0 && startedIn === round) recovered.add(id);
         } catch {
           try {
             last = await log.lastSeqNo(typeName, id); // an unknown outcome may have landed
@@ -190,17 +191,25 @@ test(
       }
     });
     try {
-      while (acked.size < 24) await new Promise((resolve) => setTimeout(resolve, 5));
-      const killed = await admin`select pg_terminate_backend(pid) from pg_stat_activity
-      where application_name = ${application}`;
-      assert.ok(killed.length > 0);
-      terminated = true;
-      // The most a test may check of time: every writer is through within the query timeout.
-      const bound = performance.now() + queryTimeout;
-      while (recovered.size < 24 && performance.now() < bound) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      while (acked.size < WRITERS) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The driver wedged after about one termination in three before: several rounds.
+      for (let next = 0; next < ROUNDS; next++) {
+        const killed = await admin`select pg_terminate_backend(pid) from pg_stat_activity
+          where application_name = ${application}`;
+        assert.ok(killed.length > 0);
+        recovered.clear();
+        round = next;
+        // The most a test may check of time: every writer is through within the query timeout.
+        const bound = performance.now() + queryTimeout;
+        while (recovered.size < WRITERS && performance.now() < bound) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.equal(
+          recovered.size,
+          WRITERS,
+          `round ${next}: writers that wrote again within ${queryTimeout} ms: ${recovered.size}`,
+        );
       }
-      assert.equal(recovered.size, 24, `writers that wrote again: ${recovered.size} of 24`);
     } finally {
       stop = true;
       await Promise.all(writers);
@@ -208,11 +217,10 @@ test(
     }
     try {
       for (const [id, seqNo] of acked) {
-        assert.equal(await log.lastSeqNo(typeName, id) !== null, true);
-        assert.ok((await log.lastSeqNo(typeName, id))! >= seqNo, `${id} lost acknowledged events`);
-        let count = 0;
-        for await (const _ of log.eventsById(typeName, id, 1)) count++;
-        assert.ok(count >= seqNo, `${id}: ${count} events, ${seqNo} acknowledged`);
+        const seqNos: number[] = [];
+        for await (const stored of log.eventsById(typeName, id, 1)) seqNos.push(stored.seqNo);
+        assert.ok(seqNos.length >= seqNo, `${id}: ${seqNos.length} events, ${seqNo} acknowledged`);
+        assert.deepEqual(seqNos, seqNos.map((_, i) => i + 1), `${id}: seqNos not dense`);
       }
     } finally {
       await log.close();

@@ -6,7 +6,7 @@ import { StorageError } from "../../src/errors.ts";
 import { onAbort } from "../../src/_abort.ts";
 import { errorText } from "../../src/_error_text.ts";
 import { QueryDeadlines } from "./_query_deadlines.ts";
-import { reportConnectionLost } from "./_failover_pool.ts";
+import { poolGeneration, reportConnectionLost } from "./_failover_pool.ts";
 
 /** Where `sql` connects, for error messages: hosts, ports and database, no credentials. */
 export function describeSql(sql: postgres.Sql): string {
@@ -74,6 +74,7 @@ export function postgresClient(
     description,
     async query(text, params, signal) {
       if (signal?.aborted) throw signal.reason;
+      const generation = poolGeneration(sql);
       const query = sql.unsafe(
         text,
         params.map(toParameter) as unknown as postgres.ParameterOrJSON<never>[],
@@ -92,7 +93,7 @@ export function postgresClient(
         return await new Promise<unknown[][]>((resolve, reject) => {
           const unwatch = deadlines.watch(() => {
             cancel(query);
-            reportConnectionLost(sql);
+            reportConnectionLost(sql, generation);
             reject(
               new StorageError(
                 `no answer from PostgreSQL at ${description} within ${queryTimeout} ms`,
@@ -107,7 +108,7 @@ export function postgresClient(
             },
             (error) => {
               unwatch();
-              reject(driverFailure(sql, query, error, description));
+              reject(driverFailure(sql, generation, query, error, description));
             },
           );
         });
@@ -134,12 +135,15 @@ function cancel(query: postgres.PendingQuery<postgres.Row[]> | unknown): void {
 // failed without one was never sent.
 function driverFailure(
   sql: postgres.Sql,
+  generation: number,
   query: unknown,
   error: unknown,
   description: string,
 ): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && LOST_CONNECTION_CODES.has(code)) reportConnectionLost(sql);
+  if (typeof code === "string" && LOST_CONNECTION_CODES.has(code)) {
+    reportConnectionLost(sql, generation);
+  }
   const sent = (query as { state?: unknown }).state != null;
   if (sent || typeof code !== "string" || !/^[A-Z_]+$/.test(code) || code === "57014") {
     return error;

@@ -8,13 +8,13 @@
 import type postgres from "postgres";
 import { ClientSockets } from "./_client_sockets.ts";
 
-/** The key under which a failover client exposes `connectionLost` to the query layer. */
-export const CONNECTION_LOST = Symbol("eventsourced.postgres.connectionLost");
+// The keys under which a failover client shows the query layer which pool a query goes to
+// and takes the report that one of that pool's connections was lost.
+const GENERATION = Symbol("eventsourced.postgres.poolGeneration");
+const CONNECTION_LOST = Symbol("eventsourced.postgres.connectionLost");
 
 // Seconds a replaced pool has to finish its in-flight queries before it is ended by force.
 const RETIRE_SECONDS = 1;
-// A burst of failures from one outage replaces the pool once.
-const MIN_FAILOVER_INTERVAL_MS = 1_000;
 
 /** Opens one pool whose sockets come from `sockets`. */
 export type PoolFactory = (sockets: ClientSockets) => postgres.Sql;
@@ -34,18 +34,18 @@ export function failoverClient(open: PoolFactory): postgres.Sql {
     return { sql: open(sockets), sockets };
   };
   let current = openPool();
+  let generation = 0;
   const retiring = new Set<Promise<void>>();
-  let lastFailover = performance.now();
   let ended: Promise<void> | undefined;
 
   const retire = (pool: Pool, timeout: number): Promise<void> =>
     pool.sql.end({ timeout }).catch(() => {}).finally(() => pool.sockets.close());
 
-  const connectionLost = (): void => {
-    if (ended !== undefined) return;
-    const now = performance.now();
-    if (now - lastFailover < MIN_FAILOVER_INTERVAL_MS) return;
-    lastFailover = now;
+  // Only a failure of the current pool replaces it: the burst of failures of one outage, and
+  // the late ones of a retired pool, replace it once.
+  const connectionLost = (failed: number): void => {
+    if (ended !== undefined || failed !== generation) return;
+    generation++;
     const old = current;
     current = openPool();
     const done = retire(old, RETIRE_SECONDS);
@@ -63,6 +63,7 @@ export function failoverClient(open: PoolFactory): postgres.Sql {
     apply: (_target, _this, args: unknown[]) =>
       (current.sql as unknown as (...args: unknown[]) => unknown)(...args),
     get: (_target, key) => {
+      if (key === GENERATION) return generation;
       if (key === CONNECTION_LOST) return connectionLost;
       if (key === "end" || key === "close") return end;
       return (current.sql as unknown as Record<PropertyKey, unknown>)[key];
@@ -70,8 +71,17 @@ export function failoverClient(open: PoolFactory): postgres.Sql {
   });
 }
 
-/** Tells a failover client (if `sql` is one) that one of its connections was lost. */
-export function reportConnectionLost(sql: postgres.Sql): void {
+/** Which pool of a failover client a query sent now goes to (0 for any other client). */
+export function poolGeneration(sql: postgres.Sql): number {
+  const generation = (sql as unknown as Record<PropertyKey, unknown>)[GENERATION];
+  return typeof generation === "number" ? generation : 0;
+}
+
+/**
+ * Tells a failover client (if `sql` is one) that a connection of its pool `generation` was
+ * lost; it moves to a fresh pool unless it already left that one.
+ */
+export function reportConnectionLost(sql: postgres.Sql, generation: number): void {
   const report = (sql as unknown as Record<PropertyKey, unknown>)[CONNECTION_LOST];
-  if (typeof report === "function") report();
+  if (typeof report === "function") report(generation);
 }
