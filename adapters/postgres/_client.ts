@@ -4,7 +4,6 @@ import type postgres from "postgres";
 import type { SqlClient } from "../_sql/client.ts";
 import { StorageError } from "../../src/errors.ts";
 import { onAbort } from "../../src/_abort.ts";
-import { errorText } from "../../src/_error_text.ts";
 import { QueryDeadlines } from "./_query_deadlines.ts";
 import { poolGeneration, reportConnectionLost } from "./_failover_pool.ts";
 
@@ -59,9 +58,9 @@ const LOST_CONNECTION_CODES = new Set([
  * Wraps a postgres.js client; `prepare` uses named prepared statements (faster). A query that
  * has no answer after `queryTimeout` ms (checked every quarter of it, at most every second)
  * fails with a StorageError (reason `timeout`) and is cancelled at the server: a connection
- * that died without the driver noticing must not hold a command for ever. A query the driver
- * failed before writing it to any connection fails with reason `unavailable` (it provably
- * never reached the server); any other driver error is passed on as it is.
+ * that died without the driver noticing must not hold a command for ever. Driver errors are
+ * passed on as they are (`adapters/_sql/errors.ts` reads their codes); a lost connection of a
+ * client that `connect()` opened also moves that client to a fresh pool.
  */
 export function postgresClient(
   sql: postgres.Sql,
@@ -96,7 +95,7 @@ export function postgresClient(
             reportConnectionLost(sql, generation);
             reject(
               new StorageError(
-                `no answer from PostgreSQL at ${description} within ${queryTimeout} ms`,
+                `no answer from PostgreSQL within ${queryTimeout} ms (${description})`,
                 { reason: "timeout" },
               ),
             );
@@ -108,7 +107,7 @@ export function postgresClient(
             },
             (error) => {
               unwatch();
-              reject(driverFailure(sql, generation, query, error, description));
+              reject(driverFailure(sql, generation, error));
             },
           );
         });
@@ -131,27 +130,12 @@ function cancel(query: postgres.PendingQuery<postgres.Row[]> | unknown): void {
   Promise.resolve((query as { cancel(): unknown }).cancel()).catch(() => {});
 }
 
-// postgres.js marks a query with its connection's state (`state`) when it writes it: a query
-// failed without one was never sent.
-function driverFailure(
-  sql: postgres.Sql,
-  generation: number,
-  query: unknown,
-  error: unknown,
-  description: string,
-): unknown {
+function driverFailure(sql: postgres.Sql, generation: number, error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && LOST_CONNECTION_CODES.has(code)) {
     reportConnectionLost(sql, generation);
   }
-  const sent = (query as { state?: unknown }).state != null;
-  if (sent || typeof code !== "string" || !/^[A-Z_]+$/.test(code) || code === "57014") {
-    return error;
-  }
-  return new StorageError(
-    `Cannot reach PostgreSQL at ${description}: ${errorText(error)} (the statement was not sent)`,
-    { reason: "unavailable", cause: error },
-  );
+  return error;
 }
 
 /** Checks a `queryTimeout` option: a positive number of milliseconds, or the default. */
