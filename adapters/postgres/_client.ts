@@ -5,7 +5,7 @@ import type { SqlClient } from "../_sql/client.ts";
 import { StorageError } from "../../src/errors.ts";
 import { onAbort } from "../../src/_abort.ts";
 import { QueryDeadlines } from "./_query_deadlines.ts";
-import { poolGeneration, reportConnectionLost } from "./_failover_pool.ts";
+import { onPoolEnded, poolGeneration, reportConnectionLost } from "./_failover_pool.ts";
 
 /** Where `sql` connects, for error messages: hosts, ports and database, no credentials. */
 export function describeSql(sql: postgres.Sql): string {
@@ -90,7 +90,12 @@ export function postgresClient(
       });
       try {
         return await new Promise<unknown[][]>((resolve, reject) => {
+          const removeEnded = onPoolEnded(sql, generation, () => {
+            unwatch();
+            reject(clientEnded(description));
+          });
           const unwatch = deadlines.watch(() => {
+            removeEnded();
             cancel(query);
             reportConnectionLost(sql, generation);
             reject(
@@ -103,10 +108,12 @@ export function postgresClient(
           (query as unknown as Promise<unknown[][]>).then(
             (rows) => {
               unwatch();
+              removeEnded();
               resolve(rows);
             },
             (error) => {
               unwatch();
+              removeEnded();
               reject(driverFailure(sql, generation, error));
             },
           );
@@ -128,6 +135,14 @@ export function postgresClient(
 
 function cancel(query: postgres.PendingQuery<postgres.Row[]> | unknown): void {
   Promise.resolve((query as { cancel(): unknown }).cancel()).catch(() => {});
+}
+
+// A query left queued in a pool that ended: it was never sent.
+function clientEnded(description: string): Error {
+  return Object.assign(
+    new Error(`write CONNECTION_ENDED ${description} (the client was closed before the query ran)`),
+    { code: "CONNECTION_ENDED" },
+  );
 }
 
 function driverFailure(sql: postgres.Sql, generation: number, error: unknown): unknown {

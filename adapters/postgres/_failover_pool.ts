@@ -12,6 +12,7 @@ import { ClientSockets } from "./_client_sockets.ts";
 // and takes the report that one of that pool's connections was lost.
 const GENERATION = Symbol("eventsourced.postgres.poolGeneration");
 const CONNECTION_LOST = Symbol("eventsourced.postgres.connectionLost");
+const POOL_ENDED = Symbol("eventsourced.postgres.poolEnded");
 
 // Seconds a replaced pool has to finish its in-flight queries before it is ended by force.
 const RETIRE_SECONDS = 1;
@@ -22,6 +23,9 @@ export type PoolFactory = (sockets: ClientSockets) => postgres.Sql;
 interface Pool {
   readonly sql: postgres.Sql;
   readonly sockets: ClientSockets;
+  readonly generation: number;
+  /** Called once the pool has ended: what is still queued in it will never run. */
+  readonly onEnded: Set<() => void>;
 }
 
 /**
@@ -29,24 +33,41 @@ interface Pool {
  * every pool it opened and destroys their sockets, so nothing of it outlives the call.
  */
 export function failoverClient(open: PoolFactory): postgres.Sql {
+  let generation = 0;
+  const pools = new Map<number, Pool>();
   const openPool = (): Pool => {
     const sockets = new ClientSockets();
-    return { sql: open(sockets), sockets };
+    const pool = { sql: open(sockets), sockets, generation, onEnded: new Set<() => void>() };
+    pools.set(generation, pool);
+    return pool;
   };
   let current = openPool();
-  let generation = 0;
   const retiring = new Set<Promise<void>>();
   let ended: Promise<void> | undefined;
 
+  // postgres.js ends a pool gracefully without failing the queries still queued in it (they
+  // wait for ever): the query layer hears of the end through `onEnded` and fails them.
   const retire = (pool: Pool, timeout: number): Promise<void> =>
-    pool.sql.end({ timeout }).catch(() => {}).finally(() => pool.sockets.close());
+    pool.sql.end({ timeout }).catch(() => {}).finally(() => {
+      pool.sockets.close();
+      pools.delete(pool.generation);
+      for (const listener of pool.onEnded) listener();
+      pool.onEnded.clear();
+    });
+
+  const poolEnded = (of: number, listener: () => void): () => void => {
+    const pool = pools.get(of);
+    if (pool === undefined) return noop;
+    pool.onEnded.add(listener);
+    return () => void pool.onEnded.delete(listener);
+  };
 
   // Only a failure of the current pool replaces it: the burst of failures of one outage, and
   // the late ones of a retired pool, replace it once.
   const connectionLost = (failed: number): void => {
     if (ended !== undefined || failed !== generation) return;
-    generation++;
     const old = current;
+    generation++;
     current = openPool();
     const done = retire(old, RETIRE_SECONDS);
     retiring.add(done);
@@ -65,6 +86,7 @@ export function failoverClient(open: PoolFactory): postgres.Sql {
     get: (_target, key) => {
       if (key === GENERATION) return generation;
       if (key === CONNECTION_LOST) return connectionLost;
+      if (key === POOL_ENDED) return poolEnded;
       if (key === "end" || key === "close") return end;
       return (current.sql as unknown as Record<PropertyKey, unknown>)[key];
     },
@@ -85,3 +107,18 @@ export function reportConnectionLost(sql: postgres.Sql, generation: number): voi
   const report = (sql as unknown as Record<PropertyKey, unknown>)[CONNECTION_LOST];
   if (typeof report === "function") report(generation);
 }
+
+/**
+ * Calls `listener` once the pool `generation` of a failover client has ended; returns the
+ * remover (a no-op for any other client, or a pool that has ended already).
+ */
+export function onPoolEnded(
+  sql: postgres.Sql,
+  generation: number,
+  listener: () => void,
+): () => void {
+  const register = (sql as unknown as Record<PropertyKey, unknown>)[POOL_ENDED];
+  return typeof register === "function" ? register(generation, listener) : noop;
+}
+
+function noop(): void {}
