@@ -40,8 +40,9 @@ after(async () => {
   await pg?.stop();
 }, { timeout: 60_000 });
 
-// A child that has not exited by itself within this bound is killed and the test fails.
-const EXIT_BOUND_MS = 20_000;
+// A child that has not exited by itself within this bound is killed and the test fails (it is
+// generous: a child on a loaded machine takes seconds to start).
+const EXIT_BOUND_MS = 45_000;
 
 async function runChild(
   config: ConnectionWorkerConfig,
@@ -82,12 +83,12 @@ async function writeEvents(typeName: string, count: number): Promise<void> {
 
 for (const client of ["no-fetch-types", "fetch-types", "connect-log"] as const) {
   test(`a projection starts on a fresh pool (${client}) and catches up`, {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const typeName = uniqueTypeName("fresh");
     await writeEvents(typeName, 5);
     const { lines } = await runChild({ mode: "projection", url: pg.url, typeName, client });
-    assert.deepEqual(lines, [["caught-up", "5", "5"]]);
+    assert.deepEqual(lines, [["starting"], ["running"], ["caught-up", "5", "5"]]);
   });
 }
 
@@ -111,7 +112,7 @@ test(
 );
 
 test("a process exits by itself after close() although its backends were terminated under load", {
-  timeout: 120_000,
+  timeout: 180_000,
 }, async () => {
   const typeName = uniqueTypeName("exit");
   // It failed 2 of 3 runs before: three rounds.
@@ -123,7 +124,7 @@ test("a process exits by itself after close() although its backends were termina
 });
 
 test("connect() with an invalid option rejects clearly and leaves the process free to exit", {
-  timeout: 60_000,
+  timeout: 180_000,
 }, async () => {
   const typeName = uniqueTypeName("invalid");
   for (const options of [{ pageSize: -1 }, { tablePrefix: "Bad-Prefix" }, { max: 0 }]) {

@@ -2,7 +2,8 @@
 // either for a pool that is truly fresh or to see whether the process exits by itself. The one
 // argument is a ConnectionWorkerConfig (JSON); the worker prints one record per line and never
 // calls process.exit on success, so a handle left open keeps it alive (the test then kills it).
-//   projection:  runs a projection on a fresh pool until it caught up; prints "caught-up <offset>"
+//   projection:  runs a projection on a fresh pool until it caught up; prints "starting",
+//                "running", "caught-up <offset> <handled>"
 //   terminate:   connect(), load, its backends terminated, close(); prints "closed <acks>"
 //   invalid:     connect() with an invalid option; prints "rejected <error name>"
 
@@ -29,6 +30,7 @@ const config = JSON.parse(process.argv[process.argv.length - 1]!) as ConnectionW
 const say = (line: string) => writeSync(1, `${line}\n`);
 
 if (config.mode === "projection") {
+  say("starting");
   const sql = postgres(config.url, {
     max: 4,
     onnotice: () => {},
@@ -47,6 +49,7 @@ if (config.mode === "projection") {
     handleEvent: () => void handled++,
   });
   await projection.run();
+  say("running");
   const caughtUp = await projection.whenCaughtUp();
   await projection.stop();
   say(`caught-up ${caughtUp.offset} ${handled}`);
