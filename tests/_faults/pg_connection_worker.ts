@@ -11,8 +11,7 @@ import process from "node:process";
 import { writeSync } from "node:fs";
 import postgres from "postgres";
 import { jsonBinarize } from "../../mod.ts";
-import { PostgresEventLog } from "../../adapters/postgres/mod.ts";
-import { PostgresOffsetStore } from "../../projection/postgres.ts";
+import { PostgresEventLog, PostgresOffsetStore } from "../../adapters/postgres/mod.ts";
 import { Projection } from "../../projection/mod.ts";
 
 /** What the parent passes. */
