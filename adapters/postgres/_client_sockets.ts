@@ -1,11 +1,9 @@
 // The sockets of a client that `connect()` opens, made here (postgres.js's `socket` option)
-// rather than inside the driver, for two rules the driver does not keep on its own:
-// - a socket that fails (EPIPE, ECONNRESET) is destroyed, so it always ends in `close`: the
-//   driver fails the queries written to it and opens a fresh connection, where otherwise it
-//   kept writing later queries into the dead socket and they waited for ever;
-// - once the client is closed no socket is opened any more and the open ones are destroyed,
-//   so no reconnect, and no connection lifetime timer of a reconnected socket, keeps the
-//   process alive after `close()`.
+// rather than inside the driver, so that closing the client ends them all: once the client is
+// closed no socket is opened any more and the open ones are destroyed. postgres.js reconnects a
+// connection on a timer and starts a connection lifetime timer (30 to 60 minutes) on every
+// socket it opens; after its backends were terminated, a reconnect could land after `end()`
+// and keep the process alive.
 
 import net from "node:net";
 
@@ -24,8 +22,8 @@ export class ClientSockets {
 
   /**
    * Opens a socket to the next host (several hosts are tried in turn, as the driver does). The
-   * socket is returned while it connects: the driver buffers its first messages into it, and
-   * its errors reach the driver's handlers, which fail the waiting query and free the slot.
+   * socket is returned while it connects: the driver writes its first messages into it, and its
+   * errors reach the driver's handlers, which fail the waiting query and free the slot.
    */
   readonly create = (options: SocketTarget): net.Socket => {
     if (this.#closed) {
@@ -41,7 +39,6 @@ export class ClientSockets {
     Object.assign(socket, { host, port });
     this.#open.add(socket);
     socket.once("close", () => this.#open.delete(socket));
-    socket.on("error", () => socket.destroy());
     return socket;
   };
 
