@@ -207,3 +207,29 @@ test("two PGlite offset stores over one database exclude the same name", async (
   const again = await other.acquire("exclusive");
   await again.release();
 });
+
+test("a commit whose signal aborts while its work runs stores nothing: neither the writes nor the offset", async () => {
+  const table = await appliedTable();
+  const lease = await offsetStore.acquire(uniqueTypeName("signal"));
+  try {
+    const controller = new AbortController();
+    const error = await lease.commit({ from: 0, to: 1 }, async (tx) => {
+      await tx.query(`insert into ${table} values (1, 1)`);
+      controller.abort(new Error("stopping"));
+    }, { signal: controller.signal }).catch((e) => e);
+    assert.equal((error as Error).message, "stopping");
+    assert.deepEqual(await appliedRows(table), []);
+    assert.equal(await lease.load(), 0);
+    const aborted = await lease.commit({ from: 0, to: 1 }, async () => {}, {
+      signal: AbortSignal.abort(new Error("already stopped")),
+    }).catch((e) => e);
+    assert.equal((aborted as Error).message, "already stopped");
+    await lease.commit({ from: 0, to: 1 }, async (tx) => {
+      await tx.query(`insert into ${table} values (1, 1)`);
+    });
+    assert.equal(await lease.load(), 1);
+    assert.deepEqual(await appliedRows(table), [{ position: 1, value: 1 }]);
+  } finally {
+    await lease.release();
+  }
+});

@@ -333,3 +333,26 @@ test("a runner whose lock connection died cannot commit, even before another tak
   assert.deepEqual(after.map((r) => r.value), [1, 2]);
   await projection.stop();
 });
+
+test("a commit whose signal aborts while its work runs stores nothing: neither the writes nor the offset", async () => {
+  const table = `signal_${uniqueTypeName("t").replaceAll("-", "_")}`;
+  await sql.unsafe(`create table ${table} (n int not null)`);
+  const lease = await offsetStore.acquire(uniqueTypeName("signal"));
+  try {
+    const controller = new AbortController();
+    const error = await lease.commit({ from: 0, to: 1 }, async (tx) => {
+      await tx.unsafe(`insert into ${table} values (1)`);
+      controller.abort(new Error("stopping"));
+    }, { signal: controller.signal }).catch((e) => e);
+    assert.equal((error as Error).message, "stopping");
+    assert.equal((await sql.unsafe(`select * from ${table}`)).length, 0);
+    assert.equal(await lease.load(), 0);
+    await lease.commit({ from: 0, to: 1 }, async (tx) => {
+      await tx.unsafe(`insert into ${table} values (1)`);
+    });
+    assert.equal(await lease.load(), 1);
+    assert.equal((await sql.unsafe(`select * from ${table}`)).length, 1);
+  } finally {
+    await lease.release();
+  }
+});

@@ -198,13 +198,21 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
         revision = stored.revision;
         return stored.offset;
       },
-      commit: async (change: OffsetChange, work: (tx: undefined) => Promise<void>) => {
+      commit: async (
+        change: OffsetChange,
+        work: (tx: undefined) => Promise<void>,
+        callOptions?: OffsetCallOptions,
+      ) => {
+        const { signal } = readOptions("OffsetLease.commit", callOptions, CALL_OPTION_RULES);
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        signal?.throwIfAborted();
         const what = `Cannot store offset ${change.to} of projection "${name}"`;
         const kv = await this.#kv.open().catch((error) => {
           throw storageError(what, error, "read");
         });
         await work(undefined);
+        // Stopped while the work ran: the offset stays, the events come again (at least once).
+        signal?.throwIfAborted();
         const value = String(change.to);
         try {
           revision = revision === 0

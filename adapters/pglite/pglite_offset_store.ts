@@ -189,8 +189,14 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
         if (signal?.aborted) throw signal.reason;
         return await loadOffset(db, load, name);
       },
-      async commit(change: OffsetChange, work: (tx: Transaction) => Promise<void>) {
+      async commit(
+        change: OffsetChange,
+        work: (tx: Transaction) => Promise<void>,
+        callOptions?: OffsetCallOptions,
+      ) {
+        const { signal } = readCallOptions(callOptions);
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        signal?.throwIfAborted();
         await db.transaction(async (tx) => {
           const result = await tx.query(move, [name, change.from, change.to]);
           if (result.affectedRows !== 1) {
@@ -200,6 +206,8 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
             });
           }
           await work(tx);
+          // A stop while the unit of work ran rolls it back: nothing of it is stored.
+          signal?.throwIfAborted();
         });
       },
       release() {

@@ -2,7 +2,10 @@
 
 import type postgres from "postgres";
 import type { SqlClient } from "../_sql/client.ts";
+import { StorageError } from "../../src/errors.ts";
+import { onAbort } from "../../src/_abort.ts";
 import { QueryDeadlines } from "./_query_deadlines.ts";
+import { onPoolEnded, poolGeneration, reportConnectionLost } from "./_failover_pool.ts";
 
 /** Where `sql` connects, for error messages: hosts, ports and database, no credentials. */
 export function describeSql(sql: postgres.Sql): string {
@@ -40,11 +43,24 @@ const CANCEL_AFTER_MS = 100;
 /** The default of `queryTimeout`, in milliseconds. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
+// Driver codes of a connection that died under a query: the client that `connect()` opened
+// then moves to a fresh pool (a client of the caller reconnects by itself).
+const LOST_CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "57P01",
+  "57P02",
+]);
+
 /**
  * Wraps a postgres.js client; `prepare` uses named prepared statements (faster). A query that
  * has no answer after `queryTimeout` ms (checked every quarter of it, at most every second)
- * fails and is cancelled at the server: a connection that died without the driver noticing
- * must not hold a command for ever.
+ * fails with a StorageError (reason `timeout`) and is cancelled at the server: a connection
+ * that died without the driver noticing must not hold a command for ever. Driver errors are
+ * passed on as they are (`adapters/_sql/errors.ts` reads their codes); a lost connection of a
+ * client that `connect()` opened also moves that client to a fresh pool.
  */
 export function postgresClient(
   sql: postgres.Sql,
@@ -52,10 +68,12 @@ export function postgresClient(
   queryTimeout: number = DEFAULT_QUERY_TIMEOUT_MS,
 ): SqlClient {
   const deadlines = new QueryDeadlines(queryTimeout);
+  const description = describeSql(sql);
   return {
-    description: describeSql(sql),
+    description,
     async query(text, params, signal) {
       if (signal?.aborted) throw signal.reason;
+      const generation = poolGeneration(sql);
       const query = sql.unsafe(
         text,
         params.map(toParameter) as unknown as postgres.ParameterOrJSON<never>[],
@@ -67,32 +85,42 @@ export function postgresClient(
       // that pooled connection runs next. Page reads and appends take milliseconds, so only a
       // query that is stuck (a lock wait, a slow server) is worth the risk.
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => {
-        timer = setTimeout(() => {
-          Promise.resolve(query.cancel() as unknown).catch(() => {});
-        }, CANCEL_AFTER_MS);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const removeAbort = onAbort(signal, () => {
+        timer = setTimeout(() => cancel(query), CANCEL_AFTER_MS);
+      });
       try {
         return await new Promise<unknown[][]>((resolve, reject) => {
+          const removeEnded = onPoolEnded(sql, generation, () => {
+            unwatch();
+            reject(clientEnded(description));
+          });
           const unwatch = deadlines.watch(() => {
-            Promise.resolve(query.cancel() as unknown).catch(() => {});
-            reject(new Error(`no answer from PostgreSQL within ${queryTimeout} ms`));
+            removeEnded();
+            cancel(query);
+            reportConnectionLost(sql, generation);
+            reject(
+              new StorageError(
+                `no answer from PostgreSQL within ${queryTimeout} ms (${description})`,
+                { reason: "timeout" },
+              ),
+            );
           });
           (query as unknown as Promise<unknown[][]>).then(
             (rows) => {
               unwatch();
+              removeEnded();
               resolve(rows);
             },
             (error) => {
               unwatch();
-              reject(error);
+              removeEnded();
+              reject(driverFailure(sql, generation, error));
             },
           );
         });
       } finally {
         if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        removeAbort();
       }
     },
     async exec(script) {
@@ -103,6 +131,26 @@ export function postgresClient(
       return () => meta.unlisten();
     },
   };
+}
+
+function cancel(query: postgres.PendingQuery<postgres.Row[]> | unknown): void {
+  Promise.resolve((query as { cancel(): unknown }).cancel()).catch(() => {});
+}
+
+// A query left queued in a pool that ended: it was never sent.
+function clientEnded(description: string): Error {
+  return Object.assign(
+    new Error(`write CONNECTION_ENDED ${description} (the client was closed before the query ran)`),
+    { code: "CONNECTION_ENDED" },
+  );
+}
+
+function driverFailure(sql: postgres.Sql, generation: number, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && LOST_CONNECTION_CODES.has(code)) {
+    reportConnectionLost(sql, generation);
+  }
+  return error;
 }
 
 /** Checks a `queryTimeout` option: a positive number of milliseconds, or the default. */

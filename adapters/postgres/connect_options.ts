@@ -5,9 +5,19 @@
  */
 
 import postgres from "postgres";
+import {
+  anyValue,
+  assertKnownKeys,
+  integerAtLeast,
+  numberAtLeast,
+  type OptionRules,
+  readOptions,
+  stringOption,
+} from "../../src/_options.ts";
 import { describeError } from "../_sql/errors.ts";
 import type { SqlNames } from "../_sql/names.ts";
 import { describeSql } from "./_client.ts";
+import { failoverClient } from "./_failover_pool.ts";
 
 /**
  * How `PostgresEventLog.connect` and `PostgresSnapshotStore.connect` reach the server.
@@ -44,34 +54,74 @@ export interface PostgresConnectOptions {
   ssl?: boolean | "require" | "allow" | "prefer" | "verify-full" | object;
   /** Seconds to wait for a connection. Default 30. */
   connectTimeout?: number;
-  /** Any other option of `postgres()` (postgres.js), passed through as is. */
+  /**
+   * Any other option of `postgres()` (postgres.js), passed through as is (they override the
+   * adapter's own: `socket` or `backoff` given here replace its socket handling and reconnect
+   * pacing).
+   */
   clientOptions?: Record<string, unknown>;
+}
+
+const CONNECT_RULES: OptionRules<PostgresConnectOptions> = {
+  url: stringOption<string | undefined>(undefined, /^postgres(ql)?:\/\//, "a postgres:// URL"),
+  max: integerAtLeast<number | undefined>(1, 10),
+  ssl: anyValue<PostgresConnectOptions["ssl"]>(undefined),
+  connectTimeout: numberAtLeast<number | undefined>(0.001, 30),
+  clientOptions: {
+    default: undefined,
+    valid: (value) => value !== null && typeof value === "object" && !Array.isArray(value),
+    expected: "an object of postgres.js options",
+  },
+};
+
+/** The option names of {@linkcode PostgresConnectOptions}. */
+export const CONNECT_OPTION_KEYS: readonly string[] = Object.keys(CONNECT_RULES);
+
+// Seconds before a lost connection is opened again: at most a quarter second. postgres.js
+// counts lost connections across the pool and waits up to 20 s after a few of them, which
+// after every backend was terminated held all commands for the whole query timeout.
+function reconnectDelay(retries: number): number {
+  return Math.min(0.01 * 2 ** retries, 0.25) * (0.5 + Math.random() / 2);
 }
 
 /**
  * Opens a postgres.js client and checks that the server answers, so a wrong address fails
- * here with a clear message rather than at the first write.
+ * here with a clear message rather than at the first write. Refuses an unknown key (`uri` for
+ * `url`) or a bad value with a TypeError or RangeError before anything is opened; keys in
+ * `otherKeys` belong to the caller (its own options) and are left to it. The client replaces
+ * its pool when a connection is lost (see `_failover_pool.ts`) and its `end()` leaves no
+ * socket or timer behind.
  */
 export async function openClient(
   options: PostgresConnectOptions,
   names: SqlNames,
+  otherKeys: readonly string[] = [],
 ): Promise<postgres.Sql> {
-  const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> = {
-    max: options.max ?? 10,
-    connect_timeout: options.connectTimeout ?? 30,
-    onnotice: () => {},
-    // postgres.js looks up array types on each new connection in a query whose failure (a
-    // connection terminated while it runs) escapes as an unhandled rejection; the adapter
-    // sends arrays as literals instead and needs no type lookup.
-    fetch_types: false,
-    ...options.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
-  };
-  if (options.ssl !== undefined) {
-    clientOptions.ssl = options.ssl;
-  }
-  const sql = options.url === undefined
-    ? postgres(clientOptions)
-    : postgres(options.url, clientOptions);
+  const given = (options ?? {}) as Record<string, unknown>;
+  assertKnownKeys("PostgresConnectOptions", given, [...CONNECT_OPTION_KEYS, ...otherKeys]);
+  const connectOnly = Object.fromEntries(
+    Object.entries(given).filter(([key]) => CONNECT_OPTION_KEYS.includes(key)),
+  );
+  const read = readOptions("PostgresConnectOptions", connectOnly, CONNECT_RULES);
+  const sql = failoverClient((sockets) => {
+    // `socket` is an option of postgres.js that its types do not list.
+    const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> & {
+      socket?: unknown;
+    } = {
+      max: read.max ?? 10,
+      connect_timeout: read.connectTimeout ?? 30,
+      onnotice: () => {},
+      // postgres.js looks up array types on each new connection in a query whose failure (a
+      // connection terminated while it runs) escapes as an unhandled rejection; the adapter
+      // sends arrays as literals instead and needs no type lookup.
+      fetch_types: false,
+      backoff: reconnectDelay,
+      socket: sockets.create,
+      ...read.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
+    };
+    if (read.ssl !== undefined) clientOptions.ssl = read.ssl;
+    return read.url === undefined ? postgres(clientOptions) : postgres(read.url, clientOptions);
+  });
   try {
     await sql.unsafe("select 1");
   } catch (error) {

@@ -31,7 +31,8 @@ import {
   offsetStatements,
   type OffsetTableOptions,
 } from "../_sql/sql_offset_store.ts";
-import { describeSql } from "./_client.ts";
+import { DEFAULT_QUERY_TIMEOUT_MS as TIMEOUT, describeSql } from "./_client.ts";
+import { reserveConnection, withTimeout } from "./_reserve.ts";
 
 const UNLOCK_WAIT_MS = 2_000;
 
@@ -163,7 +164,12 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
     assertProjectionName(name);
     if (signal?.aborted) throw signal.reason;
     try {
-      const rows = await this.#sql.unsafe(this.#statements.load, [name]);
+      const rows = await withTimeout(
+        () => this.#sql.unsafe(this.#statements.load, [name]),
+        TIMEOUT,
+        `Cannot load the offset of projection "${name}"`,
+        signal,
+      );
       return rows.length === 0 ? 0 : Number(rows[0]!.position);
     } catch (error) {
       throw this.#describe(error, `Cannot load the offset of projection "${name}"`, false);
@@ -228,7 +234,7 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       releaseLocal();
     };
     try {
-      reserved = await sql.reserve();
+      reserved = await reserveConnection(sql, TIMEOUT, signal);
       for (;;) {
         const [row] =
           await reserved`select pg_try_advisory_lock(${lockSpace}::int4, ${key}::int4) as locked`;
@@ -245,7 +251,7 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       locked = true;
       const [backend] = await reserved`select pg_backend_pid() as pid`;
       pid = Number(backend!.pid);
-      await sql.unsafe(ensure, [name]);
+      await withTimeout(() => sql.unsafe(ensure, [name]), TIMEOUT, `Cannot acquire "${name}"`);
     } catch (error) {
       await unlock();
       throw signal?.aborted
@@ -258,14 +264,22 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       async load(callOptions: OffsetCallOptions = {}): Promise<number> {
         const { signal } = readCallOptions(callOptions);
         if (signal?.aborted) throw signal.reason;
-        const rows = await sql.unsafe(load, [name]);
+        const rows = await withTimeout(
+          () => sql.unsafe(load, [name]),
+          TIMEOUT,
+          `Cannot load the offset of projection "${name}"`,
+          signal,
+        );
         return rows.length === 0 ? 0 : Number(rows[0]!.position);
       },
       async commit(
         change: OffsetChange,
         work: (tx: postgres.TransactionSql) => Promise<void>,
+        callOptions?: OffsetCallOptions,
       ): Promise<void> {
+        const { signal } = readCallOptions(callOptions);
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        signal?.throwIfAborted();
         await sql.begin(async (tx) => {
           // Moving the offset first locks the row, so a competing runner waits here, then
           // finds the offset moved and rolls back before its handler runs. The move also
@@ -285,6 +299,8 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
             });
           }
           await work(tx);
+          // A stop while the unit of work ran rolls it back: nothing of it is stored.
+          signal?.throwIfAborted();
         });
       },
       async release(): Promise<void> {
