@@ -14,6 +14,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { Binarize } from "../src/binarize.ts";
+import { errorText } from "../src/_error_text.ts";
 import { ProtobufDecodeError } from "./errors.ts";
 
 /**
@@ -108,10 +109,6 @@ function findOneof(schema: DescMessage, name: string): DescOneof {
 function caseOf(message: unknown, oneof: DescOneof): unknown {
   const group = (message as Record<string, { case?: unknown } | undefined>)[oneof.localName];
   return group?.case;
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -233,7 +230,7 @@ export function protobufBinarize<EventDesc extends DescMessage, StateDesc extend
     try {
       return toBinary(schema, value, writeOptions);
     } catch (cause) {
-      throw new TypeError(`Cannot encode ${what} as "${schema.typeName}": ${reasonOf(cause)}`, {
+      throw new TypeError(`Cannot encode ${what} as "${schema.typeName}": ${errorText(cause)}`, {
         cause,
       });
     }
@@ -254,7 +251,7 @@ export function protobufBinarize<EventDesc extends DescMessage, StateDesc extend
         messageType: schema.typeName,
         what,
         byteLength: bytes.byteLength,
-        reason: reasonOf(cause),
+        reason: errorText(cause),
         cause,
       });
     }

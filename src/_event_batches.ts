@@ -5,6 +5,7 @@
 // the stream is then locked and never read, so every event is still read exactly once. Any other
 // reader, and any EventLog written elsewhere, uses the stream as it is.
 
+import { onAbort } from "./_abort.ts";
 import type { PersistedEvent } from "./event_log.ts";
 
 /** A source of events, a batch at a time. */
@@ -43,10 +44,10 @@ export function batchedEventStream(
   batches: EventBatches,
   signal: AbortSignal | undefined,
 ): ReadableStream<PersistedEvent> {
-  let onAbort: (() => void) | undefined;
+  let detach: (() => void) | undefined;
   const release = () => {
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-    onAbort = undefined;
+    detach?.();
+    detach = undefined;
   };
   const next = async (): Promise<readonly PersistedEvent[] | null> => {
     if (signal?.aborted) throw signal.reason;
@@ -71,14 +72,13 @@ export function batchedEventStream(
         controller.error(signal.reason);
         return;
       }
-      onAbort = () => {
+      detach = onAbort(signal, () => {
         release();
         batches.cancel(signal.reason);
         try {
           controller.error(signal.reason);
         } catch { /* already closed */ }
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
+      });
     },
     async pull(controller) {
       sources.delete(stream); // read as a stream from now on
@@ -86,7 +86,7 @@ export function batchedEventStream(
       try {
         batch = await next();
       } catch (error) {
-        if (signal?.aborted) return; // errored by onAbort already
+        if (signal?.aborted) return; // errored by the abort listener already
         throw error;
       }
       if (batch === null) controller.close();
