@@ -222,9 +222,8 @@ test("memory: aborted commands are never in the log, acknowledged ones always", 
 
 test("PostgreSQL: backends terminated with commits in flight; no failed command is in the log", async () => {
   const typeName = uniqueTypeName("outcome");
-  const sql = postgres(pg.url, { max: 4, onnotice: () => {}, fetch_types: false });
   const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
-  const eventLog = new PostgresEventLog(sql, { queryTimeout: 10_000 });
+  const eventLog = await PostgresEventLog.connect({ url: pg.url, max: 4 });
   const ids = idsOf("postgres");
   try {
     const refs = await spawnAll(eventLog, typeName, ids);
