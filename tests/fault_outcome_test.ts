@@ -118,7 +118,8 @@ async function runWithFault(
   process.on("unhandledRejection", onUnhandled);
   let inFlight = 0;
   // SENDERS senders per entity, so commands also wait in the mailbox; a third of the signals
-  // abort at once (while the command waits or runs), a third after a random 0-3 ms.
+  // abort after a random 0-3 ms, a sixth right after sending (while the command waits or runs),
+  // and a sixth before sending.
   const sender = async (index: number, lane: number) => {
     const ref = refs[index]!;
     for (let n = lane; n < COMMANDS; n += SENDERS) {
@@ -128,9 +129,10 @@ async function runWithFault(
       const abort = () => controller.abort(new Error("caller gave up"));
       const dice = Math.random();
       const timer = dice < 1 / 3 ? setTimeout(abort, Math.random() * 3) : undefined;
+      if (dice > 5 / 6) abort();
       inFlight++;
       const handled = ref.handleCommand(add(tag, amountOf(tag)), { signal: controller.signal });
-      if (dice > 2 / 3) queueMicrotask(abort);
+      if (dice > 2 / 3 && dice <= 5 / 6) queueMicrotask(abort);
       try {
         const result = await within(handled, COMMAND_BOUND, `command ${tag}`);
         assert.ok(result.ok);
