@@ -14,10 +14,7 @@ import type {
 } from "./offset_store.ts";
 import { ProjectionError } from "./errors.ts";
 import { assertProjectionName, NameLocks } from "./_name_locks.ts";
-
-function readCallOptions(where: string, options: unknown): OffsetCallOptions {
-  return readOptions<OffsetCallOptions>(where, options, { signal: signalOption() });
-}
+import { callSignal } from "../src/_call_options.ts";
 
 /**
  * Offsets kept in memory, lost when the process ends. There is no transaction: the handler's
@@ -59,7 +56,7 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
   load(name: string, options?: OffsetCallOptions): Promise<number> {
     try {
       assertProjectionName(name);
-      readCallOptions("MemoryOffsetStore.load", options).signal?.throwIfAborted();
+      callSignal("MemoryOffsetStore.load", options)?.throwIfAborted();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -82,7 +79,7 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
       name,
       load(options?: OffsetCallOptions): Promise<number> {
         try {
-          readCallOptions("OffsetLease.load", options).signal?.throwIfAborted();
+          callSignal("OffsetLease.load", options)?.throwIfAborted();
         } catch (error) {
           return Promise.reject(error);
         }
@@ -95,7 +92,7 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
       ): Promise<void> {
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
         // Without a transaction, a unit of work can only be refused before it begins.
-        readCallOptions("OffsetLease.commit", options).signal?.throwIfAborted();
+        callSignal("OffsetLease.commit", options)?.throwIfAborted();
         const stored = offsets.get(name) ?? 0;
         if (stored !== change.from) {
           throw new ProjectionError(

@@ -85,15 +85,7 @@ export function splitOptions<Rules extends object>(
   return [own, rest];
 }
 
-const NO_SIGNAL: { signal: AbortSignal | undefined } = { signal: undefined };
-const CALL_RULES = { signal: signalOption() };
 const ACQUIRE_RULES = { wait: booleanOption(false), signal: signalOption() };
-
-/** Reads the options of one call (`{ signal }`), refusing unknown keys. */
-export function readCallOptions(options: unknown): { signal: AbortSignal | undefined } {
-  if (options === undefined) return NO_SIGNAL;
-  return readOptions("call", options, CALL_RULES);
-}
 
 /** Reads the options of `OffsetStore.acquire` (`{ wait, signal }`), refusing unknown keys. */
 export function readAcquireOptions(

@@ -15,13 +15,14 @@ import { type SqlClient, toNumber } from "./client.ts";
 import { closedError, describeError } from "./errors.ts";
 import type { NameOptions, SqlNames } from "./names.ts";
 import { sqlNames } from "./names.ts";
-import { readCallOptions, type SqlLogSettings } from "./options.ts";
+import type { SqlLogSettings } from "./options.ts";
 import { PAGE_BYTES, unpackPage } from "./packed_page.ts";
 import { LiveWakeups } from "./live_wakeups.ts";
 import { pagedStream, type PageSource } from "./paged_stream.ts";
 import { setupScript } from "./schema.ts";
 import { SqlAppender } from "./sql_append.ts";
 import { type Statements, statements } from "./statements.ts";
+import { callSignal } from "../../src/_call_options.ts";
 
 /**
  * Options shared by the SQL event logs.
@@ -147,7 +148,7 @@ export class SqlEventLog implements EventLog {
     options?: CallOptions,
   ): Promise<number> {
     try {
-      const signal = readCallOptions(options).signal;
+      const signal = callSignal("persist", options);
       assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
       const what = () => `Cannot persist events for "${typeName}/${id}"`;
       if (this.#closed) throw closedError(what(), "event log");
@@ -162,7 +163,7 @@ export class SqlEventLog implements EventLog {
   }
 
   async lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {
-    const { signal } = readCallOptions(options);
+    const signal = callSignal("lastSeqNo", options);
     assertTypeName(typeName);
     assertId(id);
     throwIfAborted(signal);

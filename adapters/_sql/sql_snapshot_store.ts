@@ -12,9 +12,10 @@ import {
 import { type SqlClient, toBytes, toNumber } from "./client.ts";
 import { describeError } from "./errors.ts";
 import { type NameOptions, type SqlNames, sqlNames } from "./names.ts";
-import { readCallOptions, type SqlStoreSettings } from "./options.ts";
+import type { SqlStoreSettings } from "./options.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
+import { callSignal } from "../../src/_call_options.ts";
 
 /**
  * Options shared by the SQL snapshot stores.
@@ -84,7 +85,7 @@ export class SqlSnapshotStore implements SnapshotStore {
     bytes: Uint8Array,
     options?: CallOptions,
   ): Promise<void> {
-    const { signal } = readCallOptions(options);
+    const signal = callSignal("save", options);
     assertTypeName(typeName);
     assertId(id);
     assertPositiveInteger(seqNo, "seqNo");
@@ -112,7 +113,7 @@ export class SqlSnapshotStore implements SnapshotStore {
   }
 
   async load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null> {
-    const { signal } = readCallOptions(options);
+    const signal = callSignal("load", options);
     assertTypeName(typeName);
     assertId(id);
     throwIfAborted(signal);

@@ -25,7 +25,6 @@ import {
 } from "../../src/_validate.ts";
 import { openConnection, readConnectOptions } from "./connect_options.ts";
 import {
-  CALL_OPTION_RULES,
   LOG_OPTION_RULES,
   type NatsEventLogConnectOptions,
   type NatsEventLogOptions,
@@ -46,6 +45,7 @@ import { type EntityHead, headOf, planEntityRead, planTypeRead } from "./_read_p
 import { consumerStream } from "./_reader.ts";
 import { StreamAdmin } from "./_stream_admin.ts";
 import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
+import { callSignal } from "../../src/_call_options.ts";
 
 // Entities whose head (last seqNo, stream sequence) a log remembers, so a persist right after
 // the previous one needs no lookup.
@@ -243,7 +243,7 @@ export class NatsEventLog implements EventLog {
     events: readonly Uint8Array[],
     options?: CallOptions,
   ): Promise<number> {
-    const { signal } = readOptions("persist", options, CALL_OPTION_RULES);
+    const signal = callSignal("persist", options);
     assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
     const count = events.length;
     if (count > POSITION_FACTOR) {
@@ -308,7 +308,7 @@ export class NatsEventLog implements EventLog {
 
   /** {@inheritDoc EventLog.lastSeqNo} */
   async lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {
-    const { signal } = readOptions("lastSeqNo", options, CALL_OPTION_RULES);
+    const signal = callSignal("lastSeqNo", options);
     assertTypeName(typeName);
     assertId(id);
     throwIfAborted(signal);

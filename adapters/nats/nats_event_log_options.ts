@@ -6,7 +6,7 @@
  */
 
 import type { JetStreamOptions } from "@nats-io/jetstream";
-import type { CallOptions, ReadOptions } from "../../src/event_log.ts";
+import type { ReadOptions } from "../../src/event_log.ts";
 import {
   anyValue,
   booleanOption,
@@ -136,6 +136,3 @@ export const READ_OPTION_RULES: OptionRules<ReadOptions> = {
   live: booleanOption(false),
   signal: signalOption(),
 };
-
-/** The rules of `CallOptions`. */
-export const CALL_OPTION_RULES: OptionRules<CallOptions> = { signal: signalOption() };

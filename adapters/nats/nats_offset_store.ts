@@ -36,6 +36,7 @@ import {
   createBucket,
 } from "./_kv_bucket.ts";
 import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
+import { callSignal } from "../../src/_call_options.ts";
 
 /**
  * Options of a {@linkcode NatsOffsetStore}.
@@ -80,7 +81,6 @@ const STORE_OPTION_RULES: OptionRules<NatsOffsetStoreOptions> = {
   bucket: bucketOption("eventsourced_projection_offsets"),
   timeout: integerAtLeast(1, 5_000),
 };
-const CALL_OPTION_RULES: OptionRules<OffsetCallOptions> = { signal: signalOption() };
 const ACQUIRE_OPTION_RULES: OptionRules<AcquireOptions> = {
   wait: booleanOption(false),
   signal: signalOption(),
@@ -170,7 +170,7 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
 
   /** {@inheritDoc OffsetStore.load} */
   async load(name: string, options: OffsetCallOptions = {}): Promise<number> {
-    const { signal } = readOptions("NatsOffsetStore.load", options, CALL_OPTION_RULES);
+    const signal = callSignal("NatsOffsetStore.load", options);
     assertProjectionName(name);
     if (signal?.aborted) throw signal.reason;
     return (await withSignal(this.#read(name), signal)).offset;
@@ -192,7 +192,7 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
     return {
       name,
       load: async (callOptions: OffsetCallOptions = {}) => {
-        const { signal } = readOptions("OffsetLease.load", callOptions, CALL_OPTION_RULES);
+        const signal = callSignal("OffsetLease.load", callOptions);
         if (signal?.aborted) throw signal.reason;
         const stored = await withSignal(this.#read(name), signal);
         revision = stored.revision;
@@ -203,7 +203,7 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
         work: (tx: undefined) => Promise<void>,
         callOptions?: OffsetCallOptions,
       ) => {
-        const { signal } = readOptions("OffsetLease.commit", callOptions, CALL_OPTION_RULES);
+        const signal = callSignal("OffsetLease.commit", callOptions);
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
         signal?.throwIfAborted();
         const what = `Cannot store offset ${change.to} of projection "${name}"`;

@@ -9,13 +9,7 @@ import { jetstream, type JetStreamClient, type JetStreamOptions } from "@nats-io
 import type { CallOptions } from "../../src/event_log.ts";
 import { StorageError } from "../../src/errors.ts";
 import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
-import {
-  anyValue,
-  integerAtLeast,
-  type OptionRules,
-  readOptions,
-  signalOption,
-} from "../../src/_options.ts";
+import { anyValue, integerAtLeast, type OptionRules, readOptions } from "../../src/_options.ts";
 import {
   assertId,
   assertPositiveInteger,
@@ -33,6 +27,7 @@ import {
   type BucketSetupOptions,
   createBucket,
 } from "./_kv_bucket.ts";
+import { callSignal } from "../../src/_call_options.ts";
 
 /**
  * Options of a {@linkcode NatsSnapshotStore}.
@@ -104,8 +99,6 @@ const STORE_OPTION_RULES: OptionRules<NatsSnapshotStoreOptions> = {
     expected: "an object of JetStream options",
   },
 };
-
-const CALL_OPTION_RULES: OptionRules<CallOptions> = { signal: signalOption() };
 
 // The room a KV write's headers take (the expected-revision header of a compare-and-set).
 const KV_HEADER_BYTES = 64;
@@ -260,7 +253,7 @@ export class NatsSnapshotStore implements SnapshotStore {
     bytes: Uint8Array,
     options?: CallOptions,
   ): Promise<void> {
-    const { signal } = readOptions("save", options, CALL_OPTION_RULES);
+    const signal = callSignal("save", options);
     assertTypeName(typeName);
     assertId(id);
     assertPositiveInteger(seqNo, "seqNo");
@@ -307,7 +300,7 @@ export class NatsSnapshotStore implements SnapshotStore {
 
   /** {@inheritDoc SnapshotStore.load} */
   async load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null> {
-    const { signal } = readOptions("load", options, CALL_OPTION_RULES);
+    const signal = callSignal("load", options);
     assertTypeName(typeName);
     assertId(id);
     throwIfAborted(signal);

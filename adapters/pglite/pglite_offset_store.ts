@@ -21,13 +21,14 @@ import {
 import { readOptions } from "../../src/_options.ts";
 import { describeError } from "../_sql/errors.ts";
 import { type SqlNames, sqlNames } from "../_sql/names.ts";
-import { nameRules, readAcquireOptions, readCallOptions } from "../_sql/options.ts";
+import { nameRules, readAcquireOptions } from "../_sql/options.ts";
 import { setupScript } from "../_sql/schema.ts";
 import {
   conflictMessage,
   offsetStatements,
   type OffsetTableOptions,
 } from "../_sql/sql_offset_store.ts";
+import { callSignal } from "../../src/_call_options.ts";
 
 /**
  * Options of a {@linkcode PgliteOffsetStore}: where its table lives.
@@ -154,7 +155,7 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
 
   /** {@inheritDoc OffsetStore.load} */
   async load(name: string, options?: OffsetCallOptions): Promise<number> {
-    const { signal } = readCallOptions(options);
+    const signal = callSignal("PgliteOffsetStore.load", options);
     assertProjectionName(name);
     if (signal?.aborted) throw signal.reason;
     try {
@@ -185,7 +186,7 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
     return {
       name,
       load: async (callOptions: OffsetCallOptions = {}) => {
-        const { signal } = readCallOptions(callOptions);
+        const signal = callSignal("OffsetLease.load", callOptions);
         if (signal?.aborted) throw signal.reason;
         return await loadOffset(db, load, name);
       },
@@ -194,7 +195,7 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
         work: (tx: Transaction) => Promise<void>,
         callOptions?: OffsetCallOptions,
       ) {
-        const { signal } = readCallOptions(callOptions);
+        const signal = callSignal("OffsetLease.commit", callOptions);
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
         signal?.throwIfAborted();
         await db.transaction(async (tx) => {

@@ -23,7 +23,7 @@ import {
 import { numberAtLeast, readOptions } from "../../src/_options.ts";
 import { describeError } from "../_sql/errors.ts";
 import { type SqlNames, sqlNames } from "../_sql/names.ts";
-import { nameRules, readAcquireOptions, readCallOptions } from "../_sql/options.ts";
+import { nameRules, readAcquireOptions } from "../_sql/options.ts";
 import { setupScript } from "../_sql/schema.ts";
 import {
   conflictMessage,
@@ -33,6 +33,7 @@ import {
 } from "../_sql/sql_offset_store.ts";
 import { DEFAULT_QUERY_TIMEOUT_MS as TIMEOUT, describeSql } from "./_client.ts";
 import { reserveConnection, withTimeout } from "./_reserve.ts";
+import { callSignal } from "../../src/_call_options.ts";
 
 const UNLOCK_WAIT_MS = 2_000;
 
@@ -160,7 +161,7 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
 
   /** {@inheritDoc OffsetStore.load} */
   async load(name: string, options?: OffsetCallOptions): Promise<number> {
-    const { signal } = readCallOptions(options);
+    const signal = callSignal("PostgresOffsetStore.load", options);
     assertProjectionName(name);
     if (signal?.aborted) throw signal.reason;
     try {
@@ -262,7 +263,7 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
     return {
       name,
       async load(callOptions: OffsetCallOptions = {}): Promise<number> {
-        const { signal } = readCallOptions(callOptions);
+        const signal = callSignal("OffsetLease.load", callOptions);
         if (signal?.aborted) throw signal.reason;
         const rows = await withTimeout(
           () => sql.unsafe(load, [name]),
@@ -277,7 +278,7 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
         work: (tx: postgres.TransactionSql) => Promise<void>,
         callOptions?: OffsetCallOptions,
       ): Promise<void> {
-        const { signal } = readCallOptions(callOptions);
+        const signal = callSignal("OffsetLease.commit", callOptions);
         if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
         signal?.throwIfAborted();
         await sql.begin(async (tx) => {
