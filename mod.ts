@@ -51,11 +51,23 @@ export type {
   RejectEffect,
   ReplyEffect,
 } from "./src/command.ts";
-export type { Result } from "./src/result.ts";
+export type { Duplicate, Result } from "./src/result.ts";
+export type { EventMetadata } from "./src/event_metadata.ts";
 export type { Binarize } from "./src/binarize.ts";
-export type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "./src/event_log.ts";
-export type { Snapshot, SnapshotStore } from "./src/snapshot_store.ts";
-export type { EntityRef, HandleCommandOptions } from "./src/entity_ref.ts";
+export type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "./src/event_log.ts";
+export type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "./src/snapshot_store.ts";
+export type {
+  EntityRef,
+  HandleCommandOptions,
+  WithCommandId,
+  WithoutCommandId,
+} from "./src/entity_ref.ts";
 export type { SpawnOptions } from "./src/spawn.ts";
 export type { EntityRegistryOptions } from "./src/entity_registry.ts";
 export type { EventEnvelope, EventReaderOptions } from "./src/event_reader.ts";
@@ -71,6 +83,7 @@ export type {
 
 export { emit, emitAndReply, reject, reply } from "./src/command.ts";
 export { jsonBinarize } from "./src/binarize.ts";
+export { METADATA_LIMITS } from "./src/event_metadata.ts";
 export { spawn } from "./src/spawn.ts";
 export { EntityRegistry } from "./src/entity_registry.ts";
 export { EventReader } from "./src/event_reader.ts";

@@ -6,18 +6,20 @@
 // idle fast path beyond the command's own promise and result.
 
 import type { Command, CommandEffect } from "./command.ts";
-import type { EntityRef, HandleCommandOptions } from "./entity_ref.ts";
+import type { EntityRef, HandleCommandOptions, WithoutCommandId } from "./entity_ref.ts";
 import type { Binarize } from "./binarize.ts";
-import type { EventLog } from "./event_log.ts";
+import type { EventLog, PersistOptions } from "./event_log.ts";
 import type { EventSourced } from "./event_sourced.ts";
 import type { SnapshotStore } from "./snapshot_store.ts";
-import type { Result } from "./result.ts";
+import type { Duplicate, Result } from "./result.ts";
 import type { HandleCommandError } from "./errors.ts";
 import { commandFailure, persistFailure } from "./_command_failure.ts";
 import { replay, type ReplayTarget } from "./_replay.ts";
 import { Mailbox } from "./_mailbox.ts";
 import { effectProblem, isValidEmit } from "./_effect.ts";
-import { callSignal } from "./_call_options.ts";
+import { COMMAND_OPTION_KEYS, optionsSignal } from "./_call_options.ts";
+import { EMPTY_METADATA, type EventMetadata, readMetadata } from "./event_metadata.ts";
+import { CommandIds, readCommandIds } from "./_command_ids.ts";
 import { onAbort } from "./_abort.ts";
 import { SnapshotSaver } from "./_snapshot_saver.ts";
 
@@ -29,8 +31,14 @@ export interface EntityConfig<State, Event> {
   readonly snapshotStore: SnapshotStore | undefined;
   readonly snapshotAfter: number | undefined;
   readonly commandBufferSize: number;
+  readonly deduplicationWindow: number;
   readonly onError: (error: Error) => void;
+  /** The persist options of a command without signal or metadata (the codec's version). */
+  readonly persistOptions: PersistOptions | undefined;
 }
+
+/** What a command comes to: its result, or a duplicate of one already applied. */
+type Answer<Reply, Error> = Result<Reply, Error> | Duplicate;
 
 /** The implementation of {@linkcode EntityRef}. */
 export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarget<State, Event> {
@@ -46,12 +54,25 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #snapshots: SnapshotSaver<State> | undefined;
   #lastUsed = 0;
   #detachSignal: (() => void) | undefined;
+  #commandIds: CommandIds | undefined;
+  // The lowest seqNo whose command id was read: after a spawn from a snapshot, the ids of the
+  // events before it are read when the first command with a commandId needs them.
+  #idsFrom: number;
 
-  constructor(config: EntityConfig<State, Event>, id: string, state: State, seqNo: number) {
+  constructor(
+    config: EntityConfig<State, Event>,
+    id: string,
+    state: State,
+    seqNo: number,
+    commandIds: CommandIds | undefined,
+    idsFrom: number,
+  ) {
     this.#config = config;
     this.id = id;
     this.#state = state;
     this.#seqNo = seqNo;
+    this.#commandIds = commandIds;
+    this.#idsFrom = idsFrom;
   }
 
   get entity(): EventSourced<State, Event> {
@@ -62,6 +83,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   }
   get binarize(): Binarize<Event, State> {
     return this.#config.binarize;
+  }
+  get deduplicationWindow(): number {
+    return this.#config.deduplicationWindow;
   }
 
   /** Whether the entity runs or holds a command: an idle entity can be passivated. */
@@ -84,13 +108,25 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
 
   handleCommand<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
+    options?: WithoutCommandId,
+  ): Promise<Result<Reply, Error>>;
+  handleCommand<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
     options?: HandleCommandOptions,
-  ): Promise<Result<Reply, Error>> {
+  ): Promise<Result<Reply, Error> | Duplicate>;
+  handleCommand<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+    options?: HandleCommandOptions,
+  ): Promise<Result<Reply, Error> | Duplicate> {
     let signal: AbortSignal | undefined;
-    try {
-      signal = callSignal("handleCommand", options);
-    } catch (error) {
-      return Promise.reject(error);
+    let metadata = EMPTY_METADATA;
+    if (options !== undefined) {
+      try {
+        signal = optionsSignal("handleCommand", options, COMMAND_OPTION_KEYS);
+        metadata = readMetadata("handleCommand", options.metadata);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     if (this.#stopping !== undefined) {
       return Promise.reject(
@@ -102,7 +138,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     }
     if (!this.#busy) {
       this.#busy = true;
-      return this.#runFirst(command, signal);
+      return this.#runFirst(command, signal, metadata);
     }
     const mailbox = this.#mailbox ??= new Mailbox(this.#config.commandBufferSize);
     if (mailbox.full) {
@@ -117,8 +153,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     return mailbox.add(
       command as Command<unknown, unknown, unknown, unknown>,
       signal,
+      metadata,
       (aborted) => this.#aborted(aborted),
-    ) as Promise<Result<Reply, Error>>;
+    ) as Promise<Result<Reply, Error> | Duplicate>;
   }
 
   stop(): Promise<void> {
@@ -158,10 +195,11 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #runFirst<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
-  ): Promise<Result<Reply, Error>> {
-    let outcome: Result<Reply, Error> | Promise<Result<Reply, Error>>;
+    metadata: EventMetadata,
+  ): Promise<Answer<Reply, Error>> {
+    let outcome: Answer<Reply, Error> | Promise<Answer<Reply, Error>>;
     try {
-      outcome = this.#process(command, signal);
+      outcome = this.#process(command, signal, metadata);
     } catch (error) {
       this.#next();
       return Promise.reject(error);
@@ -176,11 +214,12 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #next(): void {
     const mailbox = this.#mailbox;
     for (let waiting = mailbox?.take(); waiting !== undefined; waiting = mailbox!.take()) {
-      let outcome: Result<unknown, unknown> | Promise<Result<unknown, unknown>>;
+      let outcome: Answer<unknown, unknown> | Promise<Answer<unknown, unknown>>;
       try {
         outcome = this.#process(
           waiting.command as Command<State, Event, unknown, unknown>,
           waiting.signal,
+          waiting.metadata,
         );
       } catch (error) {
         waiting.reject(error);
@@ -203,26 +242,65 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #process<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
-  ): Result<Reply, Error> | Promise<Result<Reply, Error>> {
-    if (this.#needsResync) {
-      return this.#resync(signal).then(
-        () => this.#decideAfterResync(command, signal),
+    metadata: EventMetadata,
+  ): Answer<Reply, Error> | Promise<Answer<Reply, Error>> {
+    if (this.#needsResync || (metadata.commandId !== undefined && this.#idsMissing())) {
+      return this.#prepare(signal, metadata).then(
+        () => this.#decideAfterResync(command, signal, metadata),
         (error) => {
           this.#next();
           throw error;
         },
       );
     }
-    return this.#decide(command, signal);
+    return this.#decide(command, signal, metadata);
+  }
+
+  // Whether the command ids of some events in the window were not read yet.
+  #idsMissing(): boolean {
+    const window = this.#config.deduplicationWindow;
+    return window > 0 && this.#idsFrom > Math.max(1, this.#seqNo - window + 1);
+  }
+
+  async #prepare(signal: AbortSignal | undefined, metadata: EventMetadata): Promise<void> {
+    if (this.#needsResync) await this.#resync(signal);
+    if (metadata.commandId !== undefined && this.#idsMissing()) await this.#readEarlierIds(signal);
+  }
+
+  async #readEarlierIds(signal: AbortSignal | undefined): Promise<void> {
+    const config = this.#config;
+    const from = Math.max(1, this.#seqNo - config.deduplicationWindow + 1);
+    try {
+      const earlier = await readCommandIds(
+        config.eventLog,
+        config.entity.typeName,
+        this.id,
+        from,
+        this.#idsFrom,
+        signal,
+      );
+      if (earlier.size > 0) {
+        (this.#commandIds ??= new CommandIds(config.deduplicationWindow)).addEarlier(earlier);
+      }
+      this.#idsFrom = from;
+    } catch (cause) {
+      throw commandFailure(
+        this.#name(),
+        `reading the command ids of the events before the snapshot failed`,
+        "resync-failed",
+        cause,
+      );
+    }
   }
 
   #decideAfterResync<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
-  ): Result<Reply, Error> | Promise<Result<Reply, Error>> {
-    let outcome: Result<Reply, Error> | Promise<Result<Reply, Error>>;
+    metadata: EventMetadata,
+  ): Answer<Reply, Error> | Promise<Answer<Reply, Error>> {
+    let outcome: Answer<Reply, Error> | Promise<Answer<Reply, Error>>;
     try {
-      outcome = this.#decide(command, signal);
+      outcome = this.#decide(command, signal, metadata);
     } catch (error) {
       this.#next();
       throw error;
@@ -234,10 +312,16 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #decide<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
-  ): Result<Reply, Error> | Promise<Result<Reply, Error>> {
+    metadata: EventMetadata,
+  ): Answer<Reply, Error> | Promise<Answer<Reply, Error>> {
+    const commandId = metadata.commandId;
+    if (commandId !== undefined) {
+      const seqNo = this.#commandIds?.find(commandId, this.#seqNo);
+      if (seqNo !== undefined) return { ok: true, duplicate: true, value: undefined, seqNo };
+    }
     let effect: CommandEffect<State, Event, Reply, Error>;
     try {
-      effect = command.handleCommand(this.id, this.#state);
+      effect = command.handleCommand(this.id, this.#state, metadata);
     } catch (cause) {
       throw commandFailure(
         this.#name(),
@@ -253,7 +337,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         return { ok: false, error: effect.error };
       case "emit":
         if (isValidEmit(effect.events, effect.makeReply)) {
-          return this.#emit(effect.events, effect.makeReply, signal);
+          return this.#emit(effect.events, effect.makeReply, signal, metadata);
         }
         // falls through: a hand-built emit effect of the wrong shape
       default:
@@ -269,6 +353,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     events: readonly Event[],
     makeReply: ((state: State) => Reply) | undefined,
     signal: AbortSignal | undefined,
+    metadata: EventMetadata,
   ): Result<Reply, never> | Promise<Result<Reply, never>> {
     const config = this.#config;
     if (events.length === 0) {
@@ -299,7 +384,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         this.id,
         previous === 0 ? null : previous,
         bytes,
-        signal === undefined ? undefined : { signal },
+        signal === undefined && metadata === EMPTY_METADATA
+          ? config.persistOptions
+          : { signal, metadata, version: config.binarize.eventVersion },
       );
     } catch (cause) {
       persisting = Promise.reject(cause);
@@ -307,7 +394,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     return persisting.then(
       (seqNo) => {
         try {
-          return this.#applied(events, makeReply, previous, seqNo);
+          return this.#applied(events, makeReply, previous, seqNo, metadata.commandId);
         } finally {
           this.#next();
         }
@@ -325,6 +412,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     makeReply: ((state: State) => Reply) | undefined,
     previous: number,
     seqNo: number,
+    commandId: string | undefined,
   ): Result<Reply, never> {
     const config = this.#config;
     if (seqNo !== previous + events.length) {
@@ -349,6 +437,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     }
     this.#state = state;
     this.#seqNo = seqNo;
+    if (commandId !== undefined && config.deduplicationWindow > 0) {
+      (this.#commandIds ??= new CommandIds(config.deduplicationWindow)).record(commandId, seqNo);
+    }
     const every = config.snapshotAfter;
     if (every !== undefined && Math.floor(seqNo / every) > Math.floor(previous / every)) {
       (this.#snapshots ??= new SnapshotSaver({
@@ -373,9 +464,10 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
 
   async #resync(signal: AbortSignal | undefined): Promise<void> {
     try {
-      const replayed = await replay(this, this.#state, this.#seqNo, signal);
+      const replayed = await replay(this, this.#state, this.#seqNo, signal, this.#commandIds);
       this.#state = replayed.state;
       this.#seqNo = replayed.seqNo;
+      this.#commandIds = replayed.commandIds;
       this.#needsResync = false;
     } catch (cause) {
       throw commandFailure(

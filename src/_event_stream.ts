@@ -22,6 +22,9 @@ function copyEvent(event: PersistedEvent): PersistedEvent {
     seqNo: event.seqNo,
     position: event.position,
     bytes: copyBytes(event.bytes),
+    version: event.version,
+    writtenAt: event.writtenAt,
+    metadata: event.metadata,
   };
 }
 

@@ -4,14 +4,16 @@
 // waits is withdrawn at once and frees its room.
 
 import type { Command } from "./command.ts";
-import type { Result } from "./result.ts";
+import type { Duplicate, Result } from "./result.ts";
+import type { EventMetadata } from "./event_metadata.ts";
 import { onAbort } from "./_abort.ts";
 
 /** A command waiting in a {@linkcode Mailbox}, with the promise its sender holds. */
 export interface Waiting {
   readonly command: Command<unknown, unknown, unknown, unknown>;
   readonly signal: AbortSignal | undefined;
-  readonly resolve: (result: Result<unknown, unknown>) => void;
+  readonly metadata: EventMetadata;
+  readonly resolve: (result: Result<unknown, unknown> | Duplicate) => void;
   readonly reject: (error: unknown) => void;
   /** Taken to run, or withdrawn by its signal: either way no longer waiting. */
   done: boolean;
@@ -51,12 +53,14 @@ export class Mailbox {
   add(
     command: Command<unknown, unknown, unknown, unknown>,
     signal: AbortSignal | undefined,
+    metadata: EventMetadata,
     aborted: (signal: AbortSignal) => Error,
-  ): Promise<Result<unknown, unknown>> {
+  ): Promise<Result<unknown, unknown> | Duplicate> {
     return new Promise((resolve, reject) => {
       const waiting: Waiting = {
         command,
         signal,
+        metadata,
         resolve,
         reject,
         done: false,

@@ -1,11 +1,12 @@
 // Applies an entity's events from the log to a state: recovery at spawn and the re-sync after a
 // failed persist share this.
 
-import { DecodeError } from "./errors.ts";
 import type { Binarize } from "./binarize.ts";
 import type { EventLog, PersistedEvent } from "./event_log.ts";
 import { takeBatches } from "./_event_batches.ts";
 import type { EventSourced } from "./event_sourced.ts";
+import { decodeEvent } from "./_decode.ts";
+import { CommandIds } from "./_command_ids.ts";
 
 /** What replay needs to know about the entity. */
 export interface ReplayTarget<State, Event> {
@@ -13,6 +14,18 @@ export interface ReplayTarget<State, Event> {
   readonly id: string;
   readonly eventLog: EventLog;
   readonly binarize: Binarize<Event, State>;
+  /** How many recent events' command ids to remember; 0: none. */
+  readonly deduplicationWindow: number;
+}
+
+/** What a replay arrived at. */
+export interface Replayed<State> {
+  readonly state: State;
+  readonly seqNo: number;
+  /** The entity's last seqNo as of the read, when the log's stream tells it. */
+  readonly head: number | null | undefined;
+  /** The ids given, or new ones when the replayed events carried the first command ids. */
+  readonly commandIds: CommandIds | undefined;
 }
 
 /** An event handler threw while replaying the event with this seqNo. */
@@ -27,7 +40,8 @@ export class ReplayHandlerError extends Error {
  * Reads the events after `seqNo` up to the head (a finite read) and applies them to `state`;
  * also returns the head (the entity's last seqNo as of the read) when the log's stream tells it
  * (the logs of this package do, see _event_batches.ts), else `undefined`.
- * Throws a {@linkcode DecodeError} or {@linkcode ReplayHandlerError} naming the seqNo, or an
+ * Records the command ids of the events in `commandIds` (created on the first one).
+ * Throws a `DecodeError` or {@linkcode ReplayHandlerError} naming the seqNo, or an
  * Error when the log has a gap; the stream is cancelled on every failure.
  */
 export async function replay<State, Event>(
@@ -35,8 +49,9 @@ export async function replay<State, Event>(
   state: State,
   seqNo: number,
   signal: AbortSignal | undefined,
-): Promise<{ state: State; seqNo: number; head: number | null | undefined }> {
-  const { entity, id, eventLog, binarize } = target;
+  commandIds: CommandIds | undefined,
+): Promise<Replayed<State>> {
+  const { entity, id, eventLog, binarize, deduplicationWindow } = target;
   const typeName = entity.typeName;
   const apply = (persisted: PersistedEvent) => {
     if (persisted.seqNo !== seqNo + 1) {
@@ -46,18 +61,17 @@ export async function replay<State, Event>(
         } was due`,
       );
     }
-    let event: Event;
-    try {
-      event = binarize.eventFromBytes(persisted.bytes);
-    } catch (cause) {
-      throw new DecodeError({ typeName, id, seqNo: persisted.seqNo, what: "event", cause });
-    }
+    const event = decodeEvent(binarize, persisted);
     try {
       state = entity.handleEvent(state, event);
     } catch (cause) {
       throw new ReplayHandlerError(typeName, id, persisted.seqNo, cause);
     }
     seqNo = persisted.seqNo;
+    const commandId = persisted.metadata.commandId;
+    if (commandId !== undefined && deduplicationWindow > 0) {
+      (commandIds ??= new CommandIds(deduplicationWindow)).record(commandId, seqNo);
+    }
   };
   const options = signal === undefined ? {} : { signal };
   const stream = eventLog.eventsById(typeName, id, seqNo + 1, options);
@@ -71,7 +85,7 @@ export async function replay<State, Event>(
       await batches.cancel(error).catch(() => {});
       throw error;
     }
-    return { state, seqNo, head: batches.head() };
+    return { state, seqNo, head: batches.head(), commandIds };
   }
   const reader = stream.getReader();
   try {
@@ -82,5 +96,5 @@ export async function replay<State, Event>(
   } finally {
     reader.releaseLock();
   }
-  return { state, seqNo, head: undefined };
+  return { state, seqNo, head: undefined, commandIds };
 }

@@ -7,7 +7,7 @@ import type { SnapshotStore } from "./snapshot_store.ts";
 /** What a {@linkcode SnapshotSaver} needs from the entity's config. */
 export interface SnapshotTarget<State> {
   readonly snapshotStore: SnapshotStore;
-  readonly binarize: Pick<Binarize<unknown, State>, "stateToBytes">;
+  readonly binarize: Pick<Binarize<unknown, State>, "stateToBytes" | "stateVersion">;
   readonly typeName: string;
   readonly id: string;
   readonly onError: (error: Error) => void;
@@ -42,7 +42,14 @@ export class SnapshotSaver<State> {
       this.#due = undefined;
       try {
         const bytes = binarize.stateToBytes(due.state);
-        await snapshotStore.save(typeName, id, due.seqNo, bytes);
+        const version = binarize.stateVersion;
+        await snapshotStore.save(
+          typeName,
+          id,
+          due.seqNo,
+          bytes,
+          version === undefined || version === 1 ? undefined : { version },
+        );
       } catch (cause) {
         onError(
           new Error(`Cannot save snapshot of "${typeName}/${id}" at seqNo ${due.seqNo}`, { cause }),

@@ -48,7 +48,8 @@ export function assertId(id: unknown): asserts id is string {
   }
 }
 
-function isWellFormed(text: string): boolean {
+/** Whether `text` has no lone UTF-16 surrogate. */
+export function isWellFormed(text: string): boolean {
   // Native where the runtime has it (Node 20, Deno, Bun); the loop is for older ones.
   const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
   if (typeof native === "function") return native.call(text);

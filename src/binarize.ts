@@ -25,14 +25,29 @@ import { allocate } from "./_slab.ts";
  * ```
  */
 export interface Binarize<Event, State> {
-  /** Encodes an event. */
+  /** Encodes an event, in the encoding of version {@linkcode Binarize.eventVersion}. */
   eventToBytes(event: Event): Uint8Array;
-  /** Decodes an event; throws on bytes it cannot read. */
-  eventFromBytes(bytes: Uint8Array): Event;
-  /** Encodes a state for a snapshot. */
+  /**
+   * Decodes an event written with encoding `version` (1 to `eventVersion`; the log gives 1
+   * for events written before versions existed; omitted: `eventVersion`), upcasting an older
+   * one to the current shape; throws on bytes it cannot read.
+   */
+  eventFromBytes(bytes: Uint8Array, version?: number): Event;
+  /** Encodes a state for a snapshot, in the encoding of {@linkcode Binarize.stateVersion}. */
   stateToBytes(state: State): Uint8Array;
-  /** Decodes a snapshot's state; throws on bytes it cannot read. */
-  stateFromBytes(bytes: Uint8Array): State;
+  /**
+   * Decodes a snapshot's state written with encoding `version` (omitted: `stateVersion`);
+   * throws on bytes or a version it cannot read (the entity then passes the snapshot over and
+   * replays from its first event).
+   */
+  stateFromBytes(bytes: Uint8Array, version?: number): State;
+  /**
+   * The version of the events' encoding this codec writes, stored with each event; default 1.
+   * Entities and readers refuse an event of a higher version with a `DecodeError`.
+   */
+  readonly eventVersion?: number | undefined;
+  /** The version of the states' encoding this codec writes, stored with each snapshot; default 1. */
+  readonly stateVersion?: number | undefined;
 }
 
 /**

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { EventMetadata } from "./event_metadata.ts";
+
 /**
  * What a command handler decided. Build one with {@linkcode emitAndReply}, {@linkcode emit},
  * {@linkcode reply} or {@linkcode reject}.
@@ -110,8 +112,16 @@ export interface RejectEffect<Error> {
  * ```
  */
 export interface Command<State, Event, Reply, Error> {
-  /** Decides what happens to the entity `id` in `state`. */
-  handleCommand(id: string, state: State): CommandEffect<State, Event, Reply, Error>;
+  /**
+   * Decides what happens to the entity `id` in `state`. `metadata` is the metadata the command
+   * was sent with (`{}` when none), which every event it emits carries; a handler reacting to
+   * one entity on behalf of another can pass its `correlationId` on.
+   */
+  handleCommand(
+    id: string,
+    state: State,
+    metadata: EventMetadata,
+  ): CommandEffect<State, Event, Reply, Error>;
 }
 
 function toEventArray<Event>(events: Event | readonly Event[]): readonly Event[] {

@@ -5,7 +5,8 @@
  */
 
 import type { Command } from "./command.ts";
-import type { Result } from "./result.ts";
+import type { EventMetadata } from "./event_metadata.ts";
+import type { Duplicate, Result } from "./result.ts";
 
 /**
  * Options of {@linkcode EntityRef.handleCommand}.
@@ -30,7 +31,46 @@ export interface HandleCommandOptions {
    * sent yet fails (`"persist-failed"`), one already sent fails as
    * `"persist-outcome-unknown"`; either way the entity re-syncs before its next command.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
+  /**
+   * Stored with every event the command emits, and passed to its handler. A `commandId`
+   * makes a retry safe: an entity that already persisted events of that command answers a
+   * {@linkcode Duplicate} and writes nothing. Checked against `METADATA_LIMITS` before the
+   * command runs.
+   */
+  metadata?: EventMetadata | undefined;
+}
+
+/**
+ * {@linkcode HandleCommandOptions} with a `commandId`: the answer may be a `Duplicate`.
+ *
+ * @example Options of a retried command
+ * ```ts
+ * import type { WithCommandId } from "@eventsourced/eventsourced";
+ *
+ * const options: WithCommandId = { metadata: { commandId: crypto.randomUUID() } };
+ * console.assert(options.metadata.commandId.length === 36);
+ * ```
+ */
+export interface WithCommandId extends HandleCommandOptions {
+  /** The metadata, with the command's id. */
+  metadata: EventMetadata & { readonly commandId: string };
+}
+
+/**
+ * {@linkcode HandleCommandOptions} without a `commandId`: the answer is never a `Duplicate`.
+ *
+ * @example Options of a command sent once
+ * ```ts
+ * import type { WithoutCommandId } from "@eventsourced/eventsourced";
+ *
+ * const options: WithoutCommandId = { metadata: { correlationId: "order-7" } };
+ * console.assert(options.metadata?.correlationId === "order-7");
+ * ```
+ */
+export interface WithoutCommandId extends HandleCommandOptions {
+  /** The metadata, without a command id. */
+  metadata?: (EventMetadata & { readonly commandId?: undefined }) | undefined;
 }
 
 /**
@@ -54,14 +94,20 @@ export interface EntityRef<State, Event> {
   /** The entity's id. */
   readonly id: string;
   /**
-   * Runs the command after those sent before it; resolves to its reply or business rejection.
+   * Runs the command after those sent before it; resolves to its reply or business rejection,
+   * or, for a `commandId` whose events the entity already persisted, a `Duplicate`.
    * Rejects with a `HandleCommandError` on a technical failure (the `cause` says which); the
    * entity stays usable and re-syncs from the log when needed.
    */
   handleCommand<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
-    options?: HandleCommandOptions,
+    options?: WithoutCommandId,
   ): Promise<Result<Reply, Error>>;
+  /** {@inheritDoc EntityRef.(handleCommand:1)} */
+  handleCommand<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+    options?: HandleCommandOptions,
+  ): Promise<Result<Reply, Error> | Duplicate>;
   /**
    * Refuses new commands, finishes those already sent, waits for a snapshot being saved, then
    * ends. Calling it again returns the same promise.

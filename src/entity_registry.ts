@@ -5,15 +5,15 @@
  */
 
 import type { Command } from "./command.ts";
-import type { EntityRef, HandleCommandOptions } from "./entity_ref.ts";
+import type { EntityRef, HandleCommandOptions, WithoutCommandId } from "./entity_ref.ts";
 import type { EventSourced } from "./event_sourced.ts";
-import type { Result } from "./result.ts";
+import type { Duplicate, Result } from "./result.ts";
 import type { Entity, EntityConfig } from "./_entity.ts";
 import { entityConfig, entityOptionRules, type SpawnOptions, spawnWithConfig } from "./spawn.ts";
 import { assertId } from "./_validate.ts";
 import { HandleCommandError } from "./errors.ts";
 import { integerAtLeast, type OptionRules, readOptions } from "./_options.ts";
-import { callSignal } from "./_call_options.ts";
+import { COMMAND_OPTION_KEYS, optionsSignal } from "./_call_options.ts";
 
 /**
  * Options of an {@linkcode EntityRegistry}: those of `spawn` and the idle time.
@@ -112,12 +112,22 @@ export class EntityRegistry<State, Event> {
    * Sends `command` to entity `id`, spawning it first when it is not live. While `id` is
    * being passivated the command waits for the old entity to stop and goes to a new one.
    */
+  handleCommand<Reply, Error>(
+    id: string,
+    command: Command<State, Event, Reply, Error>,
+    options?: WithoutCommandId,
+  ): Promise<Result<Reply, Error>>;
+  handleCommand<Reply, Error>(
+    id: string,
+    command: Command<State, Event, Reply, Error>,
+    options?: HandleCommandOptions,
+  ): Promise<Result<Reply, Error> | Duplicate>;
   async handleCommand<Reply, Error>(
     id: string,
     command: Command<State, Event, Reply, Error>,
     options?: HandleCommandOptions,
-  ): Promise<Result<Reply, Error>> {
-    callSignal("handleCommand", options);
+  ): Promise<Result<Reply, Error> | Duplicate> {
+    if (options !== undefined) optionsSignal("handleCommand", options, COMMAND_OPTION_KEYS);
     const slot = this.#slots.get(id);
     let entity = slot === undefined || slot instanceof Promise || slot.stopping
       ? await this.#entity(id)

@@ -282,6 +282,8 @@ export interface DecodeErrorOptions extends ErrorOptions {
   seqNo: number;
   /** What failed to decode. */
   what: "event" | "snapshot";
+  /** The version of the encoding the bytes were written with, when known. */
+  version?: number | undefined;
 }
 
 /**
@@ -309,16 +311,26 @@ export class DecodeError extends Error {
   readonly seqNo: number;
   /** What failed to decode. */
   readonly what: "event" | "snapshot";
+  /** The version of the encoding the bytes were written with, when known. */
+  readonly version: number | undefined;
 
   /** Creates the error from the entity, the seqNo and what failed. */
   constructor(options: DecodeErrorOptions) {
-    const { typeName, id, seqNo, what, ...errorOptions } = options;
-    super(`Cannot decode ${what} of "${typeName}/${id}" at seqNo ${seqNo}`, errorOptions);
+    const { typeName, id, seqNo, what, version, ...errorOptions } = options;
+    const cause = errorOptions.cause;
+    const why = cause instanceof Error ? `: ${cause.message}` : "";
+    super(
+      `Cannot decode ${what} of "${typeName}/${id}" at seqNo ${seqNo}${
+        version === undefined ? "" : ` (version ${version})`
+      }${why}`,
+      errorOptions,
+    );
     this.name = "DecodeError";
     this.typeName = typeName;
     this.id = id;
     this.seqNo = seqNo;
     this.what = what;
+    this.version = version;
   }
 }
 

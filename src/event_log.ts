@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { EventMetadata } from "./event_metadata.ts";
+
 /**
  * Options of a read from an {@linkcode EventLog}.
  *
@@ -42,11 +44,43 @@ export interface ReadOptions {
  */
 export interface CallOptions {
   /** Cancels the call where the backend can. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
- * An event as stored: its entity, its place in the entity's and the type's order, and bytes.
+ * Options of {@linkcode EventLog.persist}: the call's signal, and what is stored with every
+ * event of the call.
+ *
+ * @example Persist version-2 events of a command
+ * ```ts
+ * import { MemoryEventLog, type PersistOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryEventLog();
+ * const options: PersistOptions = { version: 2, metadata: { commandId: "c-1" } };
+ * await log.persist("counter", "a", null, [new Uint8Array([1])], options);
+ * for await (const event of log.eventsById("counter", "a", 1)) {
+ *   assert.equal(event.version, 2);
+ *   assert.equal(event.metadata.commandId, "c-1");
+ * }
+ * ```
+ */
+export interface PersistOptions extends CallOptions {
+  /**
+   * Stored with every event of the call; checked against `METADATA_LIMITS` before any write.
+   * Default: none (read back as `{}`).
+   */
+  metadata?: EventMetadata | undefined;
+  /**
+   * The version of the events' encoding (see `Binarize.eventVersion`), an integer from 1 to
+   * 2147483647. Default 1.
+   */
+  version?: number | undefined;
+}
+
+/**
+ * An event as stored: its entity, its place in the entity's and the type's order, its bytes,
+ * their version, when it was written and its metadata.
  *
  * @example Read persisted events
  * ```ts
@@ -58,6 +92,8 @@ export interface CallOptions {
  * const events: PersistedEvent[] = [];
  * for await (const event of log.eventsByType("counter", 1)) events.push(event);
  * assert.deepEqual(events.map((e) => [e.id, e.seqNo, e.position, [...e.bytes]]), [["a", 1, 1, [7]]]);
+ * assert.equal(events[0]!.version, 1);
+ * assert.deepEqual(events[0]!.metadata, {});
  * ```
  */
 export interface PersistedEvent {
@@ -74,6 +110,15 @@ export interface PersistedEvent {
   readonly position: number;
   /** The encoded event. */
   readonly bytes: Uint8Array;
+  /** The version of the encoding the bytes were written with; 1 when none was given. */
+  readonly version: number;
+  /**
+   * When the event was stored, in milliseconds since the Unix epoch, by the server's clock
+   * where the backend has one. Never goes back within an entity while that clock does not.
+   */
+  readonly writtenAt: number;
+  /** The metadata persisted with the event; `{}` when none was. */
+  readonly metadata: EventMetadata;
 }
 
 /**
@@ -100,14 +145,15 @@ export interface EventLog {
   /**
    * Appends `events` (at least one) atomically to the entity, if its last seqNo is
    * `lastSeqNo` (`null`: no events yet); otherwise rejects with `ConcurrencyError` and writes
-   * nothing. Resolves to the seqNo of the last event written.
+   * nothing. Every event gets `options.version` and `options.metadata`. Resolves to the seqNo
+   * of the last event written.
    */
   persist(
     typeName: string,
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number>;
   /** The seqNo of the entity's last event, or `null` when it has none. */
   lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null>;

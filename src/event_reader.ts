@@ -6,7 +6,8 @@
 
 import type { Binarize } from "./binarize.ts";
 import type { EventLog, PersistedEvent, ReadOptions } from "./event_log.ts";
-import { DecodeError } from "./errors.ts";
+import type { EventMetadata } from "./event_metadata.ts";
+import { decodeEvent, type EventDecoder } from "./_decode.ts";
 import { assertTypeName } from "./_validate.ts";
 import { objectWith, type OptionRules, readOptions } from "./_options.ts";
 
@@ -17,14 +18,14 @@ const readerRules: OptionRules<EventReaderOptions<unknown>> = {
     "an EventLog (eventsById, eventsByType)",
   ),
   binarize: objectWith(
-    undefined as unknown as Pick<Binarize<unknown, unknown>, "eventFromBytes">,
+    undefined as unknown as EventDecoder<unknown>,
     ["eventFromBytes"],
     "a Binarize with eventFromBytes",
   ),
 };
 
 /**
- * A decoded event with its place in the log.
+ * A decoded event with its place in the log, when it was written and its metadata.
  *
  * @example Decode one persisted event
  * ```ts
@@ -35,8 +36,10 @@ const readerRules: OptionRules<EventReaderOptions<unknown>> = {
  * const reader = new EventReader<string>("greeting", { eventLog: new MemoryEventLog(), binarize });
  * const envelope: EventEnvelope<string> = reader.decode({
  *   typeName: "greeting", id: "a", seqNo: 1, position: 1, bytes: binarize.eventToBytes("hi"),
+ *   version: 1, writtenAt: Date.now(), metadata: { correlationId: "c-1" },
  * });
  * assert.equal(envelope.event, "hi");
+ * assert.equal(envelope.metadata.correlationId, "c-1");
  * ```
  */
 export interface EventEnvelope<Event> {
@@ -46,8 +49,14 @@ export interface EventEnvelope<Event> {
   readonly seqNo: number;
   /** The event's position within its type name: the offset a projection stores. */
   readonly position: number;
-  /** The decoded event. */
+  /** The decoded event, upcast to the codec's current version. */
   readonly event: Event;
+  /** The version of the encoding the event was stored with (before upcasting). */
+  readonly version: number;
+  /** When the event was stored, in milliseconds since the Unix epoch. */
+  readonly writtenAt: number;
+  /** The metadata persisted with the event; `{}` when none was. */
+  readonly metadata: EventMetadata;
 }
 
 /**
@@ -65,8 +74,8 @@ export interface EventEnvelope<Event> {
 export interface EventReaderOptions<Event> {
   /** The log to read. */
   eventLog: EventLog;
-  /** Decodes the events; only `eventFromBytes` is used. */
-  binarize: Pick<Binarize<Event, unknown>, "eventFromBytes">;
+  /** Decodes the events; only `eventFromBytes` and `eventVersion` are used. */
+  binarize: Pick<Binarize<Event, unknown>, "eventFromBytes" | "eventVersion">;
 }
 
 /**
@@ -94,7 +103,7 @@ export class EventReader<Event> {
   /** The type name whose events are read. */
   readonly typeName: string;
   readonly #eventLog: EventLog;
-  readonly #binarize: Pick<Binarize<Event, unknown>, "eventFromBytes">;
+  readonly #binarize: EventDecoder<Event>;
 
   /** Reads events of `typeName` (or of the given entity definition's type name). */
   constructor(
@@ -113,7 +122,7 @@ export class EventReader<Event> {
     }
     this.typeName = name;
     this.#eventLog = read.eventLog;
-    this.#binarize = read.binarize as Pick<Binarize<Event, unknown>, "eventFromBytes">;
+    this.#binarize = read.binarize as EventDecoder<Event>;
   }
 
   /** The events of entity `id` from `fromSeqNo` (inclusive; default 1). */
@@ -130,21 +139,20 @@ export class EventReader<Event> {
     return this.#decode(this.#eventLog.eventsByType(this.typeName, fromPosition, options));
   }
 
-  /** Decodes one persisted event, or throws a `DecodeError` naming it. */
+  /**
+   * Decodes one persisted event, upcasting an older version, or throws a `DecodeError` naming
+   * it (also for a version newer than the codec's `eventVersion`).
+   */
   decode(persisted: PersistedEvent): EventEnvelope<Event> {
-    let event: Event;
-    try {
-      event = this.#binarize.eventFromBytes(persisted.bytes);
-    } catch (cause) {
-      throw new DecodeError({
-        typeName: persisted.typeName,
-        id: persisted.id,
-        seqNo: persisted.seqNo,
-        what: "event",
-        cause,
-      });
-    }
-    return { id: persisted.id, seqNo: persisted.seqNo, position: persisted.position, event };
+    return {
+      id: persisted.id,
+      seqNo: persisted.seqNo,
+      position: persisted.position,
+      event: decodeEvent(this.#binarize, persisted),
+      version: persisted.version,
+      writtenAt: persisted.writtenAt,
+      metadata: persisted.metadata,
+    };
   }
 
   #decode(source: ReadableStream<PersistedEvent>): ReadableStream<EventEnvelope<Event>> {

@@ -5,7 +5,13 @@
  */
 
 import { ConcurrencyError } from "./errors.ts";
-import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "./event_log.ts";
+import type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "./event_log.ts";
 import { arrayEventStream, type ArraySource, copyBytes, Wakeups } from "./_event_stream.ts";
 import {
   assertId,
@@ -18,6 +24,7 @@ import {
 } from "./_validate.ts";
 import { booleanOption, integerAtLeast, readOptions, signalOption } from "./_options.ts";
 import { callSignal } from "./_call_options.ts";
+import { readPersistOptions } from "./_persist_options.ts";
 
 /**
  * Options of a {@linkcode MemoryEventLog}.
@@ -100,12 +107,17 @@ export class MemoryEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number> {
     let typeEvents: TypeEvents;
     let entityEvents: PersistedEvent[] | undefined;
+    let version: number;
+    let metadata: PersistedEvent["metadata"];
     try {
-      const signal = callSignal("persist", options);
+      const call = readPersistOptions("persist", options);
+      const signal = call.signal;
+      version = call.version;
+      metadata = call.metadata;
       entityEvents = this.#types.get(typeName)?.byId.get(id);
       // An entity the log holds had its names checked at its first persist.
       if (entityEvents === undefined) {
@@ -126,6 +138,8 @@ export class MemoryEventLog implements EventLog {
       typeEvents.byId.set(id, entityEvents);
     }
     const all = typeEvents.all;
+    // A clock that went back is held at the entity's last writtenAt, which never goes back.
+    const writtenAt = Math.max(Date.now(), entityEvents.at(-1)?.writtenAt ?? 0);
     for (const bytes of events) {
       const event: PersistedEvent = {
         typeName,
@@ -133,6 +147,9 @@ export class MemoryEventLog implements EventLog {
         seqNo: entityEvents.length + 1,
         position: all.length + 1,
         bytes: copyBytes(bytes),
+        version,
+        writtenAt,
+        metadata,
       };
       entityEvents.push(event);
       all.push(event);

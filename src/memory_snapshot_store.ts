@@ -5,9 +5,10 @@
  */
 
 import type { CallOptions } from "./event_log.ts";
-import type { Snapshot, SnapshotStore } from "./snapshot_store.ts";
+import type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "./snapshot_store.ts";
 import { assertId, assertPositiveInteger, assertTypeName, throwIfAborted } from "./_validate.ts";
 import { callSignal } from "./_call_options.ts";
+import { readSaveOptions } from "./_persist_options.ts";
 
 /**
  * Snapshots kept in memory, the latest per type name and id; an older one never replaces a
@@ -33,8 +34,9 @@ export class MemorySnapshotStore implements SnapshotStore {
     id: string,
     seqNo: number,
     bytes: Uint8Array,
-    options?: CallOptions,
+    options?: SaveSnapshotOptions,
   ): Promise<void> {
+    let version: number;
     try {
       assertTypeName(typeName);
       assertId(id);
@@ -42,7 +44,9 @@ export class MemorySnapshotStore implements SnapshotStore {
       if (!(bytes instanceof Uint8Array)) {
         throw new TypeError("Invalid bytes: expected a Uint8Array");
       }
-      throwIfAborted(callSignal("save", options));
+      const call = readSaveOptions("save", options);
+      version = call.version;
+      throwIfAborted(call.signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -53,7 +57,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     }
     const current = byId.get(id);
     if (current === undefined || current.seqNo < seqNo) {
-      byId.set(id, { seqNo, bytes: bytes.slice() });
+      byId.set(id, { seqNo, bytes: bytes.slice(), version });
     }
     return Promise.resolve();
   }

@@ -7,7 +7,29 @@
 import type { CallOptions } from "./event_log.ts";
 
 /**
- * A stored snapshot: the state after the event `seqNo`, encoded.
+ * Options of {@linkcode SnapshotStore.save}.
+ *
+ * @example Save a version-2 snapshot
+ * ```ts
+ * import { MemorySnapshotStore, type SaveSnapshotOptions } from "@eventsourced/eventsourced";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemorySnapshotStore();
+ * const options: SaveSnapshotOptions = { version: 2 };
+ * await store.save("counter", "a", 3, new Uint8Array([9]), options);
+ * assert.equal((await store.load("counter", "a"))?.version, 2);
+ * ```
+ */
+export interface SaveSnapshotOptions extends CallOptions {
+  /**
+   * The version of the state's encoding (see `Binarize.stateVersion`), an integer from 1 to
+   * 2147483647. Default 1.
+   */
+  version?: number | undefined;
+}
+
+/**
+ * A stored snapshot: the state after the event `seqNo`, encoded, with its encoding's version.
  *
  * @example Load a snapshot
  * ```ts
@@ -25,6 +47,8 @@ export interface Snapshot {
   readonly seqNo: number;
   /** The encoded state. */
   readonly bytes: Uint8Array;
+  /** The version of the state's encoding; 1 when none was given. */
+  readonly version: number;
 }
 
 /**
@@ -44,13 +68,16 @@ export interface Snapshot {
  * ```
  */
 export interface SnapshotStore {
-  /** Stores the snapshot unless one with a higher seqNo is already stored. */
+  /**
+   * Stores the snapshot, with `options.version`, unless one with a higher seqNo is already
+   * stored.
+   */
   save(
     typeName: string,
     id: string,
     seqNo: number,
     bytes: Uint8Array,
-    options?: CallOptions,
+    options?: SaveSnapshotOptions,
   ): Promise<void>;
   /** The latest snapshot of the entity, or `null`. */
   load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null>;

@@ -9,9 +9,11 @@ import type { EntityRef } from "./entity_ref.ts";
 import type { EventLog } from "./event_log.ts";
 import type { EventSourced } from "./event_sourced.ts";
 import type { SnapshotStore } from "./snapshot_store.ts";
-import { DecodeError, SpawnError } from "./errors.ts";
+import { SpawnError } from "./errors.ts";
 import { Entity, type EntityConfig } from "./_entity.ts";
 import { replay } from "./_replay.ts";
+import { decodeState } from "./_decode.ts";
+import { assertVersion } from "./event_metadata.ts";
 import { assertId, assertTypeName, quote } from "./_validate.ts";
 import {
   functionOption,
@@ -61,6 +63,13 @@ export interface SpawnOptions<State, Event> {
    * done, the entity goes on), so an overloaded entity holds a bounded number of commands.
    */
   commandBufferSize?: number | undefined;
+  /**
+   * How many of the entity's latest events it remembers the `commandId`s of, default 256;
+   * 0: none. A command whose `commandId` one of them carries is answered as a `Duplicate`
+   * and not applied again, also after a respawn (the ids are read back from the log: after a
+   * spawn from a snapshot, once the first command with a `commandId` comes).
+   */
+  deduplicationWindow?: number | undefined;
   /** Aborts recovery; aborting after the spawn stops the entity as `stop()` does. */
   signal?: AbortSignal | undefined;
   /**
@@ -71,6 +80,7 @@ export interface SpawnOptions<State, Event> {
 }
 
 const DEFAULT_COMMAND_BUFFER_SIZE = 64;
+const DEFAULT_DEDUPLICATION_WINDOW = 256;
 
 function reportToConsole(error: Error): void {
   console.warn(error);
@@ -91,6 +101,7 @@ export const entityOptionRules: OptionRules<Omit<SpawnOptions<unknown, unknown>,
   snapshotStore: objectWith(undefined, ["save", "load"], "a SnapshotStore (save, load)"),
   snapshotAfter: integerAtLeast(1, undefined),
   commandBufferSize: integerAtLeast(1, DEFAULT_COMMAND_BUFFER_SIZE),
+  deduplicationWindow: integerAtLeast(0, DEFAULT_DEDUPLICATION_WINDOW),
   onError: functionOption(reportToConsole),
 };
 
@@ -134,6 +145,9 @@ export function entityConfig<State, Event>(
       `Invalid ${where} option snapshotAfter ${options.snapshotAfter}: it needs a snapshotStore to save to`,
     );
   }
+  const { eventVersion, stateVersion } = options.binarize;
+  if (eventVersion !== undefined) assertVersion(eventVersion, "binarize.eventVersion");
+  if (stateVersion !== undefined) assertVersion(stateVersion, "binarize.stateVersion");
   return {
     entity,
     eventLog: options.eventLog,
@@ -141,7 +155,11 @@ export function entityConfig<State, Event>(
     snapshotStore: options.snapshotStore,
     snapshotAfter: options.snapshotAfter,
     commandBufferSize: options.commandBufferSize ?? DEFAULT_COMMAND_BUFFER_SIZE,
+    deduplicationWindow: options.deduplicationWindow ?? DEFAULT_DEDUPLICATION_WINDOW,
     onError: options.onError ?? reportToConsole,
+    persistOptions: eventVersion === undefined || eventVersion === 1
+      ? undefined
+      : Object.freeze({ version: eventVersion }),
   };
 }
 
@@ -151,7 +169,7 @@ export async function spawnWithConfig<State, Event>(
   id: string,
   signal: AbortSignal | undefined,
 ): Promise<Entity<State, Event>> {
-  const { entity, eventLog, binarize, snapshotStore } = config;
+  const { entity, eventLog, binarize, snapshotStore, deduplicationWindow } = config;
   const typeName = entity.typeName;
   const name = `"${typeName}/${id}"`;
   const callOptions = signal === undefined ? undefined : { signal };
@@ -163,15 +181,22 @@ export async function spawnWithConfig<State, Event>(
       ? null
       : await snapshotStore.load(typeName, id, callOptions);
     if (snapshot !== null) {
+      // A snapshot the code cannot read (an old version, damaged bytes) only costs time: the
+      // entity replays from its first event instead, and onError hears why.
       try {
-        state = binarize.stateFromBytes(snapshot.bytes);
+        state = decodeState(binarize, typeName, id, snapshot);
+        seqNo = snapshot.seqNo;
       } catch (cause) {
-        throw new DecodeError({ typeName, id, seqNo: snapshot.seqNo, what: "snapshot", cause });
+        config.onError(
+          new Error(`Passed over the snapshot of ${name}; replaying from the first event`, {
+            cause,
+          }),
+        );
       }
-      seqNo = snapshot.seqNo;
     }
-    const target = { entity, id, eventLog, binarize };
-    let replayed = await replay(target, state, seqNo, signal);
+    const idsFrom = seqNo + 1;
+    const target = { entity, id, eventLog, binarize, deduplicationWindow };
+    let replayed = await replay(target, state, seqNo, signal, undefined);
     // The logs of this package tell the head of the read, which is the last seqNo; for another
     // log it is read now, and the replay goes on if it has moved since.
     const last = replayed.head !== undefined
@@ -181,7 +206,13 @@ export async function spawnWithConfig<State, Event>(
       throw new Error(`the snapshot is at seqNo ${seqNo} but the log ends at seqNo ${last}`);
     }
     while (replayed.seqNo < last) {
-      const more = await replay(target, replayed.state, replayed.seqNo, signal);
+      const more = await replay(
+        target,
+        replayed.state,
+        replayed.seqNo,
+        signal,
+        replayed.commandIds,
+      );
       if (more.seqNo === replayed.seqNo) {
         throw new Error(
           `the log ended at seqNo ${replayed.seqNo} while its last seqNo is ${last}`,
@@ -189,12 +220,10 @@ export async function spawnWithConfig<State, Event>(
       }
       replayed = more;
     }
-    state = replayed.state;
-    seqNo = replayed.seqNo;
+    return new Entity(config, id, replayed.state, replayed.seqNo, replayed.commandIds, idsFrom);
   } catch (cause) {
     throw new SpawnError(`Cannot spawn ${name}: ${errorText(cause)}`, { cause });
   }
-  return new Entity(config, id, state, seqNo);
 }
 
 /**

@@ -433,4 +433,91 @@ export function testEventLog(
     );
     assert.equal(await log.lastSeqNo(typeName, "a"), null);
   });
+
+  check("metadata and version round-trip exactly on every read", async (log) => {
+    const typeName = uniqueTypeName();
+    const metadata = {
+      commandId: "c-1 ünïcödé 🙂",
+      correlationId: "order/7?x=1&y=%20",
+      causationId: "a\"quoted\" 'value'",
+      headers: { "trace-parent": "00-abc-def-01", empty: "", "x.y_z": "line: value; more" },
+    };
+    await log.persist(typeName, "a", null, [bytes(1), bytes(2)], { metadata, version: 3 });
+    await log.persist(typeName, "b", null, [bytes(3)], { metadata: { correlationId: "only" } });
+    for (
+      const events of [
+        await collect(log.eventsById(typeName, "a", 1)),
+        (await collect(log.eventsByType(typeName, 0))).filter((e) => e.id === "a"),
+      ]
+    ) {
+      assert.deepEqual(events.map((e) => e.version), [3, 3]);
+      for (const event of events) assert.deepEqual({ ...event.metadata }, metadata);
+    }
+    const [b] = await collect(log.eventsById(typeName, "b", 1));
+    assert.equal(b!.version, 1);
+    assert.deepEqual({ ...b!.metadata }, { correlationId: "only" });
+    const live = await take(log.eventsByType(typeName, 0, { live: true }), 3);
+    assert.deepEqual(live.map((e) => [e.id, e.version, e.metadata.correlationId]), [
+      ["a", 3, metadata.correlationId],
+      ["a", 3, metadata.correlationId],
+      ["b", 1, "only"],
+    ]);
+  });
+
+  check("events written without metadata read back with version 1 and {}", async (log) => {
+    const typeName = uniqueTypeName();
+    await log.persist(typeName, "a", null, [bytes(1)]);
+    await log.persist(typeName, "a", 1, [bytes(2)], {});
+    await log.persist(typeName, "a", 2, [bytes(3)], { metadata: {}, version: 1 });
+    await log.persist(typeName, "a", 3, [bytes(4)], { metadata: { headers: {} } });
+    const events = await collect(log.eventsById(typeName, "a", 1));
+    assert.deepEqual(events.map((e) => e.version), [1, 1, 1, 1]);
+    for (const event of events) assert.deepEqual({ ...event.metadata }, {});
+  });
+
+  check("writtenAt is a time near now that never goes back within an entity", async (log) => {
+    const typeName = uniqueTypeName();
+    const before = Date.now();
+    let last: number | null = null;
+    for (let i = 0; i < 20; i++) last = await log.persist(typeName, "a", last, [bytes(i)]);
+    const after = Date.now();
+    const events = await collect(log.eventsById(typeName, "a", 1));
+    const times = events.map((e) => e.writtenAt);
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(times[i]! >= times[i - 1]!, `writtenAt ${times[i]} follows ${times[i - 1]}`);
+    }
+    // The server's clock may differ a little from this process's: a minute either way.
+    assert.ok(times.every((t) => Number.isFinite(t) && t > before - 60_000 && t < after + 60_000));
+    const byType = await collect(log.eventsByType(typeName, 0));
+    assert.deepEqual(byType.map((e) => e.writtenAt), times);
+  });
+
+  check("bad metadata and versions are refused before any write", async (log) => {
+    const typeName = uniqueTypeName();
+    const refuse = async (options: unknown, pattern: RegExp) => {
+      const error = await Promise.resolve()
+        .then(() => log.persist(typeName, "a", null, [bytes(1)], options as never))
+        .then(() => null, (e) => e);
+      assert.ok(error instanceof TypeError || error instanceof RangeError, `got ${error}`);
+      assert.match(error.message, pattern);
+    };
+    await refuse({ version: 0 }, /version/);
+    await refuse({ version: 1.5 }, /version/);
+    await refuse({ version: 2 ** 31 }, /version/);
+    await refuse({ metadata: { commandId: "" } }, /commandId/);
+    await refuse({ metadata: { commandId: "x".repeat(257) } }, /commandId/);
+    await refuse({ metadata: { correlationId: "a\nb" } }, /correlationId.*control/);
+    await refuse({ metadata: { causationId: "\ud800" } }, /causationId.*surrogate/);
+    await refuse({ metadata: { causationId: 7 } }, /causationId/);
+    await refuse({ metadata: { headers: { "bad name": "x" } } }, /header name/);
+    await refuse({ metadata: { headers: { ok: "a\u0000b" } } }, /header/);
+    await refuse({ metadata: { headers: { ok: 1 } } }, /header/);
+    await refuse({ metadata: { headers: { ok: "x".repeat(1025) } } }, /header/);
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`h${i}`, "x"]));
+    await refuse({ metadata: { headers: many } }, /headers/);
+    await refuse({ metadata: { userId: "x" } }, /unknown key/);
+    await refuse({ metadata: "x" }, /metadata/);
+    await refuse({ colour: "red" }, /colour/);
+    assert.equal(await log.lastSeqNo(typeName, "a"), null);
+  });
 }

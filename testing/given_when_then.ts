@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import type { Command } from "../src/command.ts";
 import type { EventSourced } from "../src/event_sourced.ts";
 import type { Result } from "../src/result.ts";
+import { type EventMetadata, readMetadata } from "../src/event_metadata.ts";
 
 /**
  * What a command did, as {@linkcode Given.when} computes it.
@@ -82,9 +83,13 @@ export interface Expected<State, Event, Reply, Error> {
 export interface Given<State, Event> {
   /** The state after the given events. */
   readonly state: State;
-  /** Runs the command's handler on the state, applies what it emits, and returns the outcome. */
+  /**
+   * Runs the command's handler on the state (with `metadata`, default none, as the handler's
+   * third argument), applies what it emits, and returns the outcome.
+   */
   when<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
+    metadata?: EventMetadata,
   ): Outcome<State, Event, Reply, Error>;
 }
 
@@ -122,8 +127,9 @@ export function given<State, Event>(
   const state = events.reduce((s, e) => entity.handleEvent(s, e), entity.initialState);
   const when = <Reply, Error>(
     command: Command<State, Event, Reply, Error>,
+    metadata?: EventMetadata,
   ): Outcome<State, Event, Reply, Error> => {
-    const effect = command.handleCommand(id, state);
+    const effect = command.handleCommand(id, state, readMetadata("when", metadata));
     // A hand-built effect of the wrong shape fails here as it fails the entity.
     if (
       effect?.type !== "reply" && effect?.type !== "reject" &&

@@ -151,4 +151,23 @@ export function testSnapshotStore(
     await refuse(() => store.load("bad name", "a"), /typeName/);
     assert.equal(await store.load(typeName, "a"), null);
   });
+
+  check(
+    "the version round-trips; a snapshot saved without one loads as version 1",
+    async (store) => {
+      const typeName = uniqueTypeName();
+      await store.save(typeName, "a", 1, new Uint8Array([1]));
+      assert.equal((await store.load(typeName, "a"))?.version, 1);
+      await store.save(typeName, "a", 2, new Uint8Array([2]), { version: 7 });
+      const loaded = await store.load(typeName, "a");
+      assert.deepEqual([loaded?.seqNo, loaded?.version, [...loaded!.bytes]], [2, 7, [2]]);
+      await assert.rejects(
+        Promise.resolve().then(() =>
+          store.save(typeName, "a", 3, new Uint8Array([3]), { version: 0 })
+        ),
+        /version/,
+      );
+      assert.equal((await store.load(typeName, "a"))?.seqNo, 2);
+    },
+  );
 }

@@ -454,7 +454,7 @@ test("commands run one at a time in the order sent, each seeing the state left b
   const recording = (by: number) => ({
     handleCommand: (id: string, state: number) => {
       seen.push(state);
-      return increase(by).handleCommand(id, state);
+      return increase(by).handleCommand(id, state, {});
     },
   });
   eventLog.nextPersist = delayed(20);

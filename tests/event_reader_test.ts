@@ -14,7 +14,8 @@ test("EventReader decodes eventsById and eventsByType with their ids, seqNos and
   await b.handleCommand(increase(2));
   await a.handleCommand(increase(3));
   const reader = new EventReader(counter, { eventLog, binarize });
-  assert.deepEqual(await collect(reader.eventsById("a")), [
+  const byId = await collect(reader.eventsById("a"));
+  assert.deepEqual(byId.map(({ id, seqNo, position, event }) => ({ id, seqNo, position, event })), [
     { id: "a", seqNo: 1, position: 1, event: { type: "increased", by: 1 } },
     { id: "a", seqNo: 2, position: 3, event: { type: "increased", by: 3 } },
   ]);

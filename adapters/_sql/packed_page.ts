@@ -15,6 +15,7 @@
 // log of large events never builds one huge value; the row says how many rows the page query
 // found and how many it packed, so a reader knows whether more may follow.
 
+import { EMPTY_METADATA } from "../../src/event_metadata.ts";
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { toBytes, toNumber } from "./client.ts";
 
@@ -94,6 +95,9 @@ export function unpackPage(
         seqNo,
         position,
         bytes: packed.subarray(at, at + length),
+        version: 1, // FOUNDATION-PLACEHOLDER
+        writtenAt: 0,
+        metadata: EMPTY_METADATA,
       };
       at += length;
     }

@@ -125,7 +125,11 @@ export class SqlSnapshotStore implements SnapshotStore {
       throw this.#describe(error, `Cannot load the snapshot of "${typeName}/${id}"`, false);
     }
     const row = rows[0];
-    return row === undefined ? null : { seqNo: toNumber(row[0]), bytes: toBytes(row[1]) };
+    return row === undefined ? null : {
+      seqNo: toNumber(row[0]),
+      bytes: toBytes(row[1]),
+      version: 1, /* FOUNDATION-PLACEHOLDER */
+    };
   }
 
   #describe(error: unknown, what: string, write: boolean): unknown {

@@ -13,6 +13,7 @@
 // (message 1234, event 2 is position 123400002), and stays a safe integer up to stream
 // sequence 90 071 992 547.
 
+import { EMPTY_METADATA } from "../../src/event_metadata.ts";
 import { headers, type MsgHdrs } from "@nats-io/nats-core";
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { StorageError } from "../../src/errors.ts";
@@ -226,7 +227,17 @@ export function decodeEvents(
     const seqNo = firstSeqNo + i;
     const position = toPosition(streamSeq, i);
     if (seqNo < bounds.fromSeqNo || position < bounds.fromPosition) continue;
-    events.push({ typeName, id, seqNo, position, bytes: payloads[i]! });
+    // FOUNDATION-PLACEHOLDER
+    events.push({
+      typeName,
+      id,
+      seqNo,
+      position,
+      bytes: payloads[i]!,
+      version: 1,
+      writtenAt: 0,
+      metadata: EMPTY_METADATA,
+    });
   }
   return events;
 }

@@ -124,7 +124,7 @@ function decodeValue(key: string, value: Uint8Array): Snapshot {
   }
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const seqNo = Number(view.getBigUint64(1));
-  return { seqNo, bytes: value.slice(HEADER_LENGTH) };
+  return { seqNo, bytes: value.slice(HEADER_LENGTH), version: 1 /* FOUNDATION-PLACEHOLDER */ };
 }
 
 /**
