@@ -21,8 +21,14 @@ export interface OpenedBackend {
   baseline: Baseline;
 }
 
+/** How a backend is opened for a load run. */
+export interface OpenOptions {
+  /** Whether the commands carry metadata: the baselines then write the same beside each row. */
+  metadata?: boolean;
+}
+
 /** What a backend module default-exports. */
 export interface BenchBackend {
   name: string;
-  open(): Promise<OpenedBackend>;
+  open(options?: OpenOptions): Promise<OpenedBackend>;
 }

@@ -3,7 +3,7 @@
 // baseline measured in the same run on the same server.
 //
 //   deno run -A bench/load.ts --backend memory|pglite|postgres|nats \
-//     --entities 64 --commands 500 --sequential 2000 --long 20000 --runs 3 --slices 4
+//     --entities 64 --commands 500 --sequential 2000 --long 20000 --runs 3 --slices 4 [--metadata]
 //   bun run bench/load.ts --backend postgres ...
 //
 // Each run measures:
@@ -14,7 +14,9 @@
 //   replay      every entity of the concurrent phase respawned from the log (events/s)
 //               vs. raw read of as many rows (when the backend has one)
 //   snapshot    spawn from a snapshot at the head of a short (100) and a long (--long) log
-// and the summary shows the median over --runs runs and the ratios to the baselines. Rates count
+// With --metadata every command carries a commandId and a correlationId, which every event it
+// writes stores, and the raw baselines write the same values beside each row or message.
+// The summary shows the median over --runs runs and the ratios to the baselines. Rates count
 // commands; the ratios compare events written (rejected commands write nothing) with rows
 // written by the raw driver.
 
@@ -79,15 +81,22 @@ async function drive(
   refs: readonly EntityRef<number, Event>[],
   perEntity: number,
   slice: number,
+  withMetadata: boolean,
 ): Promise<Phase> {
   const latencies: number[] = [];
   let events = 0;
   const start = performance.now();
+  const run = crypto.randomUUID();
   await Promise.all(refs.map(async (ref, e) => {
     const next = commands(1 + e + 7919 * slice);
+    const correlationId = `${run}-${e}`;
     for (let i = 0; i < perEntity; i++) {
       const t = performance.now();
-      const result = await ref.handleCommand(next());
+      const result = withMetadata
+        ? await ref.handleCommand(next(), {
+          metadata: { commandId: `${correlationId}-${slice}-${i}`, correlationId },
+        })
+        : await ref.handleCommand(next());
       latencies.push(performance.now() - t);
       if (result.ok) events++;
     }
@@ -168,7 +177,14 @@ async function spawnFromSnapshot(
 async function run(
   backend: OpenedBackend,
   index: number,
-  config: { entities: number; commands: number; sequential: number; long: number; slices: number },
+  config: {
+    entities: number;
+    commands: number;
+    sequential: number;
+    long: number;
+    slices: number;
+    metadata: boolean;
+  },
 ): Promise<RunResult> {
   const tag = `${Date.now().toString(36)}-${index}`;
   const { slices } = config;
@@ -180,7 +196,7 @@ async function run(
   const seq: Phase = { commands: 0, events: 0, seconds: 0, latencies: [] };
   for (let i = 0; i < slices; i++) {
     rawSeqSeconds += seqSlice / await backend.baseline.sequential(seqSlice);
-    add(seq, await drive([one!], seqSlice, i));
+    add(seq, await drive([one!], seqSlice, i, config.metadata));
   }
   await one!.stop();
 
@@ -193,7 +209,7 @@ async function run(
   for (let i = 0; i < slices; i++) {
     rawConcSeconds += (config.entities * concSlice) /
       await backend.baseline.concurrent(config.entities, concSlice);
-    add(conc, await drive(refs, concSlice, i));
+    add(conc, await drive(refs, concSlice, i, config.metadata));
   }
   await Promise.all(refs.map((ref) => ref.stop()));
 
@@ -251,13 +267,16 @@ async function main(): Promise<void> {
     sequential: intFlag(flags, "sequential", 2000),
     long: intFlag(flags, "long", 20_000),
     slices: intFlag(flags, "slices", 4),
+    metadata: flags.has("metadata"),
   };
   const runs = intFlag(flags, "runs", 3);
   const backend = await loadBackend(name);
   console.log(
-    `bench/load.ts on ${runtimeName()}, backend ${backend.name}: ${config.entities} entities × ${config.commands} commands, sequential ${config.sequential}, long log ${config.long}, ${runs} runs`,
+    `bench/load.ts on ${runtimeName()}, backend ${backend.name}: ${config.entities} entities × ${config.commands} commands, sequential ${config.sequential}, long log ${config.long}, ${runs} runs${
+      config.metadata ? ", metadata on every command" : ""
+    }`,
   );
-  const opened = await backend.open();
+  const opened = await backend.open({ metadata: config.metadata });
   const results: RunResult[] = [];
   try {
     for (let i = 0; i < runs; i++) {
