@@ -1,7 +1,13 @@
 // An EventLog that delegates to a MemoryEventLog and lets a test intervene in persist: fail
 // before writing, write and then fail (a lost ack), or wait; it also counts calls.
 
-import { type CallOptions, type EventLog, MemoryEventLog, type ReadOptions } from "../mod.ts";
+import {
+  type CallOptions,
+  type EventLog,
+  MemoryEventLog,
+  type PersistOptions,
+  type ReadOptions,
+} from "../mod.ts";
 
 export type PersistHook = (write: () => Promise<number>) => Promise<number>;
 
@@ -20,7 +26,7 @@ export class WrappedEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ) {
     this.calls.persist++;
     const write = () => this.inner.persist(typeName, id, lastSeqNo, events, options);
