@@ -205,15 +205,17 @@ function versionedFromBytes(
     assertReadable(chain, version);
     let value = fromBytes(bytes);
     const steps = chain.steps;
-    for (let k = version; k < current; k++) {
-      const step = steps[k];
-      if (step === undefined) throw missingStep(chain, k);
-      try {
+    let k = version;
+    try {
+      for (; k < current; k++) {
+        const step = steps[k];
+        if (step === undefined) break;
         value = step(value);
-      } catch (cause) {
-        throw stepFailed(chain, k, cause);
       }
+    } catch (cause) {
+      throw stepFailed(chain, k, cause);
     }
+    if (k < current) throw missingStep(chain, k);
     return value;
   };
 }
