@@ -194,30 +194,35 @@ const jsonRules: OptionRules<JsonBinarizeOptions> = {
   },
 };
 
-// The current version decodes exactly as the shared codec does; an older one is checked,
-// decoded once, then passed through its steps.
+// The current version decodes as fromBytes does, with its body written out: one call less
+// keeps it as fast as the shared codec on Bun (an extra call cost ~10% of a small event's
+// decode). An older version is checked, decoded once, then passed through its steps.
 function versionedFromBytes(
   chain: VersionChain<Upcaster>,
 ): (bytes: Uint8Array, version?: number) => unknown {
   const current = chain.current;
   return (bytes, version) => {
-    if (version === undefined || version === current) return fromBytes(bytes);
-    assertReadable(chain, version);
-    let value = fromBytes(bytes);
-    const steps = chain.steps;
-    let k = version;
-    try {
-      for (; k < current; k++) {
-        const step = steps[k];
-        if (step === undefined) break;
-        value = step(value);
-      }
-    } catch (cause) {
-      throw stepFailed(chain, k, cause);
-    }
-    if (k < current) throw missingStep(chain, k);
-    return value;
+    if (version !== undefined && version !== current) return upcastFromBytes(chain, bytes, version);
+    return JSON.parse(isShortAscii(bytes) ? asciiDecoder.decode(bytes) : decoder.decode(bytes));
   };
+}
+
+function upcastFromBytes(chain: VersionChain<Upcaster>, bytes: Uint8Array, version: number) {
+  assertReadable(chain, version);
+  let value = fromBytes(bytes);
+  const { steps, current } = chain;
+  let k = version;
+  try {
+    for (; k < current; k++) {
+      const step = steps[k];
+      if (step === undefined) break;
+      value = step(value);
+    }
+  } catch (cause) {
+    throw stepFailed(chain, k, cause);
+  }
+  if (k < current) throw missingStep(chain, k);
+  return value;
 }
 
 const encoder = new TextEncoder();
