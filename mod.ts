@@ -53,7 +53,7 @@ export type {
 } from "./src/command.ts";
 export type { Duplicate, Result } from "./src/result.ts";
 export type { EventMetadata } from "./src/event_metadata.ts";
-export type { Binarize } from "./src/binarize.ts";
+export type { Binarize, JsonBinarizeOptions } from "./src/binarize.ts";
 export type {
   CallOptions,
   EventLog,

@@ -73,6 +73,29 @@ Deno.bench({
   },
 });
 
+// Version-1 events ({ kind: "increase", by }) read by a version-3 codec: two upcasters, each
+// building a new object (see bench/core.ts).
+type EventV2 = { type: "increase"; by: number };
+const versioned = jsonBinarize<Event, number>({
+  version: 3,
+  upcast: {
+    1: ({ by }: { kind: "increase"; by: number }): EventV2 => ({ type: "increase", by }),
+    2: ({ by }: EventV2): Event => ({ type: "increased", by }),
+  },
+});
+const v1Log = new MemoryEventLog();
+const v1Bytes = binarize.eventToBytes({ kind: "increase", by: 1 } as unknown as Event);
+await v1Log.persist("counter", "replay", null, Array.from({ length: REPLAY }, () => v1Bytes));
+
+Deno.bench({
+  group: "replay 10k events",
+  name: "spawn from MemoryEventLog, v1 events through 2 upcasters",
+  fn: async () => {
+    const replayed = await spawn(counter, "replay", { eventLog: v1Log, binarize: versioned });
+    await replayed.stop();
+  },
+});
+
 const event: Event = { type: "increased", by: 1 };
 const eventBytes = binarize.eventToBytes(event);
 
@@ -102,4 +125,16 @@ Deno.bench({
   group: "decode",
   name: "jsonBinarize().eventFromBytes",
   fn: () => void binarize.eventFromBytes(eventBytes),
+});
+
+Deno.bench({
+  group: "decode",
+  name: "jsonBinarize({ version: 3, upcast }).eventFromBytes, current version",
+  fn: () => void versioned.eventFromBytes(eventBytes, 3),
+});
+
+Deno.bench({
+  group: "decode",
+  name: "jsonBinarize({ version: 3, upcast }).eventFromBytes, v1 through 2 upcasters",
+  fn: () => void versioned.eventFromBytes(v1Bytes, 1),
 });

@@ -2,7 +2,8 @@
  * The protobuf codec: {@linkcode protobufBinarize} turns `@bufbuild/protobuf` v2 message
  * descriptors (from `protoc-gen-es` or built at run time) into the `Binarize` an entity is
  * spawned with, the twin of the Rust original's `prost` codec. Events of several kinds go
- * through a `oneof` in one event message.
+ * through a `oneof` in one event message. Older versions of the messages are read through
+ * {@linkcode protobufVersion}: the message each version decodes with and an upcaster.
  *
  * Needs the peer dependency `@bufbuild/protobuf` (v2).
  *
@@ -34,9 +35,11 @@
  */
 
 export type { ProtobufBinarizeOptions } from "./protobuf_binarize.ts";
+export type { ProtobufVersion } from "./protobuf_version.ts";
 export type { ProtobufDecodeErrorOptions } from "./errors.ts";
 
 export { protobufBinarize } from "./protobuf_binarize.ts";
+export { protobufVersion } from "./protobuf_version.ts";
 export {
   isProtobufDecodeError,
   PROTOBUF_DECODE_ERROR_CODE,

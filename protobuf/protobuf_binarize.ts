@@ -15,7 +15,15 @@ import {
 } from "@bufbuild/protobuf";
 import type { Binarize } from "../src/binarize.ts";
 import { errorText } from "../src/_error_text.ts";
+import { anyValue, objectWith, type OptionRules, readOptions } from "../src/_options.ts";
+import { isRecord, readChain, type VersionChain } from "../src/_upcast.ts";
 import { ProtobufDecodeError } from "./errors.ts";
+import {
+  isMessageDescriptor,
+  isProtobufVersion,
+  type ProtobufVersion,
+  upcastMessage,
+} from "./protobuf_version.ts";
 
 /**
  * Options of {@linkcode protobufBinarize}.
@@ -81,13 +89,60 @@ export interface ProtobufBinarizeOptions {
   readOptions?: Partial<BinaryReadOptions> | undefined;
   /** Passed to `toBinary`. */
   writeOptions?: Partial<BinaryWriteOptions> | undefined;
+  /**
+   * The version of the event encoding this codec writes (stored with each event), 1 to
+   * `MAX_VERSION`; default 1. An event of a higher version is refused.
+   */
+  version?: number | undefined;
+  /**
+   * Per older event version k (1 to `version` − 1), the message its bytes decode with and the
+   * upcaster to version k + 1 (or straight to the current message): see
+   * {@linkcode protobufVersion}. Reading a version without an entry throws.
+   */
+  versions?: Readonly<Record<number, ProtobufVersion>> | undefined;
+  /** The version of the state encoding this codec writes (stored with each snapshot); default 1. */
+  stateVersion?: number | undefined;
+  /** Per older state version k (1 to `stateVersion` − 1): as `versions`, for snapshots. */
+  stateVersions?: Readonly<Record<number, ProtobufVersion>> | undefined;
+}
+
+const protobufRules: OptionRules<ProtobufBinarizeOptions> = {
+  eventOneof: {
+    default: undefined,
+    valid: (value) => typeof value === "string",
+    expected: "the name of a oneof",
+  },
+  readOptions: objectWith(undefined, [], "BinaryReadOptions (an object)"),
+  writeOptions: objectWith(undefined, [], "BinaryWriteOptions (an object)"),
+  version: anyValue(undefined),
+  versions: { default: undefined, valid: isRecord, expected: "an object of versions" },
+  stateVersion: anyValue(undefined),
+  stateVersions: { default: undefined, valid: isRecord, expected: "an object of versions" },
+};
+
+const VERSION_EXPECTED = "a protobufVersion(schema, upcast)";
+
+function readVersions(
+  what: "event" | "state",
+  versionKey: string,
+  version: unknown,
+  option: string,
+  given: unknown,
+): VersionChain<ProtobufVersion> {
+  return readChain(
+    "protobufBinarize",
+    what,
+    versionKey,
+    version,
+    option,
+    given,
+    isProtobufVersion,
+    VERSION_EXPECTED,
+  );
 }
 
 function assertMessageDescriptor(schema: unknown, name: string): asserts schema is DescMessage {
-  if (
-    typeof schema !== "object" || schema === null ||
-    (schema as { kind?: unknown }).kind !== "message"
-  ) {
+  if (!isMessageDescriptor(schema)) {
     throw new TypeError(
       `Invalid ${name}: expected a message descriptor of @bufbuild/protobuf v2 (a GenMessage ` +
         `such as "FooSchema" from generated code, or a DescMessage from a registry)`,
@@ -120,6 +175,12 @@ function caseOf(message: unknown, oneof: DescOneof): unknown {
  *
  * Bytes that fail to decode throw a {@linkcode ProtobufDecodeError}; a value that is not a
  * message of the schema throws a `TypeError` on encode.
+ *
+ * The options `version` and `stateVersion` declare the version of the encoding written (stored
+ * with each event and snapshot); `versions` and `stateVersions` give, per older version, the
+ * message its bytes decode with and the upcaster to the next one (see
+ * {@linkcode protobufVersion}, with an example). A version newer than `version`, or an older one
+ * without an entry, throws a RangeError (the entity or reader wraps it into a `DecodeError`).
  *
  * @example Events of several kinds through a oneof (schema built at run time)
  * ```ts
@@ -199,15 +260,22 @@ function caseOf(message: unknown, oneof: DescOneof): unknown {
 export function protobufBinarize<EventDesc extends DescMessage, StateDesc extends DescMessage>(
   eventSchema: EventDesc,
   stateSchema: StateDesc,
-  options: ProtobufBinarizeOptions = {},
+  options?: ProtobufBinarizeOptions,
 ): Binarize<MessageShape<EventDesc>, MessageShape<StateDesc>> {
   assertMessageDescriptor(eventSchema, "eventSchema");
   assertMessageDescriptor(stateSchema, "stateSchema");
-  const oneof = options.eventOneof === undefined
-    ? undefined
-    : findOneof(eventSchema, options.eventOneof);
-  const readOptions = options.readOptions;
-  const writeOptions = options.writeOptions;
+  const read = readOptions("protobufBinarize", options, protobufRules);
+  const oneof = read.eventOneof === undefined ? undefined : findOneof(eventSchema, read.eventOneof);
+  const events = readVersions("event", "version", read.version, "versions", read.versions);
+  const states = readVersions(
+    "state",
+    "stateVersion",
+    read.stateVersion,
+    "stateVersions",
+    read.stateVersions,
+  );
+  const binaryReadOptions = read.readOptions;
+  const writeOptions = read.writeOptions;
 
   const assertMessage = (schema: DescMessage, value: unknown, what: "event" | "state") => {
     const typeName = (value as { $typeName?: unknown } | null)?.$typeName;
@@ -245,7 +313,7 @@ export function protobufBinarize<EventDesc extends DescMessage, StateDesc extend
       throw new TypeError(`Cannot decode ${what}: expected a Uint8Array, got ${typeof bytes}`);
     }
     try {
-      return fromBinary(schema, bytes, readOptions);
+      return fromBinary(schema, bytes, binaryReadOptions);
     } catch (cause) {
       throw new ProtobufDecodeError({
         messageType: schema.typeName,
@@ -257,6 +325,9 @@ export function protobufBinarize<EventDesc extends DescMessage, StateDesc extend
     }
   };
 
+  const decodeEvent = (schema: DescMessage, bytes: Uint8Array) => decode(schema, bytes, "event");
+  const decodeState = (schema: DescMessage, bytes: Uint8Array) => decode(schema, bytes, "state");
+
   return {
     eventToBytes(event) {
       assertMessage(eventSchema, event, "event");
@@ -267,8 +338,12 @@ export function protobufBinarize<EventDesc extends DescMessage, StateDesc extend
       }
       return encode(eventSchema, event, "event");
     },
-    eventFromBytes(bytes) {
-      const event = decode(eventSchema, bytes, "event");
+    eventFromBytes(bytes, version) {
+      const event = version === undefined || version === events.current
+        ? decode(eventSchema, bytes, "event")
+        : upcastMessage(events, eventSchema, bytes, version, decodeEvent) as MessageShape<
+          EventDesc
+        >;
       if (oneof !== undefined && caseOf(event, oneof) === undefined) {
         throw new ProtobufDecodeError({
           messageType: eventSchema.typeName,
@@ -276,12 +351,23 @@ export function protobufBinarize<EventDesc extends DescMessage, StateDesc extend
           byteLength: bytes.byteLength,
           reason: `no case of oneof "${oneof.name}" is set (known cases: ${
             oneof.fields.map((f) => `${f.name} = ${f.number}`).join(", ")
-          })`,
+          })${
+            version === undefined || version === events.current
+              ? ""
+              : ` after upcasting from version ${version}`
+          }`,
         });
       }
       return event;
     },
     stateToBytes: (state) => encode(stateSchema, state, "state"),
-    stateFromBytes: (bytes) => decode(stateSchema, bytes, "state"),
+    stateFromBytes: (bytes, version) =>
+      version === undefined || version === states.current
+        ? decode(stateSchema, bytes, "state")
+        : upcastMessage(states, stateSchema, bytes, version, decodeState) as MessageShape<
+          StateDesc
+        >,
+    eventVersion: events.current,
+    stateVersion: states.current,
   };
 }

@@ -1,6 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { create, createFileRegistry, type DescMessage } from "@bufbuild/protobuf";
+import {
+  create,
+  createFileRegistry,
+  type DescMessage,
+  type Message,
+  toBinary,
+} from "@bufbuild/protobuf";
+import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import {
   type Command,
@@ -12,6 +19,7 @@ import {
   MemoryEventLog,
   MemorySnapshotStore,
   reject,
+  reply,
   spawn,
 } from "../mod.ts";
 import { collect } from "../testing/mod.ts";
@@ -19,6 +27,8 @@ import {
   isProtobufDecodeError,
   PROTOBUF_DECODE_ERROR_CODE,
   protobufBinarize,
+  type ProtobufBinarizeOptions,
+  protobufVersion,
 } from "../protobuf/mod.ts";
 import {
   type CounterEvent,
@@ -309,4 +319,293 @@ test("EventReader wraps a protobuf decode failure into a DecodeError naming the 
 
   const spawnError = await spawn(counter, "a", { eventLog, binarize }).catch((e) => e);
   assert.ok(isSpawnError(spawnError));
+});
+
+// Versions: a ledger entry was a signed delta (v1), then a oneof of credit and debit (v2), then
+// got a currency (v3, current). States: a bare balance (v1), then with a currency (v2).
+const ledgerRegistry = (() => {
+  const scalar = (name: string, number: number, type: number, oneofIndex?: number) => ({
+    name,
+    jsonName: name,
+    number,
+    type,
+    label: 1,
+    ...(oneofIndex === undefined ? {} : { oneofIndex }),
+  });
+  const kind = [scalar("credit", 1, 13, 0), scalar("debit", 2, 13, 0)];
+  return createFileRegistry(
+    create(FileDescriptorProtoSchema, {
+      name: "ledger.proto",
+      package: "ledger",
+      syntax: "proto3",
+      messageType: [
+        { name: "EntryV1", field: [scalar("delta", 1, 17)] },
+        { name: "EntryV2", oneofDecl: [{ name: "kind" }], field: kind },
+        {
+          name: "Entry",
+          oneofDecl: [{ name: "kind" }],
+          field: [...kind, scalar("currency", 3, 9)],
+        },
+        { name: "StateV1", field: [scalar("balance", 1, 17)] },
+        { name: "State", field: [scalar("balance", 1, 17), scalar("currency", 2, 9)] },
+      ],
+    }),
+    () => undefined,
+  );
+})();
+type Kind =
+  | { case: "credit"; value: number }
+  | { case: "debit"; value: number }
+  | { case: undefined; value?: undefined };
+type EntryV1 = Message<"ledger.EntryV1"> & { delta: number };
+type EntryV2 = Message<"ledger.EntryV2"> & { kind: Kind };
+type Entry = Message<"ledger.Entry"> & { kind: Kind; currency: string };
+type LedgerStateV1 = Message<"ledger.StateV1"> & { balance: number };
+type LedgerState = Message<"ledger.State"> & { balance: number; currency: string };
+const EntryV1Schema = ledgerRegistry.getMessage("ledger.EntryV1") as GenMessage<EntryV1>;
+const EntryV2Schema = ledgerRegistry.getMessage("ledger.EntryV2") as GenMessage<EntryV2>;
+const EntrySchema = ledgerRegistry.getMessage("ledger.Entry") as GenMessage<Entry>;
+const LedgerStateV1Schema = ledgerRegistry.getMessage("ledger.StateV1") as GenMessage<
+  LedgerStateV1
+>;
+const LedgerStateSchema = ledgerRegistry.getMessage("ledger.State") as GenMessage<LedgerState>;
+
+const v1Entry = (delta: number) => toBinary(EntryV1Schema, create(EntryV1Schema, { delta }));
+const v2Entry = (kind: Kind) => toBinary(EntryV2Schema, create(EntryV2Schema, { kind }));
+const entry = (kind: Kind, currency = "EUR") => create(EntrySchema, { kind, currency });
+
+function ledgerBinarize(calls: string[] = [], options: ProtobufBinarizeOptions = {}) {
+  return protobufBinarize(EntrySchema, LedgerStateSchema, {
+    eventOneof: "kind",
+    version: 3,
+    versions: {
+      1: protobufVersion(EntryV1Schema, (old) => {
+        calls.push("1→2");
+        return create(EntryV2Schema, {
+          kind: old.delta >= 0
+            ? { case: "credit", value: old.delta }
+            : { case: "debit", value: -old.delta },
+        });
+      }),
+      2: protobufVersion(EntryV2Schema, (old) => {
+        calls.push("2→3");
+        return create(EntrySchema, { kind: old.kind, currency: "EUR" });
+      }),
+    },
+    stateVersion: 2,
+    stateVersions: {
+      1: protobufVersion(
+        LedgerStateV1Schema,
+        (old) => create(LedgerStateSchema, { balance: old.balance, currency: "EUR" }),
+      ),
+    },
+    ...options,
+  });
+}
+
+test("protobufBinarize decodes an older version with its schema and upcasts it step by step", () => {
+  const calls: string[] = [];
+  const ledger = ledgerBinarize(calls);
+  assert.equal(ledger.eventVersion, 3);
+  assert.equal(ledger.stateVersion, 2);
+  // The same bytes mean different things in each version: field 1 is a zigzag delta in v1.
+  assert.deepEqual(ledger.eventFromBytes(v1Entry(-3), 1), entry({ case: "debit", value: 3 }));
+  assert.deepEqual(calls, ["1→2", "2→3"]);
+  calls.length = 0;
+  assert.deepEqual(
+    ledger.eventFromBytes(v2Entry({ case: "credit", value: 7 }), 2),
+    entry({ case: "credit", value: 7 }),
+  );
+  assert.deepEqual(calls, ["2→3"]);
+  calls.length = 0;
+  const current = entry({ case: "credit", value: 1 }, "CHF");
+  assert.deepEqual(ledger.eventFromBytes(ledger.eventToBytes(current), 3), current);
+  assert.deepEqual(ledger.eventFromBytes(ledger.eventToBytes(current)), current);
+  assert.deepEqual(calls, []);
+
+  const stateV1 = toBinary(LedgerStateV1Schema, create(LedgerStateV1Schema, { balance: -5 }));
+  assert.deepEqual(
+    ledger.stateFromBytes(stateV1, 1),
+    create(LedgerStateSchema, { balance: -5, currency: "EUR" }),
+  );
+  const state = create(LedgerStateSchema, { balance: 9, currency: "CHF" });
+  assert.deepEqual(ledger.stateFromBytes(ledger.stateToBytes(state), 2), state);
+});
+
+test("an upcaster may go straight to the current message, ending the chain", () => {
+  const ledger = ledgerBinarize([], {
+    versions: {
+      1: protobufVersion(
+        EntryV1Schema,
+        (old) => entry({ case: "credit", value: old.delta }, "USD"),
+      ),
+    },
+  });
+  assert.deepEqual(
+    ledger.eventFromBytes(v1Entry(4), 1),
+    entry({ case: "credit", value: 4 }, "USD"),
+  );
+  // Without versions[2], version-2 events cannot be read.
+  assert.throws(
+    () => ledger.eventFromBytes(v2Entry({ case: "credit", value: 1 }), 2),
+    (e: unknown) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot upcast event from version 2 to 3: no versions[2] is given, so this codec cannot read events of version 2",
+  );
+});
+
+test("protobufBinarize refuses a newer version, a wrong upcast result and bad old bytes clearly", () => {
+  const ledger = ledgerBinarize();
+  assert.throws(
+    () => ledger.eventFromBytes(v1Entry(1), 4),
+    (e: unknown) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot decode event of version 4: this codec reads versions 1 to 3 (the event was written by newer code)",
+  );
+  assert.throws(() => ledger.stateFromBytes(new Uint8Array(), 3), /state of version 3/);
+  assert.throws(() => ledger.eventFromBytes(v1Entry(1), 0), /expected an integer from 1 to 3/);
+
+  const wrong = ledgerBinarize([], {
+    versions: {
+      1: protobufVersion(EntryV1Schema, () => create(LedgerStateSchema) as unknown as EntryV2),
+      2: protobufVersion(EntryV2Schema, (old) => entry(old.kind)),
+    },
+  });
+  assert.throws(
+    () => wrong.eventFromBytes(v1Entry(1), 1),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      e.message ===
+        'Cannot upcast event from version 1: versions[1].upcast returned a "ledger.State", expected a "ledger.EntryV2" (version 2) or a "ledger.Entry" (version 3)',
+  );
+
+  const throwing = ledgerBinarize([], {
+    versions: {
+      1: protobufVersion(EntryV1Schema, () => {
+        throw new RangeError("delta out of range");
+      }),
+    },
+  });
+  assert.throws(
+    () => throwing.eventFromBytes(v1Entry(1), 1),
+    (e: unknown) =>
+      e instanceof Error && e.cause instanceof RangeError &&
+      e.message ===
+        "Cannot upcast event from version 1 to 2: versions[1] threw: delta out of range",
+  );
+
+  // Old bytes are decoded with the old schema, and its name is in the error.
+  assert.throws(
+    () => ledger.eventFromBytes(new Uint8Array([0x08]), 1),
+    (e: unknown) => isProtobufDecodeError(e) && e.messageType === "ledger.EntryV1",
+  );
+  // The oneof check applies to the upcast event.
+  const caseless = ledgerBinarize([], {
+    versions: { 1: protobufVersion(EntryV1Schema, () => create(EntrySchema)) },
+  });
+  assert.throws(
+    () => caseless.eventFromBytes(v1Entry(1), 1),
+    (e: unknown) =>
+      isProtobufDecodeError(e) &&
+      /no case of oneof "kind" .* after upcasting from version 1/.test(e.message),
+  );
+});
+
+test("protobufBinarize checks its version options when it is created", () => {
+  const v1 = protobufVersion(EntryV1Schema, (old) => entry({ case: "credit", value: old.delta }));
+  const cases: [unknown, RegExp][] = [
+    [
+      { eventVersion: 2 },
+      /Unknown protobufBinarize option "eventVersion": known options are eventOneof/,
+    ],
+    [
+      { version: 0 },
+      /Invalid protobufBinarize option version 0: expected an integer from 1 to 2147483647/,
+    ],
+    [{ stateVersion: 2.5 }, /Invalid protobufBinarize option stateVersion 2.5/],
+    [{ versions: { 1: v1 } }, /option versions key "1": expected none, since version is 1/],
+    [
+      { version: 2, versions: { 2: v1 } },
+      /option versions key "2": expected an integer from 1 to 1/,
+    ],
+    [{ version: 2, versions: [v1] }, /option versions \(an array\)/],
+    [
+      { version: 2, versions: { 1: { schema: {}, upcast: () => {} } } },
+      /option versions\[1\] \(Object\): expected a protobufVersion\(schema, upcast\)/,
+    ],
+    [{ stateVersion: 2, stateVersions: { 1: EntryV1Schema } }, /option stateVersions\[1\]/],
+    [
+      { eventOneof: 1 },
+      /Invalid protobufBinarize option eventOneof 1: expected the name of a oneof/,
+    ],
+    [{ readOptions: "x" }, /Invalid protobufBinarize option readOptions "x"/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => protobufBinarize(EntrySchema, LedgerStateSchema, options as ProtobufBinarizeOptions),
+      message,
+      String(message),
+    );
+  }
+  assert.throws(
+    () => protobufVersion({} as DescMessage, () => create(EntrySchema)),
+    /Invalid protobufVersion schema: expected a message descriptor/,
+  );
+  assert.throws(
+    () => protobufVersion(EntryV1Schema, undefined as never),
+    /Invalid protobufVersion upcast undefined: expected a function/,
+  );
+  // A plain object of the right shape serves as well as protobufVersion's.
+  const plain = protobufBinarize(EntrySchema, LedgerStateSchema, {
+    version: 2,
+    versions: { 1: { schema: EntryV1Schema, upcast: () => entry({ case: "credit", value: 1 }) } },
+  });
+  assert.equal(plain.eventVersion, 2);
+  assert.equal(protobufBinarize(EntrySchema, LedgerStateSchema).eventVersion, 1);
+});
+
+test("an entity replays v1 protobuf events and a v1 snapshot through the chain; v4 is refused", async () => {
+  const eventLog = new MemoryEventLog();
+  const snapshotStore = new MemorySnapshotStore();
+  await eventLog.persist("ledger", "a", null, [v1Entry(10), v1Entry(-3), v1Entry(5)]);
+  await snapshotStore.save(
+    "ledger",
+    "a",
+    2,
+    toBinary(LedgerStateV1Schema, create(LedgerStateV1Schema, { balance: 7 })),
+  );
+  const ledger = ledgerBinarize();
+  const book: EventSourced<LedgerState, Entry> = {
+    typeName: "ledger",
+    initialState: create(LedgerStateSchema, { currency: "EUR" }),
+    handleEvent: (state, { kind, currency }) => {
+      assert.equal(currency, state.currency);
+      const change = kind.case === "credit" ? kind.value : kind.case === "debit" ? -kind.value : 0;
+      return create(LedgerStateSchema, { balance: state.balance + change, currency });
+    },
+  };
+  const errors: Error[] = [];
+  const options = {
+    eventLog,
+    snapshotStore,
+    binarize: ledger,
+    onError: (e: Error) => errors.push(e),
+  };
+  const ref = await spawn(book, "a", options);
+  const balance = { handleCommand: (_id: string, s: LedgerState) => reply(s.balance) };
+  assert.deepEqual(await ref.handleCommand(balance), { ok: true, value: 12 });
+  assert.deepEqual(errors, [], "the v1 snapshot was upcast, not passed over");
+  await ref.stop();
+
+  await eventLog.persist("ledger", "a", 3, [v1Entry(1)], { version: 4 });
+  const reader = new EventReader<Entry>("ledger", { eventLog, binarize: ledger });
+  const error = await collect(reader.eventsById("a")).catch((e) => e);
+  assert.ok(isDecodeError(error));
+  assert.equal(error.version, 4);
+  assert.match(error.message, /at seqNo 4 \(version 4\)/);
+  const spawnError = await spawn(book, "a", options).catch((e) => e);
+  assert.ok(isSpawnError(spawnError));
+  assert.ok(isDecodeError(spawnError.cause), String(spawnError.cause));
 });
