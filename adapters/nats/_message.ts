@@ -26,6 +26,7 @@ import {
   NO_METADATA,
   OUR_PREFIX,
   readMetadataHeaders,
+  utf8Length,
   type VersionAndMetadata,
 } from "./_metadata_headers.ts";
 
@@ -214,11 +215,12 @@ export function encodePersist(
   ];
   if (events.length > 1) fields.push([COUNT_HEADER, `${events.length}`]);
   fields.push(...metadataHeaders(version, metadata));
-  // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (all ASCII).
+  // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (UTF-8;
+  // names are ASCII).
   let headerBytes = HEADER_FRAME_BYTES;
   for (const [name, value] of fields) {
     h.append(name, value);
-    headerBytes += name.length + value.length + 4;
+    headerBytes += name.length + utf8Length(value) + 4;
   }
   return { headers: h, headerBytes, body: events.length === 1 ? events[0]! : encodeBatch(events) };
 }

@@ -5,9 +5,11 @@
 //   Es-Correlation-Id   metadata.correlationId
 //   Es-Causation-Id     metadata.causationId
 //   Es-H-<name>         metadata.headers[name], the name as it is (NATS keeps its case)
-// Values go through encodeHeaderValue: NATS trims a value's spaces and carries bytes, so '%',
-// a leading or trailing space and everything outside printable ASCII is percent-encoded
-// (UTF-8), and every value with a '%' is percent-decoded on the way back.
+// Values go through encodeHeaderValue: NATS clients trim a value's white space and JetStream
+// keeps at most 64 KiB of headers, so a value is sent as UTF-8 as it is, except '%' and white
+// space at either end, which are percent-encoded (UTF-8); a value with a '%' is percent-decoded
+// on the way back. That is at most 3 bytes per UTF-16 unit, so the largest metadata the limits
+// allow (about 53 KB) fits.
 
 import { EMPTY_METADATA, type EventMetadata, MAX_VERSION } from "../../src/event_metadata.ts";
 
@@ -27,9 +29,10 @@ export const OUR_PREFIX = "Es-";
 // Values NATS carries as they are: printable ASCII without '%', not starting or ending with a
 // space (the empty value included).
 const PLAIN = /^(?:[!-$&-~](?:[ -$&-~]*[!-$&-~])?)?$/;
-const ESCAPED = /%|[^ -~]+|^ | $/gu;
+// What String.prototype.trim removes is what \s matches.
+const ESCAPED = /%|^\s|\s$/g;
 
-/** `value` as a header value that NATS stores and returns unchanged (ASCII). */
+/** `value` as a header value that NATS stores and returns unchanged. */
 export function encodeHeaderValue(value: string): string {
   return PLAIN.test(value) ? value : value.replace(ESCAPED, encodeURIComponent);
 }
@@ -37,6 +40,21 @@ export function encodeHeaderValue(value: string): string {
 /** The value {@linkcode encodeHeaderValue} encoded; throws a URIError on a bad escape. */
 export function decodeHeaderValue(value: string): string {
   return value.includes("%") ? decodeURIComponent(value) : value;
+}
+
+/** The UTF-8 length of `text`, well-formed. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 2; // A pair: two units, four bytes.
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /** The headers that carry `version` and `metadata` (none for version 1 and `{}`), in order. */
