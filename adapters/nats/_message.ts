@@ -121,17 +121,11 @@ function decimalAt(block: Uint8Array, start: number, end: number): number {
   return digits > 0 && digits <= 15 && k === end ? value : -2;
 }
 
-// A header value's text, as nats.js decodes it (spaces around it trimmed).
-function valueAt(block: Uint8Array, start: number, end: number): string {
+// A header's text (UTF-8), as nats.js decodes it: spaces around it trimmed.
+function textAt(block: Uint8Array, start: number, end: number): string {
   while (start < end && block[start] === SPACE) start++;
   while (end > start && block[end - 1] === SPACE) end--;
-  let text = "";
-  for (let k = start; k < end; k++) {
-    const byte = block[k]!;
-    if (byte > 0x7e) return textDecoder.decode(block.subarray(start, end));
-    text += String.fromCharCode(byte);
-  }
-  return text;
+  return textDecoder.decode(block.subarray(start, end));
 }
 
 /**
@@ -155,7 +149,7 @@ export function scanHeaderBlock(block: Uint8Array): MessageHeaders | null {
       } else if (startsWith(block, line, OUR_NAME)) {
         const colon = block.indexOf(COLON, line);
         if (colon > line && colon < end) {
-          (ours ??= []).push([valueAt(block, line, colon), valueAt(block, colon + 1, end)]);
+          (ours ??= []).push([textAt(block, line, colon), textAt(block, colon + 1, end)]);
         }
       }
     }
