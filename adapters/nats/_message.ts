@@ -16,7 +16,8 @@
 // (message 1234, event 2 is position 123400002), and stays a safe integer up to stream
 // sequence 90 071 992 547.
 
-import { headers, type MsgHdrs } from "@nats-io/nats-core";
+import type { MsgHdrs } from "@nats-io/nats-core";
+import { MsgHdrsImpl } from "@nats-io/nats-core/internal";
 import { EMPTY_METADATA, type EventMetadata, MAX_VERSION } from "../../src/event_metadata.ts";
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { StorageError } from "../../src/errors.ts";
@@ -199,7 +200,6 @@ export function encodePersist(
   version: number,
   metadata: EventMetadata,
 ): PersistMessage {
-  const h = headers();
   // The check goes first: nats-server 2.9 looks a header up by the first occurrence of its name
   // in the block and ignores it when that is not at a line's start, so a metadata header
   // named "…Nats-Expected-Last-Subject-Sequence" before it would switch the check off.
@@ -212,10 +212,14 @@ export function encodePersist(
   // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (UTF-8;
   // names are ASCII).
   let headerBytes = HEADER_FRAME_BYTES;
+  // Taken as they are, without append's check and lookup per header: the names are ASCII
+  // tokens, the values have no CR, LF or white space at either end.
+  const record: Record<string, string[]> = {};
   for (const [name, value] of fields) {
-    h.append(name, value);
+    record[name] = [value];
     headerBytes += name.length + utf8Length(value) + 4;
   }
+  const h = MsgHdrsImpl.fromRecord(record);
   return { headers: h, headerBytes, body: events.length === 1 ? events[0]! : encodeBatch(events) };
 }
 
