@@ -75,7 +75,7 @@ const SINGLE_EVENT_HEADER_BYTES = maxSingleEventHeaderBytes();
  * `Es-Command-Id`, `Es-Correlation-Id`, `Es-Causation-Id` and `Es-H-<header name>`, values
  * percent-encoded where NATS would not keep them as they are; a message without them (as the
  * releases before metadata wrote) reads as version 1 with `{}`. `writtenAt` is the message's
- * stored timestamp, by the server's clock.
+ * stored timestamp, by the server's clock (the stream leader's in a cluster).
  * Every persist carries JetStream's expected-last-subject-sequence (0 for a new entity), so of
  * two writers only one wins each seqNo; the loser gets a `ConcurrencyError`.
  *
