@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Kvm } from "@nats-io/kv";
 import { testSnapshotStore, uniqueTypeName } from "../testing/mod.ts";
+import { isStorageError } from "../mod.ts";
 import { NatsSnapshotStore } from "../adapters/nats/mod.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 
@@ -81,6 +82,41 @@ test("NatsSnapshotStore: without setup a missing bucket is a clear error", async
     await store.setup();
     await store.save("counter", "a", 1, new Uint8Array([5]));
     assert.equal((await store.load("counter", "a"))?.seqNo, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+test("NatsSnapshotStore: a value saved before versions (format 1) loads as version 1; other versions use format 2 and version 1 keeps format 1", async () => {
+  const store = await NatsSnapshotStore.connect({ servers: server.wsUrl });
+  try {
+    const typeName = uniqueTypeName();
+    const kv = await new Kvm(store.connection).open("eventsourced-snapshots");
+    // As the releases before versions wrote it: format byte 1, seqNo (u64 big-endian), state.
+    const old = new Uint8Array(9 + 3);
+    old[0] = 1;
+    new DataView(old.buffer).setBigUint64(1, 5n);
+    old.set([7, 8, 9], 9);
+    await kv.put(`${typeName}.old`, old);
+    const loaded = await store.load(typeName, "old");
+    assert.deepEqual([loaded?.seqNo, loaded?.version, [...loaded!.bytes]], [5, 1, [7, 8, 9]]);
+
+    await store.save(typeName, "old", 6, new Uint8Array([1]), { version: 300 });
+    const v300 = (await kv.get(`${typeName}.old`))!.value;
+    assert.deepEqual([...v300], [2, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 1, 44, 1]);
+    assert.deepEqual((await store.load(typeName, "old"))?.version, 300);
+
+    await store.save(typeName, "old", 7, new Uint8Array([2]));
+    assert.deepEqual([...(await kv.get(`${typeName}.old`))!.value], [1, 0, 0, 0, 0, 0, 0, 0, 7, 2]);
+
+    // A format-2 value whose version is 0, and one with an unknown format, are corrupt data.
+    await kv.put(`${typeName}.zero`, new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]));
+    await kv.put(`${typeName}.future`, new Uint8Array([3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]));
+    for (const id of ["zero", "future"]) {
+      const error = await store.load(typeName, id).catch((e) => e);
+      assert.ok(isStorageError(error) && error.reason === "corrupt-data", `${id}: got ${error}`);
+      assert.match(error.message, new RegExp(`${typeName}\\.${id}`));
+    }
   } finally {
     await store.close();
   }

@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { NatsEventLog } from "../adapters/nats/mod.ts";
-import { jsonBinarize } from "../mod.ts";
+import {
+  type Binarize,
+  emit,
+  type EventEnvelope,
+  type EventMetadata,
+  jsonBinarize,
+  spawn,
+} from "../mod.ts";
 import { collect, uniqueTypeName, within } from "../testing/mod.ts";
 import { isProjectionError, Projection, type ProjectionError } from "../projection/mod.ts";
 import { NatsOffsetStore } from "../adapters/nats/mod.ts";
@@ -140,4 +147,63 @@ test("of two runners of one name on different connections, the later commit stop
   } finally {
     await otherNc.close();
   }
+});
+
+test("a projection over NATS sees each event's version, writtenAt and metadata in its envelope, old events as version 1 with {}", async () => {
+  const typeName = uniqueTypeName("meta");
+  // Version 2 writes { by }, version 1 wrote a bare number.
+  const v2: Binarize<{ by: number }, number> = {
+    eventVersion: 2,
+    eventToBytes: (event) => new TextEncoder().encode(JSON.stringify(event)),
+    eventFromBytes: (bytes, version = 2) => {
+      const value = JSON.parse(new TextDecoder().decode(bytes));
+      return version === 1 ? { by: value } : value;
+    },
+    stateToBytes: (state) => new TextEncoder().encode(JSON.stringify(state)),
+    stateFromBytes: (bytes) => JSON.parse(new TextDecoder().decode(bytes)),
+  };
+  const before = Date.now();
+  await eventLog.persist(typeName, "a", null, [binarize.eventToBytes(5)]);
+  const entity = {
+    typeName,
+    initialState: 0,
+    handleEvent: (state: number, event: { by: number }) => state + event.by,
+  };
+  const ref = await spawn(entity, "a", { eventLog, binarize: v2 });
+  const metadata: EventMetadata = {
+    commandId: "cmd 1",
+    correlationId: "transfer-7",
+    causationId: "ünïcödé",
+    headers: { user: " ada ", "trace-parent": "00-1-2-01" },
+  };
+  await ref.handleCommand({ handleCommand: () => emit([{ by: 1 }, { by: 2 }]) }, { metadata });
+  await ref.handleCommand({ handleCommand: () => emit({ by: 3 }) });
+  await ref.stop();
+  const after = Date.now();
+  const seen: EventEnvelope<{ by: number }>[] = [];
+  const projection = new Projection(`meta-${typeName}`, {
+    typeName,
+    eventLog,
+    binarize: v2,
+    offsetStore,
+    handleEvent: (envelope) => void seen.push(envelope),
+  });
+  await projection.run();
+  await within(projection.whenCaughtUp(), 30_000, "whenCaughtUp");
+  await projection.stop();
+  assert.deepEqual(
+    seen.map((e) => [e.seqNo, e.event.by, e.version, { ...e.metadata }]),
+    [
+      [1, 5, 1, {}],
+      [2, 1, 2, metadata],
+      [3, 2, 2, metadata],
+      [4, 3, 2, {}],
+    ],
+  );
+  for (const [i, envelope] of seen.entries()) {
+    assert.ok(envelope.writtenAt >= before - 1 && envelope.writtenAt <= after + 1);
+    if (i > 0) assert.ok(envelope.writtenAt >= seen[i - 1]!.writtenAt);
+  }
+  // The two events of one command share one message, so one stored time.
+  assert.equal(seen[1]!.writtenAt, seen[2]!.writtenAt);
 });

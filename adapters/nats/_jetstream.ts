@@ -13,6 +13,8 @@ export interface StoredMessage {
   readonly subject: string;
   readonly headers: MsgHdrs | undefined;
   readonly data: Uint8Array;
+  /** When it was stored, as the server gives it (RFC 3339, nanoseconds). */
+  readonly timestamp: string;
 }
 
 /** Which stored message to get. */
@@ -40,7 +42,13 @@ export async function getMessage(
     try {
       const sm = await jsm.streams.getMessage(stream, query);
       if (sm === null) return null;
-      return { seq: sm.seq, subject: sm.subject, headers: sm.header, data: sm.data };
+      return {
+        seq: sm.seq,
+        subject: sm.subject,
+        headers: sm.header,
+        data: sm.data,
+        timestamp: sm.timestamp,
+      };
     } catch (error) {
       if (apiCode(error) === NO_MESSAGE_FOUND) return null;
       throw error;
@@ -66,7 +74,13 @@ export async function getMessage(
       reason: "corrupt-data",
     });
   }
-  return { seq, subject: headers?.get("Nats-Subject") ?? "", headers, data: reply.data };
+  return {
+    seq,
+    subject: headers?.get("Nats-Subject") ?? "",
+    headers,
+    data: reply.data,
+    timestamp: headers?.get("Nats-Time-Stamp") ?? "",
+  };
 }
 
 /** Settles like `promise`, or rejects with the signal's reason when it aborts first. */

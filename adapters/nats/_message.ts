@@ -2,22 +2,34 @@
 //
 // A persist of n events is one message on the entity's subject, so it is stored all or none
 // on any nats-server ≥ 2.9:
+//   header "Nats-Expected-Last-Subject-Sequence": the concurrency check, first (see below)
 //   header "Eventsourced-Seq-No": the seqNo of the message's first event (decimal)
 //   header "Eventsourced-Count":  n, only when n > 1 (decimal)
+//   headers "Es-…": the events' version and metadata, when there are any (_metadata_headers.ts)
 //   body, n = 1: the event's bytes as they are
 //   body, n > 1: for each event, its length as a 4-byte big-endian unsigned integer, then its
 //                bytes
+// Every event of a message shares its version, metadata and writtenAt (the stored timestamp).
 // The event with index i (0-based) in the message with stream sequence s has
 //   position = s * POSITION_FACTOR + i
 // which strictly increases in stream order (i < POSITION_FACTOR), reads well in decimal
 // (message 1234, event 2 is position 123400002), and stays a safe integer up to stream
 // sequence 90 071 992 547.
 
-import { EMPTY_METADATA } from "../../src/event_metadata.ts";
-import { headers, type MsgHdrs } from "@nats-io/nats-core";
+import type { MsgHdrs } from "@nats-io/nats-core";
+import { MsgHdrsImpl } from "@nats-io/nats-core/internal";
+import { EMPTY_METADATA, type EventMetadata, MAX_VERSION } from "../../src/event_metadata.ts";
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { StorageError } from "../../src/errors.ts";
 import { errorText } from "../../src/_error_text.ts";
+import {
+  metadataHeaders,
+  NO_METADATA,
+  OUR_PREFIX,
+  readMetadataHeaders,
+  utf8Length,
+  type VersionAndMetadata,
+} from "./_metadata_headers.ts";
 
 /** Header with the seqNo of the first event of a message. */
 export const SEQ_NO_HEADER = "Eventsourced-Seq-No";
@@ -72,50 +84,95 @@ export function readCount(value: string): number | undefined {
   return Number.isSafeInteger(n) && n >= 1 ? n : undefined;
 }
 
-const SEQ_NO_NEEDLE = new TextEncoder().encode(`\r\n${SEQ_NO_HEADER}:`);
-const COUNT_NEEDLE = new TextEncoder().encode(`\r\n${COUNT_HEADER}:`);
-
-/** The first seqNo and the event count of a message, from its headers. */
+/** The seqNos of a message's events, from its headers. */
 export interface MessageSeqNos {
   readonly firstSeqNo: number;
   readonly count: number;
 }
 
-// The decimal value of the header `needle` names in the raw header block, -1 when absent, -2
-// when malformed.
-function scanHeader(block: Uint8Array, needle: Uint8Array): number {
-  const first = needle[0]!;
-  const end = block.length - needle.length;
-  outer: for (let i = 0; i <= end; i++) {
-    if (block[i] !== first) continue;
-    for (let j = 1; j < needle.length; j++) if (block[i + j] !== needle[j]) continue outer;
-    let k = i + needle.length;
-    while (block[k] === 0x20) k++;
-    let value = 0;
-    let digits = 0;
-    for (; k < block.length && block[k]! >= 0x30 && block[k]! <= 0x39; k++, digits++) {
-      value = value * 10 + block[k]! - 0x30;
-    }
-    return digits > 0 && digits <= 15 && (block[k] === 0x0d || block[k] === 0x20) ? value : -2;
+/** What a message's headers tell about its events. */
+export interface MessageHeaders extends MessageSeqNos, VersionAndMetadata {}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const E = 0x45;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+const SEQ_NO_NAME = textEncoder.encode(`${SEQ_NO_HEADER}:`);
+const COUNT_NAME = textEncoder.encode(`${COUNT_HEADER}:`);
+const OUR_NAME = textEncoder.encode(OUR_PREFIX);
+
+function startsWith(block: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  for (let j = 0; j < prefix.length; j++) if (block[at + j] !== prefix[j]) return false;
+  return true;
+}
+
+// The decimal value from `start` to `end` (spaces around it allowed), -2 when it is none.
+function decimalAt(block: Uint8Array, start: number, end: number): number {
+  let k = start;
+  while (k < end && block[k] === SPACE) k++;
+  let value = 0;
+  let digits = 0;
+  for (; k < end && block[k]! >= 0x30 && block[k]! <= 0x39; k++, digits++) {
+    value = value * 10 + block[k]! - 0x30;
   }
-  return -1;
+  while (k < end && block[k] === SPACE) k++;
+  return digits > 0 && digits <= 15 && k === end ? value : -2;
+}
+
+// A header's text (UTF-8), as nats.js decodes it: spaces around it trimmed.
+function textAt(block: Uint8Array, start: number, end: number): string {
+  while (start < end && block[start] === SPACE) start++;
+  while (end > start && block[end - 1] === SPACE) end--;
+  return textDecoder.decode(block.subarray(start, end));
 }
 
 /**
- * Reads the seqNo headers from the raw header block of a received nats.js message when it is
- * reachable (`Msg` keeps it), which spares decoding every header into a map on the read path.
- * Returns `undefined` when the block is not reachable, so the caller uses `msg.headers`.
+ * The headers of a message from its raw header block ("NATS/1.0\r\n", then "name: value\r\n"
+ * lines, then "\r\n"), in one pass that turns into strings only the lines of version and
+ * metadata headers; `null` when the seqNo headers are missing or malformed.
  */
-export function scanSeqNos(msg: unknown): MessageSeqNos | null | undefined {
+export function scanHeaderBlock(block: Uint8Array): MessageHeaders | null {
+  let firstSeqNo = -1;
+  let count = -1;
+  let ours: [string, string][] | undefined;
+  let line = block.indexOf(LF) + 1;
+  while (line > 0 && line < block.length) {
+    const end = block.indexOf(CR, line);
+    if (end <= line) break;
+    if (block[line] === E) {
+      if (startsWith(block, line, SEQ_NO_NAME)) {
+        if (firstSeqNo === -1) firstSeqNo = decimalAt(block, line + SEQ_NO_NAME.length, end);
+      } else if (startsWith(block, line, COUNT_NAME)) {
+        if (count === -1) count = decimalAt(block, line + COUNT_NAME.length, end);
+      } else if (startsWith(block, line, OUR_NAME)) {
+        const colon = block.indexOf(COLON, line);
+        if (colon > line && colon < end) {
+          (ours ??= []).push([textAt(block, line, colon), textAt(block, colon + 1, end)]);
+        }
+      }
+    }
+    line = end + 2;
+  }
+  if (firstSeqNo < 1 || count === 0 || count < -1) return null;
+  const { version, metadata } = ours === undefined ? NO_METADATA : readMetadataHeaders(ours);
+  return { firstSeqNo, count: count === -1 ? 1 : count, version, metadata };
+}
+
+/**
+ * The headers of a received nats.js message from its raw header block when it is reachable
+ * (`Msg` keeps it), which spares decoding every header into a map on the read path. Returns
+ * `undefined` when the block is not reachable, so the caller uses `msg.headers`. Throws an
+ * Error when a version or metadata header is malformed.
+ */
+export function scanHeaders(msg: unknown): MessageHeaders | null | undefined {
   const inner = (msg as { msg?: { _rdata?: unknown; _msg?: { hdr?: unknown } } }).msg;
   const raw = inner?._rdata;
   const hdr = inner?._msg?.hdr;
   if (!(raw instanceof Uint8Array) || typeof hdr !== "number" || hdr <= 0) return undefined;
-  const block = raw.subarray(0, hdr);
-  const firstSeqNo = scanHeader(block, SEQ_NO_NEEDLE);
-  const count = scanHeader(block, COUNT_NEEDLE);
-  if (firstSeqNo < 1 || count === 0 || count < -1) return null;
-  return { firstSeqNo, count: count === -1 ? 1 : count };
+  return scanHeaderBlock(raw.subarray(0, hdr));
 }
 
 // "NATS/1.0\r\n" before the headers and "\r\n" after them.
@@ -132,31 +189,55 @@ export interface PersistMessage {
 }
 
 /**
- * The message that stores `events` from seqNo `firstSeqNo` on, accepted by JetStream only when
- * the subject's last stream sequence is `expectedStreamSeq` (0: the subject is empty).
+ * The message that stores `events` from seqNo `firstSeqNo` on with `version` and `metadata`,
+ * accepted by JetStream only when the subject's last stream sequence is `expectedStreamSeq`
+ * (0: the subject is empty).
  */
 export function encodePersist(
   firstSeqNo: number,
   events: readonly Uint8Array[],
   expectedStreamSeq: number,
+  version: number,
+  metadata: EventMetadata,
 ): PersistMessage {
-  const h = headers();
-  const fields: [string, string][] = [[SEQ_NO_HEADER, `${firstSeqNo}`]];
+  // The check goes first: nats-server 2.9 looks a header up by the first occurrence of its name
+  // in the block and ignores it when that is not at a line's start, so a metadata header
+  // named "…Nats-Expected-Last-Subject-Sequence" before it would switch the check off.
+  const fields: (readonly [string, string])[] = [
+    [EXPECTED_LAST_SUBJECT_SEQUENCE, `${expectedStreamSeq}`],
+    [SEQ_NO_HEADER, `${firstSeqNo}`],
+  ];
   if (events.length > 1) fields.push([COUNT_HEADER, `${events.length}`]);
-  fields.push([EXPECTED_LAST_SUBJECT_SEQUENCE, `${expectedStreamSeq}`]);
-  // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (ASCII here).
+  fields.push(...metadataHeaders(version, metadata));
+  // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (UTF-8;
+  // names are ASCII).
   let headerBytes = HEADER_FRAME_BYTES;
+  // Taken as they are, without append's check and lookup per header: the names are ASCII
+  // tokens, the values have no CR, LF or white space at either end.
+  const record: Record<string, string[]> = {};
   for (const [name, value] of fields) {
-    h.set(name, value);
-    headerBytes += name.length + value.length + 4;
+    record[name] = [value];
+    headerBytes += name.length + utf8Length(value) + 4;
   }
+  const h = MsgHdrsImpl.fromRecord(record);
   return { headers: h, headerBytes, body: events.length === 1 ? events[0]! : encodeBatch(events) };
 }
 
-/** The bytes the headers of a one-event persist take at most (the largest seqNos). */
+/**
+ * The bytes the headers of a one-event persist take at most without metadata (the largest
+ * seqNos and version): metadata takes room of its own.
+ */
 export function maxSingleEventHeaderBytes(): number {
-  return encodePersist(Number.MAX_SAFE_INTEGER, [new Uint8Array(0)], Number.MAX_SAFE_INTEGER)
-    .headerBytes;
+  const empty = [new Uint8Array(0)];
+  const max = Number.MAX_SAFE_INTEGER;
+  return encodePersist(max, empty, max, MAX_VERSION, EMPTY_METADATA).headerBytes;
+}
+
+function corrupt(typeName: string, id: string, seq: number, problem: string, cause?: unknown) {
+  return new StorageError(`Message ${seq} of "${typeName}/${id}" ${problem}`, {
+    reason: "corrupt-data",
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** The seqNo headers of a stored message; a message without them is corrupt data. */
@@ -170,21 +251,48 @@ export function decodeSeqNoHeaders(
   const countHeader = h?.get(COUNT_HEADER) ?? "";
   const count = countHeader === "" ? 1 : readCount(countHeader);
   if (firstSeqNo === undefined || count === undefined) {
-    throw new StorageError(
-      `Message ${msg.seq} of "${typeName}/${id}" has no valid ${SEQ_NO_HEADER} / ${COUNT_HEADER} headers: not written by eventsourced`,
-      { reason: "corrupt-data" },
+    throw corrupt(
+      typeName,
+      id,
+      msg.seq,
+      `has no valid ${SEQ_NO_HEADER} / ${COUNT_HEADER} headers: not written by eventsourced`,
     );
   }
   return { firstSeqNo, count };
 }
 
-/** The seqNo headers of a received message, from its raw header block where reachable. */
-export function receivedSeqNos(
+/** All the headers of a stored message, from its decoded headers. */
+export function decodeMessageHeaders(
   typeName: string,
   id: string,
   msg: { readonly seq: number; readonly headers: MsgHdrs | undefined },
-): MessageSeqNos {
-  return scanSeqNos(msg) ?? decodeSeqNoHeaders(typeName, id, msg);
+): MessageHeaders {
+  const seqNos = decodeSeqNoHeaders(typeName, id, msg);
+  const ours: [string, string][] = [];
+  for (const [name, values] of msg.headers ?? []) {
+    if (name.startsWith(OUR_PREFIX) && values.length > 0) ours.push([name, values[0]!]);
+  }
+  if (ours.length === 0) return { ...seqNos, ...NO_METADATA };
+  try {
+    return { ...seqNos, ...readMetadataHeaders(ours) };
+  } catch (cause) {
+    throw corrupt(typeName, id, msg.seq, `has a malformed ${errorText(cause)}`, cause);
+  }
+}
+
+/** The headers of a message a consumer delivered, from its raw header block where reachable. */
+export function receivedHeaders(
+  typeName: string,
+  id: string,
+  msg: { readonly seq: number; readonly headers: MsgHdrs | undefined },
+): MessageHeaders {
+  let scanned: MessageHeaders | null | undefined;
+  try {
+    scanned = scanHeaders(msg);
+  } catch (cause) {
+    throw corrupt(typeName, id, msg.seq, `has a malformed ${errorText(cause)}`, cause);
+  }
+  return scanned ?? decodeMessageHeaders(typeName, id, msg);
 }
 
 /** Where a read starts: events before either bound are left out. */
@@ -193,21 +301,33 @@ export interface ReadBounds {
   readonly fromPosition: number;
 }
 
-/** The events of the message with stream sequence `streamSeq` that `bounds` keeps. */
+/** A stored message as far as its events go. */
+export interface EventMessage {
+  /** Its stream sequence. */
+  readonly seq: number;
+  readonly headers: MessageHeaders;
+  readonly data: Uint8Array;
+  /** When it was stored (ms since the Unix epoch, server clock). */
+  readonly writtenAt: number;
+}
+
+/** The events of `msg` that `bounds` keeps. */
 export function decodeEvents(
   typeName: string,
   id: string,
-  streamSeq: number,
-  seqNos: MessageSeqNos,
-  data: Uint8Array,
+  msg: EventMessage,
   bounds: ReadBounds,
 ): PersistedEvent[] {
-  const { firstSeqNo, count } = seqNos;
+  const { seq: streamSeq, data, writtenAt } = msg;
+  const { firstSeqNo, count, version, metadata } = msg.headers;
   if (streamSeq > MAX_STREAM_SEQUENCE) {
     throw new StorageError(
       `Message ${streamSeq} of "${typeName}/${id}" is beyond stream sequence ${MAX_STREAM_SEQUENCE}, the last whose positions are exact`,
       { reason: "invalid-configuration" },
     );
+  }
+  if (!Number.isFinite(writtenAt)) {
+    throw corrupt(typeName, id, streamSeq, "has no valid stored time");
   }
   let payloads: Uint8Array[];
   try {
@@ -227,16 +347,15 @@ export function decodeEvents(
     const seqNo = firstSeqNo + i;
     const position = toPosition(streamSeq, i);
     if (seqNo < bounds.fromSeqNo || position < bounds.fromPosition) continue;
-    // FOUNDATION-PLACEHOLDER
     events.push({
       typeName,
       id,
       seqNo,
       position,
       bytes: payloads[i]!,
-      version: 1,
-      writtenAt: 0,
-      metadata: EMPTY_METADATA,
+      version,
+      writtenAt,
+      metadata,
     });
   }
   return events;

@@ -4,7 +4,13 @@
 
 import type { PersistedEvent } from "../../src/event_log.ts";
 import type { MessageQuery, StoredMessage } from "./_jetstream.ts";
-import { decodeEvents, decodeSeqNoHeaders, POSITION_FACTOR } from "./_message.ts";
+import {
+  decodeEvents,
+  decodeMessageHeaders,
+  decodeSeqNoHeaders,
+  POSITION_FACTOR,
+} from "./_message.ts";
+import { millisOfTimestamp } from "./_written_at.ts";
 import type { ReadPlan } from "./_reader.ts";
 
 // Up to this many events before fromSeqNo, a read starts at the entity's first message.
@@ -65,15 +71,16 @@ export async function planEntityRead(source: MessageSource, read: EntityRead): P
   }
   if (head.lastSeqNo < from) return { events: [] };
   if (seqNos.firstSeqNo <= from) {
-    const bounds = { fromSeqNo: from, fromPosition: 0 };
-    const events: PersistedEvent[] = decodeEvents(
-      typeName,
-      id,
-      last.seq,
-      seqNos,
-      last.data,
-      bounds,
-    );
+    const msg = {
+      seq: last.seq,
+      headers: decodeMessageHeaders(typeName, id, last),
+      data: last.data,
+      writtenAt: millisOfTimestamp(last.timestamp),
+    };
+    const events: PersistedEvent[] = decodeEvents(typeName, id, msg, {
+      fromSeqNo: from,
+      fromPosition: 0,
+    });
     return { events };
   }
   return { startSeq: await startOf(source, read, last.seq), endSeq: last.seq };

@@ -11,7 +11,13 @@ import {
   JetStreamApiError,
   type JetStreamClient,
 } from "@nats-io/jetstream";
-import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "../../src/event_log.ts";
 import { ConcurrencyError, StorageError } from "../../src/errors.ts";
 import { readOptions } from "../../src/_options.ts";
 import { RecentMap } from "../../src/_recent_map.ts";
@@ -38,20 +44,22 @@ import {
   encodePersist,
   maxSingleEventHeaderBytes,
   POSITION_FACTOR,
-  receivedSeqNos,
+  receivedHeaders,
 } from "./_message.ts";
+import { millisOfNanos } from "./_written_at.ts";
 import { getMessage, type MessageQuery, type StoredMessage, withSignal } from "./_jetstream.ts";
 import { type EntityHead, headOf, planEntityRead, planTypeRead } from "./_read_plan.ts";
 import { consumerStream } from "./_reader.ts";
 import { StreamAdmin } from "./_stream_admin.ts";
 import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
 import { callSignal } from "../../src/_call_options.ts";
+import { readPersistOptions } from "../../src/_persist_options.ts";
 
 // Entities whose head (last seqNo, stream sequence) a log remembers, so a persist right after
 // the previous one needs no lookup.
 const MAX_REMEMBERED_HEADS = 100_000;
 const textDecoder = new TextDecoder();
-// The room the headers of a one-event persist take at most, known once.
+// The room the headers of a one-event persist without metadata take at most, known once.
 const SINGLE_EVENT_HEADER_BYTES = maxSingleEventHeaderBytes();
 
 /**
@@ -63,6 +71,11 @@ const SINGLE_EVENT_HEADER_BYTES = maxSingleEventHeaderBytes();
  * stored exactly. One persist is one message (all or none, on nats-server 2.9 and later) with
  * the seqNo of its first event in the header `Eventsourced-Seq-No` and, for more than one
  * event, their number in `Eventsourced-Count` and the events length-prefixed in the body.
+ * The persist's version (when not 1) and metadata go in the headers `Es-Version`,
+ * `Es-Command-Id`, `Es-Correlation-Id`, `Es-Causation-Id` and `Es-H-<header name>`, values
+ * percent-encoded where NATS would not keep them as they are; a message without them (as the
+ * releases before metadata wrote) reads as version 1 with `{}`. `writtenAt` is the message's
+ * stored timestamp, by the server's clock (the stream leader's in a cluster).
  * Every persist carries JetStream's expected-last-subject-sequence (0 for a new entity), so of
  * two writers only one wins each seqNo; the loser gets a `ConcurrencyError`.
  *
@@ -71,9 +84,10 @@ const SINGLE_EVENT_HEADER_BYTES = maxSingleEventHeaderBytes();
  * never finds an event below a position it has seen. Hence at most 100 000 events per persist,
  * and positions stay exact up to stream sequence 90 071 992 546.
  *
- * Sizes: an event larger than `maxEventBytes`, or a persist whose message with its headers is
- * larger than the server's `max_payload` (1 MB by default; 4 bytes more per event when there
- * are several), is refused before anything is sent (`StorageError` reason `"too-large"`).
+ * Sizes: an event larger than `maxEventBytes`, or a persist whose message with its headers
+ * (metadata included) is larger than the server's `max_payload` (1 MB by default; 4 bytes more
+ * per event when there are several), is refused before anything is sent (`StorageError`
+ * reason `"too-large"`).
  *
  * Failures are `StorageError`s (see `docs/event-log-rules.md`): a publish that was sent but not
  * acknowledged (timeout, connection lost or closed) is `"outcome-unknown"`, since the event may
@@ -98,8 +112,12 @@ const SINGLE_EVENT_HEADER_BYTES = maxSingleEventHeaderBytes();
  * const nc = await wsconnect({ servers: "ws://127.0.0.1:8080" });
  * const log = new NatsEventLog(nc);
  * await log.setup();
- * await log.persist("counter", "a.b", null, [new Uint8Array([1])]);
- * for await (const event of log.eventsById("counter", "a.b", 1)) console.log(event.seqNo);
+ * await log.persist("counter", "a.b", null, [new Uint8Array([1])], {
+ *   metadata: { correlationId: "order-7", headers: { user: "ada" } },
+ * });
+ * for await (const event of log.eventsById("counter", "a.b", 1)) {
+ *   console.log(event.seqNo, event.writtenAt, event.metadata.correlationId);
+ * }
  * await nc.close();
  * ```
  */
@@ -241,9 +259,9 @@ export class NatsEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number> {
-    const signal = callSignal("persist", options);
+    const { signal, metadata, version } = readPersistOptions("persist", options);
     assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
     const count = events.length;
     if (count > POSITION_FACTOR) {
@@ -278,7 +296,7 @@ export class NatsEventLog implements EventLog {
       }
       throw storageError(`${what}, nothing was written`, error, "read");
     }
-    const message = encodePersist((lastSeqNo ?? 0) + 1, events, expected);
+    const message = encodePersist((lastSeqNo ?? 0) + 1, events, expected, version, metadata);
     this.#assertFits(message.headerBytes + message.body.length, what);
     // The last moment a signal or a closed connection stops the persist with nothing sent.
     throwIfAborted(signal);
@@ -359,7 +377,12 @@ export class NatsEventLog implements EventLog {
         });
       },
       decode: (msg) =>
-        decodeEvents(typeName, id, msg.seq, receivedSeqNos(typeName, id, msg), msg.data, bounds),
+        decodeEvents(typeName, id, {
+          seq: msg.seq,
+          headers: receivedHeaders(typeName, id, msg),
+          data: msg.data,
+          writtenAt: millisOfNanos(msg.info.timestampNanos),
+        }, bounds),
     });
   }
 
@@ -396,8 +419,12 @@ export class NatsEventLog implements EventLog {
           lastId = decodeToken(token);
           lastToken = token;
         }
-        const seqNos = receivedSeqNos(typeName, lastId, msg);
-        return decodeEvents(typeName, lastId, msg.seq, seqNos, msg.data, bounds);
+        return decodeEvents(typeName, lastId, {
+          seq: msg.seq,
+          headers: receivedHeaders(typeName, lastId, msg),
+          data: msg.data,
+          writtenAt: millisOfNanos(msg.info.timestampNanos),
+        }, bounds);
       },
     });
   }

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamClient, type JetStreamOptions } from "@nats-io/jetstream";
 import type { CallOptions } from "../../src/event_log.ts";
 import { StorageError } from "../../src/errors.ts";
-import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
 import { anyValue, integerAtLeast, type OptionRules, readOptions } from "../../src/_options.ts";
 import {
   assertId,
@@ -28,6 +28,8 @@ import {
   createBucket,
 } from "./_kv_bucket.ts";
 import { callSignal } from "../../src/_call_options.ts";
+import { readSaveOptions } from "../../src/_persist_options.ts";
+import { MAX_VERSION } from "../../src/event_metadata.ts";
 
 /**
  * Options of a {@linkcode NatsSnapshotStore}.
@@ -103,28 +105,51 @@ const STORE_OPTION_RULES: OptionRules<NatsSnapshotStoreOptions> = {
 // The room a KV write's headers take (the expected-revision header of a compare-and-set).
 const KV_HEADER_BYTES = 64;
 
-// Value: format byte 1, the seqNo as an unsigned 64-bit big-endian integer, then the state.
-const FORMAT = 1;
-const HEADER_LENGTH = 9;
+// Value, format 1 (version 1, and every value before versions): the byte 1, the seqNo as an
+// unsigned 64-bit big-endian integer, then the state. Format 2 (other versions): the byte 2,
+// the seqNo as in format 1, the version as an unsigned 32-bit big-endian integer, then the
+// state. A version-1 snapshot keeps format 1, so releases before versions still read it.
+const FORMAT_1 = 1;
+const FORMAT_2 = 2;
+const HEADER_LENGTH_1 = 9;
+const HEADER_LENGTH_2 = 13;
 const MAX_ATTEMPTS = 20;
 
-function encodeValue(seqNo: number, bytes: Uint8Array): Uint8Array {
-  const value = new Uint8Array(HEADER_LENGTH + bytes.length);
-  value[0] = FORMAT;
-  new DataView(value.buffer).setBigUint64(1, BigInt(seqNo));
-  value.set(bytes, HEADER_LENGTH);
+function encodeValue(seqNo: number, version: number, bytes: Uint8Array): Uint8Array {
+  const headerLength = version === 1 ? HEADER_LENGTH_1 : HEADER_LENGTH_2;
+  const value = new Uint8Array(headerLength + bytes.length);
+  const view = new DataView(value.buffer);
+  value[0] = version === 1 ? FORMAT_1 : FORMAT_2;
+  view.setBigUint64(1, BigInt(seqNo));
+  if (version !== 1) view.setUint32(HEADER_LENGTH_1, version);
+  value.set(bytes, headerLength);
   return value;
 }
 
 function decodeValue(key: string, value: Uint8Array): Snapshot {
-  if (value.length < HEADER_LENGTH || value[0] !== FORMAT) {
+  const format = value[0];
+  const headerLength = format === FORMAT_1
+    ? HEADER_LENGTH_1
+    : format === FORMAT_2
+    ? HEADER_LENGTH_2
+    : Infinity;
+  if (value.length < headerLength) {
     throw new StorageError(`Snapshot "${key}" is not in the format of eventsourced`, {
       reason: "corrupt-data",
     });
   }
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const seqNo = Number(view.getBigUint64(1));
-  return { seqNo, bytes: value.slice(HEADER_LENGTH), version: 1 /* FOUNDATION-PLACEHOLDER */ };
+  const version = format === FORMAT_1 ? 1 : view.getUint32(HEADER_LENGTH_1);
+  if (version < 1 || version > MAX_VERSION) {
+    throw new StorageError(
+      `Snapshot "${key}" has version ${version}, not one from 1 to ${MAX_VERSION}`,
+      {
+        reason: "corrupt-data",
+      },
+    );
+  }
+  return { seqNo, bytes: value.slice(headerLength), version };
 }
 
 /**
@@ -132,6 +157,8 @@ function decodeValue(key: string, value: Uint8Array): Snapshot {
  * `<typeName>.<encodeToken(id)>`. A save reads the stored snapshot and writes with
  * compare-and-set on its revision, so an older snapshot never replaces a newer one, also
  * with several writers. Run {@linkcode NatsSnapshotStore.setup} once to create the bucket.
+ * The value holds the seqNo and the state's version beside the state; values saved before
+ * versions load as version 1.
  *
  * A snapshot whose value does not fit the server's `max_payload` (1 MB by default) is refused
  * before anything is sent (`StorageError` reason `"too-large"`); other failures are
@@ -143,8 +170,9 @@ function decodeValue(key: string, value: Uint8Array): Snapshot {
  *
  * const store = await NatsSnapshotStore.connect({ servers: "ws://127.0.0.1:8080" });
  * await store.setup();
- * await store.save("counter", "a", 10, new Uint8Array([42]));
- * console.log((await store.load("counter", "a"))?.seqNo); // 10
+ * await store.save("counter", "a", 10, new Uint8Array([42]), { version: 2 });
+ * const snapshot = await store.load("counter", "a");
+ * console.log(snapshot?.seqNo, snapshot?.version); // 10 2
  * await store.close();
  * ```
  */
@@ -251,9 +279,9 @@ export class NatsSnapshotStore implements SnapshotStore {
     id: string,
     seqNo: number,
     bytes: Uint8Array,
-    options?: CallOptions,
+    options?: SaveSnapshotOptions,
   ): Promise<void> {
-    const signal = callSignal("save", options);
+    const { signal, version } = readSaveOptions("save", options);
     assertTypeName(typeName);
     assertId(id);
     assertPositiveInteger(seqNo, "seqNo");
@@ -261,7 +289,7 @@ export class NatsSnapshotStore implements SnapshotStore {
     throwIfAborted(signal);
     const what = `Cannot save the snapshot of "${typeName}/${id}" at seqNo ${seqNo}`;
     const key = `${typeName}.${encodeToken(id)}`;
-    const value = encodeValue(seqNo, bytes);
+    const value = encodeValue(seqNo, version, bytes);
     const maxPayload = this.#nc.info?.max_payload;
     if (maxPayload !== undefined && value.length + KV_HEADER_BYTES > maxPayload) {
       throw new StorageError(

@@ -5,10 +5,12 @@
 //   concurrent: `writers` subjects published at once, each in order with the same check;
 //   read:       the subjects of the last concurrent run read back at once, one ordered consumer
 //               each (the shape of the replay it is compared with).
+// Opened with `metadata`, each raw publish also carries the headers the adapter writes for a
+// command's commandId and correlationId, values of the same length as bench/load.ts's.
 
 import { headers, type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import type { Baseline, BenchBackend, OpenedBackend } from "../_backend.ts";
+import type { Baseline, BenchBackend, OpenedBackend, OpenOptions } from "../_backend.ts";
 import { NatsEventLog, NatsSnapshotStore } from "../../adapters/nats/mod.ts";
 import { type NatsTestServer, startNatsServer } from "../../tests/_servers/nats.ts";
 
@@ -21,24 +23,31 @@ async function publishInOrder(
   js: JetStreamClient,
   subject: string,
   count: number,
+  withMetadata: boolean,
 ): Promise<void> {
   let last = 0;
+  // As bench/load.ts names them: "<uuid>-<entity>" and "<correlationId>-<slice>-<command>".
+  const correlationId = `${crypto.randomUUID()}-0`;
   for (let i = 0; i < count; i++) {
     const h = headers();
-    h.set("Eventsourced-Seq-No", `${i + 1}`);
     h.set("Nats-Expected-Last-Subject-Sequence", `${last}`);
+    h.set("Eventsourced-Seq-No", `${i + 1}`);
+    if (withMetadata) {
+      h.set("Es-Command-Id", `${correlationId}-0-${i}`);
+      h.set("Es-Correlation-Id", correlationId);
+    }
     last = (await js.publish(subject, PAYLOAD, { headers: h })).seq;
   }
 }
 
-function rawBaseline(nc: NatsConnection, stream: string): Baseline {
+function rawBaseline(nc: NatsConnection, stream: string, withMetadata: boolean): Baseline {
   const js = jetstream(nc, { timeout: 10_000 });
   const subject = (name: string) => `eventsourced.rawbench-${++run}-${Date.now()}.${name}`;
   let lastWriters: string[] = [];
   return {
     async sequential(count) {
       const started = performance.now();
-      await publishInOrder(js, subject("one"), count);
+      await publishInOrder(js, subject("one"), count, withMetadata);
       return count / ((performance.now() - started) / 1000);
     },
     async concurrent(writers, perWriter) {
@@ -46,7 +55,7 @@ function rawBaseline(nc: NatsConnection, stream: string): Baseline {
       lastWriters = Array.from({ length: writers }, (_, w) => `${prefix}${w}`);
       const started = performance.now();
       await Promise.all(
-        lastWriters.map((s) => publishInOrder(js, s, perWriter)),
+        lastWriters.map((s) => publishInOrder(js, s, perWriter, withMetadata)),
       );
       return (writers * perWriter) / ((performance.now() - started) / 1000);
     },
@@ -59,7 +68,9 @@ function rawBaseline(nc: NatsConnection, stream: string): Baseline {
         const prefix = subject("r");
         subjects = Array.from({ length: 64 }, (_, w) => `${prefix}${w}`);
         await Promise.all(
-          subjects.map((s) => publishInOrder(js, s, Math.ceil(count / subjects.length))),
+          subjects.map((s) =>
+            publishInOrder(js, s, Math.ceil(count / subjects.length), withMetadata)
+          ),
         );
       }
       const started = performance.now();
@@ -82,7 +93,7 @@ function rawBaseline(nc: NatsConnection, stream: string): Baseline {
 /** The NATS JetStream backend. */
 const backend: BenchBackend = {
   name: "nats",
-  async open(): Promise<OpenedBackend> {
+  async open(options: OpenOptions = {}): Promise<OpenedBackend> {
     const server: NatsTestServer = await startNatsServer();
     const eventLog = await NatsEventLog.connect({ servers: server.wsUrl, timeout: 10_000 });
     const snapshotStore = new NatsSnapshotStore(eventLog.connection, { timeout: 10_000 });
@@ -93,7 +104,7 @@ const backend: BenchBackend = {
     return {
       eventLog,
       snapshotStore,
-      baseline: rawBaseline(raw, "eventsourced"),
+      baseline: rawBaseline(raw, "eventsourced", options.metadata === true),
       async close() {
         await raw.close();
         await eventLog.close();
