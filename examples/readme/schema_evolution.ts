@@ -11,13 +11,16 @@ import {
 } from "../../mod.ts";
 import assert from "node:assert/strict";
 
-// Version 1 of the event had `cents`, version 2 renamed it to `amount`, version 3 added a
-// currency. Each upcaster turns a value of its version into one of the next version.
+// Version 1 of the event had `cents`, version 2 renamed it to `amount`, version 3 made the
+// amount a sum with a currency. Each upcaster turns a value of its version into the next one.
 type DepositedV1 = { type: "deposited"; cents: number };
 type DepositedV2 = { type: "deposited"; amount: number };
-type Deposited = { type: "deposited"; amount: number; currency: string };
+type Deposited = { type: "deposited"; amount: { cents: number; currency: string } };
 const fromV1 = ({ cents }: DepositedV1): DepositedV2 => ({ type: "deposited", amount: cents });
-const fromV2 = (v2: DepositedV2): Deposited => ({ ...v2, currency: "EUR" });
+const fromV2 = ({ amount }: DepositedV2): Deposited => ({
+  type: "deposited",
+  amount: { cents: amount, currency: "EUR" },
+});
 const binarize = jsonBinarize<Deposited, number>({ version: 3, upcast: { 1: fromV1, 2: fromV2 } });
 
 // Events that the code of version 1 wrote (without a version: they read as version 1).
@@ -29,10 +32,11 @@ await eventLog.persist("account", "a", null, [v1.eventToBytes({ type: "deposited
 const account: EventSourced<number, Deposited> = {
   typeName: "account",
   initialState: 0,
-  handleEvent: (balance, event) => balance + event.amount,
+  handleEvent: (balance, event) => balance + event.amount.cents,
 };
-const deposit = (amount: number): Command<number, Deposited, number, never> => ({
-  handleCommand: () => emitAndReply({ type: "deposited", amount, currency: "EUR" }, (b) => b),
+const deposit = (cents: number): Command<number, Deposited, number, never> => ({
+  handleCommand: () =>
+    emitAndReply({ type: "deposited", amount: { cents, currency: "EUR" } }, (balance) => balance),
 });
 const ref = await spawn(account, "a", { eventLog, binarize });
 assert.deepEqual(await ref.handleCommand(deposit(200)), { ok: true, value: 700 });
@@ -46,8 +50,8 @@ const read = async <Event>(reader: EventReader<Event>) => {
 };
 const envelopes = await read(new EventReader(account, { eventLog, binarize }));
 assert.deepEqual(envelopes.map(({ version, event }) => [version, event]), [
-  [1, { type: "deposited", amount: 500, currency: "EUR" }],
-  [3, { type: "deposited", amount: 200, currency: "EUR" }],
+  [1, { type: "deposited", amount: { cents: 500, currency: "EUR" } }],
+  [3, { type: "deposited", amount: { cents: 200, currency: "EUR" } }],
 ]);
 
 // Code that knows only version 2 refuses the version-3 event instead of misreading it.
