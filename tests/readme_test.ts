@@ -32,6 +32,46 @@ test("the quick start runs and prints what its comments say", async () => {
   ]);
 });
 
+// The first TypeScript block after `heading`.
+function firstBlock(readme: string, heading: string): string {
+  const at = readme.indexOf(`\n${heading}\n`);
+  assert.ok(at >= 0, `no "${heading}" in the README`);
+  const section = readme.slice(at);
+  const start = section.indexOf("```ts\n") + 6;
+  return section.slice(start, section.indexOf("```\n", start));
+}
+
+// The README's other examples are files of examples/readme, which check what they show with
+// node:assert; the README has each with the package import.
+const examples = [
+  ["## Metadata", "metadata"],
+  ["## Idempotent retries", "idempotent_retries"],
+  ["## Schema evolution", "schema_evolution"],
+] as const;
+
+for (const [heading, name] of examples) {
+  test(`the README's example under "${heading}" is examples/readme/${name}.ts`, () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const example = readFileSync(join(root, "examples", "readme", `${name}.ts`), "utf8");
+    assert.equal(
+      firstBlock(readme, heading),
+      example.replaceAll('"../../mod.ts"', '"@eventsourced/eventsourced"'),
+    );
+  });
+}
+
+test("the README's metadata example runs", async () => {
+  await import("../examples/readme/metadata.ts");
+});
+
+test("the README's idempotent-retry example runs", async () => {
+  await import("../examples/readme/idempotent_retries.ts");
+});
+
+test("the README's schema-evolution example runs", async () => {
+  await import("../examples/readme/schema_evolution.ts");
+});
+
 test("the README's failure table names every HandleCommandFailure reason", () => {
   const readme = readFileSync(join(root, "README.md"), "utf8");
   const errors = readFileSync(join(root, "src", "errors.ts"), "utf8");

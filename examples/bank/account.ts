@@ -15,7 +15,11 @@ export type AccountEvent =
 
 export interface Account {
   readonly balance: number;
-  /** References already applied, so a retried transfer step is not booked twice. */
+  /**
+   * The latest booking references (a transfer step's is its `commandId`). A step sent again
+   * with its `commandId` is answered as a `Duplicate` before it gets here; one sent again
+   * without it finds its reference here and is not booked twice either.
+   */
   readonly references: readonly string[];
 }
 

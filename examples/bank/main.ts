@@ -1,5 +1,8 @@
 // The bank demo: accounts that refuse to go negative, and transfers between them that are
-// entities of their own. Run it twice: the second run recovers the first run's balances.
+// entities of their own. Every command carries metadata: a commandId (so a retry is answered
+// as a duplicate instead of being applied twice) and, for a transfer's steps, the transfer's
+// id as correlation id. At the end it prints the history of this run's events: when and why
+// each was written. Run it twice: the second run recovers the first run's balances.
 //
 //   npm run demo                 (Node, PGlite in ./.data/bank-demo)
 //   deno task demo               (Deno, same)
@@ -7,7 +10,7 @@
 //   npm run demo -- --codec protobuf   (events as protobuf, from examples/proto/bank.proto)
 //   DATABASE_URL=postgres://… npm run demo
 
-import { EntityRegistry, jsonBinarize } from "../../mod.ts";
+import { EntityRegistry, EventReader, jsonBinarize } from "../../mod.ts";
 import {
   type Account,
   account,
@@ -17,7 +20,15 @@ import {
   euros,
   withdraw,
 } from "./account.ts";
-import { request, runTransfer, type Transfer, transfer, type TransferEvent } from "./transfer.ts";
+import {
+  request,
+  runTransfer,
+  stepMetadata,
+  type Transfer,
+  transfer,
+  type TransferEvent,
+} from "./transfer.ts";
+import { history } from "./history.ts";
 import { openStorage } from "./storage.ts";
 import { accountBinarize, transferBinarize } from "../proto/bank_codec.ts";
 
@@ -42,18 +53,22 @@ const storage = await openStorage({
 });
 console.log(`Storage: ${storage.description}; codec: ${codec}`);
 
-const common = {
-  eventLog: storage.eventLog,
-  snapshotStore: storage.snapshotStore,
-  snapshotAfter: 10,
-};
+const { eventLog, snapshotStore } = storage;
+const accountCodec = codec === "json" ? jsonBinarize<AccountEvent, Account>() : accountBinarize();
+const transferCodec = codec === "json"
+  ? jsonBinarize<TransferEvent, Transfer>()
+  : transferBinarize();
 const accounts = new EntityRegistry(account, {
-  ...common,
-  binarize: codec === "json" ? jsonBinarize<AccountEvent, Account>() : accountBinarize(),
+  eventLog,
+  snapshotStore,
+  snapshotAfter: 10,
+  binarize: accountCodec,
 });
 const transfers = new EntityRegistry(transfer, {
-  ...common,
-  binarize: codec === "json" ? jsonBinarize<TransferEvent, Transfer>() : transferBinarize(),
+  eventLog,
+  snapshotStore,
+  snapshotAfter: 10,
+  binarize: transferCodec,
 });
 
 const show = async (id: string) => {
@@ -62,32 +77,104 @@ const show = async (id: string) => {
 };
 
 console.log(`Balances at start: alice ${await show("alice")}, bob ${await show("bob")}`);
+// Where this run's events begin, for the history at the end.
+const firstSeqNo = {
+  alice: (await eventLog.lastSeqNo("account", "alice") ?? 0) + 1,
+  bob: (await eventLog.lastSeqNo("account", "bob") ?? 0) + 1,
+};
 const run = Date.now().toString(36);
 
-const deposited = await accounts.handleCommand("alice", deposit(100_00, `${run}:salary`));
-console.log(
-  `Deposit €100.00 to alice: ${deposited.ok ? `balance ${euros(deposited.value)}` : "rejected"}`,
+const salary = {
+  metadata: { commandId: `${run}:salary`, headers: { channel: "payroll" } },
+};
+const deposited = await accounts.handleCommand(
+  "alice",
+  deposit(100_00, `${run}:salary`),
+  salary,
 );
-
-const tooMuch = await accounts.handleCommand("bob", withdraw(1_000_00, `${run}:atm`));
 console.log(
-  `Withdraw €1000.00 from bob: ${
-    tooMuch.ok ? `balance ${euros(tooMuch.value)}` : `rejected (${tooMuch.error.type})`
+  `Deposit €100.00 to alice: ${
+    "duplicate" in deposited
+      ? "duplicate"
+      : deposited.ok
+      ? `balance ${euros(deposited.value)}`
+      : "rejected"
+  }`,
+);
+// The payroll did not hear the answer and sends the deposit again, after alice's entity was
+// stopped (as after a restart): recovered from the log, it knows the commandId.
+await accounts.passivate("alice");
+const again = await accounts.handleCommand("alice", deposit(100_00, `${run}:salary`), salary);
+console.log(
+  `The same deposit again (commandId ${salary.metadata.commandId}): ${
+    "duplicate" in again
+      ? `duplicate of event #${again.seqNo}, nothing written`
+      : "booked again (the log lost the commandId)"
   }`,
 );
 
-for (const [n, amount] of [[1, 30_00], [2, 500_00]] as const) {
+const tooMuch = await accounts.handleCommand("bob", withdraw(1_000_00, `${run}:atm`), {
+  metadata: { commandId: `${run}:atm`, headers: { channel: "atm" } },
+});
+console.log(
+  `Withdraw €1000.00 from bob: ${
+    tooMuch.ok ? "done" : `rejected (${tooMuch.error.type}), nothing written`
+  }`,
+);
+
+const transferIds: string[] = [];
+for (
+  const [n, amount, crash] of [[1, 30_00, false], [2, 500_00, false], [3, 20_00, true]] as const
+) {
   const id = `${run}-${n}`;
-  await transfers.handleCommand(id, request("alice", "bob", amount));
+  transferIds.push(id);
+  await transfers.handleCommand(id, request("alice", "bob", amount), {
+    metadata: stepMetadata(id, "request"),
+  });
+  let crashed = "";
+  if (crash) {
+    // Act out a crash right after the withdrawal, before the transfer recorded it; then a
+    // restart: the entities recover from the log, and the transfer is run again from there.
+    await runTransfer(transfers, accounts, id, { stopAfterDebit: true });
+    await transfers.passivate(id);
+    await accounts.passivate("alice");
+    crashed = "crashed after the withdrawal, resumed: ";
+  }
   const done = await runTransfer(transfers, accounts, id);
+  const { status, reason } = done.transfer;
+  const duplicates = done.duplicates.length === 0
+    ? ""
+    : `; steps answered as duplicates: ${done.duplicates.join(", ")}`;
   console.log(
-    `Transfer ${id} of ${euros(amount)} alice -> bob: ${done.status}${
-      done.reason ? ` (${done.reason})` : ""
-    }`,
+    `Transfer ${id} of ${euros(amount)} alice -> bob: ${crashed}${status}${
+      reason ? ` (${reason})` : ""
+    }${duplicates}`,
   );
 }
 
 console.log(`Balances at end: alice ${await show("alice")}, bob ${await show("bob")}`);
+
+console.log("Event history of this run (seqNo, written at, event, metadata):");
+const accountReader = new EventReader(account, { eventLog, binarize: accountCodec });
+const describeAccountEvent = (event: AccountEvent) => `${event.type} ${euros(event.amount)}`;
+for (const id of ["alice", "bob"] as const) {
+  console.log(`  account ${id}`);
+  for (const line of await history(accountReader, id, firstSeqNo[id], describeAccountEvent)) {
+    console.log(`    ${line}`);
+  }
+}
+const transferReader = new EventReader(transfer, { eventLog, binarize: transferCodec });
+const describeTransferEvent = (event: TransferEvent) =>
+  event.type === "requested"
+    ? `requested ${euros(event.amount)} ${event.from} -> ${event.to}`
+    : event.type;
+for (const id of transferIds) {
+  console.log(`  transfer ${id}`);
+  for (const line of await history(transferReader, id, 1, describeTransferEvent)) {
+    console.log(`    ${line}`);
+  }
+}
+
 await accounts.close();
 await transfers.close();
 await storage.close();
