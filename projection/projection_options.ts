@@ -171,8 +171,11 @@ export interface ProjectionOptions<Event, Tx> {
   typeName: string | { readonly typeName: string };
   /** Where the events are read from (live, from the stored offset). */
   eventLog: EventLog;
-  /** Decodes the events: any codec, e.g. `jsonBinarize()` or `protobufBinarize(...)`. */
-  binarize: Pick<Binarize<Event, unknown>, "eventFromBytes">;
+  /**
+   * Decodes the events, upcasting older versions: any codec, e.g. `jsonBinarize()` or
+   * `protobufBinarize(...)`; only `eventFromBytes` and `eventVersion` are used.
+   */
+  binarize: Pick<Binarize<Event, unknown>, "eventFromBytes" | "eventVersion">;
   /** Where the offset is stored, and what unit of work the handler gets. */
   offsetStore: OffsetStore<Tx>;
   /** Handles each event, in position order. */
