@@ -5,21 +5,25 @@
 // the page's rows are read exactly as before (same index, same keyset).
 //
 // Layout, all integers big-endian as int4send/int8send write them, per event in key order:
-//   by id:   seqNo int8 | position int8 | length int4 | bytes
-//   by type: id length int4 | id (UTF-8) | seqNo int8 | position int8 | length int4 | bytes
+//   by id:   seqNo int8 | position int8 | writtenAt int8 | version int4
+//            | metadata length int4 | metadata | length int4 | bytes
+//   by type: id length int4 | id (UTF-8) | then as by id
+// writtenAt is timestamptz_send's: microseconds since 2000-01-01 UTC. The metadata is that of
+// metadata_columns.ts, 0 bytes for an event without any.
 //
 // Each event's bytes are a view into its page's buffer, not a copy: code that keeps the bytes of
 // one event keeps its page's buffer alive (a few MiB at most, see below).
 //
-// A page stops early once it holds PAGE_BYTES of event bytes (always at least one event), so a
-// log of large events never builds one huge value; the row says how many rows the page query
+// A page stops early once it holds PAGE_BYTES of event and metadata bytes (always at least one
+// event), so a log of large events never builds one huge value; the row says how many rows the page query
 // found and how many it packed, so a reader knows whether more may follow.
 
-import { EMPTY_METADATA } from "../../src/event_metadata.ts";
+import type { EventMetadata } from "../../src/event_metadata.ts";
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { toBytes, toNumber } from "./client.ts";
+import { METADATA_BYTES, unpackMetadata } from "./metadata_columns.ts";
 
-/** Event bytes after which a page stops (the event that crosses it is still included). */
+/** Bytes after which a page stops (the event that crosses it is still included). */
 export const PAGE_BYTES = 4 * 1024 * 1024;
 
 /** One unpacked page: its events, and whether the log may hold more after them. */
@@ -28,21 +32,27 @@ export interface Page {
   readonly full: boolean;
 }
 
+/** The columns a page query (`inner` of {@linkcode packedPageSql}) selects from the events. */
+export const PAGE_COLUMNS =
+  `seq_no, position, bytes, written_at, version, ${METADATA_BYTES} as metadata`;
+
 /**
- * Wraps a page query (`inner`, ordered by `key`, with a limit) so it returns one row: how many
- * rows it found, how many are packed, and the packed bytes. `maxBytes` is the placeholder of
- * the PAGE_BYTES parameter.
+ * Wraps a page query (`inner`, ordered by `key`, with a limit, selecting
+ * {@linkcode PAGE_COLUMNS}) so it returns one row: how many rows it found, how many are packed,
+ * and the packed bytes. `maxBytes` is the placeholder of the PAGE_BYTES parameter.
  */
 export function packedPageSql(inner: string, key: string, item: string, maxBytes: string): string {
   return `select count(*) as found, count(*) filter (where p.before < ${maxBytes}) as packed_count,
       string_agg(${item}, ''::bytea order by p.${key}) filter (where p.before < ${maxBytes})
-    from (select l.*, coalesce(sum(octet_length(l.bytes)) over (order by l.${key}
-        rows between unbounded preceding and 1 preceding), 0) as before
+    from (select l.*, coalesce(sum(octet_length(l.bytes) + octet_length(l.metadata))
+        over (order by l.${key} rows between unbounded preceding and 1 preceding), 0) as before
       from (${inner}) as l) as p`;
 }
 
 /** The packed item of a read by id (see the layout above). */
 export const BY_ID_ITEM = "int8send(p.seq_no) || int8send(p.position) || " +
+  "timestamptz_send(p.written_at) || int4send(p.version) || " +
+  "int4send(octet_length(p.metadata)) || p.metadata || " +
   "int4send(octet_length(p.bytes)) || p.bytes";
 
 /** The packed item of a read by type name. */
@@ -72,6 +82,8 @@ export function unpackPage(
     let at = 0;
     let lastIdBytes: Uint8Array | undefined;
     let lastId = "";
+    let lastMetadataBytes: Uint8Array | undefined;
+    let lastMetadata: EventMetadata | undefined;
     for (let i = 0; i < count; i++) {
       let eventId = id;
       if (eventId === undefined) {
@@ -87,17 +99,28 @@ export function unpackPage(
       }
       const seqNo = readInt8(view, at);
       const position = readInt8(view, at + 8);
-      const length = view.getInt32(at + 16);
-      at += 20;
+      const writtenAt = readMicroseconds(view, at + 16);
+      const version = view.getInt32(at + 24);
+      const metadataLength = view.getInt32(at + 28);
+      at += 32;
+      const metadataBytes = packed.subarray(at, at + metadataLength);
+      at += metadataLength;
+      // The events of one persist share their metadata: decode it once per run.
+      if (lastMetadataBytes === undefined || !sameBytes(lastMetadataBytes, metadataBytes)) {
+        lastMetadataBytes = metadataBytes;
+        lastMetadata = unpackMetadata(metadataBytes);
+      }
+      const length = view.getInt32(at);
+      at += 4;
       events[i] = {
         typeName,
         id: eventId,
         seqNo,
         position,
         bytes: packed.subarray(at, at + length),
-        version: 1, // FOUNDATION-PLACEHOLDER
-        writtenAt: 0,
-        metadata: EMPTY_METADATA,
+        version,
+        writtenAt,
+        metadata: lastMetadata!,
       };
       at += length;
     }
@@ -112,6 +135,16 @@ export function unpackPage(
 // BigInt.
 function readInt8(view: DataView, at: number): number {
   return view.getUint32(at) * 0x1_0000_0000 + view.getUint32(at + 4);
+}
+
+// 2000-01-01T00:00:00Z, where timestamptz_send counts from, in ms since the Unix epoch.
+const POSTGRES_EPOCH_MS = 946_684_800_000;
+
+// A timestamptz_send value as whole milliseconds since the Unix epoch, rounded down (so times
+// in order stay in order). The microseconds are exact up to 2^53 (the year 2285).
+function readMicroseconds(view: DataView, at: number): number {
+  const micros = view.getInt32(at) * 0x1_0000_0000 + view.getUint32(at + 4);
+  return Math.floor(micros / 1000) + POSTGRES_EPOCH_MS;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

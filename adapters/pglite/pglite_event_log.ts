@@ -5,7 +5,13 @@
  */
 
 import { PGlite } from "@electric-sql/pglite";
-import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "../../src/event_log.ts";
 import { readOptions, stringOption } from "../../src/_options.ts";
 import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
 import { logRules, splitOptions } from "../_sql/options.ts";
@@ -141,7 +147,7 @@ export class PgliteEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number> {
     return this.#log.persist(typeName, id, lastSeqNo, events, options);
   }

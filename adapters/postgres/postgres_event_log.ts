@@ -5,7 +5,13 @@
  */
 
 import type postgres from "postgres";
-import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "../../src/event_log.ts";
 import { anyValue, booleanOption, integerAtLeast, readOptions } from "../../src/_options.ts";
 import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
 import { logRules, splitOptions } from "../_sql/options.ts";
@@ -155,7 +161,7 @@ export class PostgresEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number> {
     return this.#log.persist(typeName, id, lastSeqNo, events, options);
   }

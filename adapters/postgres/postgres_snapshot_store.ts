@@ -6,7 +6,7 @@
 
 import type postgres from "postgres";
 import type { CallOptions } from "../../src/event_log.ts";
-import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
 import { anyValue, booleanOption, readOptions } from "../../src/_options.ts";
 import { sqlNames } from "../_sql/names.ts";
 import { snapshotRules, splitOptions } from "../_sql/options.ts";
@@ -124,7 +124,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
     id: string,
     seqNo: number,
     bytes: Uint8Array,
-    options?: CallOptions,
+    options?: SaveSnapshotOptions,
   ): Promise<void> {
     return this.#store.save(typeName, id, seqNo, bytes, options);
   }
