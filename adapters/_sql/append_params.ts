@@ -28,19 +28,25 @@ export function batchHasMetadata(batch: readonly AppendEntry[]): boolean {
   return false;
 }
 
-// Five arrays (version, the three ids, headers) of one element per item.
-function metadataArrays(): [
-  number[],
-  (string | null)[],
-  (string | null)[],
-  (string | null)[],
-  (string | null)[],
-] {
-  return [[], [], [], [], []];
-}
+// Five arrays (version, the three ids, headers) of one element per item, as parameters: an
+// array whose elements are all the default (version 1, no value) goes as null instead, which the
+// statements read as the default for every item (unnest pads it with nulls), so a batch sends
+// and the server parses only the columns it uses.
+class MetadataArrays {
+  readonly #arrays: (number | string | null)[][] = [[], [], [], [], []];
+  readonly #used = [false, false, false, false, false];
 
-function pushMetadata(arrays: ReturnType<typeof metadataArrays>, values: MetadataParams): void {
-  for (let i = 0; i < 5; i++) (arrays[i] as unknown[]).push(values[i]);
+  push(values: MetadataParams): void {
+    for (let i = 0; i < 5; i++) {
+      const value = values[i]!;
+      this.#arrays[i]!.push(value);
+      if (value !== null && value !== 1) this.#used[i] = true;
+    }
+  }
+
+  params(): SqlParam[] {
+    return this.#arrays.map((array, i) => this.#used[i] ? array as SqlParam : null);
+  }
 }
 
 /** All event bytes of a batch in one array, with where each event starts (1-based) and its length. */
@@ -105,9 +111,9 @@ export function appendParams(
   const { packed, start, length } = packEvents(batch);
   let metadata: SqlParam[] = [null, null, null, null, null];
   if (batchHasMetadata(batch)) {
-    const arrays = metadataArrays();
-    for (const entry of batch) pushMetadata(arrays, metadataParams(entry.version, entry.metadata));
-    metadata = arrays;
+    const arrays = new MetadataArrays();
+    for (const entry of batch) arrays.push(metadataParams(entry.version, entry.metadata));
+    metadata = arrays.params();
   }
   return [
     types,
@@ -141,7 +147,7 @@ export function uncheckedParams(
   const typeName = batch[0]!.typeName;
   const ids: string[] = [];
   const seqNos: number[] = [];
-  const metadata = metadataArrays();
+  const metadata = new MetadataArrays();
   for (const entry of batch) {
     if (entry.check || entry.typeName !== typeName) return undefined;
     const base = entry.lastSeqNo ?? 0;
@@ -149,12 +155,12 @@ export function uncheckedParams(
     for (let n = 1; n <= entry.events.length; n++) {
       ids.push(entry.id);
       seqNos.push(base + n);
-      if (values !== undefined) pushMetadata(metadata, values);
+      if (values !== undefined) metadata.push(values);
     }
   }
   const { packed, start, length } = packEvents(batch);
   return {
     params: [typeName, ids, seqNos, start, length, packed, notify],
-    metadata: withMetadata ? metadata : [],
+    metadata: withMetadata ? metadata.params() : [],
   };
 }

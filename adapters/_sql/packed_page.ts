@@ -5,23 +5,28 @@
 // the page's rows are read exactly as before (same index, same keyset).
 //
 // Layout, all integers big-endian as int4send/int8send write them, per event in key order:
-//   by id:   seqNo int8 | position int8 | writtenAt int8 | version int4
-//            | metadata length int4 | metadata | length int4 | bytes
+//   by id:   seqNo int8 | position int8 | writtenAt int8 | version int4 | length int4 | bytes
 //   by type: id length int4 | id (UTF-8) | then as by id
-// writtenAt is timestamptz_send's: microseconds since 2000-01-01 UTC. The metadata is that of
-// metadata_columns.ts, 0 bytes for an event without any.
+// writtenAt is timestamptz_send's: microseconds since 2000-01-01 UTC. The events' metadata comes
+// beside the packed bytes, as one text for the page (metadata_columns.ts), so that decoding it
+// is one call per page, not one per event.
 //
 // Each event's bytes are a view into its page's buffer, not a copy: code that keeps the bytes of
 // one event keeps its page's buffer alive (a few MiB at most, see below).
 //
 // A page stops early once it holds PAGE_BYTES of event and metadata bytes (always at least one
-// event), so a log of large events never builds one huge value; the row says how many rows the page query
-// found and how many it packed, so a reader knows whether more may follow.
+// event), so a log of large events never builds one huge value; the row says how many rows the
+// page query found and how many it packed, so a reader knows whether more may follow.
 
-import type { EventMetadata } from "../../src/event_metadata.ts";
+import { EMPTY_METADATA, type EventMetadata } from "../../src/event_metadata.ts";
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { toBytes, toNumber } from "./client.ts";
-import { METADATA_BYTES, unpackMetadata } from "./metadata_columns.ts";
+import {
+  METADATA_TEXT,
+  pageMetadataSql,
+  pageMetadataTexts,
+  unpackMetadata,
+} from "./metadata_columns.ts";
 
 /** Bytes after which a page stops (the event that crosses it is still included). */
 export const PAGE_BYTES = 4 * 1024 * 1024;
@@ -34,16 +39,19 @@ export interface Page {
 
 /** The columns a page query (`inner` of {@linkcode packedPageSql}) selects from the events. */
 export const PAGE_COLUMNS =
-  `seq_no, position, bytes, written_at, version, ${METADATA_BYTES} as metadata`;
+  `seq_no, position, bytes, written_at, version, ${METADATA_TEXT} as metadata`;
 
 /**
  * Wraps a page query (`inner`, ordered by `key`, with a limit, selecting
  * {@linkcode PAGE_COLUMNS}) so it returns one row: how many rows it found, how many are packed,
- * and the packed bytes. `maxBytes` is the placeholder of the PAGE_BYTES parameter.
+ * the packed bytes and the packed events' metadata. `maxBytes` is the placeholder of the
+ * PAGE_BYTES parameter.
  */
 export function packedPageSql(inner: string, key: string, item: string, maxBytes: string): string {
-  return `select count(*) as found, count(*) filter (where p.before < ${maxBytes}) as packed_count,
-      string_agg(${item}, ''::bytea order by p.${key}) filter (where p.before < ${maxBytes})
+  const packed = `p.before < ${maxBytes}`;
+  return `select count(*) as found, count(*) filter (where ${packed}) as packed_count,
+      string_agg(${item}, ''::bytea order by p.${key}) filter (where ${packed}),
+      ${pageMetadataSql(key, packed)}
     from (select l.*, coalesce(sum(octet_length(l.bytes) + octet_length(l.metadata))
         over (order by l.${key} rows between unbounded preceding and 1 preceding), 0) as before
       from (${inner}) as l) as p`;
@@ -52,7 +60,6 @@ export function packedPageSql(inner: string, key: string, item: string, maxBytes
 /** The packed item of a read by id (see the layout above). */
 export const BY_ID_ITEM = "int8send(p.seq_no) || int8send(p.position) || " +
   "timestamptz_send(p.written_at) || int4send(p.version) || " +
-  "int4send(octet_length(p.metadata)) || p.metadata || " +
   "int4send(octet_length(p.bytes)) || p.bytes";
 
 /** The packed item of a read by type name. */
@@ -63,7 +70,8 @@ export const BY_TYPE_ITEM = "int4send(octet_length(convert_to(p.id, 'UTF8'))) ||
 const idDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
- * Unpacks the page columns `found`, `packed count`, `packed bytes` of `row` from `offset`.
+ * Unpacks the page columns `found`, `packed count`, `packed bytes`, `metadata` of `row` from
+ * `offset`.
  * `id` is the entity of a read by id; `undefined` reads each event's id from the bytes.
  */
 export function unpackPage(
@@ -82,8 +90,9 @@ export function unpackPage(
     let at = 0;
     let lastIdBytes: Uint8Array | undefined;
     let lastId = "";
-    let lastMetadataBytes: Uint8Array | undefined;
-    let lastMetadata: EventMetadata | undefined;
+    const metadataTexts = pageMetadataTexts(toBytes(row![offset + 3]), count);
+    let lastMetadataText = "";
+    let lastMetadata: EventMetadata = EMPTY_METADATA;
     for (let i = 0; i < count; i++) {
       let eventId = id;
       if (eventId === undefined) {
@@ -101,17 +110,14 @@ export function unpackPage(
       const position = readInt8(view, at + 8);
       const writtenAt = readMicroseconds(view, at + 16);
       const version = view.getInt32(at + 24);
-      const metadataLength = view.getInt32(at + 28);
+      const length = view.getInt32(at + 28);
       at += 32;
-      const metadataBytes = packed.subarray(at, at + metadataLength);
-      at += metadataLength;
-      // The events of one persist share their metadata: decode it once per run.
-      if (lastMetadataBytes === undefined || !sameBytes(lastMetadataBytes, metadataBytes)) {
-        lastMetadataBytes = metadataBytes;
-        lastMetadata = unpackMetadata(metadataBytes);
+      // The events of one persist share their metadata: unpack it once per run.
+      const metadataText = metadataTexts === undefined ? "" : metadataTexts[i + 1]!;
+      if (metadataText !== lastMetadataText) {
+        lastMetadataText = metadataText;
+        lastMetadata = unpackMetadata(metadataText);
       }
-      const length = view.getInt32(at);
-      at += 4;
       events[i] = {
         typeName,
         id: eventId,
@@ -120,7 +126,7 @@ export function unpackPage(
         bytes: packed.subarray(at, at + length),
         version,
         writtenAt,
-        metadata: lastMetadata!,
+        metadata: lastMetadata,
       };
       at += length;
     }

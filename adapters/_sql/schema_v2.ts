@@ -34,8 +34,8 @@ export function versionTwo(names: SqlNames): string {
 
 // The group-commit append of version 1 (see schema_v1.ts for its parameters and rules), with
 // each entity's version and metadata: p_versions, p_command_ids, p_correlation_ids,
-// p_causation_ids and p_headers (JSON text) hold one element per entity, and are null when no
-// entity of the batch has any (versions then default to 1).
+// p_causation_ids and p_headers (JSON text) hold one element per entity, and each is null when
+// no entity of the batch has a value for it (versions then default to 1).
 function appendFunction(names: SqlNames): string {
   const { events, append, channel } = names;
   return `create function ${append}(

@@ -9,7 +9,8 @@ import { lastPosition, tryLockTypeName } from "./positions.ts";
  * The plain appends (without the functions) of one row shape: `Statements.plain` writes rows of
  * version 1 without metadata, `Statements.plainWithMetadata` takes after the parameters given
  * here the version and metadata (metadata_columns.ts): five scalars for the one-event
- * statements, five arrays of one element per event for the others.
+ * statements, five arrays of one element per event for the others (null where every event has
+ * the default: version 1, no value).
  */
 export interface PlainAppends {
   /**
@@ -195,7 +196,7 @@ function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
       with ordinality as e(id, seq_no, start, length, rank)`;
   const eventValues = "substring($6::bytea from e.start for e.length), (select clock_timestamp())" +
     (withMetadata
-      ? ", e.version, e.command_id, e.correlation_id, e.causation_id, e.headers::jsonb"
+      ? ", coalesce(e.version, 1), e.command_id, e.correlation_id, e.causation_id, e.headers::jsonb"
       : "");
   const insertMany = `${insertInto}
     select $1::text, e.id, e.seq_no, $7::bigint + e.rank, ${eventValues} from ${eventRows}`;
