@@ -1,12 +1,13 @@
 // How an event's version and metadata go into the SQL columns of schema version 2 and come back
 // with a page (packed_page.ts). Absent fields are null columns. A page carries the metadata of
-// its events as one text, event after event, each `RS command_id US correlation_id US
-// causation_id US headers` (RS: U+001E, US: U+001F; an absent id is empty, absent headers too;
-// headers as jsonb prints them), and just `RS` for an event without metadata. Metadata never
-// holds control characters and ids are never empty (event_metadata.ts), so the text splits
-// back exactly. The server builds it with text concatenation and converts it to UTF-8 once per
-// page, and the reader decodes it with one call per page: a third of the server's work and a
-// fraction of the reader's that a JSON value per event cost (bench/README.md).
+// its events that have any as one text, event after event, each `RS command_id US
+// correlation_id US causation_id US headers` (RS: U+001E, US: U+001F; an absent id is empty,
+// absent headers too; headers as jsonb prints them). Metadata never holds control characters
+// and ids are never empty (event_metadata.ts), so the text splits back exactly. The server builds it with text concatenation and sends it as a text column (a
+// bytea would travel hex-encoded in the drivers' text format, twice its size), so the driver
+// decodes it once per page; it starts with RS, so a driver whose decoder drops a leading
+// U+FEFF cannot take one from an id. Half the server's work and a fraction of the reader's
+// that a JSON value per event cost (bench/README.md).
 
 import { EMPTY_METADATA, type EventMetadata } from "../../src/event_metadata.ts";
 
@@ -44,7 +45,7 @@ export function metadataSize(metadata: EventMetadata): number {
 
 /**
  * An SQL expression over the columns of an events row: the text of its metadata as above,
- * without the leading RS; empty when it has none (never null, which string_agg would skip).
+ * without the leading RS; empty when it has none.
  */
 export const METADATA_TEXT = `case when command_id is null and correlation_id is null
     and causation_id is null and headers is null then ''
@@ -52,30 +53,23 @@ export const METADATA_TEXT = `case when command_id is null and correlation_id is
     || coalesce(causation_id, '') || E'\\x1f' || coalesce(headers::text, '') end`;
 
 /**
- * An SQL aggregate over the rows `p` of a page in `key` order, where `filter` holds: their
- * {@linkcode METADATA_TEXT}s, each after an RS, as UTF-8.
+ * An SQL aggregate over the rows `p` of a page in `key` order, where `filter` holds: the
+ * non-empty {@linkcode METADATA_TEXT}s, each after an RS; null when there are none.
  */
 export function pageMetadataSql(key: string, filter: string): string {
-  return `convert_to(E'\\x1e' || string_agg(p.metadata, E'\\x1e' order by p.${key})
-    filter (where ${filter}), 'UTF8')`;
+  return `E'\\x1e' || string_agg(p.metadata, E'\\x1e' order by p.${key})
+    filter (where ${filter} and p.metadata <> '')`;
 }
 
 const RECORD = "\u001e";
 const UNIT = "\u001f";
-// Keeps a leading U+FEFF, which is part of an id, not a byte order mark.
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
- * The metadata texts of a page's `count` events from {@linkcode pageMetadataSql}'s bytes, in
- * order; `undefined` when none of them has metadata.
+ * The metadata texts of a page's events that have any, from {@linkcode pageMetadataSql}'s
+ * text, in order after an empty first element; `undefined` when there are none.
  */
-export function pageMetadataTexts(bytes: Uint8Array, count: number): string[] | undefined {
-  if (bytes.length === count) return undefined; // an RS per event and nothing else
-  const texts = decoder.decode(bytes).split(RECORD);
-  if (texts.length !== count + 1) {
-    throw new Error(`The metadata of a page of ${count} events has ${texts.length - 1} records`);
-  }
-  return texts;
+export function pageMetadataTexts(text: string | null): string[] | undefined {
+  return text === null ? undefined : text.split(RECORD);
 }
 
 /**

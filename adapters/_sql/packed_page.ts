@@ -5,11 +5,12 @@
 // the page's rows are read exactly as before (same index, same keyset).
 //
 // Layout, all integers big-endian as int4send/int8send write them, per event in key order:
-//   by id:   seqNo int8 | position int8 | writtenAt int8 | version int4 | length int4 | bytes
+//   by id:   seqNo int8 | position int8 | writtenAt int8 | ±version int4 | length int4 | bytes
 //   by type: id length int4 | id (UTF-8) | then as by id
-// writtenAt is timestamptz_send's: microseconds since 2000-01-01 UTC. The events' metadata comes
-// beside the packed bytes, as one text for the page (metadata_columns.ts), so that decoding it
-// is one call per page, not one per event.
+// writtenAt is timestamptz_send's: microseconds since 2000-01-01 UTC. The metadata of the events
+// that have any comes beside the packed bytes, as one text for the page (metadata_columns.ts),
+// in the same order; their versions are packed negated, so the reader knows which events it
+// belongs to, and a page without metadata aggregates and sends none.
 //
 // Each event's bytes are a view into its page's buffer, not a copy: code that keeps the bytes of
 // one event keeps its page's buffer alive (a few MiB at most, see below).
@@ -59,7 +60,8 @@ export function packedPageSql(inner: string, key: string, item: string, maxBytes
 
 /** The packed item of a read by id (see the layout above). */
 export const BY_ID_ITEM = "int8send(p.seq_no) || int8send(p.position) || " +
-  "timestamptz_send(p.written_at) || int4send(p.version) || " +
+  "timestamptz_send(p.written_at) || " +
+  "int4send(case when p.metadata = '' then p.version else -p.version end) || " +
   "int4send(octet_length(p.bytes)) || p.bytes";
 
 /** The packed item of a read by type name. */
@@ -90,7 +92,8 @@ export function unpackPage(
     let at = 0;
     let lastIdBytes: Uint8Array | undefined;
     let lastId = "";
-    const metadataTexts = pageMetadataTexts(toBytes(row![offset + 3]), count);
+    const metadataTexts = pageMetadataTexts(row![offset + 3] as string | null);
+    let metadataIndex = 1; // after the empty text before the first RS
     let lastMetadataText = "";
     let lastMetadata: EventMetadata = EMPTY_METADATA;
     for (let i = 0; i < count; i++) {
@@ -109,14 +112,22 @@ export function unpackPage(
       const seqNo = readInt8(view, at);
       const position = readInt8(view, at + 8);
       const writtenAt = readMicroseconds(view, at + 16);
-      const version = view.getInt32(at + 24);
+      let version = view.getInt32(at + 24);
       const length = view.getInt32(at + 28);
       at += 32;
-      // The events of one persist share their metadata: unpack it once per run.
-      const metadataText = metadataTexts === undefined ? "" : metadataTexts[i + 1]!;
-      if (metadataText !== lastMetadataText) {
-        lastMetadataText = metadataText;
-        lastMetadata = unpackMetadata(metadataText);
+      let metadata = EMPTY_METADATA;
+      if (version < 0) {
+        version = -version;
+        const text = metadataTexts?.[metadataIndex++];
+        if (text === undefined) {
+          throw new Error(`A packed page lacks the metadata of seqNo ${seqNo}`);
+        }
+        // The events of one persist share their metadata: unpack it once per run.
+        if (text !== lastMetadataText) {
+          lastMetadataText = text;
+          lastMetadata = unpackMetadata(text);
+        }
+        metadata = lastMetadata;
       }
       events[i] = {
         typeName,
@@ -126,12 +137,17 @@ export function unpackPage(
         bytes: packed.subarray(at, at + length),
         version,
         writtenAt,
-        metadata: lastMetadata,
+        metadata,
       };
       at += length;
     }
     if (at !== packed.length) {
       throw new Error(`A packed page of ${count} events has ${packed.length - at} bytes left over`);
+    }
+    if (metadataTexts !== undefined && metadataIndex !== metadataTexts.length) {
+      throw new Error(
+        `A packed page has ${metadataTexts.length - metadataIndex} metadata left over`,
+      );
     }
   }
   return { events, full: found === limit || count < found };

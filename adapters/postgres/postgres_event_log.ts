@@ -83,6 +83,10 @@ export interface PostgresEventLogOptions extends SqlEventLogOptions {
  *   one transaction and one round trip, each with its own concurrency check.
  * - Reads stream page by page with backpressure; live reads wake on `LISTEN`/`NOTIFY` and also
  *   poll, so a lost notification only delays them.
+ * - Each event stores its version and metadata in columns of its own (null when absent, so an
+ *   event without metadata stores nothing more). `writtenAt` is the server's
+ *   `clock_timestamp()` taken after the append saw the entity's last event, one per
+ *   transaction: it never goes back within an entity while the server's clock does not.
  *
  * Call {@linkcode PostgresEventLog.setup} once to create the tables. The log uses the client
  * it is given and never ends it; {@linkcode PostgresEventLog.connect} builds a client that
@@ -148,8 +152,9 @@ export class PostgresEventLog implements EventLog {
 
   /**
    * Creates or upgrades the schema (events, snapshots, projection offsets, append functions);
-   * safe to call again and from several processes at once. Refuses a schema created by a newer
-   * release.
+   * safe to call again and from several processes at once. A schema of an earlier release is
+   * upgraded in place, its events kept (they read as version 1 without metadata); a schema
+   * created by a newer release is refused.
    */
   setup(): Promise<void> {
     return this.#log.setup();

@@ -54,8 +54,8 @@ export interface PostgresSnapshotStoreOptions extends SqlSnapshotStoreOptions {
 
 /**
  * A {@linkcode SnapshotStore} on PostgreSQL through the npm package `postgres`: the newest
- * snapshot per type name and id (optionally the newest `keep`), as `bytea` with the time it was
- * written. A save older than a stored snapshot never replaces it.
+ * snapshot per type name and id (optionally the newest `keep`), as `bytea` with its version and
+ * the time it was written. A save older than a stored snapshot never replaces it.
  *
  * Shares the schema of `PostgresEventLog` (same `schema` and `tablePrefix`): either one's
  * `setup()` creates both.
