@@ -65,33 +65,78 @@ const RECORD = "\u001e";
 const UNIT = "\u001f";
 
 /**
- * The metadata texts of a page's events that have any, from {@linkcode pageMetadataSql}'s
- * text, in order after an empty first element; `undefined` when there are none.
+ * Reads the metadata of a page's events that have any, in order, from
+ * {@linkcode pageMetadataSql}'s text (`null`: none).
  */
-export function pageMetadataTexts(text: string | null): string[] | undefined {
-  return text === null ? undefined : text.split(RECORD);
+export class PageMetadata {
+  readonly #text: string;
+  #at = 1; // after the RS before the first record
+  #lastStart = 0;
+  #lastLength = -1;
+  #last: EventMetadata = EMPTY_METADATA;
+
+  constructor(text: string | null) {
+    this.#text = text ?? "";
+  }
+
+  /** The metadata of the next event that has any; throws when there is none left. */
+  next(): EventMetadata {
+    const text = this.#text;
+    const start = this.#at;
+    if (start > text.length) throw new Error("A packed page has fewer metadata than events");
+    let end = text.indexOf(RECORD, start);
+    if (end < 0) end = text.length;
+    this.#at = end + 1;
+    // The events of one persist share their metadata: unpack it once per run.
+    if (end - start !== this.#lastLength || !sameText(text, this.#lastStart, start, end - start)) {
+      this.#last = unpackMetadata(text, start, end);
+      this.#lastStart = start;
+      this.#lastLength = end - start;
+    }
+    return this.#last;
+  }
+
+  /** Whether every metadata was read. */
+  done(): boolean {
+    return this.#at > this.#text.length;
+  }
+}
+
+function sameText(text: string, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    if (text.charCodeAt(a + i) !== text.charCodeAt(b + i)) return false;
+  }
+  return true;
 }
 
 /**
- * The metadata of one event from its text: `EMPTY_METADATA` when empty, else a frozen object
- * of the fields present, headers a frozen object sorted by name.
+ * The metadata of one event from its text, `text` from `start` to `end`: a frozen object of
+ * the fields present, headers a frozen object sorted by name.
  */
-export function unpackMetadata(text: string): EventMetadata {
-  if (text.length === 0) return EMPTY_METADATA;
-  const first = text.indexOf(UNIT);
+function unpackMetadata(text: string, start: number, end: number): EventMetadata {
+  const first = text.indexOf(UNIT, start);
   const second = text.indexOf(UNIT, first + 1);
   const third = text.indexOf(UNIT, second + 1);
-  if (first < 0 || second < 0 || third < 0) {
-    throw new Error(`Stored event metadata of ${text.length} characters has fewer than 4 fields`);
+  if (first < 0 || third < 0 || third >= end) {
+    throw new Error(`Stored event metadata of ${end - start} characters has fewer than 4 fields`);
   }
   const metadata: { -readonly [K in keyof EventMetadata]: EventMetadata[K] } = {};
-  if (first > 0) metadata.commandId = text.slice(0, first);
-  if (second > first + 1) metadata.correlationId = text.slice(first + 1, second);
-  if (third > second + 1) metadata.causationId = text.slice(second + 1, third);
-  if (third + 1 < text.length) {
-    metadata.headers = sortedHeaders(JSON.parse(text.slice(third + 1)) as Record<string, string>);
+  if (first > start) metadata.commandId = copy(text.slice(start, first));
+  if (second > first + 1) metadata.correlationId = copy(text.slice(first + 1, second));
+  if (third > second + 1) metadata.causationId = copy(text.slice(second + 1, third));
+  if (third + 1 < end) {
+    metadata.headers = sortedHeaders(
+      JSON.parse(text.slice(third + 1, end)) as Record<string, string>,
+    );
   }
   return Object.freeze(metadata);
+}
+
+// A slice of a string shares the memory of the whole (V8 and JavaScriptCore alike), and ids
+// outlive their page (an entity keeps the command ids of its recent events): a copy keeps only
+// the id alive, not the page's metadata.
+function copy(slice: string): string {
+  return (slice + " ").slice(0, -1);
 }
 
 // jsonb keeps object keys by length, then bytes; the port's headers are sorted by name.

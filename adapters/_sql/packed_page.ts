@@ -19,15 +19,10 @@
 // event), so a log of large events never builds one huge value; the row says how many rows the
 // page query found and how many it packed, so a reader knows whether more may follow.
 
-import { EMPTY_METADATA, type EventMetadata } from "../../src/event_metadata.ts";
+import { EMPTY_METADATA } from "../../src/event_metadata.ts";
 import type { PersistedEvent } from "../../src/event_log.ts";
 import { toBytes, toNumber } from "./client.ts";
-import {
-  METADATA_TEXT,
-  pageMetadataSql,
-  pageMetadataTexts,
-  unpackMetadata,
-} from "./metadata_columns.ts";
+import { METADATA_TEXT, PageMetadata, pageMetadataSql } from "./metadata_columns.ts";
 
 /** Bytes after which a page stops (the event that crosses it is still included). */
 export const PAGE_BYTES = 4 * 1024 * 1024;
@@ -92,10 +87,7 @@ export function unpackPage(
     let at = 0;
     let lastIdBytes: Uint8Array | undefined;
     let lastId = "";
-    const metadataTexts = pageMetadataTexts(row![offset + 3] as string | null);
-    let metadataIndex = 1; // after the empty text before the first RS
-    let lastMetadataText = "";
-    let lastMetadata: EventMetadata = EMPTY_METADATA;
+    const metadata = new PageMetadata(row![offset + 3] as string | null);
     for (let i = 0; i < count; i++) {
       let eventId = id;
       if (eventId === undefined) {
@@ -115,19 +107,10 @@ export function unpackPage(
       let version = view.getInt32(at + 24);
       const length = view.getInt32(at + 28);
       at += 32;
-      let metadata = EMPTY_METADATA;
+      let eventMetadata = EMPTY_METADATA;
       if (version < 0) {
         version = -version;
-        const text = metadataTexts?.[metadataIndex++];
-        if (text === undefined) {
-          throw new Error(`A packed page lacks the metadata of seqNo ${seqNo}`);
-        }
-        // The events of one persist share their metadata: unpack it once per run.
-        if (text !== lastMetadataText) {
-          lastMetadataText = text;
-          lastMetadata = unpackMetadata(text);
-        }
-        metadata = lastMetadata;
+        eventMetadata = metadata.next();
       }
       events[i] = {
         typeName,
@@ -137,18 +120,14 @@ export function unpackPage(
         bytes: packed.subarray(at, at + length),
         version,
         writtenAt,
-        metadata,
+        metadata: eventMetadata,
       };
       at += length;
     }
     if (at !== packed.length) {
       throw new Error(`A packed page of ${count} events has ${packed.length - at} bytes left over`);
     }
-    if (metadataTexts !== undefined && metadataIndex !== metadataTexts.length) {
-      throw new Error(
-        `A packed page has ${metadataTexts.length - metadataIndex} metadata left over`,
-      );
-    }
+    if (!metadata.done()) throw new Error("A packed page has more metadata than events");
   }
   return { events, full: found === limit || count < found };
 }
