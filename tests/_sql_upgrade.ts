@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { SqlClient } from "../adapters/_sql/client.ts";
 import { sqlNames } from "../adapters/_sql/names.ts";
 import { EMPTY_METADATA } from "../src/event_metadata.ts";
-import type { EventLog, PersistedEvent, SnapshotStore } from "../mod.ts";
+import { type EventLog, isStorageError, type PersistedEvent, type SnapshotStore } from "../mod.ts";
 import { collect } from "../testing/mod.ts";
 import { VersionOneWriter } from "./_sql_v1.ts";
 
@@ -53,6 +53,17 @@ export function testSqlUpgrade(name: string, backend: () => SqlUpgradeBackend): 
 
     const log = open.log({ tablePrefix });
     try {
+      // Before setup(), what needs the new columns is refused, naming setup().
+      const notUpgraded = (error: unknown) =>
+        isStorageError(error) && error.reason === "schema-missing" &&
+        /older than this release.*setup\(\)/.test(error.message);
+      await assert.rejects(
+        log.persist("cart", "z", null, [bytes(9)], { metadata: { commandId: "c" } }),
+        notUpgraded,
+      );
+      await assert.rejects(collect(log.eventsById("cart", "a", 1)), notUpgraded);
+      await assert.rejects(open.snapshots({ tablePrefix }).load("cart", "a"), notUpgraded);
+
       await log.setup();
       const versions = await client.query(
         `select version from ${names.schemaVersion} order by version`,
