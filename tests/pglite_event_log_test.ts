@@ -11,6 +11,9 @@ import { PgliteEventLog, PgliteOffsetStore, PgliteSnapshotStore } from "../adapt
 import { isConcurrencyError, isStorageError } from "../mod.ts";
 import { collect, testEventLog, testSnapshotStore, uniqueTypeName } from "../testing/mod.ts";
 import { testSqlPages } from "./_sql_pages.ts";
+import { testSqlMetadata } from "./_sql_metadata.ts";
+import { testSqlUpgrade } from "./_sql_upgrade.ts";
+import { pgliteClient } from "../adapters/pglite/_client.ts";
 
 let db: PGlite;
 
@@ -32,6 +35,17 @@ testEventLog("PgliteEventLog", () => new PgliteEventLog(db), {
 testSnapshotStore("PgliteSnapshotStore", () => new PgliteSnapshotStore(db));
 
 testSqlPages("PgliteEventLog", (options) => new PgliteEventLog(db, options));
+
+testSqlMetadata("PgliteEventLog", () => ({
+  client: pgliteClient(db, "PGlite"),
+  log: (options) => new PgliteEventLog(db, options),
+}));
+
+testSqlUpgrade("PgliteEventLog", () => ({
+  client: pgliteClient(db, "PGlite"),
+  log: (options) => new PgliteEventLog(db, options),
+  snapshots: (options) => new PgliteSnapshotStore(db, options),
+}));
 
 testSnapshotStore("PgliteSnapshotStore keeping 3", () => new PgliteSnapshotStore(db, { keep: 3 }));
 

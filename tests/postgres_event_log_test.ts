@@ -29,6 +29,9 @@ import {
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 import { freePort } from "./_servers/free_port.ts";
 import { testSqlPages } from "./_sql_pages.ts";
+import { testSqlMetadata } from "./_sql_metadata.ts";
+import { testSqlUpgrade } from "./_sql_upgrade.ts";
+import { postgresClient } from "../adapters/postgres/_client.ts";
 
 let server: PostgresServer;
 let sql: postgres.Sql;
@@ -65,6 +68,17 @@ testEventLog("PostgresEventLog", () => new PostgresEventLog(sql), {
 testSnapshotStore("PostgresSnapshotStore", () => new PostgresSnapshotStore(sql));
 
 testSqlPages("PostgresEventLog", (options) => new PostgresEventLog(sql, options));
+
+testSqlMetadata("PostgresEventLog", () => ({
+  client: postgresClient(sql, false),
+  log: (options) => new PostgresEventLog(sql, options),
+}));
+
+testSqlUpgrade("PostgresEventLog", () => ({
+  client: postgresClient(sql, false),
+  log: (options) => new PostgresEventLog(sql, options),
+  snapshots: (options) => new PostgresSnapshotStore(sql, options),
+}));
 
 testSnapshotStore(
   "PostgresSnapshotStore keeping 3",
@@ -338,8 +352,12 @@ test("setup() is idempotent, safe to run concurrently, and honours schema and ta
   await Promise.all(logs.map((log) => log.setup()));
   await logs[0]!.setup();
   await new PostgresSnapshotStore(sql, options).setup();
-  const versions = await sql`select version from es_other.app_schema_version`;
-  assert.deepEqual(versions.map((row) => row.version), [SCHEMA_VERSION]);
+  const versions = await sql`select version from es_other.app_schema_version order by version`;
+  // Version 1 is created as released, then each step upgrades it, once.
+  assert.deepEqual(
+    versions.map((row) => row.version),
+    Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+  );
   const tables = await sql`select table_name from information_schema.tables
     where table_schema = 'es_other' order by table_name`;
   assert.deepEqual(tables.map((row) => row.table_name), [

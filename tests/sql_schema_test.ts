@@ -12,7 +12,7 @@ import {
   SCHEMA_VERSION,
 } from "../adapters/pglite/mod.ts";
 import { sqlNames } from "../adapters/_sql/names.ts";
-import { type SchemaUpgrade, setupScript } from "../adapters/_sql/schema.ts";
+import { type SchemaUpgrade, setupScript, UPGRADES } from "../adapters/_sql/schema.ts";
 import { isStorageError } from "../mod.ts";
 import { collect } from "../testing/mod.ts";
 
@@ -34,7 +34,7 @@ async function versions(db: PGlite, prefix = "eventsourced_"): Promise<number[]>
 }
 
 test("one setup() of the log, the snapshot store or the offset store creates every table", async () => {
-  assert.equal(SCHEMA_VERSION, 1);
+  assert.equal(SCHEMA_VERSION, 2);
   for (
     const make of [
       (db: PGlite) => new PgliteEventLog(db),
@@ -52,7 +52,7 @@ test("one setup() of the log, the snapshot store or the offset store creates eve
         "eventsourced_schema_version",
         "eventsourced_snapshots",
       ]);
-      assert.deepEqual(await versions(db), [1]);
+      assert.deepEqual(await versions(db), [1, 2]);
       const log = new PgliteEventLog(db);
       assert.equal(await log.persist("cart", "c-1", null, [bytes(1)]), 1);
       assert.equal(await new PgliteOffsetStore(db).load("totals"), 0);
@@ -72,12 +72,12 @@ test("setup() applies each upgrade step above the recorded version once, and kee
     const names = sqlNames({ tablePrefix: "up_" });
     // A step that fails when run twice (the column exists then), so a second run proves "once".
     const step: SchemaUpgrade = {
-      version: 2,
+      version: 3,
       sql: (n) => `alter table ${n.events} add column note text;`,
     };
-    await db.exec(setupScript(names, [step]));
-    await db.exec(setupScript(names, [step]));
-    assert.deepEqual(await versions(db, "up_"), [1, 2]);
+    await db.exec(setupScript(names, [...UPGRADES, step]));
+    await db.exec(setupScript(names, [...UPGRADES, step]));
+    assert.deepEqual(await versions(db, "up_"), [1, 2, 3]);
     const { rows } = await db.query<{ column_name: string }>(
       "select column_name from information_schema.columns where table_name = 'up_events' and column_name = 'note'",
     );
@@ -90,11 +90,11 @@ test("setup() applies each upgrade step above the recorded version once, and kee
       [3, 3, [3]],
     ]);
 
-    // This release (version 1) refuses the schema a newer one upgraded.
+    // This release (version 2) refuses the schema a newer one upgraded.
     const error = await new PgliteEventLog(db, { tablePrefix: "up_" }).setup().catch((e) => e);
     assert.ok(isStorageError(error), String(error));
     assert.equal(error.reason, "invalid-configuration");
-    assert.match(error.message, /Cannot set up the event log.*version 2.*up to version 1/);
+    assert.match(error.message, /Cannot set up the event log.*version 3.*up to version 2/);
     await log.close();
   } finally {
     await db.close();
@@ -104,7 +104,7 @@ test("setup() applies each upgrade step above the recorded version once, and kee
 test("upgrade steps must be numbered from 2 without gaps", () => {
   const names = sqlNames();
   assert.throws(
-    () => setupScript(names, [{ version: 3, sql: () => "" }]),
-    /leads to version 3, expected 2/,
+    () => setupScript(names, [...UPGRADES, { version: 4, sql: () => "" }]),
+    /leads to version 4, expected 3/,
   );
 });

@@ -1,17 +1,52 @@
-// The parameters of the append statements (statements.ts) and functions (schema.ts) for a batch
-// of persists: all event bytes packed into one bytea, with where each event starts and how long
-// it is, so a batch is one parameter of bytes whatever its number of events.
+// The parameters of the append statements (statements.ts) and functions (schema_v2.ts) for a
+// batch of persists: all event bytes packed into one bytea, with where each event starts and how
+// long it is, so a batch is one parameter of bytes whatever its number of events. Versions and
+// metadata go as arrays beside them (metadata_columns.ts), left out (or null for the function)
+// when no persist of the batch has any, so such batches cost what they cost before.
 
+import type { EventMetadata } from "../../src/event_metadata.ts";
 import type { SqlParam } from "./client.ts";
+import { hasMetadata, type MetadataParams, metadataParams } from "./metadata_columns.ts";
 
 /** What the parameters need of one persist. */
 export interface AppendEntry {
   readonly typeName: string;
   readonly id: string;
   readonly lastSeqNo: number | null;
-  /** Whether its last seqNo must be probed before writing (see schema.ts). */
+  /** Whether its last seqNo must be probed before writing (see schema_v1.ts). */
   readonly check: boolean;
   readonly events: readonly Uint8Array[];
+  /** The version of its events (1 by default). */
+  readonly version: number;
+  /** Their metadata (`EMPTY_METADATA` when none). */
+  readonly metadata: EventMetadata;
+}
+
+/** Whether any persist of `batch` has a version or metadata to store. */
+export function batchHasMetadata(batch: readonly AppendEntry[]): boolean {
+  for (const entry of batch) if (hasMetadata(entry.version, entry.metadata)) return true;
+  return false;
+}
+
+// Five arrays (version, the three ids, headers) of one element per item, as parameters: an
+// array whose elements are all the default (version 1, no value) goes as null instead, which the
+// statements read as the default for every item (unnest pads it with nulls), so a batch sends
+// and the server parses only the columns it uses.
+class MetadataArrays {
+  readonly #arrays: (number | string | null)[][] = [[], [], [], [], []];
+  readonly #used = [false, false, false, false, false];
+
+  push(values: MetadataParams): void {
+    for (let i = 0; i < 5; i++) {
+      const value = values[i]!;
+      this.#arrays[i]!.push(value);
+      if (value !== null && value !== 1) this.#used[i] = true;
+    }
+  }
+
+  params(): SqlParam[] {
+    return this.#arrays.map((array, i) => this.#used[i] ? array as SqlParam : null);
+  }
 }
 
 /** All event bytes of a batch in one array, with where each event starts (1-based) and its length. */
@@ -38,8 +73,8 @@ function packEvents(batch: readonly AppendEntry[]): {
 }
 
 /**
- * The parameters of the group-commit append function (see `schema.ts`); `checkAll` checks every
- * entity's last seqNo.
+ * The parameters of the group-commit append function (see `schema_v2.ts`); `checkAll` checks
+ * every entity's last seqNo.
  */
 export function appendParams(
   batch: readonly AppendEntry[],
@@ -74,6 +109,12 @@ export function appendParams(
     }
   }
   const { packed, start, length } = packEvents(batch);
+  let metadata: SqlParam[] = [null, null, null, null, null];
+  if (batchHasMetadata(batch)) {
+    const arrays = new MetadataArrays();
+    for (const entry of batch) arrays.push(metadataParams(entry.version, entry.metadata));
+    metadata = arrays.params();
+  }
   return [
     types,
     ids,
@@ -88,28 +129,38 @@ export function appendParams(
     length,
     packed,
     notify,
+    ...metadata,
   ];
 }
 
 /**
  * The parameters of the `appendUnchecked` statement for a batch of one type name whose entities
- * need no check; `undefined` when the batch holds several type names or an entity to check.
+ * need no check (`params`, and when `withMetadata` the version and metadata arrays of
+ * `plainWithMetadata`, one element per event); `undefined` when the batch holds several type
+ * names or an entity to check.
  */
 export function uncheckedParams(
   batch: readonly AppendEntry[],
   notify: boolean,
-): SqlParam[] | undefined {
+  withMetadata: boolean,
+): { params: SqlParam[]; metadata: SqlParam[] } | undefined {
   const typeName = batch[0]!.typeName;
   const ids: string[] = [];
   const seqNos: number[] = [];
+  const metadata = new MetadataArrays();
   for (const entry of batch) {
     if (entry.check || entry.typeName !== typeName) return undefined;
     const base = entry.lastSeqNo ?? 0;
+    const values = withMetadata ? metadataParams(entry.version, entry.metadata) : undefined;
     for (let n = 1; n <= entry.events.length; n++) {
       ids.push(entry.id);
       seqNos.push(base + n);
+      if (values !== undefined) metadata.push(values);
     }
   }
   const { packed, start, length } = packEvents(batch);
-  return [typeName, ids, seqNos, start, length, packed, notify];
+  return {
+    params: [typeName, ids, seqNos, start, length, packed, notify],
+    metadata: withMetadata ? metadata.params() : [],
+  };
 }

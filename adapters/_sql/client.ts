@@ -9,7 +9,7 @@ export type SqlParam =
   | boolean
   | null
   | Uint8Array
-  | readonly string[]
+  | readonly (string | null)[]
   | readonly number[]
   | readonly boolean[];
 

@@ -55,7 +55,9 @@ const SERVER_REASONS: Record<string, [StorageFailure, string]> = {
   "53200": ["too-large", "the server ran out of memory"],
 };
 
-const SCHEMA_MISSING = new Set(["42P01", "42883", "3F000"]);
+// Undefined table, function, schema; and column, as in tables set up by an earlier release
+// whose schema setup() has not upgraded yet.
+const SCHEMA_MISSING = new Set(["42P01", "42883", "3F000", "42703"]);
 
 /** The code of a driver error (`code` of postgres.js and PGlite errors, `errno` names). */
 export function errorCode(error: unknown): string | undefined {
@@ -111,8 +113,9 @@ function describe(error: unknown, what: string, context: ErrorContext): unknown 
   if (code !== undefined && SCHEMA_MISSING.has(code)) {
     return fail(
       "schema-missing",
-      `the tables of ${context.names.events.replace(/_events"$/, '_*"')} are missing ` +
-        `(${message}); call setup() once before use`,
+      `the tables of ${context.names.events.replace(/_events"$/, '_*"')} are missing or ` +
+        `older than this release (${message}); call setup() once before use (it creates or ` +
+        `upgrades them)`,
     );
   }
   if (code !== undefined && code in SERVER_REASONS) {

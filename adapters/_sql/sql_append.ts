@@ -4,12 +4,19 @@
 // group_commit.ts; the rules an append keeps are in docs/event-log-rules.md.
 
 import { ConcurrencyError } from "../../src/errors.ts";
+import type { PersistCall } from "../../src/_persist_options.ts";
 import { RecentMap } from "../../src/_recent_map.ts";
-import { type AppendEntry, appendParams, uncheckedParams } from "./append_params.ts";
+import {
+  type AppendEntry,
+  appendParams,
+  batchHasMetadata,
+  uncheckedParams,
+} from "./append_params.ts";
 import { type SqlClient, type SqlParam, toNumber } from "./client.ts";
 import { errorCode } from "./errors.ts";
 import { GroupCommit, type QueuedWrite } from "./group_commit.ts";
 import { KnownPositions } from "./known_positions.ts";
+import { metadataParams, metadataSize } from "./metadata_columns.ts";
 import { NotifyPacer } from "./notify_pacer.ts";
 import type { Statements } from "./statements.ts";
 
@@ -81,16 +88,20 @@ export class SqlAppender {
     });
   }
 
-  /** Queues a persist of checked arguments; resolves to the new last seqNo. */
+  /**
+   * Queues a persist of checked arguments, with the signal, version and metadata of `call`;
+   * resolves to the new last seqNo.
+   */
   append(
     typeName: string,
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    signal: AbortSignal | undefined,
+    call: PersistCall,
   ): Promise<number> {
     const key = `${typeName}\u0000${id}`;
-    let size = 0;
+    const { signal, version, metadata } = call;
+    let size = metadataSize(metadata);
     for (const bytes of events) size += bytes.length;
     return new Promise<number>((resolve, reject) => {
       this.#groupCommit.add({
@@ -102,6 +113,8 @@ export class SqlAppender {
         lastSeqNo,
         check: lastSeqNo !== null && this.#written.get(key) !== lastSeqNo,
         events,
+        version,
+        metadata,
         signal,
         resolve,
         reject,
@@ -194,7 +207,11 @@ export class SqlAppender {
       ? new Set(batch.map((pending) => pending.typeName))
       : [one.typeName];
     const notify = this.#settings.notify && this.#pacer.carry(typeNames);
-    if (this.#settings.plainAppends && !checkAll && await this.#appendPlain(batch, one, notify)) {
+    const withMetadata = batchHasMetadata(batch);
+    if (
+      this.#settings.plainAppends && !checkAll &&
+      await this.#appendPlain(batch, one, notify, withMetadata)
+    ) {
       return this.#appended(
         batch,
         batch.map((pending) => ({ accepted: true, actual: pending.lastSeqNo ?? 0 })),
@@ -211,6 +228,7 @@ export class SqlAppender {
         checkAll || one.check,
         one.events[0]!,
         notify,
+        ...metadataParams(one.version, one.metadata),
       ]);
     // The function does not say which positions it took.
     for (const typeName of typeNames) this.#positions.forget(typeName);
@@ -225,14 +243,17 @@ export class SqlAppender {
   // A batch of one type name whose entities need no check goes as one plain statement: a bare
   // INSERT after the type name's last position when this log knows it (known_positions.ts),
   // else with lock and probe (positions.ts). False when it cannot: an entity to check, several
-  // type names, or another append holding the type name's lock.
+  // type names, or another append holding the type name's lock. A batch without versions and
+  // metadata uses the statements without those columns.
   async #appendPlain(
     batch: readonly Pending[],
     one: Pending | undefined,
     notify: boolean,
+    withMetadata: boolean,
   ): Promise<boolean> {
     const typeName = batch[0]!.typeName;
     const known = this.#positions.get(typeName);
+    const sql = withMetadata ? this.#sql.plainWithMetadata : this.#sql.plain;
     let text: string;
     let params: SqlParam[];
     let count = 1;
@@ -241,23 +262,27 @@ export class SqlAppender {
       const seqNo = (one.lastSeqNo ?? 0) + 1;
       const bytes = one.events[0]!;
       if (known === undefined) {
-        text = this.#sql.appendUncheckedOne;
+        text = sql.appendUncheckedOne;
         params = [typeName, one.id, seqNo, bytes, notify];
       } else {
-        text = notify ? this.#sql.insertOneNotify : this.#sql.insertOne;
+        text = notify ? sql.insertOneNotify : sql.insertOne;
         params = [typeName, one.id, seqNo, known + 1, bytes];
       }
+      if (withMetadata) params.push(...metadataParams(one.version, one.metadata));
     } else {
-      const unchecked = uncheckedParams(batch, notify);
+      const unchecked = uncheckedParams(batch, notify, withMetadata);
       if (unchecked === undefined) return false;
-      count = (unchecked[1] as string[]).length;
+      const all = unchecked.params;
+      count = (all[1] as string[]).length;
       if (known === undefined) {
-        text = this.#sql.appendUnchecked;
-        params = unchecked;
+        text = sql.appendUnchecked;
+        params = all;
       } else {
-        text = notify ? this.#sql.insertManyNotify : this.#sql.insertMany;
-        params = [...unchecked.slice(0, 6), known];
+        text = notify ? sql.insertManyNotify : sql.insertMany;
+        params = all.slice(0, 6);
+        params.push(known);
       }
+      params.push(...unchecked.metadata);
     }
     let rows: unknown[][];
     try {

@@ -2,7 +2,13 @@
 // driver they wrap (see client.ts) and in their defaults. Appends are sql_append.ts; reads are
 // pages (paged_stream.ts) woken by live_wakeups.ts.
 
-import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "../../src/event_log.ts";
 import {
   assertId,
   assertNonNegativeInteger,
@@ -23,6 +29,7 @@ import { setupScript } from "./schema.ts";
 import { SqlAppender } from "./sql_append.ts";
 import { type Statements, statements } from "./statements.ts";
 import { callSignal } from "../../src/_call_options.ts";
+import { readPersistOptions } from "../../src/_persist_options.ts";
 
 /**
  * Options shared by the SQL event logs.
@@ -145,14 +152,15 @@ export class SqlEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number> {
     try {
-      const signal = callSignal("persist", options);
+      const call = readPersistOptions("persist", options);
+      const signal = call.signal;
       assertPersistArguments(typeName, id, lastSeqNo, events, this.#maxEventBytes, signal);
       const what = () => `Cannot persist events for "${typeName}/${id}"`;
       if (this.#closed) throw closedError(what(), "event log");
-      return this.#appender.append(typeName, id, lastSeqNo, events, signal).catch((error) => {
+      return this.#appender.append(typeName, id, lastSeqNo, events, call).catch((error) => {
         // Aborted while queued: nothing was sent.
         if (signal?.aborted && error === signal.reason) throw error;
         throw this.#describe(error, what(), true);

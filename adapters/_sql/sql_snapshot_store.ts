@@ -2,7 +2,7 @@
 
 import type { CallOptions } from "../../src/event_log.ts";
 import { StorageError } from "../../src/errors.ts";
-import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
 import {
   assertId,
   assertPositiveInteger,
@@ -16,6 +16,7 @@ import type { SqlStoreSettings } from "./options.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
 import { callSignal } from "../../src/_call_options.ts";
+import { readSaveOptions } from "../../src/_persist_options.ts";
 
 /**
  * Options shared by the SQL snapshot stores.
@@ -83,9 +84,9 @@ export class SqlSnapshotStore implements SnapshotStore {
     id: string,
     seqNo: number,
     bytes: Uint8Array,
-    options?: CallOptions,
+    options?: SaveSnapshotOptions,
   ): Promise<void> {
-    const signal = callSignal("save", options);
+    const { signal, version } = readSaveOptions("save", options);
     assertTypeName(typeName);
     assertId(id);
     assertPositiveInteger(seqNo, "seqNo");
@@ -103,7 +104,7 @@ export class SqlSnapshotStore implements SnapshotStore {
     try {
       await this.#client.query(
         this.#sql.saveSnapshot,
-        [typeName, id, seqNo, bytes, this.#keep],
+        [typeName, id, seqNo, bytes, this.#keep, version],
         signal,
       );
     } catch (error) {
@@ -128,7 +129,7 @@ export class SqlSnapshotStore implements SnapshotStore {
     return row === undefined ? null : {
       seqNo: toNumber(row[0]),
       bytes: toBytes(row[1]),
-      version: 1, /* FOUNDATION-PLACEHOLDER */
+      version: toNumber(row[2]),
     };
   }
 

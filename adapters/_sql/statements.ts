@@ -2,27 +2,31 @@
 // parameter; only the validated, quoted names are part of the text.
 
 import type { SqlNames } from "./names.ts";
-import { BY_ID_ITEM, BY_TYPE_ITEM, packedPageSql } from "./packed_page.ts";
+import { BY_ID_ITEM, BY_TYPE_ITEM, packedPageSql, PAGE_COLUMNS } from "./packed_page.ts";
 import { lastPosition, tryLockTypeName } from "./positions.ts";
 
-/** The statements one adapter instance runs. */
-export interface Statements {
-  /** The group-commit append: a call of the function that `schema.ts` creates. */
-  readonly append: string;
+/**
+ * The plain appends (without the functions) of one row shape: `Statements.plain` writes rows of
+ * version 1 without metadata, `Statements.plainWithMetadata` takes after the parameters given
+ * here the version and metadata (metadata_columns.ts): five scalars for the one-event
+ * statements, five arrays of one element per event for the others (null where every event has
+ * the default: version 1, no value).
+ */
+export interface PlainAppends {
   /**
-   * The append of one event: `$1` typeName, `$2` id, `$3` expected, `$4` check, `$5` bytes,
-   * `$6` notify.
-   */
-  readonly appendOne: string;
-  /**
-   * The append without checks of the events of one type name (see appendFunction in schema.ts
-   * for when no check is needed): `$1` typeName, then per event `$2` id, `$3` seqNo, `$4` start
-   * and `$5` length of its bytes (1-based) in `$6`, and `$7` notify.
+   * The append without checks of the events of one type name (see the append function in
+   * schema_v1.ts for when no check is needed): `$1` typeName, then per event `$2` id, `$3`
+   * seqNo, `$4` start and `$5` length of its bytes (1-based) in `$6`, and `$7` notify.
    * One row: the number of events written and the last position taken; 0 events when another
    * append holds the type name's lock (the append then goes through the function, which waits
    * for it; see positions.ts).
    */
   readonly appendUnchecked: string;
+  /**
+   * The same for one event, with scalar parameters: `$1` typeName, `$2` id, `$3` seqNo, `$4`
+   * bytes, `$5` notify. One row: 1 or 0 events, and the position taken.
+   */
+  readonly appendUncheckedOne: string;
   /**
    * The events of one type name at known positions (see positions.ts), without a notification:
    * `$1` typeName, then per event `$2` id, `$3` seqNo, `$4` start and `$5` length of its bytes
@@ -38,11 +42,24 @@ export interface Statements {
   readonly insertOne: string;
   /** The same with a notification. */
   readonly insertOneNotify: string;
+}
+
+/** The statements one adapter instance runs. */
+export interface Statements {
   /**
-   * The same for one event, with scalar parameters: `$1` typeName, `$2` id, `$3` seqNo, `$4`
-   * bytes, `$5` notify. One row: 1 or 0 events, and the position taken.
+   * The group-commit append: a call of the function that `schema_v2.ts` creates, with its
+   * parameters in order.
    */
-  readonly appendUncheckedOne: string;
+  readonly append: string;
+  /**
+   * The append of one event: `$1` typeName, `$2` id, `$3` expected, `$4` check, `$5` bytes,
+   * `$6` notify, then its version and metadata (`$7` … `$11`).
+   */
+  readonly appendOne: string;
+  /** The plain appends of rows of version 1 without metadata. */
+  readonly plain: PlainAppends;
+  /** The plain appends of rows with a version and metadata. */
+  readonly plainWithMetadata: PlainAppends;
   /** The last position of a type name, 0 when it has none: `$1` typeName. */
   readonly head: string;
   /** A notification per type name, on its own: `$1` type names. */
@@ -66,32 +83,126 @@ export interface Statements {
   readonly eventsByType: string;
   /**
    * Saves a snapshot unless `$5` (keep) newer ones exist, then deletes all but the newest
-   * `$5`: `$1` typeName, `$2` id, `$3` seqNo, `$4` bytes.
+   * `$5`: `$1` typeName, `$2` id, `$3` seqNo, `$4` bytes, `$6` version.
    */
   readonly saveSnapshot: string;
-  /** The newest snapshot: `$1` typeName, `$2` id. Rows: seqNo, bytes. */
+  /** The newest snapshot: `$1` typeName, `$2` id. Rows: seqNo, bytes, version. */
   readonly loadSnapshot: string;
 }
 
 /** Builds the statements for `names`. */
 export function statements(names: SqlNames): Statements {
   const { events, snapshots } = names;
-  const insertInto = `insert into ${events} (type_name, id, seq_no, position, bytes)`;
-  // The events of one type name as rows `e`: `$2` ids, `$3` seqNos, `$4` starts and `$5`
-  // lengths of their bytes in `$6`, and each one's rank (1, 2, 3 …).
-  const eventRows = `unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[])
-      with ordinality as e(id, seq_no, start, length, rank)`;
-  const eventBytes = "substring($6::bytea from e.start for e.length)";
-  const insertMany = `${insertInto}
-    select $1::text, e.id, e.seq_no, $7::bigint + e.rank, ${eventBytes} from ${eventRows}`;
-  const insertOne = `${insertInto}
-    values ($1::text, $2::text, $3::bigint, $4::bigint, $5::bytea)`;
   return {
     append: `select o_accepted, o_actual from ${names.append}($1::text[], $2::text[],
       $3::bigint[], $4::boolean[], $5::text[], $6::integer[], $7::integer[], $8::integer[],
-      $9::integer[], $10::integer[], $11::integer[], $12::bytea, $13::boolean)`,
+      $9::integer[], $10::integer[], $11::integer[], $12::bytea, $13::boolean, $14::integer[],
+      $15::text[], $16::text[], $17::text[], $18::text[])`,
     appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
-      $3::bigint, $4::boolean, $5::bytea, $6::boolean)`,
+      $3::bigint, $4::boolean, $5::bytea, $6::boolean, $7::integer, $8::text, $9::text,
+      $10::text, $11::text)`,
+    plain: plainAppends(names, false),
+    plainWithMetadata: plainAppends(names, true),
+    head: `select ${lastPosition(names, "$1::text")}`,
+    notify: `select pg_notify('${names.channel}', t) from unnest($1::text[]) as t`,
+    // `order by … desc limit 1` rather than max(): always one index probe, where max() can
+    // scan the whole entity when statistics are missing.
+    lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
+      order by seq_no desc limit 1`,
+    eventsByIdFirst: `select (select seq_no from ${events}
+        where type_name = $1::text and id = $2::text order by seq_no desc limit 1) as head, page.*
+      from (${
+      packedPageSql(
+        `select ${PAGE_COLUMNS} from ${events}
+          where type_name = $1::text and id = $2::text and seq_no >= $3::bigint
+          order by seq_no limit $4::integer`,
+        "seq_no",
+        BY_ID_ITEM,
+        "$5::bigint",
+      )
+    }) as page`,
+    eventsById: packedPageSql(
+      `select ${PAGE_COLUMNS} from ${events}
+        where type_name = $1::text and id = $2::text and seq_no between $3::bigint and $4::bigint
+        order by seq_no limit $5::integer`,
+      "seq_no",
+      BY_ID_ITEM,
+      "$6::bigint",
+    ),
+    // Ids are packed as UTF-8 bytes: some drivers decode text with a TextDecoder that drops a
+    // leading U+FEFF, which would hand one entity's events out under another id.
+    eventsByTypeFirst: `select nullif(${lastPosition(names, "$1::text")}, 0) as head, page.*
+      from (${
+      packedPageSql(
+        `select id, ${PAGE_COLUMNS} from ${events}
+          where type_name = $1::text and position >= $2::bigint
+          order by position limit $3::integer`,
+        "position",
+        BY_TYPE_ITEM,
+        "$4::bigint",
+      )
+    }) as page`,
+    eventsByType: packedPageSql(
+      `select id, ${PAGE_COLUMNS} from ${events}
+        where type_name = $1::text and position between $2::bigint and $3::bigint
+        order by position limit $4::integer`,
+      "position",
+      BY_TYPE_ITEM,
+      "$5::bigint",
+    ),
+    saveSnapshot: `with saved as (
+        insert into ${snapshots} (type_name, id, seq_no, bytes, version)
+        select $1::text, $2::text, $3::bigint, $4::bytea, $6::integer
+        where (select count(*) from (select 1 from ${snapshots}
+          where type_name = $1::text and id = $2::text and seq_no > $3::bigint
+          limit $5::integer) as newer) < $5::integer
+        on conflict (type_name, id, seq_no)
+          do update set bytes = excluded.bytes, version = excluded.version, written_at = now()
+        returning seq_no
+      )
+      delete from ${snapshots}
+      where type_name = $1::text and id = $2::text and seq_no < (
+        select s.seq_no from (
+          select seq_no from ${snapshots} where type_name = $1::text and id = $2::text
+          union select seq_no from saved
+        ) as s order by s.seq_no desc offset $5::integer - 1 limit 1)`,
+    loadSnapshot: `select seq_no, bytes, version from ${snapshots}
+      where type_name = $1::text and id = $2::text order by seq_no desc limit 1`,
+  };
+}
+
+// The plain appends of one row shape (see PlainAppends). Every statement takes one
+// clock_timestamp() for all its rows (an uncorrelated scalar subquery runs once per statement),
+// after this log saw the entity's previous event commit (schema_v2.ts says why).
+function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
+  const metadataColumns = withMetadata
+    ? ", version, command_id, correlation_id, causation_id, headers"
+    : "";
+  const insertInto = `insert into ${names.events} (type_name, id, seq_no, position, bytes,
+    written_at${metadataColumns})`;
+  // One event's version and metadata: scalar parameters from `$6`.
+  const oneMetadata = withMetadata
+    ? ", $6::integer, $7::text, $8::text, $9::text, $10::text::jsonb"
+    : "";
+  // The events of one type name as rows `e`: `$2` ids, `$3` seqNos, `$4` starts and `$5`
+  // lengths of their bytes in `$6`, each one's rank (1, 2, 3 …), and its version and metadata
+  // from `$8`.
+  const eventRows = withMetadata
+    ? `unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[], $8::integer[], $9::text[],
+      $10::text[], $11::text[], $12::text[])
+      with ordinality as e(id, seq_no, start, length, version, command_id, correlation_id,
+        causation_id, headers, rank)`
+    : `unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[])
+      with ordinality as e(id, seq_no, start, length, rank)`;
+  const eventValues = "substring($6::bytea from e.start for e.length), (select clock_timestamp())" +
+    (withMetadata
+      ? ", coalesce(e.version, 1), e.command_id, e.correlation_id, e.causation_id, e.headers::jsonb"
+      : "");
+  const insertMany = `${insertInto}
+    select $1::text, e.id, e.seq_no, $7::bigint + e.rank, ${eventValues} from ${eventRows}`;
+  const insertOne = `${insertInto}
+    values ($1::text, $2::text, $3::bigint, $4::bigint, $5::bytea, clock_timestamp()${oneMetadata})`;
+  return {
     // One plain statement instead of a plpgsql call, for drivers that keep statement plans.
     // Positions as in positions.ts, when the type name's lock is free; the primary key refuses a
     // writer that is behind (a unique violation: nothing is written).
@@ -100,7 +211,7 @@ export function statements(names: SqlNames): Statements {
       ), written as (
         ${insertInto}
         select $1::text, e.id, e.seq_no, ${lastPosition(names, "$1::text")} + e.rank,
-          ${eventBytes}
+          ${eventValues}
         from locked, ${eventRows}
         where locked.ok
         returning position
@@ -114,7 +225,8 @@ export function statements(names: SqlNames): Statements {
         select ${tryLockTypeName(names, "$1::text")} as ok
       ), written as (
         ${insertInto}
-        select $1::text, $2::text, $3::bigint, ${lastPosition(names, "$1::text")} + 1, $4::bytea
+        select $1::text, $2::text, $3::bigint, ${lastPosition(names, "$1::text")} + 1, $4::bytea,
+          clock_timestamp()${oneMetadata}
         from locked where locked.ok
         returning position
       )
@@ -131,70 +243,5 @@ export function statements(names: SqlNames): Statements {
     insertOne,
     insertOneNotify: `with written as (${insertOne} returning 1)
       select pg_notify('${names.channel}', $1::text) from written`,
-    head: `select ${lastPosition(names, "$1::text")}`,
-    notify: `select pg_notify('${names.channel}', t) from unnest($1::text[]) as t`,
-    // `order by … desc limit 1` rather than max(): always one index probe, where max() can
-    // scan the whole entity when statistics are missing.
-    lastSeqNo: `select seq_no from ${events} where type_name = $1::text and id = $2::text
-      order by seq_no desc limit 1`,
-    eventsByIdFirst: `select (select seq_no from ${events}
-        where type_name = $1::text and id = $2::text order by seq_no desc limit 1) as head, page.*
-      from (${
-      packedPageSql(
-        `select seq_no, position, bytes from ${events}
-          where type_name = $1::text and id = $2::text and seq_no >= $3::bigint
-          order by seq_no limit $4::integer`,
-        "seq_no",
-        BY_ID_ITEM,
-        "$5::bigint",
-      )
-    }) as page`,
-    eventsById: packedPageSql(
-      `select seq_no, position, bytes from ${events}
-        where type_name = $1::text and id = $2::text and seq_no between $3::bigint and $4::bigint
-        order by seq_no limit $5::integer`,
-      "seq_no",
-      BY_ID_ITEM,
-      "$6::bigint",
-    ),
-    // Ids are packed as UTF-8 bytes: some drivers decode text with a TextDecoder that drops a
-    // leading U+FEFF, which would hand one entity's events out under another id.
-    eventsByTypeFirst: `select nullif(${lastPosition(names, "$1::text")}, 0) as head, page.*
-      from (${
-      packedPageSql(
-        `select id, seq_no, position, bytes from ${events}
-          where type_name = $1::text and position >= $2::bigint
-          order by position limit $3::integer`,
-        "position",
-        BY_TYPE_ITEM,
-        "$4::bigint",
-      )
-    }) as page`,
-    eventsByType: packedPageSql(
-      `select id, seq_no, position, bytes from ${events}
-        where type_name = $1::text and position between $2::bigint and $3::bigint
-        order by position limit $4::integer`,
-      "position",
-      BY_TYPE_ITEM,
-      "$5::bigint",
-    ),
-    saveSnapshot: `with saved as (
-        insert into ${snapshots} (type_name, id, seq_no, bytes)
-        select $1::text, $2::text, $3::bigint, $4::bytea
-        where (select count(*) from (select 1 from ${snapshots}
-          where type_name = $1::text and id = $2::text and seq_no > $3::bigint
-          limit $5::integer) as newer) < $5::integer
-        on conflict (type_name, id, seq_no)
-          do update set bytes = excluded.bytes, written_at = now()
-        returning seq_no
-      )
-      delete from ${snapshots}
-      where type_name = $1::text and id = $2::text and seq_no < (
-        select s.seq_no from (
-          select seq_no from ${snapshots} where type_name = $1::text and id = $2::text
-          union select seq_no from saved
-        ) as s order by s.seq_no desc offset $5::integer - 1 limit 1)`,
-    loadSnapshot: `select seq_no, bytes from ${snapshots}
-      where type_name = $1::text and id = $2::text order by seq_no desc limit 1`,
   };
 }

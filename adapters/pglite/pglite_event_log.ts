@@ -5,7 +5,13 @@
  */
 
 import { PGlite } from "@electric-sql/pglite";
-import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "../../src/event_log.ts";
 import { readOptions, stringOption } from "../../src/_options.ts";
 import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
 import { logRules, splitOptions } from "../_sql/options.ts";
@@ -70,7 +76,8 @@ export interface PgliteOpenOptions {
  *
  * PGlite has one connection and runs one statement at a time, so group commit matters even
  * more here: persists of different entities that wait together are written by one statement.
- * Live reads wake when this log appends, and poll otherwise.
+ * Live reads wake when this log appends, and poll otherwise. Versions, metadata and
+ * `writtenAt` are stored as on PostgreSQL.
  *
  * @example Persist and read back in memory
  * ```ts
@@ -83,6 +90,23 @@ export interface PgliteOpenOptions {
  * const seqNos = [];
  * for await (const event of log.eventsById("cart", "c-1", 1)) seqNos.push(event.seqNo);
  * assert.deepEqual(seqNos, [1, 2]);
+ * await log.close();
+ * ```
+ *
+ * @example Metadata and versions
+ * ```ts
+ * import { PgliteEventLog } from "@eventsourced/eventsourced/pglite";
+ * import assert from "node:assert/strict";
+ *
+ * const log = await PgliteEventLog.open();
+ * await log.setup();
+ * const metadata = { commandId: "c-7", correlationId: "order-1", headers: { user: "ada" } };
+ * await log.persist("cart", "c-1", null, [new Uint8Array([1])], { metadata, version: 2 });
+ * for await (const event of log.eventsById("cart", "c-1", 1)) {
+ *   assert.deepEqual(event.metadata, metadata);
+ *   assert.equal(event.version, 2);
+ *   assert.ok(Math.abs(event.writtenAt - Date.now()) < 60_000); // the database's clock
+ * }
  * await log.close();
  * ```
  */
@@ -141,7 +165,7 @@ export class PgliteEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number> {
     return this.#log.persist(typeName, id, lastSeqNo, events, options);
   }

@@ -6,7 +6,7 @@
 
 import { PGlite } from "@electric-sql/pglite";
 import type { CallOptions } from "../../src/event_log.ts";
-import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
 import { readOptions, stringOption } from "../../src/_options.ts";
 import { sqlNames } from "../_sql/names.ts";
 import { snapshotRules, splitOptions } from "../_sql/options.ts";
@@ -103,7 +103,7 @@ export class PgliteSnapshotStore implements SnapshotStore {
     id: string,
     seqNo: number,
     bytes: Uint8Array,
-    options?: CallOptions,
+    options?: SaveSnapshotOptions,
   ): Promise<void> {
     return this.#store.save(typeName, id, seqNo, bytes, options);
   }

@@ -26,12 +26,18 @@ function toParameter(value: unknown): unknown {
   return Array.isArray(value) ? arrayLiteral(value) : value;
 }
 
+// The characters an element of an array literal escapes with a backslash.
+const ESCAPED = /[\\"]/;
+const ESCAPED_ALL = /[\\"]/g;
+
 function arrayLiteral(values: readonly unknown[]): string {
   const items = values.map((item) => {
     if (item === null || item === undefined) return "NULL";
     if (typeof item === "number" || typeof item === "bigint") return String(item);
     if (typeof item === "boolean") return item ? "t" : "f";
-    if (typeof item === "string") return `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    if (typeof item === "string") {
+      return ESCAPED.test(item) ? `"${item.replace(ESCAPED_ALL, (c) => `\\${c}`)}"` : `"${item}"`;
+    }
     throw new TypeError(`Cannot send a ${typeof item} inside an array parameter`);
   });
   return `{${items.join(",")}}`;

@@ -5,7 +5,13 @@
  */
 
 import type postgres from "postgres";
-import type { CallOptions, EventLog, PersistedEvent, ReadOptions } from "../../src/event_log.ts";
+import type {
+  CallOptions,
+  EventLog,
+  PersistedEvent,
+  PersistOptions,
+  ReadOptions,
+} from "../../src/event_log.ts";
 import { anyValue, booleanOption, integerAtLeast, readOptions } from "../../src/_options.ts";
 import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
 import { logRules, splitOptions } from "../_sql/options.ts";
@@ -77,6 +83,10 @@ export interface PostgresEventLogOptions extends SqlEventLogOptions {
  *   one transaction and one round trip, each with its own concurrency check.
  * - Reads stream page by page with backpressure; live reads wake on `LISTEN`/`NOTIFY` and also
  *   poll, so a lost notification only delays them.
+ * - Each event stores its version and metadata in columns of its own (null when absent, so an
+ *   event without metadata stores nothing more). `writtenAt` is the server's
+ *   `clock_timestamp()` taken after the append saw the entity's last event, one per
+ *   transaction: it never goes back within an entity while the server's clock does not.
  *
  * Call {@linkcode PostgresEventLog.setup} once to create the tables. The log uses the client
  * it is given and never ends it; {@linkcode PostgresEventLog.connect} builds a client that
@@ -142,8 +152,9 @@ export class PostgresEventLog implements EventLog {
 
   /**
    * Creates or upgrades the schema (events, snapshots, projection offsets, append functions);
-   * safe to call again and from several processes at once. Refuses a schema created by a newer
-   * release.
+   * safe to call again and from several processes at once. A schema of an earlier release is
+   * upgraded in place, its events kept (they read as version 1 without metadata); a schema
+   * created by a newer release is refused.
    */
   setup(): Promise<void> {
     return this.#log.setup();
@@ -155,7 +166,7 @@ export class PostgresEventLog implements EventLog {
     id: string,
     lastSeqNo: number | null,
     events: readonly Uint8Array[],
-    options?: CallOptions,
+    options?: PersistOptions,
   ): Promise<number> {
     return this.#log.persist(typeName, id, lastSeqNo, events, options);
   }

@@ -6,7 +6,7 @@
 
 import type postgres from "postgres";
 import type { CallOptions } from "../../src/event_log.ts";
-import type { Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
+import type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "../../src/snapshot_store.ts";
 import { anyValue, booleanOption, readOptions } from "../../src/_options.ts";
 import { sqlNames } from "../_sql/names.ts";
 import { snapshotRules, splitOptions } from "../_sql/options.ts";
@@ -54,8 +54,8 @@ export interface PostgresSnapshotStoreOptions extends SqlSnapshotStoreOptions {
 
 /**
  * A {@linkcode SnapshotStore} on PostgreSQL through the npm package `postgres`: the newest
- * snapshot per type name and id (optionally the newest `keep`), as `bytea` with the time it was
- * written. A save older than a stored snapshot never replaces it.
+ * snapshot per type name and id (optionally the newest `keep`), as `bytea` with its version and
+ * the time it was written. A save older than a stored snapshot never replaces it.
  *
  * Shares the schema of `PostgresEventLog` (same `schema` and `tablePrefix`): either one's
  * `setup()` creates both.
@@ -124,7 +124,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
     id: string,
     seqNo: number,
     bytes: Uint8Array,
-    options?: CallOptions,
+    options?: SaveSnapshotOptions,
   ): Promise<void> {
     return this.#store.save(typeName, id, seqNo, bytes, options);
   }

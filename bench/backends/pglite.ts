@@ -8,7 +8,8 @@ import { sqlBaseline } from "../_sql_baseline.ts";
 
 const backend: BenchBackend = {
   name: "pglite",
-  async open() {
+  async open(options = {}) {
+    const metadata = options.metadata === true;
     const dataDir = process.env.BENCH_PGLITE_DIR;
     const db = await PGlite.create(dataDir ? { dataDir } : {});
     const eventLog = new PgliteEventLog(db);
@@ -16,19 +17,24 @@ const backend: BenchBackend = {
     const baseline = sqlBaseline(
       {
         query: (text, params) => db.query(text, params),
-        insertRows: async (table, rows) => {
-          const values = rows.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`);
+        insertRows: async (table, rows, withIds) => {
+          const width = withIds ? 5 : 3;
+          const values = rows.map((_, i) =>
+            `(${Array.from({ length: width }, (_, c) => `$${width * i + c + 1}`).join(", ")})`
+          );
+          const columns = withIds ? "k, seq, bytes, command_id, correlation_id" : "k, seq, bytes";
           await db.query(
-            `insert into ${table} (k, seq, bytes) values ${values.join(", ")}`,
-            rows.flat(),
+            `insert into ${table} (${columns}) values ${values.join(", ")}`,
+            rows.flatMap((row) => row.slice(0, width)),
           );
         },
-        readRows: async (table, count) => {
+        readRows: async (table, count, withIds) => {
           let read = 0;
           let after = 0;
+          const columns = withIds ? "k, seq, bytes, command_id, correlation_id" : "k, seq, bytes";
           while (read < count) {
             const page = await db.query<[string, number, Uint8Array]>(
-              `select k, seq, bytes from ${table} where k = 'a' and seq > $1 order by seq limit 1000`,
+              `select ${columns} from ${table} where k = 'a' and seq > $1 order by seq limit 1000`,
               [after],
               { rowMode: "array" },
             );
@@ -41,6 +47,7 @@ const backend: BenchBackend = {
       },
       "bench_raw",
       1,
+      metadata,
     );
     return {
       eventLog,

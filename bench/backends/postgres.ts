@@ -13,7 +13,8 @@ import { sqlBaseline } from "../_sql_baseline.ts";
 
 const backend: BenchBackend = {
   name: "postgres",
-  async open() {
+  async open(options = {}) {
+    const metadata = options.metadata === true;
     const server = await startPostgres({ fsync: process.env.BENCH_PG_FSYNC !== "off" });
     const sql = postgres(server.url, { max: 10, onnotice: () => {} });
     const tablePrefix = `bench_${Date.now().toString(36)}_`;
@@ -27,21 +28,40 @@ const backend: BenchBackend = {
     const baseline = sqlBaseline(
       {
         query: (text, params) => sql.unsafe(text, params as never[], { prepare: true }),
-        insertRows: async (table, rows) => {
+        insertRows: async (table, rows, withIds) => {
           await sql`insert into ${sql(table)} ${
-            sql(rows.map(([k, seq, bytes]) => ({ k, seq, bytes })), "k", "seq", "bytes")
+            withIds
+              ? sql(
+                rows.map(([k, seq, bytes, command_id, correlation_id]) => ({
+                  k,
+                  seq,
+                  bytes,
+                  command_id,
+                  correlation_id,
+                })),
+                "k",
+                "seq",
+                "bytes",
+                "command_id",
+                "correlation_id",
+              )
+              : sql(rows.map(([k, seq, bytes]) => ({ k, seq, bytes })), "k", "seq", "bytes")
           }`;
         },
-        readRows: async (table, count) => {
+        readRows: async (table, count, withIds) => {
           let read = 0;
-          const cursor = sql`select k, seq, bytes from ${sql(table)} order by k, seq limit ${count}`
+          const columns = withIds
+            ? sql`k, seq, bytes, command_id, correlation_id`
+            : sql`k, seq, bytes`;
+          const cursor = sql`select ${columns} from ${sql(table)} order by k, seq limit ${count}`
             .cursor(1000);
           for await (const rows of cursor) read += rows.length;
           return read;
         },
       },
       `${tablePrefix}raw`,
-      2,
+      Number(process.env.BENCH_RAW_BATCHES ?? 2),
+      metadata,
     );
     return {
       eventLog,
