@@ -70,17 +70,19 @@ export function testSqlUpgrade(name: string, backend: () => SqlUpgradeBackend): 
         [],
       );
       assert.deepEqual(versions.map((row) => Number(row[0])), [1, 2]);
-      // The version-1 functions are replaced, not overloaded.
+      // The version-1 functions stay beside the new ones, for processes of that release.
       const functions = await client.query(
         `select p.proname::text, p.pronargs::int from pg_proc as p
           join pg_namespace as n on n.oid = p.pronamespace
           where n.nspname = 'public' and p.proname in ($1::text, $2::text) order by 1`,
         [`${tablePrefix}append`, `${tablePrefix}append_one`],
       );
-      assert.deepEqual(plain(functions), [[`${tablePrefix}append`, 18], [
-        `${tablePrefix}append_one`,
-        11,
-      ]]);
+      assert.deepEqual(plain(functions).sort(), [
+        [`${tablePrefix}append`, 13],
+        [`${tablePrefix}append`, 18],
+        [`${tablePrefix}append_one`, 11],
+        [`${tablePrefix}append_one`, 6],
+      ]);
 
       const old = await collect(log.eventsByType("cart", 0));
       assert.deepEqual(shape(old), [
@@ -110,13 +112,25 @@ export function testSqlUpgrade(name: string, backend: () => SqlUpgradeBackend): 
       assert.equal(await log.persist("cart", "a", 4, [bytes(7)]), 5);
       assert.equal(await log.persist("cart", "c", null, [bytes(8)], { metadata }), 1);
       await snapshots.save("cart", "a", 5, bytes(43), { version: 3 });
+      // A process of the previous release, still running during a rolling upgrade, appends
+      // through the old functions; its events read as version 1 without metadata.
+      await v1.appendOne("cart", "a", 5, bytes(10));
+      await v1.append("cart", [["d", [bytes(11)]]]);
       const all = await collect(log.eventsByType("cart", 0));
       assert.deepEqual(shape(all.slice(5)), [
         ["a", 4, 6, [6], 2],
         ["a", 5, 7, [7], 1],
         ["c", 1, 8, [8], 1],
+        ["a", 6, 9, [10], 1],
+        ["d", 1, 10, [11], 1],
       ]);
-      assert.deepEqual(all.slice(5).map((e) => ({ ...e.metadata })), [metadata, {}, metadata]);
+      assert.deepEqual(all.slice(5).map((e) => ({ ...e.metadata })), [
+        metadata,
+        {},
+        metadata,
+        {},
+        {},
+      ]);
       const times = all.filter((e) => e.id === "a").map((e) => e.writtenAt);
       assert.deepEqual(times, [...times].sort((x, y) => x - y));
       const newest = await snapshots.load("cart", "a");

@@ -1,8 +1,10 @@
 // Version 2 of the schema: each event stores its version and metadata, each snapshot its version.
 // The step adds the columns to the tables of version 1 in place (with a constant default, so
 // PostgreSQL rewrites nothing and the rows written before read as version 1, without metadata)
-// and replaces the append functions, dropping the old signatures so that no stale overload is
-// left to call.
+// and adds append functions with the new parameters beside the old ones: processes of the
+// previous release, still running during a rolling upgrade, go on appending through the old
+// signatures, and their events read as version 1 without metadata, which is what that code
+// wrote.
 //
 // Metadata columns are null when absent, so a row without metadata stores nothing for them.
 // `written_at` is the server's clock_timestamp() taken after the append saw the entity's last
@@ -16,7 +18,7 @@ import { lastPosition, lockTypeNames } from "./positions.ts";
 
 /** The statements of the step from version 1 to version 2 (see schema.ts). */
 export function versionTwo(names: SqlNames): string {
-  const { events, snapshots, append, appendOne } = names;
+  const { events, snapshots } = names;
   return `alter table ${events}
       add column version integer not null default 1,
       add column command_id text,
@@ -25,9 +27,6 @@ export function versionTwo(names: SqlNames): string {
       add column headers jsonb,
       alter column written_at set default clock_timestamp();
     alter table ${snapshots} add column version integer not null default 1;
-    drop function ${append}(text[], text[], bigint[], boolean[], text[], integer[], integer[],
-      integer[], integer[], integer[], integer[], bytea, boolean);
-    drop function ${appendOne}(text, text, bigint, boolean, bytea, boolean);
     ${appendFunction(names)}
     ${appendOneFunction(names)}`;
 }
