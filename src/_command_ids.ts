@@ -7,18 +7,23 @@ import type { EventLog } from "./event_log.ts";
 /** The ids of the commands whose events are among an entity's last `window` events. */
 export class CommandIds {
   readonly #window: number;
-  // commandId → the seqNo of its last event; kept in seqNo order (an id seen again is moved to
-  // the end), so the ids to forget are always at the front.
+  // commandId → the seqNo of its last event.
   #seqNos = new Map<string, number>();
+  // The recorded (id, seqNo) pairs in seqNo order from #head on, so the ids to forget are found
+  // at the front without iterating the map (replay records one per event).
+  #order: string[] = [];
+  #orderSeqNos: number[] = [];
+  #head = 0;
 
   constructor(window: number) {
     this.#window = window;
   }
 
-  /** Records that the event at `seqNo` was written by command `commandId`. */
+  /** Records that the event at `seqNo` (the latest so far) was written by command `commandId`. */
   record(commandId: string, seqNo: number): void {
-    this.#seqNos.delete(commandId);
     this.#seqNos.set(commandId, seqNo);
+    this.#order.push(commandId);
+    this.#orderSeqNos.push(seqNo);
     this.forgetBefore(seqNo);
   }
 
@@ -27,10 +32,16 @@ export class CommandIds {
    * order): the entity read them after spawning from a snapshot.
    */
   addEarlier(earlier: ReadonlyMap<string, number>): void {
-    const later = this.#seqNos;
-    this.#seqNos = new Map();
-    for (const [id, at] of earlier) if (!later.has(id)) this.#seqNos.set(id, at);
-    for (const [id, at] of later) this.#seqNos.set(id, at);
+    const order: string[] = [];
+    const orderSeqNos: number[] = [];
+    for (const [id, at] of earlier) {
+      if (!this.#seqNos.has(id)) this.#seqNos.set(id, at);
+      order.push(id);
+      orderSeqNos.push(at);
+    }
+    this.#order = order.concat(this.#order.slice(this.#head));
+    this.#orderSeqNos = orderSeqNos.concat(this.#orderSeqNos.slice(this.#head));
+    this.#head = 0;
   }
 
   /** The seqNo of the last event of `commandId`, if it is within the window at `seqNo`. */
@@ -42,10 +53,21 @@ export class CommandIds {
   /** Forgets the ids whose last event is out of the window at `seqNo`. */
   forgetBefore(seqNo: number): void {
     const oldest = seqNo - this.#window;
-    for (const [id, at] of this.#seqNos) {
-      if (at > oldest) return;
-      this.#seqNos.delete(id);
+    const order = this.#order;
+    const orderSeqNos = this.#orderSeqNos;
+    let head = this.#head;
+    while (head < order.length && orderSeqNos[head]! <= oldest) {
+      const id = order[head]!;
+      // Only the id's last event counts: a later record of it keeps it.
+      if (this.#seqNos.get(id) === orderSeqNos[head]) this.#seqNos.delete(id);
+      head++;
     }
+    if (head > 64 && head * 2 > order.length) {
+      this.#order = order.slice(head);
+      this.#orderSeqNos = orderSeqNos.slice(head);
+      head = 0;
+    }
+    this.#head = head;
   }
 }
 
