@@ -65,6 +65,6 @@ function tooNew(what: string, version: number, known: number | undefined): Error
   return new RangeError(
     `the ${what} was written with version ${version}, newer than version ${
       known ?? 1
-    } that this codec reads (deploy the code that writes version ${version} first)`,
+    } that this codec reads: the data was written by newer code`,
   );
 }
