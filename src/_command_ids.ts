@@ -14,9 +14,15 @@ export class CommandIds {
   #order: string[] = [];
   #orderSeqNos: number[] = [];
   #head = 0;
+  /**
+   * The lowest seqNo from which on the ids are known: 1, or after a spawn from a snapshot the
+   * seqNo after it until the ids of the events before it are read.
+   */
+  knownFrom: number;
 
-  constructor(window: number) {
+  constructor(window: number, knownFrom = 1) {
     this.#window = window;
+    this.knownFrom = knownFrom;
   }
 
   /** Records that the event at `seqNo` (the latest so far) was written by command `commandId`. */
@@ -28,10 +34,12 @@ export class CommandIds {
   }
 
   /**
-   * Adds ids read from events older than every event recorded so far (`earlier`, in seqNo
-   * order): the entity read them after spawning from a snapshot.
+   * Adds the ids read from the events from `from` to `knownFrom - 1` (`earlier`, in seqNo
+   * order), older than every event recorded so far: the entity read them after spawning from a
+   * snapshot. From then on the ids from `from` on are known.
    */
-  addEarlier(earlier: ReadonlyMap<string, number>): void {
+  addEarlier(earlier: ReadonlyMap<string, number>, from: number): void {
+    this.knownFrom = from;
     const order: string[] = [];
     const orderSeqNos: number[] = [];
     for (const [id, at] of earlier) {

@@ -50,14 +50,14 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   #needsResync = false;
   #mailbox: Mailbox | undefined;
   #stopping: Promise<void> | undefined;
-  #idle: (() => void) | undefined;
+  // What only a stopping entity or one spawned with a signal needs, in one field: each field
+  // counts in the size of every idle entity.
+  #stopHooks: { idle?: (() => void) | undefined; detachSignal?: () => void } | undefined;
   #snapshots: SnapshotSaver<State> | undefined;
   #lastUsed = 0;
-  #detachSignal: (() => void) | undefined;
+  // The command ids of the recent events; undefined until one is seen, unless the entity was
+  // spawned from a snapshot (then it records from where on the ids are known).
   #commandIds: CommandIds | undefined;
-  // The lowest seqNo whose command id was read: after a spawn from a snapshot, the ids of the
-  // events before it are read when the first command with a commandId needs them.
-  #idsFrom: number;
 
   constructor(
     config: EntityConfig<State, Event>,
@@ -65,14 +65,12 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     state: State,
     seqNo: number,
     commandIds: CommandIds | undefined,
-    idsFrom: number,
   ) {
     this.#config = config;
     this.id = id;
     this.#state = state;
     this.#seqNo = seqNo;
     this.#commandIds = commandIds;
-    this.#idsFrom = idsFrom;
   }
 
   get entity(): EventSourced<State, Event> {
@@ -172,12 +170,14 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       void this.stop();
       return;
     }
-    this.#detachSignal = onAbort(signal, () => void this.stop());
+    (this.#stopHooks ??= {}).detachSignal = onAbort(signal, () => void this.stop());
   }
 
   async #finish(): Promise<void> {
-    this.#detachSignal?.();
-    if (this.#busy) await new Promise<void>((resolve) => (this.#idle = resolve));
+    this.#stopHooks?.detachSignal?.();
+    if (this.#busy) {
+      await new Promise<void>((resolve) => ((this.#stopHooks ??= {}).idle = resolve));
+    }
     await this.#snapshots?.settled();
   }
 
@@ -232,9 +232,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       waiting.resolve(outcome);
     }
     this.#busy = false;
-    const idle = this.#idle;
+    const idle = this.#stopHooks?.idle;
     if (idle !== undefined) {
-      this.#idle = undefined;
+      this.#stopHooks!.idle = undefined;
       idle();
     }
   }
@@ -259,7 +259,8 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   // Whether the command ids of some events in the window were not read yet.
   #idsMissing(): boolean {
     const window = this.#config.deduplicationWindow;
-    return window > 0 && this.#idsFrom > Math.max(1, this.#seqNo - window + 1);
+    const knownFrom = this.#commandIds?.knownFrom ?? 1;
+    return window > 0 && knownFrom > Math.max(1, this.#seqNo - window + 1);
   }
 
   async #prepare(signal: AbortSignal | undefined, metadata: EventMetadata): Promise<void> {
@@ -276,13 +277,10 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         config.entity.typeName,
         this.id,
         from,
-        this.#idsFrom,
+        this.#commandIds!.knownFrom,
         signal,
       );
-      if (earlier.size > 0) {
-        (this.#commandIds ??= new CommandIds(config.deduplicationWindow)).addEarlier(earlier);
-      }
-      this.#idsFrom = from;
+      this.#commandIds!.addEarlier(earlier, from);
     } catch (cause) {
       throw commandFailure(
         this.#name(),

@@ -13,6 +13,7 @@ import { SpawnError } from "./errors.ts";
 import { Entity, type EntityConfig } from "./_entity.ts";
 import { replay } from "./_replay.ts";
 import { decodeState } from "./_decode.ts";
+import { CommandIds } from "./_command_ids.ts";
 import { assertVersion } from "./event_metadata.ts";
 import { assertId, assertTypeName, quote } from "./_validate.ts";
 import {
@@ -194,9 +195,12 @@ export async function spawnWithConfig<State, Event>(
         );
       }
     }
-    const idsFrom = seqNo + 1;
     const target = { entity, id, eventLog, binarize, deduplicationWindow };
-    let replayed = await replay(target, state, seqNo, signal, undefined);
+    // After a snapshot the ids of the events before it are not known yet (see _entity.ts).
+    const commandIds = seqNo > 0 && deduplicationWindow > 0
+      ? new CommandIds(deduplicationWindow, seqNo + 1)
+      : undefined;
+    let replayed = await replay(target, state, seqNo, signal, commandIds);
     // The logs of this package tell the head of the read, which is the last seqNo; for another
     // log it is read now, and the replay goes on if it has moved since.
     const last = replayed.head !== undefined
@@ -220,7 +224,7 @@ export async function spawnWithConfig<State, Event>(
       }
       replayed = more;
     }
-    return new Entity(config, id, replayed.state, replayed.seqNo, replayed.commandIds, idsFrom);
+    return new Entity(config, id, replayed.state, replayed.seqNo, replayed.commandIds);
   } catch (cause) {
     throw new SpawnError(`Cannot spawn ${name}: ${errorText(cause)}`, { cause });
   }
