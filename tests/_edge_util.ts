@@ -145,8 +145,9 @@ export async function waitForHttp(url: string, child: Child, timeoutMs = 30_000)
 export async function request(
   url: string,
   method = "GET",
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { method, signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(url, { method, headers, signal: AbortSignal.timeout(15_000) });
   const text = await response.text();
   let body: Record<string, unknown>;
   try {

@@ -86,6 +86,25 @@ async function checkApi(url: string, prefix: string): Promise<void> {
     body: { id, value: 3 },
   });
   assert.deepEqual(await request(counter), { status: 200, body: { id, value: 3 } });
+  // A request sent again with the same Idempotency-Key is answered as a duplicate, not applied.
+  const key = { "idempotency-key": `${id}-retry` };
+  assert.deepEqual(await request(`${counter}/increase?by=4`, "POST", key), {
+    status: 200,
+    body: { id, value: 7 },
+  });
+  assert.deepEqual(await request(`${counter}/increase?by=4`, "POST", key), {
+    status: 200,
+    body: { id, duplicate: true },
+  });
+  assert.deepEqual(await request(`${counter}/decrease?by=4`, "POST"), {
+    status: 200,
+    body: { id, value: 3 },
+  });
+  const badKey = await request(`${counter}/increase?by=1`, "POST", {
+    "idempotency-key": "x".repeat(300),
+  });
+  assert.equal(badKey.status, 400);
+  assert.match(String(badKey.body.error), /commandId/);
   assert.equal((await request(`${counter}/increase?by=x`, "POST")).status, 400);
   assert.equal((await request(`${url}/elsewhere`)).status, 404);
   // Ids travel URI-encoded: any id the core accepts round-trips, a refused one is a 400.

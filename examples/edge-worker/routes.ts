@@ -6,8 +6,13 @@
 //   POST /counter/:id/decrease?by=n   200 { id, value } | 409 { id, error: "Underflow" }
 //   GET  /counter/:id                 200 { id, value }
 //
-// A bad `by` is 400, an unknown path 404, a technical failure (the log is unreachable, the
-// id is invalid) 500 or 400 with the error's message.
+// A POST may carry an `Idempotency-Key` header: it becomes the command's `commandId`, so a
+// client that lost a reply sends the same request again and gets 200 { id, duplicate: true }
+// instead of a second increase.
+//
+// A bad `by` or key is 400, an unknown path 404, an entity whose mailbox is full 503 with
+// Retry-After, any other technical failure (the log is unreachable, the id is invalid) 500 or
+// 400 with the error's message.
 
 import { type EntityRegistry, isHandleCommandError, isSpawnError } from "../../mod.ts";
 import { type CounterEvent, decrease, get, increase, MAX } from "./counter.ts";
@@ -68,13 +73,27 @@ export async function handleCounterRequest(
       return json({ error: `Invalid by: expected an integer from 1 to ${MAX}` }, 400);
     }
   }
+  const key = request.headers.get("idempotency-key");
   try {
-    const result = action === undefined
-      ? await counters.handleCommand(id, get)
-      : await counters.handleCommand(id, action === "increase" ? increase(by) : decrease(by));
+    if (action === undefined) {
+      const result = await counters.handleCommand(id, get);
+      return result.ok ? json({ id, value: result.value }) : json({ id, error: result.error }, 409);
+    }
+    const command = action === "increase" ? increase(by) : decrease(by);
+    const result = await counters.handleCommand(
+      id,
+      command,
+      key === null ? undefined : { metadata: { commandId: key } },
+    );
+    if ("duplicate" in result) return json({ id, duplicate: true });
     return result.ok ? json({ id, value: result.value }) : json({ id, error: result.error }, 409);
   } catch (error) {
     const message = errorMessage(error);
+    if (isHandleCommandError(error) && error.reason === "mailbox-full") {
+      const response = json({ id, error: message, code: error.code }, 503);
+      response.headers.set("retry-after", "1");
+      return response;
+    }
     const status = error instanceof TypeError || error instanceof RangeError ? 400 : 500;
     const code = isHandleCommandError(error) || isSpawnError(error) ? error.code : undefined;
     return json({ id, error: message, ...(code === undefined ? {} : { code }) }, status);
