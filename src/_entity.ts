@@ -246,7 +246,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
   ): Answer<Reply, Error> | Promise<Answer<Reply, Error>> {
     if (this.#needsResync || (metadata.commandId !== undefined && this.#idsMissing())) {
       return this.#prepare(signal, metadata).then(
-        () => this.#decideAfterResync(command, signal, metadata),
+        () => this.#decidePrepared(command, signal, metadata),
         (error) => {
           this.#next();
           throw error;
@@ -291,7 +291,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     }
   }
 
-  #decideAfterResync<Reply, Error>(
+  #decidePrepared<Reply, Error>(
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
     metadata: EventMetadata,

@@ -195,8 +195,8 @@ const jsonRules: OptionRules<JsonBinarizeOptions> = {
 };
 
 // The current version decodes as fromBytes does, with its body written out: one call less
-// keeps it as fast as the shared codec on Bun (an extra call cost ~10% of a small event's
-// decode). An older version is checked, decoded once, then passed through its steps.
+// keeps it as fast as the shared codec (see bench/README.md). An older version is checked,
+// decoded once, then passed through its steps.
 function versionedFromBytes(
   chain: VersionChain<Upcaster>,
 ): (bytes: Uint8Array, version?: number) => unknown {

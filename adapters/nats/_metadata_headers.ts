@@ -9,7 +9,7 @@
 // keeps at most 64 KiB of headers, so a value is sent as UTF-8 as it is, except '%' and white
 // space at either end, which are percent-encoded (UTF-8); a value with a '%' is percent-decoded
 // on the way back. That is at most 3 bytes per UTF-16 unit, so the largest metadata the limits
-// allow (about 53 KB) fits.
+// allow fits.
 
 import { EMPTY_METADATA, type EventMetadata, MAX_VERSION } from "../../src/event_metadata.ts";
 
