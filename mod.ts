@@ -53,6 +53,19 @@ export type {
 } from "./src/command.ts";
 export type { Duplicate, Result } from "./src/result.ts";
 export type { EventMetadata } from "./src/event_metadata.ts";
+export type { Codec } from "./src/codec.ts";
+export type {
+  CommandCodecs,
+  CommandCodecsOf,
+  CommandFactories,
+  CommandFactory,
+  CommandSet,
+  CommandSetOptions,
+  PayloadOf,
+  RejectionOf,
+  ReplyOf,
+  ResolvedCommandCodecs,
+} from "./src/command_set.ts";
 export type { Binarize, JsonBinarizeOptions } from "./src/binarize.ts";
 export type {
   CallOptions,
@@ -83,6 +96,8 @@ export type {
 
 export { emit, emitAndReply, reject, reply } from "./src/command.ts";
 export { jsonBinarize } from "./src/binarize.ts";
+export { jsonCodec } from "./src/codec.ts";
+export { commandSet } from "./src/command_set.ts";
 export { METADATA_LIMITS } from "./src/event_metadata.ts";
 export { spawn } from "./src/spawn.ts";
 export { EntityRegistry } from "./src/entity_registry.ts";

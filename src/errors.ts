@@ -185,7 +185,29 @@ export type HandleCommandFailure =
   /** The entity could not re-read the log after an earlier failure. */
   | "resync-failed"
   /** The reply function threw after the events were persisted and applied. */
-  | "reply-failed";
+  | "reply-failed"
+  /**
+   * Sent by name to another process: no entity type or no command of that name is known
+   * there. Nothing was done.
+   */
+  | "unknown-command"
+  /**
+   * Sent by name to another process: the payload could not be encoded or decoded, or the
+   * command's factory refused it. Nothing was done.
+   */
+  | "bad-payload"
+  /** Sent by name to another process: the entity id is not a valid one. Nothing was done. */
+  | "invalid-id"
+  /**
+   * Sent by name to another process: no process answered for the entity before the deadline
+   * (none hosts its shard, or the shard was moving). Nothing was done; a retry is safe.
+   */
+  | "unavailable"
+  /**
+   * Sent by name to another process: the deadline passed before an answer came. The command
+   * may have been applied: send it again with the same `commandId` to learn which.
+   */
+  | "timeout";
 
 /**
  * Options of a {@linkcode HandleCommandError}.
