@@ -60,6 +60,25 @@ for (const [heading, name] of examples) {
   });
 }
 
+// The walk-through of "Running a fleet" shows the files of examples/fleet as they are (its
+// processes need a nats-server: tests/fleet_example_test.ts runs them).
+const fleetFiles = [
+  ["### Commands as data", "account"],
+  ["### A client", "client"],
+] as const;
+
+for (const [heading, name] of fleetFiles) {
+  test(`the README's example under "${heading}" is examples/fleet/${name}.ts`, () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const example = readFileSync(join(root, "examples", "fleet", `${name}.ts`), "utf8");
+    assert.equal(
+      firstBlock(readme, heading),
+      example.replaceAll('"../../mod.ts"', '"@eventsourced/eventsourced"')
+        .replaceAll('"../../adapters/nats/mod.ts"', '"@eventsourced/eventsourced/nats"'),
+    );
+  });
+}
+
 test("the README's metadata example runs", async () => {
   await import("../examples/readme/metadata.ts");
 });
