@@ -50,3 +50,13 @@ export { decodeToken, encodeToken } from "./token.ts";
 // The projection offset store of this backend (the projections are in `./projection`).
 export type { NatsOffsetStoreOptions, NatsOffsetStoreSetupOptions } from "./nats_offset_store.ts";
 export { NatsOffsetStore } from "./nats_offset_store.ts";
+
+// The entity cluster's host (the client is `EntityClient`).
+export type {
+  EntityHostOptions,
+  EntityHostStopOptions,
+  HostedEntity,
+} from "./entity_host_options.ts";
+export { hostedEntity } from "./entity_host_options.ts";
+export { EntityHost } from "./entity_host.ts";
+export type { HostStatus } from "./_cluster_protocol.ts";
