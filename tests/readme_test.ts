@@ -64,7 +64,8 @@ for (const [heading, name] of examples) {
 // blocks of processes that need a nats-server are marked `ts ignore`, so the README's doc test
 // does not run them (tests/fleet_example_test.ts does).
 const fleetFiles = [
-  ["### Commands as data", "account"],
+  ["### Commands as data", "counter"],
+  ["### A host", "counter_host"],
   ["### A client", "client"],
 ] as const;
 

@@ -1,40 +1,50 @@
-// A client of the cluster "bank": it sends commands to accounts by id, wherever they live,
-// and lists the hosts with their shards. Any process with a NATS connection can be one.
+// A client of the counter fleet: it sends commands to counters by id, wherever they live, and
+// lists the hosts with their shards. Any process with a NATS connection can be one: a server,
+// a Worker, a browser page, or this script.
 //
-//   NATS_URL=nats://127.0.0.1:4222 deno run -A examples/fleet/client.ts
+//   deno run -A examples/fleet/client.ts [--nats URL] [--cluster NAME]
+//   bun examples/fleet/client.ts         [same options]
+//   node dist/npm/examples/fleet/client.js [same options]   (after `npm run build`)
+//
+// The options (and NATS_URL, CLUSTER) are those of ./host.ts.
 
 import process from "node:process";
-import { connect } from "@nats-io/transport-node";
 import { EntityClient } from "../../adapters/nats/mod.ts";
-import { accountCommands } from "./account.ts";
+import { connectNats } from "./connect.ts";
+import { parseHostArgs } from "./cli.ts";
+import { counterCommands } from "./counter.ts";
 
-const nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
+const { nats, cluster } = parseHostArgs(process.argv.slice(2));
+const nc = await connectNats(nats, "eventsourced-counter-client");
 // With the command sets, names, payloads, replies and rejections are typed and checked. The
 // deadline is longer than the hosts' leaseTtl (10 s), so a command outlives a host's crash.
-const bank = new EntityClient(nc, {
-  cluster: "bank",
-  entities: { account: accountCommands },
+const counters = new EntityClient(nc, {
+  cluster,
+  entities: { counter: counterCommands },
   timeout: 30_000,
 });
 
-// The host that owns "alice" runs the command; the result is the entity's Result.
-console.log(await bank.send("account", "alice", "deposit", { amount: 100 }));
-// { ok: true, value: 100 } (the balance: 100 more on every run)
-console.log(await bank.send("account", "alice", "withdraw", { amount: 1_000_000 }));
-// { ok: false, error: "InsufficientFunds" }
+// The host that owns counter "a" runs the command; the answer is the entity's Result.
+console.log(await counters.send("counter", "a", "increase", 5));
+// { ok: true, value: 5 } (5 more on every run)
+console.log(await counters.send("counter", "a", "decrease", 1_000_000));
+// { ok: false, error: "Underflow" }
 
-// Sent twice with one command id, a command is applied once; the second answer says so.
+// Sent twice with one command id (as after a lost answer), a command is applied once. The
+// host answers the repeat with the first answer while it keeps it (three lease times), with a
+// Duplicate after that.
 const commandId = crypto.randomUUID();
-await bank.send("account", "bob", "deposit", { amount: 5 }, { commandId });
-console.log(await bank.send("account", "bob", "deposit", { amount: 5 }, { commandId }));
-// { ok: true, duplicate: true, value: undefined, seqNo: 1 } (the seqNo of the event it wrote)
+const first = await counters.send("counter", "b", "increase", 1, { commandId });
+const again = await counters.send("counter", "b", "increase", 1, { commandId });
+console.log(first, again, await counters.send("counter", "b", "get", undefined));
+// { ok: true, value: 1 } { ok: true, value: 1 } { ok: true, value: 1 } (one more on every run)
 
-// A hundred accounts, spread over the hosts' shards.
+// A hundred counters, spread over the hosts' shards; then who owns how much.
 await Promise.all(
-  Array.from({ length: 100 }, (_, i) => bank.send("account", `a${i}`, "deposit", { amount: 1 })),
+  Array.from({ length: 100 }, (_, i) => counters.send("counter", `c${i}`, "increase", 1)),
 );
-for (const { hostId, types } of await bank.hosts()) {
-  const { shards, entities } = types.account ?? { shards: [], entities: 0 };
-  console.log(`${hostId}: ${shards.length} shards, ${entities} live accounts`);
+for (const { hostId, types } of await counters.hosts()) {
+  const { shards, entities } = types.counter ?? { shards: [], entities: 0 };
+  console.log(`${hostId}: ${shards.length} shards, ${entities} live counters`);
 }
 await nc.close();
