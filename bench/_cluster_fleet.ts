@@ -29,6 +29,11 @@ export class Fleet {
     return [...this.#children.keys()];
   }
 
+  /** The process ids of the running hosts. */
+  get pids(): number[] {
+    return [...this.#children.values()].map((child) => child.process.pid!);
+  }
+
   /** Starts one more host and waits for its ready line; returns its id. */
   async add(): Promise<string> {
     const hostId = `${this.#cluster}-h${++this.#started}`;

@@ -36,6 +36,7 @@ import { startNatsServer } from "../tests/_servers/nats.ts";
 import { intFlag, parseArgs } from "./_args.ts";
 import { median, quantile, rate, runtimeName } from "./_stats.ts";
 import { startChild } from "./_child.ts";
+import { childPid, cpuMillisOf, ownCpuMillis } from "./_cpu.ts";
 import { rawSender } from "./_cluster_raw.ts";
 import {
   counter,
@@ -120,6 +121,8 @@ async function throughput(): Promise<void> {
       });
     }
     const results = new Map<string, Measured[]>();
+    const cpu = new Map<string, number[][]>();
+    const natsPid = childPid("nats-server");
     for (const callers of callerCounts) {
       for (let run = 0; run < runs; run++) {
         for (const transport of turn(transports, run)) {
@@ -144,35 +147,51 @@ async function throughput(): Promise<void> {
               };
             }
             await warmUp(send, ids);
+            const serverPids = path === "routed"
+              ? fleet.pids
+              : path === "raw"
+              ? [raw.process.pid!]
+              : [];
+            const serverCpu = () => serverPids.reduce((t, pid) => t + cpuMillisOf(pid), 0) || NaN;
+            const before = [ownCpuMillis(), serverCpu(), cpuMillisOf(natsPid)];
             const measured = await drive(send, ids, callers, seconds);
+            const after = [ownCpuMillis(), serverCpu(), cpuMillisOf(natsPid)];
             await registry?.close();
             const key = `${transport} ${callers} ${path}`;
             results.set(key, [...(results.get(key) ?? []), measured]);
+            // CPU µs per command: this process (callers, client or registry), the host or
+            // responder process, nats-server.
+            const perCommand = after.map((a, i) => (a - before[i]!) * 1000 / measured.commands);
+            cpu.set(key, [...(cpu.get(key) ?? []), perCommand]);
             console.log(
               `C=${callers} run ${run + 1} ${transport} ${path}: ${
                 rate(measured.commands / measured.seconds)
               } cmd/s, p50 ${ms(quantile(measured.latencies, 0.5))}, p99 ${
                 ms(quantile(measured.latencies, 0.99))
-              }, failed ${failuresText(measured.failures)}`,
+              }, failed ${failuresText(measured.failures)}, CPU µs/command ${
+                perCommand.map((v) => Number.isNaN(v) ? "-" : v.toFixed(0)).join(" / ")
+              }`,
             );
           }
         }
       }
     }
-    summary(results);
+    summary(results, cpu);
   } finally {
     await fleet.stop();
     await raw.stop();
   }
 }
 
-function summary(results: Map<string, Measured[]>): void {
+function summary(results: Map<string, Measured[]>, cpu: Map<string, number[][]>): void {
   const rateOf = (m: Measured) => m.commands / m.seconds;
   console.log(
     `\nthroughput, medians of ${runs} runs of ${seconds} s, ${entities} entities, ${hosts} host(s), ${runtimeName()}:\n`,
   );
-  console.log("| client transport | callers | path | commands/s | p50 | p99 | ÷ raw | failed |");
-  console.log("| --- | --: | --- | --: | --: | --: | --: | --: |");
+  console.log(
+    "| client transport | callers | path | commands/s | p50 | p99 | ÷ raw | failed | CPU µs/command: bench / host or responder / nats-server |",
+  );
+  console.log("| --- | --: | --- | --: | --: | --: | --: | --: | --- |");
   for (const transport of transports) {
     for (const callers of callerCounts) {
       const rawRuns = results.get(`${transport} ${callers} raw`);
@@ -185,12 +204,17 @@ function summary(results: Map<string, Measured[]>): void {
           (n, m) => n + [...m.failures.values()].reduce((a, b) => a + b, 0),
           0,
         );
+        const cpuRuns = cpu.get(`${transport} ${callers} ${path}`) ?? [];
+        const cpuText = [0, 1, 2].map((i) => {
+          const value = median(cpuRuns.map((c) => c[i]!));
+          return Number.isNaN(value) ? "-" : value.toFixed(0);
+        }).join(" / ");
         console.log(
           `| ${transport} | ${callers} | ${path} | ${rate(median(measured.map(rateOf)))} | ${
             ms(median(measured.map((m) => quantile(m.latencies, 0.5))))
           } | ${
             ms(median(measured.map((m) => quantile(m.latencies, 0.99))))
-          } | ${ratio} | ${failed} |`,
+          } | ${ratio} | ${failed} | ${cpuText} |`,
         );
       }
     }
