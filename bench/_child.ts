@@ -12,6 +12,8 @@ export interface BenchChild {
   readonly process: ChildProcess;
   /** Resolves with the rest of the child's `ready` line; rejects if it exits first. */
   readonly ready: Promise<string>;
+  /** The last stdout line that starts with `word`, without it; `undefined` before one. */
+  last(word: string): string | undefined;
   /** Asks the child to stop (`stop` on stdin) and waits for its exit, SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
   /** Ends the child with SIGKILL and waits for its exit. */
@@ -39,12 +41,21 @@ export function startChild(script: string, config: unknown): BenchChild {
     env: { ...process.env, NO_COLOR: "1" },
   });
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const lines = new Map<string, string>();
   const ready = new Promise<string>((resolve, reject) => {
     let pending = "";
     child.stdout!.on("data", (chunk: Uint8Array) => {
       pending += new TextDecoder().decode(chunk);
-      const match = /^ready(.*)$/m.exec(pending);
-      if (match) resolve(match[1]!.trim());
+      let newline;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        const space = line.indexOf(" ");
+        const word = space < 0 ? line : line.slice(0, space);
+        const rest = space < 0 ? "" : line.slice(space + 1);
+        lines.set(word, rest);
+        if (word === "ready") resolve(rest);
+      }
     });
     exited.then(() => reject(new Error(`${script} exited before it was ready`)));
   });
@@ -56,6 +67,7 @@ export function startChild(script: string, config: unknown): BenchChild {
   return {
     process: child,
     ready,
+    last: (word) => lines.get(word),
     kill,
     async stop(graceMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -29,6 +29,15 @@ export class Fleet {
     return [...this.#children.keys()];
   }
 
+  /** Leases lost (not renewed in time, or taken) by the hosts running now, since they started. */
+  leasesLost(): number {
+    let lost = 0;
+    for (const child of this.#children.values()) {
+      lost += Number(child.last("errors")?.split(" ")[0] ?? 0);
+    }
+    return lost;
+  }
+
   /** The process ids of the running hosts. */
   get pids(): number[] {
     return [...this.#children.values()].map((child) => child.process.pid!);

@@ -1,8 +1,9 @@
 // A child of bench/cluster.ts: one EntityHost of the bench counter on a TCP connection of its
 // own, its NatsEventLog on the same connection. Config:
 //   { "natsUrl": "nats://…", "cluster": "…", "hostId": "…", "leaseTtl": 2000 }
-// Prints `ready <hostId>` once the host has started; on `stop` (stdin) it hands its shards
-// over (host.stop()) and exits.
+// Prints `ready <hostId>` once the host has started, and `errors <lost leases> <other>` when
+// those counts change (at most once a second; the first few other errors also go to stderr);
+// on `stop` (stdin) it hands its shards over (host.stop()) and exits.
 
 import process from "node:process";
 import { connect } from "@nats-io/transport-node";
@@ -26,8 +27,19 @@ const host = await EntityHost.start(nc, {
   hostId: config.hostId,
   leaseTtl: config.leaseTtl,
   entities: [{ commands: counterCommands, eventLog, binarize: counterBinarize }],
-  onError: (error) => console.error(`host ${config.hostId}:`, error),
+  onError: (error) => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.includes("lost the lease")) lost++;
+    else if (++other <= 5) console.error(`host ${config.hostId}: ${message}`);
+  },
 });
+let lost = 0;
+let other = 0;
+let reported = "0 0";
+setInterval(() => {
+  const counts = `${lost} ${other}`;
+  if (counts !== reported) console.log(`errors ${reported = counts}`);
+}, 1000);
 console.log(`ready ${host.hostId}`);
 await stopRequested();
 await host.stop();
