@@ -2,9 +2,10 @@
 // a registry in one process and against bare NATS request/reply doing the same persist, and
 // the time a killed host's entities take to answer again.
 //
-//   deno run -A bench/cluster.ts [--phases throughput,failover] [--runs 3] [--seconds 3]
-//     [--entities 1000] [--callers 1,64] [--transports tcp,ws] [--paths routed,local,raw]
-//     [--hosts 1] [--failover-runs 5] [--failover-hosts 3] [--lease-ttl 2000]
+//   deno run -A bench/cluster.ts [--phases throughput,failover] [--runs 3] [--seconds 6]
+//     [--slices 3] [--entities 1000] [--callers 1,64] [--transports tcp,ws]
+//     [--paths routed,local,raw] [--hosts 1] [--failover-runs 5] [--failover-hosts 3]
+//     [--lease-ttl 2000]
 //   bun run bench/cluster.ts …
 //
 // It starts its own nats-server (tests/_servers/nats.ts, JetStream, TCP and WebSocket on
@@ -13,14 +14,16 @@
 // the client and the local registry run in this process, on the connection of --transports.
 //
 // throughput  For each caller count C, --runs rounds; each round measures every transport and
-//             path (in an order that turns each round) for --seconds on fresh entity ids, after
-//             one untimed command per entity (spawn):
+//             path for --seconds on fresh entity ids, after one untimed command per entity
+//             (spawn), in --slices slices that take turns in an order that changes each slice:
 //               routed  EntityClient → NATS → EntityHost (--hosts processes) → entity → persist
 //               local   EntityRegistry in this process on a NatsEventLog → persist
 //               raw     nc.request → a bare responder that persists as the log does
 //                       (bench/_cluster_raw.ts) and replies with the total
-//             Every command persists one event and carries a command id. Summary: medians of
-//             the rounds, and routed ÷ raw as the median of the rounds' ratios.
+//             Every command persists one event and carries a command id. Beside each figure,
+//             the CPU time per command of this process, the host or responder, and
+//             nats-server. Summary: medians of the rounds, and routed ÷ raw as the median of
+//             the rounds' ratios.
 // failover    --failover-hosts hosts with --lease-ttl; every round: wait until they share the
 //             shards, warm up, load with 64 callers, SIGKILL one host, send one command to
 //             every entity at once, and time until each has answered (its shard taken over
@@ -55,7 +58,8 @@ const flags = parseArgs();
 const list = (name: string, fallback: string) => (flags.get(name) ?? fallback).split(",");
 const phases = list("phases", "throughput,failover");
 const runs = intFlag(flags, "runs", 3);
-const seconds = intFlag(flags, "seconds", 3);
+const seconds = intFlag(flags, "seconds", 6);
+const slices = intFlag(flags, "slices", 3);
 const entities = intFlag(flags, "entities", 1000);
 const callerCounts = list("callers", "1,64").map(Number);
 const transports = list("transports", "tcp");
@@ -123,8 +127,19 @@ async function throughput(): Promise<void> {
     const results = new Map<string, Measured[]>();
     const cpu = new Map<string, number[][]>();
     const natsPid = childPid("nats-server");
+    const serverPids = (path: string) =>
+      path === "routed" ? fleet.pids : path === "raw" ? [raw.process.pid!] : [];
+    // CPU ms so far: this process (callers, client or registry), the host or responder
+    // processes (NaN for local), nats-server.
+    const cpuNow = (path: string) => [
+      ownCpuMillis(),
+      serverPids(path).reduce((t, pid) => t + cpuMillisOf(pid), 0) || NaN,
+      cpuMillisOf(natsPid),
+    ];
     for (const callers of callerCounts) {
       for (let run = 0; run < runs; run++) {
+        // Every transport and path of this run: fresh entities, spawned before any slice.
+        const cases: Case[] = [];
         for (const transport of turn(transports, run)) {
           const s = senders.get(transport)!;
           for (const path of turn(paths, run)) {
@@ -147,32 +162,35 @@ async function throughput(): Promise<void> {
               };
             }
             await warmUp(send, ids);
-            const serverPids = path === "routed"
-              ? fleet.pids
-              : path === "raw"
-              ? [raw.process.pid!]
-              : [];
-            const serverCpu = () => serverPids.reduce((t, pid) => t + cpuMillisOf(pid), 0) || NaN;
-            const before = [ownCpuMillis(), serverCpu(), cpuMillisOf(natsPid)];
-            const measured = await drive(send, ids, callers, seconds);
-            const after = [ownCpuMillis(), serverCpu(), cpuMillisOf(natsPid)];
-            await registry?.close();
-            const key = `${transport} ${callers} ${path}`;
-            results.set(key, [...(results.get(key) ?? []), measured]);
-            // CPU µs per command: this process (callers, client or registry), the host or
-            // responder process, nats-server.
-            const perCommand = after.map((a, i) => (a - before[i]!) * 1000 / measured.commands);
-            cpu.set(key, [...(cpu.get(key) ?? []), perCommand]);
-            console.log(
-              `C=${callers} run ${run + 1} ${transport} ${path}: ${
-                rate(measured.commands / measured.seconds)
-              } cmd/s, p50 ${ms(quantile(measured.latencies, 0.5))}, p99 ${
-                ms(quantile(measured.latencies, 0.99))
-              }, failed ${failuresText(measured.failures)}, CPU µs/command ${
-                perCommand.map((v) => Number.isNaN(v) ? "-" : v.toFixed(0)).join(" / ")
-              }`,
-            );
+            cases.push({ transport, path, ids, send, registry, parts: [], cpu: [0, 0, 0] });
           }
+        }
+        // The cases take turns in slices, each time in another order, so a change of the
+        // machine's load falls on all of them.
+        for (let slice = 0; slice < slices; slice++) {
+          for (const c of turn(cases, slice)) {
+            const before = cpuNow(c.path);
+            c.parts.push(await drive(c.send, c.ids, callers, seconds / slices));
+            const after = cpuNow(c.path);
+            c.cpu = c.cpu.map((t, i) => t + after[i]! - before[i]!);
+          }
+        }
+        for (const c of cases) {
+          await c.registry?.close();
+          const measured = combine(c.parts);
+          const key = `${c.transport} ${callers} ${c.path}`;
+          results.set(key, [...(results.get(key) ?? []), measured]);
+          const perCommand = c.cpu.map((t) => t * 1000 / measured.commands);
+          cpu.set(key, [...(cpu.get(key) ?? []), perCommand]);
+          console.log(
+            `C=${callers} run ${run + 1} ${c.transport} ${c.path}: ${
+              rate(measured.commands / measured.seconds)
+            } cmd/s, p50 ${ms(quantile(measured.latencies, 0.5))}, p99 ${
+              ms(quantile(measured.latencies, 0.99))
+            }, failed ${failuresText(measured.failures)}, CPU µs/command ${
+              perCommand.map((v) => Number.isNaN(v) ? "-" : v.toFixed(0)).join(" / ")
+            }`,
+          );
         }
       }
     }
@@ -183,10 +201,33 @@ async function throughput(): Promise<void> {
   }
 }
 
+interface Case {
+  transport: string;
+  path: string;
+  ids: string[];
+  send: Send;
+  registry: EntityRegistry<number, { type: "added"; by: number }> | undefined;
+  parts: Measured[];
+  cpu: number[];
+}
+
+function combine(parts: readonly Measured[]): Measured {
+  const failures = new Map<string, number>();
+  for (const part of parts) {
+    for (const [reason, n] of part.failures) failures.set(reason, (failures.get(reason) ?? 0) + n);
+  }
+  return {
+    commands: parts.reduce((n, p) => n + p.commands, 0),
+    seconds: parts.reduce((n, p) => n + p.seconds, 0),
+    latencies: parts.flatMap((p) => p.latencies),
+    failures,
+  };
+}
+
 function summary(results: Map<string, Measured[]>, cpu: Map<string, number[][]>): void {
   const rateOf = (m: Measured) => m.commands / m.seconds;
   console.log(
-    `\nthroughput, medians of ${runs} runs of ${seconds} s, ${entities} entities, ${hosts} host(s), ${runtimeName()}:\n`,
+    `\nthroughput, medians of ${runs} runs of ${seconds} s (${slices} slices each), ${entities} entities, ${hosts} host(s), ${runtimeName()}:\n`,
   );
   console.log(
     "| client transport | callers | path | commands/s | p50 | p99 | ÷ raw | failed | CPU µs/command: bench / host or responder / nats-server |",
