@@ -28,7 +28,9 @@ const host = await EntityHost.start(nc, {
   leaseTtl: config.leaseTtl,
   entities: [{ commands: counterCommands, eventLog, binarize: counterBinarize }],
   onError: (error) => {
-    const message = error instanceof Error ? error.message : String(error);
+    const cause = (error as { cause?: unknown })?.cause;
+    const message = (error instanceof Error ? error.message : String(error)) +
+      (cause instanceof Error ? ` (${cause.message})` : "");
     if (message.includes("lost the lease")) lost++;
     else if (++other <= 5) console.error(`host ${config.hostId}: ${message}`);
   },
