@@ -31,8 +31,8 @@ console.log(await counters.send("counter", "a", "decrease", 1_000_000));
 // { ok: false, error: "Underflow" }
 
 // Sent twice with one command id (as after a lost answer), a command is applied once. The
-// host answers the repeat with the first answer while it keeps it (three lease times), with a
-// Duplicate after that.
+// host answers the repeat with the first answer while it keeps it (its last 4,096 answers, for
+// at most three lease times), with a Duplicate after that.
 const commandId = crypto.randomUUID();
 const first = await counters.send("counter", "b", "increase", 1, { commandId });
 const again = await counters.send("counter", "b", "increase", 1, { commandId });
