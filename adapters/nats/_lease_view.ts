@@ -12,6 +12,9 @@ const decoder = new TextDecoder();
 const HOST_PREFIX = "host.";
 const SHARD_PREFIX = "shard.";
 
+/** Called with a shard key, its new holder (none: deleted) and the write's revision. */
+export type ShardChange = (key: string, holder: string | undefined, revision: number) => void;
+
 interface Seen<Value> {
   readonly value: Value;
   readonly revision: number;
@@ -24,7 +27,7 @@ export class LeaseView {
   readonly #hosts = new Map<string, Seen<HostLease>>();
   readonly #shards = new Map<string, Seen<ShardLease>>();
   readonly #staleAfter: number;
-  readonly #onRelease: () => void;
+  readonly #onShard: ShardChange;
   readonly #onError: (error: unknown) => void;
   readonly #waiters = new Set<{ key: string; revision: number; resolve: () => void }>();
   #watch: { stop(): void } | undefined;
@@ -32,25 +35,26 @@ export class LeaseView {
 
   private constructor(
     leaseTtl: number,
-    onRelease: () => void,
+    onShard: ShardChange,
     onError: (error: unknown) => void,
   ) {
     this.#staleAfter = leaseTtl + leaseMargin(leaseTtl);
-    this.#onRelease = onRelease;
+    this.#onShard = onShard;
     this.#onError = onError;
   }
 
   /**
-   * Starts watching `kv`. `onRelease` is called when a shard key is deleted (a handoff), so
-   * the hosts can campaign for it at once.
+   * Starts watching `kv`. `onShard` is called for every write of a shard key seen after the
+   * start: a delete (a handoff) lets hosts campaign at once, a write by another host tells the
+   * holder it lost the shard.
    */
   static async start(
     kv: KV,
     leaseTtl: number,
-    onRelease: () => void,
+    onShard: ShardChange,
     onError: (error: unknown) => void,
   ): Promise<LeaseView> {
-    const view = new LeaseView(leaseTtl, onRelease, onError);
+    const view = new LeaseView(leaseTtl, onShard, onError);
     const watch = await kv.watch();
     view.#watch = watch;
     void (async () => {
@@ -126,7 +130,7 @@ export class LeaseView {
     const map = (isHost ? this.#hosts : this.#shards) as Map<string, Seen<unknown>>;
     if (entry.operation !== "PUT") {
       map.delete(mapKey);
-      if (!isHost) this.#onRelease();
+      if (!isHost) this.#onShard(key, undefined, entry.revision);
     } else {
       try {
         const value = JSON.parse(decoder.decode(entry.value));
@@ -139,6 +143,7 @@ export class LeaseView {
           ? 0
           : Math.min(Math.max(0, Date.now() - entry.created.getTime()), this.#staleAfter);
         map.set(mapKey, { value, revision: entry.revision, writtenAt: performance.now() - age });
+        if (!isHost && entry.isUpdate) this.#onShard(key, value.host, entry.revision);
       } catch (error) {
         map.delete(mapKey);
         this.#onError(new Error(`Cannot read lease key "${key}"`, { cause: error }));

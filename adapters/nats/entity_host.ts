@@ -102,7 +102,12 @@ export class EntityHost {
   #followUp: ReturnType<typeof setTimeout> | undefined;
   #rebalancing: Promise<void> | undefined;
   #rebalanceAgain = false;
+  // A release is due: set by the periodic tick only, so a host gives up at most one shard per
+  // tick however many handoffs and follow-ups trigger rebalancing in between.
+  #releaseDue = false;
   #stopping: Promise<void> | undefined;
+  // Set once the view caught up: rebalancing before that would campaign half blind.
+  #ready = false;
   #requests = 0;
   #errors = 0;
   #processingMs = 0;
@@ -207,7 +212,7 @@ export class EntityHost {
     this.#view = await LeaseView.start(
       this.#kv,
       this.#config.leaseTtl,
-      () => this.#soon(),
+      (key, holder, revision) => this.#shardChanged(key, holder, revision),
       onError,
     );
     const revision = await this.#announce();
@@ -226,7 +231,19 @@ export class EntityHost {
       }),
     }, onError);
     this.#ticker = setInterval(() => this.#tick(), this.#config.leaseTtl / 3);
+    this.#ready = true;
     await this.#rebalance();
+  }
+
+  // A shard key was written. Deleted: a handoff, campaign now. Written by another host after
+  // our own last write: the lease is not ours any more, stop serving before the next renewal
+  // would tell.
+  #shardChanged(key: string, holder: string | undefined, revision: number): void {
+    const server = this.#servers.get(key);
+    if (server !== undefined && holder !== this.hostId && revision > server.lease.revision) {
+      server.lease.lose();
+    }
+    if (holder === undefined) this.#soon();
   }
 
   #announce(): Promise<number> {
@@ -243,13 +260,16 @@ export class EntityHost {
         onError(new Error(`Cannot renew the lease "${server.lease.key}"`, { cause: error }))
       );
     }
-    if (this.#stopping === undefined) this.#soon(0);
+    if (this.#stopping === undefined) {
+      this.#releaseDue = true;
+      this.#soon(0);
+    }
   }
 
   // Runs a rebalance after `delay` ms (default: at once, with a little jitter so hosts that
   // all saw the same release do not all campaign in the same millisecond).
   #soon(delay = Math.random() * 20): void {
-    if (this.#stopping !== undefined || this.#followUp !== undefined) return;
+    if (!this.#ready || this.#stopping !== undefined || this.#followUp !== undefined) return;
     this.#followUp = setTimeout(() => {
       this.#followUp = undefined;
       void this.#rebalance();
@@ -285,6 +305,8 @@ export class EntityHost {
     const shards = this.#config.shards;
     const campaigns: Promise<void>[] = [];
     let wantsMore = false;
+    const mayRelease = this.#releaseDue;
+    this.#releaseDue = false;
     for (const type of this.#options.types) {
       const hosts = new Set(view.hostsServing(type.typeName)).add(this.hostId).size;
       const owned = new Map<number, number>();
@@ -304,7 +326,7 @@ export class EntityHost {
         maxCampaigns: campaignsPerTick(shards),
         random: Math.random,
       });
-      if (decision.release !== undefined) {
+      if (decision.release !== undefined && mayRelease) {
         const server = this.#servers.get(shardKey(type.typeName, decision.release));
         if (server !== undefined) this.#release(server);
       }
