@@ -51,6 +51,18 @@ export { decodeToken, encodeToken } from "./token.ts";
 export type { NatsOffsetStoreOptions, NatsOffsetStoreSetupOptions } from "./nats_offset_store.ts";
 export { NatsOffsetStore } from "./nats_offset_store.ts";
 
+// The entity cluster: clients send commands by name to the host that owns the entity.
+export type {
+  ClientCommandSet,
+  ClientCommandSets,
+  EntityClientOptions,
+  HostsOptions,
+  SendOptions,
+  SendResult,
+  UntypedCommandSets,
+} from "./entity_client.ts";
+export type { HostStatus } from "./_cluster_protocol.ts";
+export { EntityClient } from "./entity_client.ts";
 // The entity cluster's host (the client is `EntityClient`).
 export type {
   EntityHostOptions,
@@ -59,4 +71,3 @@ export type {
 } from "./entity_host_options.ts";
 export { hostedEntity } from "./entity_host_options.ts";
 export { EntityHost } from "./entity_host.ts";
-export type { HostStatus } from "./_cluster_protocol.ts";
