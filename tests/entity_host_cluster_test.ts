@@ -10,7 +10,12 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
+import { commandSet, jsonBinarize } from "../mod.ts";
+import { hostedEntity } from "../adapters/nats/mod.ts";
 import {
+  account,
+  accountCommands,
+  type AccountEvent,
   eventually,
   GatedLog,
   ownedShards,
@@ -38,6 +43,7 @@ after(async () => {
   await server?.dispose();
 });
 
+const binarize = jsonBinarize<AccountEvent, number>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function stopAll(hosts: readonly TestHost[]): Promise<void> {
@@ -203,5 +209,33 @@ test("EntityHost: a host whose lease key is written or deleted behind its back s
     assert.match(String(a.errors[0]), /lost the lease "shard\.account\.3" \(taken or deleted\)/);
   } finally {
     await a.stop();
+  }
+});
+
+test("EntityHost: shards are shared per entity type among the hosts serving that type", async () => {
+  const cluster = uniqueCluster();
+  const log = new GatedLog();
+  const ledger = commandSet({ ...account, typeName: "ledger" }, accountCommands.commands);
+  const both = {
+    entities: [
+      hostedEntity(accountCommands, { eventLog: log, binarize }),
+      hostedEntity(ledger, { eventLog: log, binarize }),
+    ],
+  };
+  const a = await startHost(url, cluster, log, { hostId: "a", ...both });
+  const b = await startHost(url, cluster, log, { hostId: "b" });
+  try {
+    await eventually("account is split, ledger stays on a", () => {
+      const [sa, sb] = [a.host.status().types, b.host.status().types];
+      return sa.account!.shards.length === 8 && sb.account!.shards.length === 8 &&
+        sa.ledger!.shards.length === 16 && sb.ledger === undefined;
+    });
+    const answer = await rawSend(client, cluster, "x", "deposit", { amount: 2 }, {
+      headers: { "Es-Type": "ledger" },
+      subjectType: "ledger",
+    });
+    assert.deepEqual([answer.status, answer.body, answer.host], ["ok", 2, "a"]);
+  } finally {
+    await stopAll([a, b]);
   }
 });

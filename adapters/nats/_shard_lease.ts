@@ -131,10 +131,12 @@ export class ShardLease {
     this.#timer = undefined;
   }
 
+  // The lease is invalid from now on; the owner hears of it in a microtask, since the check
+  // that noticed may run inside a command the owner's reaction would stop.
   #lose(reason: LostReason): void {
     if (this.#ended) return;
     this.#end();
-    this.#onLost(reason);
+    queueMicrotask(() => this.#onLost(reason));
   }
 
   // A timer at the end of validity drops the shard even when no command comes to notice.
