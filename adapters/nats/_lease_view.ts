@@ -55,13 +55,26 @@ export class LeaseView {
     onError: (error: unknown) => void,
   ): Promise<LeaseView> {
     const view = new LeaseView(leaseTtl, onShard, onError);
-    const watch = await kv.watch();
+    let watch = await kv.watch();
     view.#watch = watch;
+    // A watch that ends while the view is in use (its consumer lost) is started again: the
+    // new one delivers every key's last value first, so nothing is missed for long.
     void (async () => {
-      try {
-        for await (const entry of watch) view.#apply(entry);
-      } catch (error) {
-        if (!view.#stopped) onError(error);
+      while (!view.#stopped) {
+        try {
+          for await (const entry of watch) view.#apply(entry);
+          if (view.#stopped) return;
+          throw new Error("the watch of the lease bucket ended");
+        } catch (error) {
+          if (view.#stopped) return;
+          onError(error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, leaseTtl / 3));
+        try {
+          if (!view.#stopped) view.#watch = watch = await kv.watch();
+        } catch (error) {
+          onError(error);
+        }
       }
     })();
     return view;
@@ -117,9 +130,10 @@ export class LeaseView {
   }
 
   #revisionOf(key: string): number {
-    const map = key.startsWith(HOST_PREFIX) ? this.#hosts : this.#shards;
-    return map.get(key.slice(key.startsWith(HOST_PREFIX) ? HOST_PREFIX.length : 0))?.revision ??
-      0;
+    const seen = key.startsWith(HOST_PREFIX)
+      ? this.#hosts.get(key.slice(HOST_PREFIX.length))
+      : this.#shards.get(key);
+    return seen?.revision ?? 0;
   }
 
   #apply(entry: KvWatchEntry): void {

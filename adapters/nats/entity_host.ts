@@ -95,6 +95,7 @@ export class EntityHost {
   // Shards lost: performance.now() before which this host does not campaign for them again.
   readonly #backoff = new Map<string, number>();
   readonly #campaigns = new Map<string, Promise<void>>();
+  readonly #context: ShardContext;
   #view: LeaseView | undefined;
   #discovery: ServiceDiscovery | undefined;
   #configSubscription: Subscription | undefined;
@@ -127,6 +128,7 @@ export class EntityHost {
       JSON.stringify({ host: options.hostId } satisfies ShardLeaseValue),
     );
     this.#replies = new ReplyCache(KEPT_REPLIES, 3 * config.leaseTtl);
+    this.#context = this.#makeContext();
   }
 
   /**
@@ -405,7 +407,7 @@ export class EntityHost {
     this.#closing.set(key, tracked);
   }
 
-  get #context(): ShardContext {
+  #makeContext(): ShardContext {
     return {
       nc: this.#nc,
       cluster: this.#options.cluster,
