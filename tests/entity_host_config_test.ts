@@ -153,7 +153,7 @@ test("EntityHost: a host configured with other shards or leaseTtl than the clust
   await kvm.create(leaseBucket(odd), { history: 1, ttl: 5_000 });
   await assert.rejects(
     startHost(url, odd, new GatedLog()),
-    /has max_age 5000 ms, cluster "t[0-9a-f]+" has leaseTtl 1000 ms/,
+    /has max_age 5000 ms, cluster "t[0-9a-f]+" has leaseTtl 2000 ms/,
   );
 });
 
