@@ -111,6 +111,12 @@ test("EntityHost: bad options are refused with what is wrong before the connecti
     EntityHost.start({} as NatsConnection, { cluster: "c", entities: [entry()] }),
     /Invalid EntityHost connection/,
   );
+  // hostedEntity checks at compile time that the binarize fits the set's events and state.
+  hostedEntity(accountCommands, {
+    eventLog: new MemoryEventLog(),
+    // @ts-expect-error: a Binarize of strings does not fit the account's events
+    binarize: jsonBinarize<string, string>(),
+  });
 });
 
 test("EntityHost: a host configured with other shards or leaseTtl than the cluster's is refused", async () => {
