@@ -135,6 +135,18 @@ export function serviceName(cluster: string): string {
 /**
  * What a host reports about itself in the `data` of its `$SRV.STATS` reply (and what
  * `EntityClient.hosts()` returns).
+ *
+ * @example A host owning three shards of "account"
+ * ```ts
+ * import type { HostStatus } from "@eventsourced/eventsourced/nats";
+ *
+ * const status: HostStatus = {
+ *   hostId: "h1",
+ *   started: "2026-11-29T17:00:00.000Z",
+ *   types: { account: { shards: [0, 5, 9], entities: 12 } },
+ *   commands: 340,
+ * };
+ * ```
  */
 export interface HostStatus {
   /** The host's id. */

@@ -50,3 +50,16 @@ export { decodeToken, encodeToken } from "./token.ts";
 // The projection offset store of this backend (the projections are in `./projection`).
 export type { NatsOffsetStoreOptions, NatsOffsetStoreSetupOptions } from "./nats_offset_store.ts";
 export { NatsOffsetStore } from "./nats_offset_store.ts";
+
+// The entity cluster: clients send commands by name to the host that owns the entity.
+export type {
+  ClientCommandSet,
+  ClientCommandSets,
+  EntityClientOptions,
+  HostsOptions,
+  SendOptions,
+  SendResult,
+  UntypedCommandSets,
+} from "./entity_client.ts";
+export type { HostStatus } from "./_cluster_protocol.ts";
+export { EntityClient } from "./entity_client.ts";
