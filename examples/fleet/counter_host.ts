@@ -4,12 +4,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jsonBinarize } from "../../mod.ts";
-import {
-  EntityHost,
-  hostedEntity,
-  NatsEventLog,
-  NatsSnapshotStore,
-} from "../../adapters/nats/mod.ts";
+import { EntityHost, NatsEventLog, NatsSnapshotStore } from "../../adapters/nats/mod.ts";
 import { counterCommands, type CounterEvent } from "./counter.ts";
 
 /** Where the counters live and how the host joins the cluster. */
@@ -42,13 +37,14 @@ export async function startCounterHost(
     cluster: options.cluster,
     ...(options.hostId === undefined ? {} : { hostId: options.hostId }),
     ...(options.shards === undefined ? {} : { shards: options.shards }),
-    entities: [hostedEntity(counterCommands, {
+    entities: [{
+      commands: counterCommands,
       eventLog,
       snapshotStore,
       snapshotAfter: 100,
       binarize: jsonBinarize<CounterEvent, number>(),
       passivateAfter: 5 * 60_000,
-    })],
+    }],
     onError: options.onError ?? ((error) => console.error("host:", error)),
   });
 }
