@@ -102,7 +102,7 @@ export async function startHost(
   try {
     const host = await EntityHost.start(nc, {
       cluster,
-      leaseTtl: 1_000,
+      leaseTtl: 2_000,
       shards: 16,
       entities: [
         hostedEntity(accountCommands, {

@@ -242,3 +242,30 @@ test("EntityHost: shards are shared per entity type among the hosts serving that
     await stopAll([a, b]);
   }
 });
+
+test("EntityHost: the shards of a host that vanishes (connection gone, no stop) are taken over once its leases expire", async () => {
+  const cluster = uniqueCluster();
+  const log = new GatedLog();
+  const a = await startHost(url, cluster, log, { hostId: "a" });
+  const b = await startHost(url, cluster, log, { hostId: "b" });
+  try {
+    await eventually("a and b own 8 each", () => ownedShards([a, b]).every((s) => s.length === 8));
+    const lostShards = ownedShards([a])[0]!;
+    const ids = lostShards.map((n) => idOfShard(n, 16, "gone"));
+    for (const id of ids) {
+      assert.equal((await rawSend(client, cluster, id, "deposit", { amount: 1 })).status, "ok");
+    }
+    await a.nc.close(); // a crash as the cluster sees it: no renewal, no release
+    // a stops serving by its own clock before the server expires its leases.
+    await eventually("a dropped its shards", () => ownedShards([a])[0]!.length === 0, 5_000);
+    await eventually("b owns every shard", () => ownedShards([b])[0]!.length === 16, 10_000);
+    for (const id of ids) {
+      const answer = await rawSend(client, cluster, id, "deposit", { amount: 1 });
+      assert.deepEqual([answer.status, answer.body, answer.host], ["ok", 2, "b"], id);
+    }
+    assert.equal(a.errors.filter((e) => /lost the lease/.test(String(e))).length, 8);
+  } finally {
+    await a.host.stop({ timeout: 1_000 }).catch(() => {});
+    await b.stop();
+  }
+});

@@ -111,6 +111,12 @@ test("EntityHost: bad options are refused with what is wrong before the connecti
     EntityHost.start({} as NatsConnection, { cluster: "c", entities: [entry()] }),
     /Invalid EntityHost connection/,
   );
+  // hostedEntity checks at compile time that the binarize fits the set's events and state.
+  hostedEntity(accountCommands, {
+    eventLog: new MemoryEventLog(),
+    // @ts-expect-error: a Binarize of strings does not fit the account's events
+    binarize: jsonBinarize<string, string>(),
+  });
 });
 
 test("EntityHost: a host configured with other shards or leaseTtl than the cluster's is refused", async () => {
@@ -153,7 +159,7 @@ test("EntityHost: a host configured with other shards or leaseTtl than the clust
   await kvm.create(leaseBucket(odd), { history: 1, ttl: 5_000 });
   await assert.rejects(
     startHost(url, odd, new GatedLog()),
-    /has max_age 5000 ms, cluster "t[0-9a-f]+" has leaseTtl 1000 ms/,
+    /has max_age 5000 ms, cluster "t[0-9a-f]+" has leaseTtl 2000 ms/,
   );
 });
 

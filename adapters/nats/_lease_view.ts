@@ -28,6 +28,10 @@ export class LeaseView {
   readonly #shards = new Map<string, Seen<ShardLease>>();
   readonly #staleAfter: number;
   readonly #onShard: ShardChange;
+  readonly #onExpired: () => void;
+  // Shard keys already reported as expired, and the timer of the next expiry to report.
+  readonly #expired = new Set<string>();
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #onError: (error: unknown) => void;
   readonly #waiters = new Set<{ key: string; revision: number; resolve: () => void }>();
   #watch: { stop(): void } | undefined;
@@ -36,25 +40,30 @@ export class LeaseView {
   private constructor(
     leaseTtl: number,
     onShard: ShardChange,
+    onExpired: () => void,
     onError: (error: unknown) => void,
   ) {
     this.#staleAfter = leaseTtl + leaseMargin(leaseTtl);
     this.#onShard = onShard;
+    this.#onExpired = onExpired;
     this.#onError = onError;
   }
 
   /**
    * Starts watching `kv`. `onShard` is called for every write of a shard key seen after the
    * start: a delete (a handoff) lets hosts campaign at once, a write by another host tells the
-   * holder it lost the shard.
+   * holder it lost the shard. `onExpired` is called when a shard key was not renewed in time
+   * (a crashed or paused holder), so the hosts campaign for it then rather than at their next
+   * tick.
    */
   static async start(
     kv: KV,
     leaseTtl: number,
     onShard: ShardChange,
+    onExpired: () => void,
     onError: (error: unknown) => void,
   ): Promise<LeaseView> {
-    const view = new LeaseView(leaseTtl, onShard, onError);
+    const view = new LeaseView(leaseTtl, onShard, onExpired, onError);
     let watch = await kv.watch();
     view.#watch = watch;
     // A watch that ends while the view is in use (its consumer lost) is started again: the
@@ -125,6 +134,8 @@ export class LeaseView {
   /** Ends the watch. */
   stop(): void {
     this.#stopped = true;
+    if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
     this.#watch?.stop();
     for (const waiter of [...this.#waiters]) waiter.resolve();
   }
@@ -144,7 +155,10 @@ export class LeaseView {
     const map = (isHost ? this.#hosts : this.#shards) as Map<string, Seen<unknown>>;
     if (entry.operation !== "PUT") {
       map.delete(mapKey);
-      if (!isHost) this.#onShard(key, undefined, entry.revision);
+      if (!isHost) {
+        this.#expired.delete(key);
+        this.#onShard(key, undefined, entry.revision);
+      }
     } else {
       try {
         const value = JSON.parse(decoder.decode(entry.value));
@@ -157,7 +171,11 @@ export class LeaseView {
           ? 0
           : Math.min(Math.max(0, Date.now() - entry.created.getTime()), this.#staleAfter);
         map.set(mapKey, { value, revision: entry.revision, writtenAt: performance.now() - age });
-        if (!isHost && entry.isUpdate) this.#onShard(key, value.host, entry.revision);
+        if (!isHost) {
+          this.#expired.delete(key);
+          this.#armExpiry();
+          if (entry.isUpdate) this.#onShard(key, value.host, entry.revision);
+        }
       } catch (error) {
         map.delete(mapKey);
         this.#onError(new Error(`Cannot read lease key "${key}"`, { cause: error }));
@@ -166,6 +184,30 @@ export class LeaseView {
     for (const waiter of [...this.#waiters]) {
       if (this.#revisionOf(waiter.key) >= waiter.revision) waiter.resolve();
     }
+  }
+
+  // One timer for the shard key that goes stale first; when it fires every stale key is
+  // reported once and the timer is set for the next one.
+  #armExpiry(): void {
+    if (this.#expiryTimer !== undefined || this.#stopped) return;
+    let next = Infinity;
+    for (const [key, seen] of this.#shards) {
+      if (!this.#expired.has(key)) next = Math.min(next, seen.writtenAt + this.#staleAfter);
+    }
+    if (next === Infinity) return;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = undefined;
+      const now = performance.now();
+      let expired = false;
+      for (const [key, seen] of this.#shards) {
+        if (!this.#expired.has(key) && now - seen.writtenAt > this.#staleAfter) {
+          this.#expired.add(key);
+          expired = true;
+        }
+      }
+      if (expired) this.#onExpired();
+      this.#armExpiry();
+    }, Math.max(0, next - performance.now()) + 1);
   }
 }
 

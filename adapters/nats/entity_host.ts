@@ -215,6 +215,7 @@ export class EntityHost {
       this.#kv,
       this.#config.leaseTtl,
       (key, holder, revision) => this.#shardChanged(key, holder, revision),
+      () => this.#soon(),
       onError,
     );
     const revision = await this.#announce();
