@@ -1,0 +1,101 @@
+// Who owns which shard, as the hosts' status lines and NATS service discovery ($SRV.STATS
+// through EntityClient.hosts) tell it. Status lines are taken one host after the other and a
+// shard may move in between, so a single round can show a shard twice or not at all for a
+// moment; these checks poll until a round is consistent, and fail after a bound.
+
+import { sleep } from "./load.ts";
+import type { HostProcess } from "./cluster_fleet.ts";
+import type { CounterClient } from "./cluster_load.ts";
+
+/** Shards by host id. */
+export type Ownership = Map<string, number[]>;
+
+function ownedOnce(owned: Ownership, shards: number): boolean {
+  const all = [...owned.values()].flat();
+  return all.length === shards && new Set(all).size === shards &&
+    all.every((shard) => Number.isInteger(shard) && shard >= 0 && shard < shards);
+}
+
+function describe(owned: Ownership): string {
+  return [...owned].map(([id, shards]) => `${id}: ${shards.length}`).join(", ");
+}
+
+async function poll(
+  what: string,
+  read: () => Promise<Ownership>,
+  holds: (owned: Ownership) => boolean,
+  ms: number,
+): Promise<Ownership> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    const owned = await read();
+    if (holds(owned)) return owned;
+    if (Date.now() > deadline) {
+      throw new Error(`${what} did not hold within ${ms} ms (last seen: ${describe(owned)})`);
+    }
+    await sleep(100);
+  }
+}
+
+/** The shards of `type` by host, from each host's status line. */
+export async function statusOwnership(
+  hosts: readonly HostProcess[],
+  type: string,
+): Promise<Ownership> {
+  const owned: Ownership = new Map();
+  for (const host of hosts) owned.set(host.hostId!, await host.shards(type));
+  return owned;
+}
+
+/** The shards of `type` by host, from `$SRV.STATS` (hosts that answer within 1 s). */
+export async function discoveredOwnership(
+  client: CounterClient,
+  type: string,
+): Promise<Ownership> {
+  const owned: Ownership = new Map();
+  for (const status of await client.hosts({ timeout: 1_000 })) {
+    owned.set(status.hostId, [...(status.types[type]?.shards ?? [])]);
+  }
+  return owned;
+}
+
+/**
+ * Waits until the status lines of `hosts` show every shard owned exactly once and each host
+ * with a fair share (⌊shards/n⌋ or ⌈shards/n⌉); returns the shards by host.
+ */
+export function fairShares(
+  hosts: readonly HostProcess[],
+  type: string,
+  shards: number,
+  ms = 30_000,
+): Promise<Ownership> {
+  const low = Math.floor(shards / hosts.length);
+  const high = Math.ceil(shards / hosts.length);
+  return poll(
+    `a fair share of ${shards} shards for each of ${hosts.length} hosts`,
+    () => statusOwnership(hosts, type),
+    (owned) =>
+      ownedOnce(owned, shards) &&
+      [...owned.values()].every((s) => s.length >= low && s.length <= high),
+    ms,
+  );
+}
+
+/**
+ * Waits until `$SRV.STATS` lists exactly `hostCount` hosts and every shard of `type` owned by
+ * exactly one of them; returns the shards by host id.
+ */
+export function assertOwnedOnce(
+  client: CounterClient,
+  type: string,
+  shards: number,
+  hostCount: number,
+  ms = 20_000,
+): Promise<Ownership> {
+  return poll(
+    `$SRV.STATS: ${hostCount} hosts, each of ${shards} shards owned once`,
+    () => discoveredOwnership(client, type),
+    (owned) => owned.size === hostCount && ownedOnce(owned, shards),
+    ms,
+  );
+}
