@@ -63,3 +63,11 @@ export type {
 } from "./entity_client.ts";
 export type { HostStatus } from "./_cluster_protocol.ts";
 export { EntityClient } from "./entity_client.ts";
+// The entity cluster's host (the client is `EntityClient`).
+export type {
+  EntityHostOptions,
+  EntityHostStopOptions,
+  HostedEntity,
+} from "./entity_host_options.ts";
+export { hostedEntity } from "./entity_host_options.ts";
+export { EntityHost } from "./entity_host.ts";
