@@ -2,6 +2,7 @@
 // asked for its status, stopped gracefully, killed, paused and resumed by the test.
 
 import assert from "node:assert/strict";
+import process from "node:process";
 import { type Child, startChild } from "./child.ts";
 import { waitUntil } from "./load.ts";
 import type { ClusterHostConfig, ClusterHostStatus } from "./cluster_host.ts";
@@ -56,14 +57,17 @@ export class HostProcess {
     await this.child.kill();
   }
 
+  // SIGSTOP and SIGCONT go through process.kill: Deno's ChildProcess.kill("SIGSTOP") records
+  // the child as ended by SIGSTOP and ignores every later kill(), SIGCONT and SIGKILL included.
+
   /** SIGSTOP: the process freezes, its sockets stay open. */
   pause(): void {
-    this.child.process.kill("SIGSTOP");
+    process.kill(this.child.process.pid!, "SIGSTOP");
   }
 
   /** SIGCONT. */
   resume(): void {
-    this.child.process.kill("SIGCONT");
+    process.kill(this.child.process.pid!, "SIGCONT");
   }
 
   /** Whether the process has exited. */
