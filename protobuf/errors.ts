@@ -56,8 +56,11 @@ export const PROTOBUF_DECODE_ERROR_CODE = "EVENTSOURCED_PROTOBUF_DECODE_FAILED" 
 export interface ProtobufDecodeErrorOptions extends ErrorOptions {
   /** The fully qualified name of the message that was expected, e.g. `bank.v1.AccountEvent`. */
   messageType: string;
-  /** Whether an event or a state (snapshot) was being decoded. */
-  what: "event" | "state";
+  /**
+   * Whether an event, a state (snapshot) or a message of a command (payload, reply or
+   * rejection, by `protobufCodec`) was being decoded.
+   */
+  what: "event" | "state" | "message";
   /** How many bytes were given. */
   byteLength: number;
   /** Why decoding failed, in a few words. */
@@ -93,8 +96,8 @@ export class ProtobufDecodeError extends Error {
   readonly code: typeof PROTOBUF_DECODE_ERROR_CODE = PROTOBUF_DECODE_ERROR_CODE;
   /** The fully qualified name of the expected message. */
   readonly messageType: string;
-  /** Whether an event or a state was being decoded. */
-  readonly what: "event" | "state";
+  /** Whether an event, a state or a command's message was being decoded. */
+  readonly what: "event" | "state" | "message";
   /** How many bytes were given. */
   readonly byteLength: number;
 

@@ -36,10 +36,12 @@
 
 export type { ProtobufBinarizeOptions } from "./protobuf_binarize.ts";
 export type { ProtobufVersion } from "./protobuf_version.ts";
+export type { ProtobufCodecOptions } from "./protobuf_codec.ts";
 export type { ProtobufDecodeErrorOptions } from "./errors.ts";
 
 export { protobufBinarize } from "./protobuf_binarize.ts";
 export { protobufVersion } from "./protobuf_version.ts";
+export { protobufCodec } from "./protobuf_codec.ts";
 export {
   isProtobufDecodeError,
   PROTOBUF_DECODE_ERROR_CODE,

@@ -175,9 +175,9 @@ export type HandleCommandFailure =
   /**
    * The write was sent but its outcome is unknown (the connection dropped, no answer in time,
    * the signal aborted after sending; the log rejected with a `StorageError` of reason
-   * `"outcome-unknown"`): the events may be in the log. Do not retry blindly: read the entity's
-   * state first (the package has no command ids to deduplicate a retry yet). The entity
-   * re-syncs before its next command.
+   * `"outcome-unknown"`): the events may be in the log. Do not retry blindly: a retry with the
+   * same `commandId` is answered as a `Duplicate` if the events were written; without one,
+   * read the entity's state first. The entity re-syncs before its next command.
    */
   | "persist-outcome-unknown"
   /** The event handler threw while applying persisted events; the entity re-syncs. */

@@ -1,6 +1,6 @@
-// Helpers of the edge tests (workerd, Chromium, the Deno/Bun HTTP server): paths from the
-// repository root, free loopback ports, child processes that are always stopped, a static
-// file server, and the examples' esbuild bundles. Only node: APIs, so the tests run on Deno,
+// Helpers of the edge tests (workerd, Chromium, the Deno/Bun HTTP servers): paths from the
+// repository root, free loopback ports, child processes that are always stopped, the counter
+// hosts of the fleet, a static file server, and the examples' esbuild bundles. Only node: APIs, so the tests run on Deno,
 // Bun and Node; the tests run from the repository root (on Node from the compiled copy in
 // dist/npm/tests), hence paths from process.cwd().
 
@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { extname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { freePort } from "./_servers/free_port.ts";
 
@@ -38,8 +39,6 @@ export function binPath(name: string, fallback?: string): string {
   if (!existsSync(path)) throw new Error(`Cannot find ${name}: ${path} is missing (npm ci)`);
   return path;
 }
-
-/** A free TCP port on 127.0.0.1. */
 
 /**
  * Bundles an example with its build.mjs (esbuild) into `outfile`; returns the path. The script
@@ -117,6 +116,91 @@ export function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Waits until the child's output matches `pattern` and returns the match; fails with the
+ * output when the child exits first or `timeoutMs` passes.
+ */
+export async function waitForOutput(
+  child: Child,
+  pattern: RegExp,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(child.output());
+    if (match !== null) return match;
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`${what} exited before it was ready:\n${child.output()}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${child.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * The command that runs the counter host of the fleet (examples/fleet/host.ts) on the
+ * runtime this test runs on: `deno run -A host.ts`, `bun host.ts`, or `node host.js` (the
+ * compiled copy in dist/npm beside this file's, with --experimental-websocket on Node 20).
+ */
+function hostCommand(): [string, string[]] {
+  const compiled = import.meta.url.endsWith(".js");
+  const script = fileURLToPath(
+    new URL(`../examples/fleet/host.${compiled ? "js" : "ts"}`, import.meta.url),
+  );
+  const runtime = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (runtime.Deno !== undefined) return [process.execPath, ["run", "-A", script]];
+  if (runtime.Bun !== undefined) return [process.execPath, [script]];
+  const major = Number(process.versions.node.split(".")[0]);
+  return [process.execPath, [...(major < 22 ? ["--experimental-websocket"] : []), script]];
+}
+
+/** A counter host of the fleet, running as a child process. */
+export interface FleetHost {
+  readonly child: Child;
+  /** The id it printed in its ready line. */
+  readonly hostId: string;
+}
+
+/**
+ * Starts a counter host (examples/fleet/host.ts) on this test's runtime with `args` (e.g.
+ * `["--nats", url, "--shards", "16"]`) and waits for its ready line.
+ */
+export async function startFleetHost(args: readonly string[]): Promise<FleetHost> {
+  const [command, prefix] = hostCommand();
+  const child = startChild(command, [...prefix, ...args]);
+  try {
+    const match = await waitForOutput(child, /^Host (\S+) serves counter/m, "The counter host");
+    return { child, hostId: match[1]! };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+/**
+ * Stops a host with SIGTERM and checks that it handed over cleanly: it printed "Stopped"
+ * after `host.stop()` and closing its connection, and exited with 0. (Deno's
+ * node:child_process reports the signal sent by kill() as the exit reason even when the
+ * child exits with 0, so there the printed line is the proof.)
+ */
+export async function stopGracefully(child: Child, graceMs = 30_000): Promise<void> {
+  const exited = new Promise<number | string | null>((resolve) => {
+    if (child.process.exitCode !== null) resolve(child.process.exitCode);
+    child.process.once("exit", (code, signal) => resolve(code ?? signal));
+  });
+  await child.stop(graceMs);
+  const code = await exited;
+  if (!/SIG(TERM|INT): stopping\n(?:.*\n)*Stopped\n/.test(child.output())) {
+    throw new Error(`The process did not stop cleanly (${code}):\n${child.output()}`);
+  }
+  if (!("Deno" in globalThis) && code !== 0) {
+    throw new Error(`The process exited with ${code}:\n${child.output()}`);
+  }
 }
 
 /** Polls `url` until it answers (any status) or `timeoutMs` passes; fails with the output. */

@@ -1,7 +1,9 @@
 // The browser example in real headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core) against a real nats-server: the page loads an esbuild bundle of the core
-// and the NATS adapter from a loopback static server, runs counter commands over WebSocket
-// and writes the outcome into the page; the test reads it and checks the events in JetStream.
+// playwright-core) in front of a real fleet: a nats-server and a counter host
+// (examples/fleet/host.ts, a child process on this test's runtime). The page loads an esbuild
+// bundle of the EntityClient from a loopback static server, sends counter commands over NATS
+// WebSocket to the host, reads the counter's events from JetStream and writes the outcome into
+// the page; the test reads it and checks the events in JetStream.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,12 +17,15 @@ import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import {
   buildExample,
   decodeJson,
+  type FleetHost,
   freePort,
   join,
   lazy,
   repoPath,
   serveStatic,
+  startFleetHost,
   type StaticServer,
+  stopGracefully,
   TEST_TIMEOUT,
 } from "./_edge_util.ts";
 
@@ -31,14 +36,21 @@ let eventLog: NatsEventLog;
 let dir: string;
 let site: StaticServer;
 let browser: Browser;
+let host: FleetHost | undefined;
 const run = Math.random().toString(36).slice(2, 8);
+const cluster = `browser-${run}`;
+
+function startHost(): Promise<FleetHost> {
+  return startFleetHost(["--nats", nats.tcpUrl!, "--cluster", cluster, "--shards", "4"]);
+}
 
 const setup = lazy(async () => {
   assert.ok(
     existsSync(CHROMIUM),
     `${CHROMIUM} is missing: run node scripts/ensure_system.mjs (npm test does), or set CHROMIUM`,
   );
-  nats = await startNatsServer();
+  nats = await startNatsServer({ own: true }); // the host needs its TCP port
+  host = await startHost();
   eventLog = await NatsEventLog.connect({ servers: nats.wsUrl });
   await eventLog.setup();
   dir = mkdtempSync(join(tmpdir(), "eventsourced-browser-"));
@@ -66,6 +78,7 @@ const setup = lazy(async () => {
 });
 
 after(async () => {
+  await host?.child.stop();
   await browser?.close();
   await site?.close();
   await eventLog?.close();
@@ -77,8 +90,8 @@ interface PageResult {
   ok: boolean;
   id: string;
   replies?: unknown[];
-  recovered?: number;
   events?: [number, unknown][];
+  hosts?: { hostId: string; shards: number }[];
   error?: string;
 }
 
@@ -99,9 +112,7 @@ async function runPage(query: Record<string, string>): Promise<PageResult> {
     await page.waitForFunction(
       () => (globalThis as { __result?: unknown }).__result !== undefined,
       undefined,
-      {
-        timeout: 30_000,
-      },
+      { timeout: 60_000 },
     );
     const result = await page.evaluate(() =>
       (globalThis as { __result?: unknown }).__result
@@ -119,12 +130,12 @@ const increased = (by: number) => ({ type: "increased", by });
 const decreased = (by: number) => ({ type: "decreased", by });
 
 test(
-  "the page runs counter commands against NATS over WebSocket and shows the replies",
+  "the page sends counter commands through the hosts over WebSocket and shows the replies",
   TEST_TIMEOUT,
   async () => {
     await setup();
     const id = `b-${run}-a`;
-    const result = await runPage({ nats: nats.wsUrl, id });
+    const result = await runPage({ nats: nats.wsUrl, cluster, id });
     assert.equal(result.error, undefined);
     assert.deepEqual(result, {
       ok: true,
@@ -134,59 +145,72 @@ test(
         { ok: true, value: 12 },
         { ok: false, error: "Underflow" },
         { ok: true, value: 10 },
+        // The host keeps recent answers by command id: the repeat gets the first answer.
+        { ok: true, value: 10 },
         { ok: true, value: 10 },
       ],
-      recovered: 10,
       events: [[1, increased(5)], [2, increased(7)], [3, decreased(2)]],
+      hosts: [{ hostId: host!.hostId, shards: 4 }],
     });
     const events = await collect(eventLog.eventsById("counter", id, 1));
     assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3]);
     assert.deepEqual(decodeJson(events), [increased(5), increased(7), decreased(2)]);
+    assert.equal(events[2]!.metadata?.commandId, `${id}-d2`);
   },
 );
 
 test(
-  "a second page load recovers the counter from JetStream and goes on from there",
+  "after the host is replaced, the next page load finds the counter recovered from JetStream",
   TEST_TIMEOUT,
   async () => {
     await setup();
     const id = `b-${run}-again`;
-    assert.equal((await runPage({ nats: nats.wsUrl, id })).recovered, 10);
-    const result = await runPage({ nats: nats.wsUrl, id });
+    assert.deepEqual((await runPage({ nats: nats.wsUrl, cluster, id })).replies?.at(-1), {
+      ok: true,
+      value: 10,
+    });
+    const old = host!;
+    host = undefined;
+    await stopGracefully(old.child);
+    host = await startHost();
+    const result = await runPage({ nats: nats.wsUrl, cluster, id });
     assert.deepEqual(result.replies, [
       { ok: true, value: 15 },
       { ok: true, value: 22 },
       { ok: true, value: 2 },
-      { ok: true, value: 0 },
-      { ok: true, value: 0 },
+      // The new host knows the command id of the first load's "decrease 2" from the log (it
+      // has no answer kept for it): a duplicate of event 3, nothing written.
+      { ok: true, duplicate: true, seqNo: 3 },
+      { ok: true, duplicate: true, seqNo: 3 },
+      { ok: true, value: 2 },
     ]);
-    assert.equal(result.recovered, 0);
+    assert.deepEqual(result.hosts, [{ hostId: host.hostId, shards: 4 }]);
+    assert.notEqual(host.hostId, old.hostId);
     const events = await collect(eventLog.eventsById("counter", id, 1));
-    assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3, 4, 5, 6, 7]);
-    assert.deepEqual(decodeJson(events).slice(3), [
-      increased(5),
-      increased(7),
-      decreased(20),
-      decreased(2),
-    ]);
+    assert.deepEqual(events.map((e) => e.seqNo), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(decodeJson(events).slice(3), [increased(5), increased(7), decreased(20)]);
   },
 );
 
 test(
-  "the page reads back events that another client wrote to JetStream",
+  "the host recovers events that another client wrote to JetStream before the page's commands",
   TEST_TIMEOUT,
   async () => {
     await setup();
     const id = `b-${run}-shared`;
     const bytes = new TextEncoder().encode(JSON.stringify(increased(30)));
     assert.equal(await eventLog.persist("counter", id, null, [bytes]), 1);
-    const result = await runPage({ nats: nats.wsUrl, id });
-    assert.deepEqual(result.replies?.slice(0, 2), [{ ok: true, value: 35 }, {
-      ok: true,
-      value: 42,
-    }]);
-    assert.equal(result.recovered, 20);
+    const result = await runPage({ nats: nats.wsUrl, cluster, id });
+    assert.deepEqual(result.replies, [
+      { ok: true, value: 35 },
+      { ok: true, value: 42 },
+      { ok: true, value: 22 },
+      { ok: true, value: 20 },
+      { ok: true, value: 20 },
+      { ok: true, value: 20 },
+    ]);
     assert.deepEqual(result.events?.[0], [1, increased(30)]);
+    assert.equal(result.events?.length, 5);
   },
 );
 
@@ -196,11 +220,30 @@ test(
   async () => {
     await setup();
     const port = await freePort();
-    const result = await runPage({ nats: `ws://127.0.0.1:${port}`, id: `b-${run}-down` });
+    const url = `ws://127.0.0.1:${port}`;
+    const result = await runPage({ nats: url, cluster, id: `b-${run}-down` });
     assert.equal(result.ok, false);
     assert.match(
       result.error ?? "",
-      new RegExp(`^Cannot run the counter on ws://127\\.0\\.0\\.1:${port}: \\w`),
+      new RegExp(`^Cannot run the counter via ${url.replaceAll(".", "\\.")}: Cannot reach NATS`),
     );
+  },
+);
+
+test(
+  "the page reports 'no host' when its cluster has none, and nothing is written",
+  TEST_TIMEOUT,
+  async () => {
+    await setup();
+    const id = `b-${run}-nobody`;
+    const result = await runPage({
+      nats: nats.wsUrl,
+      cluster: `empty-${run}`,
+      id,
+      timeout: "1000",
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.error ?? "", /no host/);
+    assert.equal(await eventLog.lastSeqNo("counter", id), null);
   },
 );

@@ -1,25 +1,52 @@
-// The Deno/Bun HTTP server example (examples/http-server/main.ts) as a child process: once
-// under Deno (Deno.serve) and once under Bun (Bun.serve), with the counters in memory, and
-// under Bun with PGlite in a temporary data directory across a restart.
+// The HTTP server example (examples/http-server/main.ts) as a fleet of real OS processes: one
+// server under Deno (Deno.serve) and one under Bun (Bun.serve) share one cluster on a real
+// nats-server. Each is an EntityHost owning its share of the counters and forwards every
+// request through an EntityClient to the owner, so either server answers for any counter.
+// Then one stops gracefully and the other carries on with all the counters.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import process from "node:process";
-import { binPath, type Child, join, repoPath, request, startChild } from "./_edge_util.ts";
+import { collect } from "../testing/mod.ts";
+import { NatsEventLog } from "../adapters/nats/mod.ts";
+import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
+import {
+  binPath,
+  type Child,
+  decodeJson,
+  lazy,
+  repoPath,
+  request,
+  startChild,
+  stopGracefully,
+  waitForOutput,
+} from "./_edge_util.ts";
 
 const MAIN = repoPath("examples", "http-server", "main.ts");
+const SHARDS = 16;
+const TIMEOUT = { timeout: 120_000 };
 const children = new Set<Child>();
-const dirs: string[] = [];
 const run = Math.random().toString(36).slice(2, 8);
-
-after(async () => {
-  await Promise.all([...children].map((child) => child.stop()));
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const cluster = `http-${run}`;
 
 type Runtime = "deno" | "bun";
+
+interface Server {
+  readonly runtime: Runtime;
+  readonly child: Child;
+  readonly url: string;
+  readonly hostId: string;
+}
+
+interface Listed {
+  hostId: string;
+  types: { counter?: { shards: number[]; entities: number } };
+}
+
+let nats: NatsTestServer;
+let eventLog: NatsEventLog;
+let deno: Server;
+let bun: Server;
 
 function command(runtime: Runtime): [string, string[]] {
   return runtime === "deno"
@@ -27,47 +54,81 @@ function command(runtime: Runtime): [string, string[]] {
     : [binPath("bun", process.env.BUN_BIN), [MAIN]];
 }
 
-/** Starts the server on a port it picks itself and waits for its "Listening on" line. */
-async function startServer(
-  runtime: Runtime,
-  args: readonly string[],
-): Promise<{ child: Child; url: string }> {
+/** Starts a server on a port it picks itself and waits for its "Listening on" line. */
+async function startServer(runtime: Runtime): Promise<Server> {
   const [bin, prefix] = command(runtime);
-  const child = startChild(bin, [...prefix, "--port", "0", ...args]);
+  const child = startChild(bin, [
+    ...prefix,
+    ...["--port", "0", "--nats", nats.tcpUrl!, "--cluster", cluster, "--shards", `${SHARDS}`],
+  ]);
   children.add(child);
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(child.output());
-    if (match !== null) return { child, url: match[1]! };
-    if (child.process.exitCode !== null || child.process.signalCode !== null) {
-      throw new Error(`The ${runtime} server exited before listening:\n${child.output()}`);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`The ${runtime} server did not listen within 90 s:\n${child.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const match = await waitForOutput(
+    child,
+    /Listening on (http:\/\/127\.0\.0\.1:\d+) as host (\S+) of cluster/,
+    `The ${runtime} server`,
+    90_000,
+  );
+  return { runtime, child, url: match[1]!, hostId: match[2]! };
+}
+
+const setup = lazy(async () => {
+  nats = await startNatsServer({ own: true }); // the servers need its TCP port
+  eventLog = await NatsEventLog.connect({ servers: nats.wsUrl });
+  await eventLog.setup();
+  // One after the other, so that one of them creates the cluster's configuration.
+  deno = await startServer("deno");
+  bun = await startServer("bun");
+});
+
+after(async () => {
+  await Promise.all([...children].map((child) => child.stop()));
+  await eventLog?.close();
+  await nats?.dispose();
+});
+
+/** Runs `task` for each item, at most `limit` at a time. */
+async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+/** The hosts as `server` lists them (GET /hosts). */
+async function hostsOf(server: Server): Promise<Listed[]> {
+  const reply = await request(`${server.url}/hosts`);
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  return reply.body.hosts as Listed[];
 }
 
 /**
- * Sends SIGTERM and checks that the server shut down cleanly: it printed "Stopped" after
- * closing its entities and storage, and exited with 0. (Deno's node:child_process reports
- * the signal sent by kill() as the exit reason even when the child exits with 0, so there
- * the printed line is the proof.)
+ * Polls GET /hosts on `server` until every shard of the counter has exactly one owner among
+ * `expected` hosts and each of them owns some (the hosts take their share gradually).
  */
-async function stopServer(child: Child): Promise<void> {
-  const exited = new Promise<number | string | null>((resolve) => {
-    child.process.once("exit", (code, signal) => resolve(code ?? signal));
-  });
-  await child.stop(15_000);
-  children.delete(child);
-  const code = await exited;
-  assert.match(child.output(), /SIGTERM: stopping\nStopped\n/, child.output());
-  if (!("Deno" in globalThis)) assert.equal(code, 0, child.output());
+async function waitForSplit(server: Server, expected: readonly Server[]): Promise<Listed[]> {
+  const deadline = Date.now() + 60_000;
+  let listed: Listed[] = [];
+  for (;;) {
+    listed = await hostsOf(server);
+    const owned = listed.flatMap((h) => h.types.counter?.shards ?? []).sort((a, b) => a - b);
+    const split = listed.length === expected.length &&
+      listed.every((h) => (h.types.counter?.shards.length ?? 0) > 0) &&
+      JSON.stringify(owned) === JSON.stringify(Array.from({ length: SHARDS }, (_, i) => i));
+    if (split) break;
+    if (Date.now() > deadline) {
+      assert.fail(`The shards did not split within 60 s: ${JSON.stringify(listed)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.deepEqual(
+    listed.map((h) => h.hostId).sort(),
+    expected.map((s) => s.hostId).sort(),
+  );
+  return listed;
 }
 
-async function checkApi(url: string, prefix: string): Promise<void> {
-  const id = `${prefix}-${run}`;
+async function checkApi(url: string, id: string): Promise<void> {
   const counter = `${url}/counter/${id}`;
   assert.deepEqual(await request(`${counter}/increase?by=5`, "POST"), {
     status: 200,
@@ -86,16 +147,20 @@ async function checkApi(url: string, prefix: string): Promise<void> {
     body: { id, value: 3 },
   });
   assert.deepEqual(await request(counter), { status: 200, body: { id, value: 3 } });
-  // A request sent again with the same Idempotency-Key is answered as a duplicate, not applied.
+  // A request sent again with the same Idempotency-Key is not applied twice: it is answered
+  // with the first answer (kept by the owning host for a while) or as a duplicate.
   const key = { "idempotency-key": `${id}-retry` };
   assert.deepEqual(await request(`${counter}/increase?by=4`, "POST", key), {
     status: 200,
     body: { id, value: 7 },
   });
-  assert.deepEqual(await request(`${counter}/increase?by=4`, "POST", key), {
-    status: 200,
-    body: { id, duplicate: true },
-  });
+  const again = await request(`${counter}/increase?by=4`, "POST", key);
+  assert.ok(
+    [{ id, value: 7 }, { id, duplicate: true }].some((body) =>
+      JSON.stringify({ status: 200, body }) === JSON.stringify(again)
+    ),
+    JSON.stringify(again),
+  );
   assert.deepEqual(await request(`${counter}/decrease?by=4`, "POST"), {
     status: 200,
     body: { id, value: 3 },
@@ -116,56 +181,104 @@ async function checkApi(url: string, prefix: string): Promise<void> {
   const refused = await request(`${url}/counter/${encodeURIComponent("a\u0000b")}`);
   assert.equal(refused.status, 400);
   assert.match(String(refused.body.error), /must not contain NUL/);
-
-  // One live entity per id: concurrent increases each land once, in some order.
-  const many = `${url}/counter/${id}-many`;
-  const replies = await Promise.all(
-    Array.from({ length: 30 }, () => request(`${many}/increase?by=1`, "POST")),
-  );
-  assert.deepEqual(
-    replies.map((r) => r.body.value as number).sort((a, b) => a - b),
-    Array.from({ length: 30 }, (_, i) => i + 1),
-  );
-  assert.deepEqual(await request(many), { status: 200, body: { id: `${id}-many`, value: 30 } });
 }
 
-test("under Deno, the server answers the counter API from one fetch handler (Deno.serve)", {
-  timeout: 120_000,
-}, async () => {
-  const { child, url } = await startServer("deno", ["--memory"]);
-  await checkApi(url, "deno");
-  await stopServer(child);
-});
+test(
+  "either server (Deno.serve, Bun.serve) answers the counter API for any counter",
+  TIMEOUT,
+  async () => {
+    await setup();
+    await checkApi(deno.url, `deno-${run}`);
+    await checkApi(bun.url, `bun-${run}`);
+    // One owner per counter whichever server a request reaches: concurrent increases sent to
+    // both each land once.
+    const id = `both-${run}`;
+    const replies = await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) => request(`${[deno, bun][i % 2]!.url}/counter/${id}/increase?by=1`, "POST"),
+      ),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.body.value as number).sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(await request(`${deno.url}/counter/${id}`), {
+      status: 200,
+      body: { id, value: 30 },
+    });
+    assert.deepEqual(await request(`${bun.url}/counter/${id}`), {
+      status: 200,
+      body: { id, value: 30 },
+    });
+  },
+);
 
-test("under Bun, the server answers the counter API from one fetch handler (Bun.serve)", {
-  timeout: 120_000,
-}, async () => {
-  const { child, url } = await startServer("bun", ["--memory"]);
-  await checkApi(url, "bun");
-  await stopServer(child);
-});
+const COUNTERS = Array.from({ length: 48 }, (_, i) => `many-${run}-${i}`);
+/** Increases sent to each of COUNTERS so far, all answered 200. */
+let sent = 0;
 
-test("on PGlite, a restarted server recovers its counters from the data directory", {
-  timeout: 240_000,
-}, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "eventsourced-http-server-"));
-  dirs.push(dir);
-  const args = ["--data-dir", join(dir, "pglite")];
-  const id = `pg-${run}`;
-  const first = await startServer("bun", args);
-  assert.match(first.child.output(), /counters in PGlite/);
-  assert.equal((await request(`${first.url}/counter/${id}/increase?by=40`, "POST")).body.value, 40);
-  assert.equal((await request(`${first.url}/counter/${id}/increase?by=2`, "POST")).body.value, 42);
-  await stopServer(first.child);
+/** One increase by 1 of every counter, half through each server in `servers`; all must be 200. */
+async function increaseAll(servers: readonly Server[]): Promise<void> {
+  const failed: unknown[] = [];
+  await pool(
+    COUNTERS.map((id, i) => [id, servers[i % servers.length]!] as const),
+    16,
+    async ([id, server]) => {
+      const reply = await request(`${server.url}/counter/${id}/increase?by=1`, "POST");
+      if (reply.status !== 200) failed.push({ server: server.runtime, ...reply });
+    },
+  );
+  assert.deepEqual(failed, [], "no request failed");
+  sent++;
+}
 
-  const second = await startServer("deno", args);
-  assert.deepEqual(await request(`${second.url}/counter/${id}`), {
-    status: 200,
-    body: { id, value: 42 },
+/** Every counter holds `sent` in both its reply and its log, one event per increase. */
+async function checkTotals(servers: readonly Server[]): Promise<void> {
+  await pool(COUNTERS, 8, async (id) => {
+    for (const server of servers) {
+      assert.deepEqual(await request(`${server.url}/counter/${id}`), {
+        status: 200,
+        body: { id, value: sent },
+      });
+    }
+    const events = await collect(eventLog.eventsById("counter", id, 1));
+    assert.deepEqual(events.map((e) => e.seqNo), Array.from({ length: sent }, (_, i) => i + 1));
+    assert.ok(decodeJson(events).every((e) => JSON.stringify(e) === '{"type":"increased","by":1}'));
   });
-  assert.deepEqual(await request(`${second.url}/counter/${id}/decrease?by=2`, "POST"), {
-    status: 200,
-    body: { id, value: 40 },
-  });
-  await stopServer(second.child);
-});
+}
+
+test(
+  "the shards split between the two servers, and many counters through both come out exact",
+  TIMEOUT,
+  async () => {
+    await setup();
+    await waitForSplit(deno, [deno, bun]);
+    for (let round = 0; round < 5; round++) await increaseAll([deno, bun]);
+    await checkTotals([deno, bun]);
+    // Both hold live counters: each server owns a share, not just forwards.
+    const listed = await waitForSplit(bun, [deno, bun]);
+    for (const host of listed) {
+      assert.ok((host.types.counter?.entities ?? 0) > 0, JSON.stringify(listed));
+    }
+  },
+);
+
+test(
+  "when one server stops gracefully, the other takes every shard over and no request fails",
+  TIMEOUT,
+  async () => {
+    await setup();
+    // Requests go on, through the server that stays, while the other hands its shards over.
+    const stopping = stopGracefully(deno.child);
+    for (let round = 0; round < 4; round++) await increaseAll([bun]);
+    await stopping;
+    children.delete(deno.child);
+    for (let round = 0; round < 2; round++) await increaseAll([bun]);
+    await checkTotals([bun]);
+    const listed = await waitForSplit(bun, [bun]);
+    assert.equal(listed[0]!.types.counter?.shards.length, SHARDS);
+    await stopGracefully(bun.child);
+    children.delete(bun.child);
+  },
+);

@@ -63,6 +63,7 @@ export type {
 } from "./entity_client.ts";
 export type { HostStatus } from "./_cluster_protocol.ts";
 export { EntityClient } from "./entity_client.ts";
+
 // The entity cluster's host (the client is `EntityClient`).
 export type {
   EntityHostOptions,

@@ -1,27 +1,36 @@
-// The browser example: the core and the NATS adapter, bundled for the browser by build.mjs,
-// run counter commands against nats-server over WebSocket and write what they got into the
-// page (the <pre id="result"> element and `window.__result`, which the test reads).
+// The browser example: an EntityClient, bundled for the browser by build.mjs, sends counter
+// commands over NATS WebSocket to the hosts of the counter fleet (examples/fleet/host.ts),
+// which own the counters; the page holds no entity. It then reads the counter's events
+// straight from JetStream with an EventReader, asks which hosts serve the cluster, and
+// writes what it got into the page (the <pre id="result"> element and `window.__result`,
+// which the test reads).
 //
 // The page takes its settings from the query string:
-//   nats   the WebSocket URL of nats-server (default ws://127.0.0.1:8080)
-//   id     the counter's id (default: a random one)
-//   stream, prefix   JetStream stream and subject prefix (default "eventsourced")
+//   nats     the WebSocket URL of nats-server (default ws://127.0.0.1:8080)
+//   cluster  the hosts' cluster (default "counters")
+//   id       the counter's id (default: a random one)
+//   timeout  ms a command may take, the client's retries included (default 10000)
+//   stream   JetStream stream and subject prefix of the hosts' events (default "eventsourced")
 
-import { EntityRegistry, EventReader, jsonBinarize } from "../../mod.ts";
-import { NatsEventLog } from "../../adapters/nats/mod.ts";
-import { counter, type CounterEvent, decrease, get, increase } from "../edge-worker/counter.ts";
-import { errorMessage } from "../edge-worker/routes.ts";
+import { wsconnect } from "@nats-io/nats-core";
+import { EventReader, jsonBinarize } from "../../mod.ts";
+import { EntityClient, NatsEventLog } from "../../adapters/nats/mod.ts";
+import { counter, counterCommands, type CounterEvent } from "../fleet/counter.ts";
+import { errorMessage } from "../fleet/routes.ts";
 
 /** What the page reports, as JSON. */
 export interface PageResult {
   ok: boolean;
   id: string;
-  /** The replies, in order, of: increase 5, increase 7, decrease 20, decrease 2, get. */
+  /**
+   * The results, in order, of: increase 5, increase 7, decrease 20, decrease 2 (command id
+   * `<id>-d2`), decrease 2 again with the same command id, get.
+   */
   replies?: unknown[];
-  /** The counter's value after a fresh recovery from the log. */
-  recovered?: number;
-  /** The events read back with an EventReader: [seqNo, event]. */
+  /** The counter's events read back from JetStream: [seqNo, event]. */
   events?: [number, CounterEvent][];
+  /** The hosts of the cluster and the shards of "counter" each owns. */
+  hosts?: { hostId: string; shards: number }[];
   error?: string;
 }
 
@@ -35,57 +44,64 @@ const page = globalThis as unknown as { document: PageDocument; __result?: PageR
 
 const params = new URL(location.href).searchParams;
 const servers = params.get("nats") ?? "ws://127.0.0.1:8080";
+const cluster = params.get("cluster") ?? "counters";
 const id = params.get("id") ?? `browser-${crypto.randomUUID()}`;
+const timeout = Number(params.get("timeout") ?? "10000");
 const stream = params.get("stream");
-const prefix = params.get("prefix");
 
 function show(result: PageResult): void {
-  page.__result = result;
+  // As JSON, so the page and `window.__result` hold the same (no `value: undefined`).
+  const text = JSON.stringify(result, null, 2);
+  page.__result = JSON.parse(text);
   const element = page.document.getElementById("result");
-  if (element !== null) element.textContent = JSON.stringify(result, null, 2);
+  if (element !== null) element.textContent = text;
   page.document.documentElement.dataset.done = result.ok ? "ok" : "error";
 }
 
 async function run(): Promise<PageResult> {
-  const eventLog = await NatsEventLog.connect({
-    servers,
-    name: "eventsourced-browser",
-    ...(stream === null ? {} : { stream }),
-    ...(prefix === null ? {} : { subjectPrefix: prefix }),
-  });
+  let nc;
   try {
-    await eventLog.setup();
-    const binarize = jsonBinarize<CounterEvent, number>();
+    nc = await wsconnect({ servers, name: "eventsourced-browser" });
+  } catch (error) {
+    throw new Error(`Cannot reach NATS at ${servers}`, { cause: error });
+  }
+  try {
+    const client = new EntityClient(nc, {
+      cluster,
+      entities: { counter: counterCommands },
+      timeout,
+    });
     const replies: unknown[] = [];
-    const counters = new EntityRegistry(counter, { eventLog, binarize });
-    try {
-      for (const command of [increase(5), increase(7), decrease(20), decrease(2), get]) {
-        replies.push(await counters.handleCommand(id, command));
-      }
-    } finally {
-      await counters.close();
-    }
-    // A second registry recovers the counter from the log alone.
-    const again = new EntityRegistry(counter, { eventLog, binarize });
-    let recovered: number;
-    try {
-      const result = await again.handleCommand(id, get);
-      if (!result.ok) throw new Error("get was rejected");
-      recovered = result.value;
-    } finally {
-      await again.close();
-    }
+    replies.push(await client.send("counter", id, "increase", 5));
+    replies.push(await client.send("counter", id, "increase", 7));
+    replies.push(await client.send("counter", id, "decrease", 20));
+    // A command sent twice with one id is applied once: the repeat gets the first answer
+    // (kept by the host for a while) or, from a host that no longer has it, a duplicate.
+    const once = { commandId: `${id}-d2` };
+    replies.push(await client.send("counter", id, "decrease", 2, once));
+    replies.push(await client.send("counter", id, "decrease", 2, once));
+    replies.push(await client.send("counter", id, "get", undefined));
+
+    // The read side needs no host: the events are read from JetStream directly.
+    const eventLog = new NatsEventLog(nc, stream === null ? {} : { stream, subjectPrefix: stream });
+    const reader = new EventReader(counter, {
+      eventLog,
+      binarize: jsonBinarize<CounterEvent, number>(),
+    });
     const events: [number, CounterEvent][] = [];
-    const reader = new EventReader(counter, { eventLog, binarize });
     for await (const envelope of reader.eventsById(id)) {
       events.push([envelope.seqNo, envelope.event]);
     }
-    return { ok: true, id, replies, recovered, events };
+    const hosts = (await client.hosts()).map((host) => ({
+      hostId: host.hostId,
+      shards: host.types.counter?.shards.length ?? 0,
+    }));
+    return { ok: true, id, replies, events, hosts };
   } finally {
-    await eventLog.close();
+    await nc.close();
   }
 }
 
 run().then(show, (error: unknown) => {
-  show({ ok: false, id, error: `Cannot run the counter on ${servers}: ${errorMessage(error)}` });
+  show({ ok: false, id, error: `Cannot run the counter via ${servers}: ${errorMessage(error)}` });
 });

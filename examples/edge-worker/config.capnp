@@ -3,8 +3,9 @@
 #   node examples/edge-worker/build.mjs
 #   node_modules/.bin/workerd serve examples/edge-worker/config.capnp
 #
-# then e.g. `curl -X POST 'http://127.0.0.1:8787/counter/a/increase?by=2'`. Change NATS_URL to
-# your nats-server's WebSocket listener (`websocket { listen: "127.0.0.1:8080", no_tls: true }`).
+# then e.g. `curl -X POST 'http://127.0.0.1:8787/counter/a/increase?by=2'`. The counters live
+# in the hosts of cluster CLUSTER (examples/fleet/host.ts), reached through NATS_URL: your
+# nats-server's WebSocket listener (`websocket { listen: "127.0.0.1:8080", no_tls: true }`).
 
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -23,10 +24,7 @@ const counterWorker :Workerd.Worker = (
   compatibilityDate = "2025-09-01",
   bindings = [
     (name = "NATS_URL", text = "ws://127.0.0.1:8080"),
-    (name = "COUNTERS", durableObjectNamespace = "Counters"),
+    (name = "CLUSTER", text = "counters"),
   ],
-  durableObjectNamespaces = [(className = "Counters", uniqueKey = "eventsourced-edge-counters")],
-  # The Durable Object keeps nothing in its own storage: the events are in JetStream.
-  durableObjectStorage = (inMemory = void),
   globalOutbound = "nats-network",
 );

@@ -1,56 +1,30 @@
-// The counter API (examples/edge-worker/routes.ts) as an HTTP server on Deno or Bun: one
-// `fetch` handler, served by `Deno.serve` or `Bun.serve`, whichever runtime runs this file,
-// with the counters in an EntityRegistry (one live entity per id) on PGlite or in memory.
+// The counter API (examples/fleet/routes.ts) as an HTTP server on Deno or Bun that runs as one
+// of a fleet: each server process is an EntityHost of the counter cluster (it owns a share of
+// the counters) and forwards every request through an EntityClient to the counter's owner,
+// which may be itself or another server. Start as many as you like on one NATS; stop one with
+// SIGINT or SIGTERM and the others take its counters over.
 //
-//   deno run -A examples/http-server/main.ts [--port 8000] [--memory | --data-dir DIR]
-//   bun examples/http-server/main.ts         [--port 8000] [--memory | --data-dir DIR]
+//   deno run -A examples/http-server/main.ts [--port 8000] [--nats URL] [--cluster NAME] [--host-id ID]
+//   bun examples/http-server/main.ts         [same options]
 //
-// Default storage: PGlite in ./.data/http-server (a restart recovers the counters); --memory
-// keeps nothing. --port 0 picks a free port; the server prints "Listening on <url>" when it
-// is ready, and on SIGINT or SIGTERM finishes its requests, stops the entities and exits.
+// --nats (or NATS_URL): nats://host:port over TCP or ws:// over WebSocket, default
+// nats://127.0.0.1:4222; --cluster (or CLUSTER): default "counters"; --shards and --stream as
+// for examples/fleet/host.ts. --port 0 picks a free port; the server prints
+// "Listening on <url> as host <id> of cluster <name>" when it is ready, and on SIGINT or
+// SIGTERM stops serving HTTP, hands its counters over, closes its connection and prints
+// "Stopped".
 //
 //   curl -X POST 'http://127.0.0.1:8000/counter/a/increase?by=2'   {"id":"a","value":2}
 //   curl 'http://127.0.0.1:8000/counter/a'                          {"id":"a","value":2}
+//   curl 'http://127.0.0.1:8000/hosts'                              which host owns which shards
 
 import process from "node:process";
-import { PGlite } from "@electric-sql/pglite";
-import { EntityRegistry, jsonBinarize, MemoryEventLog, MemorySnapshotStore } from "../../mod.ts";
-import { PgliteEventLog, PgliteSnapshotStore } from "../../adapters/pglite/mod.ts";
-import { counter } from "../edge-worker/counter.ts";
-import { errorMessage, handleCounterRequest, json } from "../edge-worker/routes.ts";
-
-interface Options {
-  port: number;
-  hostname: string;
-  memory: boolean;
-  dataDir: string;
-}
-
-function parseArgs(args: readonly string[]): Options {
-  const options: Options = {
-    port: Number(process.env.PORT ?? 8000),
-    hostname: "127.0.0.1",
-    memory: false,
-    dataDir: "./.data/http-server",
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = () => {
-      const next = args[++i];
-      if (next === undefined) throw new TypeError(`Missing value after ${arg}`);
-      return next;
-    };
-    if (arg === "--port") options.port = Number(value());
-    else if (arg === "--hostname") options.hostname = value();
-    else if (arg === "--memory") options.memory = true;
-    else if (arg === "--data-dir") options.dataDir = value();
-    else throw new TypeError(`Unknown argument ${JSON.stringify(arg)}`);
-  }
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-    throw new RangeError(`Invalid port ${options.port}`);
-  }
-  return options;
-}
+import { EntityClient } from "../../adapters/nats/mod.ts";
+import { counterCommands } from "../fleet/counter.ts";
+import { connectNats } from "../fleet/connect.ts";
+import { startCounterHost } from "../fleet/counter_host.ts";
+import { parseHostArgs, stopOnSignal } from "../fleet/cli.ts";
+import { errorMessage, handleCounterRequest, json } from "../fleet/routes.ts";
 
 type FetchHandler = (request: Request) => Promise<Response>;
 
@@ -115,57 +89,39 @@ function runtimeServer(): (
 }
 
 const serve = runtimeServer();
-const options = parseArgs(process.argv.slice(2));
-const storage = options.memory
-  ? {
-    description: "memory",
-    eventLog: new MemoryEventLog(),
-    snapshotStore: new MemorySnapshotStore(),
-    close: () => Promise.resolve(),
-  }
-  : await (async () => {
-    const db = await PGlite.create({ dataDir: options.dataDir });
-    const eventLog = new PgliteEventLog(db);
-    const snapshotStore = new PgliteSnapshotStore(db);
-    await eventLog.setup();
-    await snapshotStore.setup();
-    return {
-      description: `PGlite in ${options.dataDir}`,
-      eventLog,
-      snapshotStore,
-      close: () => db.close(),
-    };
-  })();
+let port = Number(process.env.PORT ?? 8000);
+let hostname = "127.0.0.1";
+const args = parseHostArgs(process.argv.slice(2), (arg, value) => {
+  if (arg === "--port") port = Number(value());
+  else if (arg === "--hostname") hostname = value();
+  else return false;
+  return true;
+});
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  throw new RangeError(`Invalid port ${port}`);
+}
 
-const counters = new EntityRegistry(counter, {
-  eventLog: storage.eventLog,
-  snapshotStore: storage.snapshotStore,
-  snapshotAfter: 100,
-  binarize: jsonBinarize(),
+const nc = await connectNats(args.nats, "eventsourced-http-server");
+const host = await startCounterHost(nc, args);
+const client = new EntityClient(nc, {
+  cluster: args.cluster,
+  entities: { counter: counterCommands },
 });
 
 async function handler(request: Request): Promise<Response> {
   if (new URL(request.url).pathname === "/health") return json({ ok: true });
   try {
-    return await handleCounterRequest(request, counters);
+    return await handleCounterRequest(request, client);
   } catch (error) {
     return json({ error: errorMessage(error) }, 500);
   }
 }
 
-const server = await serve(handler, options.port, options.hostname);
-console.log(`Listening on ${server.url} (counters in ${storage.description})`);
-
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: stopping`);
+const server = await serve(handler, port, hostname);
+// HTTP first (its requests finish), then the host hands its counters over.
+stopOnSignal(async () => {
   await server.stop();
-  await counters.close();
-  await storage.close();
-  console.log("Stopped");
-  process.exit(0);
-}
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  await host.stop();
+  await nc.close();
+});
+console.log(`Listening on ${server.url} as host ${host.hostId} of cluster "${args.cluster}"`);
