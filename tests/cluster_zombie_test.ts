@@ -17,12 +17,7 @@ import {
   verifyCluster,
 } from "./_faults/cluster_load.ts";
 import { CLIENT_TIMEOUT, LEASE_TTL, openScenario, SHARDS } from "./_faults/cluster_scenario.ts";
-import {
-  assertOwnedOnce,
-  fairShares,
-  type Ownership,
-  statusOwnership,
-} from "./_faults/cluster_checks.ts";
+import { assertOwnedOnce, fairShares, statusOwnership, waitFor } from "./_faults/cluster_checks.ts";
 import { rawGet, type RawReply } from "./_faults/cluster_raw.ts";
 import { sleep, waitUntil } from "./_faults/load.ts";
 import { NOT_OWNER } from "../adapters/nats/_cluster_protocol.ts";
@@ -68,15 +63,10 @@ test(
         zombie.pause();
         const pausedAt = performance.now();
         // The others take over every shard of the zombie.
-        let takenOver: Ownership | undefined;
-        const deadline = Date.now() + 30_000;
-        while (takenOver === undefined) {
-          const seen = await statusOwnership(others, typeName);
-          const all = [...seen.values()].flat();
-          if (all.length === SHARDS && new Set(all).size === SHARDS) takenOver = seen;
-          else if (Date.now() > deadline) throw new Error("the others did not take over");
-          else await sleep(50);
-        }
+        await waitFor("the others own every shard", async () => {
+          const all = [...(await statusOwnership(others, typeName)).values()].flat();
+          return all.length === SHARDS && new Set(all).size === SHARDS;
+        });
         const takeover = performance.now() - pausedAt;
         // Requests straight to the lost shards: NATS hands some to the zombie's stale
         // subscription, where they wait until it wakes.
@@ -107,13 +97,12 @@ test(
         assert.ok(fromZombie.length > 0, "some requests reached the zombie's stale subscription");
         // Its status soon lists none of them: well before it may campaign for a lost shard
         // again (2 × leaseTtl after the loss).
-        const noticeBy = performance.now() + LEASE_TTL;
-        let kept = await zombie.shards(typeName);
-        while (kept.some((shard) => lost.includes(shard)) && performance.now() < noticeBy) {
-          await sleep(50);
-          kept = await zombie.shards(typeName);
-        }
-        assert.deepEqual(kept.filter((shard) => lost.includes(shard)), [], "the zombie drops them");
+        let kept: number[] = [];
+        await waitFor("the zombie drops its lost shards", async () => {
+          kept = (await zombie.shards(typeName)).filter((shard) => lost.includes(shard));
+          return kept.length === 0;
+        }, LEASE_TTL).catch(() => {});
+        assert.deepEqual(kept, [], "the zombie drops them");
         // The load goes on a while with the zombie awake.
         const resumedAcks = ledger.acknowledged;
         await waitUntil("load after the wake", () => ledger.acknowledged >= resumedAcks + 500);

@@ -99,3 +99,16 @@ export function assertOwnedOnce(
     ms,
   );
 }
+
+/** Polls the async `condition` every 50 ms until it holds; fails after `ms`. */
+export async function waitFor(
+  what: string,
+  condition: () => Promise<boolean>,
+  ms = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}

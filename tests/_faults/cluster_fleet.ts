@@ -41,7 +41,7 @@ export class HostProcess {
 
   /** The shards of `type` in a fresh status line. */
   async shards(type: string): Promise<number[]> {
-    return (await this.status()).types[type]?.shards ?? [];
+    return [...((await this.status()).types[type]?.shards ?? [])];
   }
 
   /** Sends `stop`, waits for `stopped` and a clean exit. */

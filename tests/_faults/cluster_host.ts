@@ -12,7 +12,7 @@ import process from "node:process";
 import { writeSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { connect } from "@nats-io/transport-node";
-import { EntityHost, NatsEventLog } from "../../adapters/nats/mod.ts";
+import { EntityHost, type HostStatus, NatsEventLog } from "../../adapters/nats/mod.ts";
 import { taggedBinarize } from "./load.ts";
 import { clusterCounterCommands } from "./cluster_counter.ts";
 
@@ -28,12 +28,11 @@ export interface ClusterHostConfig {
   passivateAfter?: number;
 }
 
-/** The record of a `status` line. */
-export interface ClusterHostStatus {
-  hostId: string;
-  types: { [type: string]: { shards: number[]; entities: number } };
-  commands: number;
+/** The record of a `status` line: the host's status and what its onError heard. */
+export interface ClusterHostStatus extends HostStatus {
+  /** Calls of onError. */
   errors: number;
+  /** The first few of their messages. */
   firstErrors: string[];
 }
 
@@ -82,7 +81,7 @@ const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   const command = line.trim();
   if (command === "status") {
-    const status: ClusterHostStatus = { ...host.status(), errors, firstErrors } as never;
+    const status: ClusterHostStatus = { ...host.status(), errors, firstErrors };
     out(`status ${JSON.stringify(status)}`);
   } else if (command === "stop" && !stopping) {
     stopping = true;
