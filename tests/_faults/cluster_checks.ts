@@ -3,6 +3,8 @@
 // shard may move in between, so a single round can show a shard twice or not at all for a
 // moment; these checks poll until a round is consistent, and fail after a bound.
 
+import type { NatsConnection } from "@nats-io/nats-core";
+import { serviceName } from "../../adapters/nats/_cluster_protocol.ts";
 import { sleep } from "./load.ts";
 import type { HostProcess } from "./cluster_fleet.ts";
 import type { CounterClient } from "./cluster_load.ts";
@@ -111,4 +113,25 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * Failed answers (status "failed": not-owner, persist-failed after a conflict, mailbox-full…)
+ * by host id, as `$SRV.STATS` reports them in `num_errors`: every attempt of every command,
+ * including the ones the client retried and the caller never saw.
+ */
+export async function failedAnswers(
+  nc: NatsConnection,
+  cluster: string,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const answers = await nc.requestMany(`$SRV.STATS.${serviceName(cluster)}`, undefined, {
+    maxWait: 1_000,
+    strategy: "timer",
+  });
+  for await (const answer of answers) {
+    const stats = answer.json<{ id: string; endpoints: { num_errors: number }[] }>();
+    counts.set(stats.id, stats.endpoints.reduce((sum, e) => sum + e.num_errors, 0));
+  }
+  return counts;
 }

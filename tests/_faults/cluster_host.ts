@@ -3,8 +3,8 @@
 // the same server (whose concurrency check is the fence between two hosts that both believe
 // they own a shard), and prints, one per line:
 //   ready <hostId>            EntityHost.start resolved
-//   status <json>             on the stdin line "status": host.status() with `errors` (the
-//                             number of onError calls) and `firstErrors` (their first messages)
+//   status <json>             on the stdin line "status": host.status() with what onError
+//                             heard (ClusterHostStatus)
 //   stopped                   on the stdin line "stop": host.stop() resolved; then it exits 0
 // When stdin closes (the test is gone) it exits at once, so no host outlives its test.
 
@@ -32,7 +32,9 @@ export interface ClusterHostConfig {
 export interface ClusterHostStatus extends HostStatus {
   /** Calls of onError. */
   errors: number;
-  /** The first few of their messages. */
+  /** Of those: leases lost ("lost-lease"), renewals that failed ("renew"), the rest ("other"). */
+  errorKinds: { "lost-lease": number; renew: number; other: number };
+  /** The first few of their messages, with their causes. */
   firstErrors: string[];
 }
 
@@ -51,11 +53,18 @@ function out(line: string): void {
 }
 
 let errors = 0;
+const errorKinds = { "lost-lease": 0, renew: 0, other: 0 };
 const firstErrors: string[] = [];
 function onError(error: unknown): void {
   errors++;
+  const message = error instanceof Error ? error.message : "";
+  if (message.includes("lost the lease")) errorKinds["lost-lease"]++;
+  else if (message.startsWith("Cannot renew")) errorKinds.renew++;
+  else errorKinds.other++;
   if (firstErrors.length < 5) {
-    firstErrors.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    const text = (e: unknown) => e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const cause = error instanceof Error && error.cause !== undefined ? error.cause : undefined;
+    firstErrors.push(cause === undefined ? text(error) : `${text(error)} (${text(cause)})`);
   }
 }
 
@@ -81,7 +90,7 @@ const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   const command = line.trim();
   if (command === "status") {
-    const status: ClusterHostStatus = { ...host.status(), errors, firstErrors };
+    const status: ClusterHostStatus = { ...host.status(), errors, errorKinds, firstErrors };
     out(`status ${JSON.stringify(status)}`);
   } else if (command === "stop" && !stopping) {
     stopping = true;

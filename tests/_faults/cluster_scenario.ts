@@ -34,8 +34,15 @@ export interface Scenario {
   close(): Promise<void>;
 }
 
-/** Starts the server and opens the connection; `entities` ids named `<name>-<i>`. */
-export async function openScenario(name: string, entities: number): Promise<Scenario> {
+/**
+ * Starts the server and opens the connection; `entities` ids named `<name>-<i>`; hosts with
+ * `leaseTtl` (default LEASE_TTL).
+ */
+export async function openScenario(
+  name: string,
+  entities: number,
+  leaseTtl = LEASE_TTL,
+): Promise<Scenario> {
   const nats = await startNatsServer({ own: true });
   try {
     const nc = await connect({ servers: nats.tcpUrl!, name: `test-${name}` });
@@ -61,7 +68,7 @@ export async function openScenario(name: string, entities: number): Promise<Scen
       eventLog,
       typeName,
       ids,
-      hostConfig: { url: nats.tcpUrl!, cluster, typeName, leaseTtl: LEASE_TTL, shards: SHARDS },
+      hostConfig: { url: nats.tcpUrl!, cluster, typeName, leaseTtl, shards: SHARDS },
       idOfShard: (shard) => byShard.get(shard),
       async close() {
         await eventLog.close();
