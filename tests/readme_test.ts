@@ -60,6 +60,35 @@ for (const [heading, name] of examples) {
   });
 }
 
+// The walk-through of "Running a fleet" shows the files of examples/fleet as they are. The
+// blocks of processes that need a nats-server are marked `ts ignore`, so the README's doc test
+// does not run them (tests/fleet_example_test.ts does).
+const fleetFiles = [
+  ["### Commands as data", "counter"],
+  ["### A host", "counter_host"],
+  ["### A client", "client"],
+] as const;
+
+function firstBlockOrIgnored(readme: string, heading: string): string {
+  const at = readme.indexOf(`\n${heading}\n`);
+  assert.ok(at >= 0, `no "${heading}" in the README`);
+  const match = /```ts( ignore)?\n/.exec(readme.slice(at))!;
+  const from = at + match.index + match[0].length;
+  return readme.slice(from, readme.indexOf("```\n", from));
+}
+
+for (const [heading, name] of fleetFiles) {
+  test(`the README's example under "${heading}" is examples/fleet/${name}.ts`, () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const example = readFileSync(join(root, "examples", "fleet", `${name}.ts`), "utf8");
+    assert.equal(
+      firstBlockOrIgnored(readme, heading),
+      example.replaceAll('"../../mod.ts"', '"@eventsourced/eventsourced"')
+        .replaceAll('"../../adapters/nats/mod.ts"', '"@eventsourced/eventsourced/nats"'),
+    );
+  });
+}
+
 test("the README's metadata example runs", async () => {
   await import("../examples/readme/metadata.ts");
 });
