@@ -102,7 +102,7 @@ export async function startHost(
   try {
     const host = await EntityHost.start(nc, {
       cluster,
-      leaseTtl: 1_000,
+      leaseTtl: 2_000,
       shards: 16,
       entities: [
         hostedEntity(accountCommands, {
@@ -151,6 +151,8 @@ export interface RawSendOptions {
   readonly headers?: Record<string, string | undefined>;
   /** The subject's shard instead of the id's. */
   readonly shard?: number;
+  /** The entity type of the subject (default "account"). */
+  readonly subjectType?: string;
   /** The raw body instead of the payload's JSON. */
   readonly body?: Uint8Array;
 }
@@ -179,10 +181,14 @@ export async function rawSend(
   const shard = options.shard ?? shardOf(id, options.shards ?? 16);
   const body = options.body ??
     (payload === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(payload)));
-  const msg = await nc.request(shardSubject(cluster, "account", shard), body, {
-    headers,
-    timeout: options.timeout ?? 5_000,
-  });
+  const msg = await nc.request(
+    shardSubject(cluster, options.subjectType ?? "account", shard),
+    body,
+    {
+      headers,
+      timeout: options.timeout ?? 5_000,
+    },
+  );
   const text = new TextDecoder().decode(msg.data);
   const status = msg.headers?.get(STATUS_HEADER);
   return {

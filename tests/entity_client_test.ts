@@ -209,7 +209,9 @@ test("a shard without an owner is retried until the deadline, then unavailable",
       (error) => {
         assert.ok(isHandleCommandError(error));
         assert.equal(error.reason, "unavailable");
-        assert.match(error.message, /nothing was done/);
+        // "no host serves its shard", or on a loaded machine "no host of cluster … answered" when
+        // even the configuration came too late: both say nothing was done.
+        assert.match(error.message, /no host/);
         return true;
       },
     );
@@ -261,7 +263,14 @@ test("the signal ends a send at once", async () => {
     setTimeout(() => controller.abort(new Error("user left")), 100);
     await assert.rejects(
       client.send("account", "h", "deposit", { amount: 1 }, { signal: controller.signal }),
-      (error) => isHandleCommandError(error) && error.reason === "timeout",
+      (error) => {
+        assert.ok(isHandleCommandError(error));
+        // Sent: it may have been applied. Not sent yet (the configuration came late on a
+        // loaded machine): nothing was done.
+        assert.equal(error.reason, c.requests.length > 0 ? "timeout" : "unavailable");
+        assert.match(error.message, /signal aborted/);
+        return true;
+      },
     );
   } finally {
     c.close();

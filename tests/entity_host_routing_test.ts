@@ -239,5 +239,5 @@ test("EntityHost: a retry of a running command id joins it instead of queueing a
 
 test("EntityHost: any host answers the cluster's configuration", async () => {
   const answer = await client.request(configSubject(cluster), undefined, { timeout: 2_000 });
-  assert.deepEqual(answer.json(), { shards: 16, hash: "fnv1a32-utf8", leaseTtl: 1_000 });
+  assert.deepEqual(answer.json(), { shards: 16, hash: "fnv1a32-utf8", leaseTtl: 2_000 });
 });

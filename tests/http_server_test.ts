@@ -147,16 +147,20 @@ async function checkApi(url: string, id: string): Promise<void> {
     body: { id, value: 3 },
   });
   assert.deepEqual(await request(counter), { status: 200, body: { id, value: 3 } });
-  // A request sent again with the same Idempotency-Key is answered as a duplicate, not applied.
+  // A request sent again with the same Idempotency-Key is not applied twice: it is answered
+  // with the first answer (kept by the owning host for a while) or as a duplicate.
   const key = { "idempotency-key": `${id}-retry` };
   assert.deepEqual(await request(`${counter}/increase?by=4`, "POST", key), {
     status: 200,
     body: { id, value: 7 },
   });
-  assert.deepEqual(await request(`${counter}/increase?by=4`, "POST", key), {
-    status: 200,
-    body: { id, duplicate: true },
-  });
+  const again = await request(`${counter}/increase?by=4`, "POST", key);
+  assert.ok(
+    [{ id, value: 7 }, { id, duplicate: true }].some((body) =>
+      JSON.stringify({ status: 200, body }) === JSON.stringify(again)
+    ),
+    JSON.stringify(again),
+  );
   assert.deepEqual(await request(`${counter}/decrease?by=4`, "POST"), {
     status: 200,
     body: { id, value: 3 },

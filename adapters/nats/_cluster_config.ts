@@ -151,13 +151,17 @@ async function openOrCreate(
     exists = false;
   }
   const kvm = new Kvm(js);
-  if (exists) return await kvm.open(bucket);
+  // Reads go through the stream's leader, not direct gets: a direct get sent right after
+  // another host created the bucket can go unanswered.
+  const bind = { allow_direct: false } as Partial<KvOptions>;
+  if (exists) return await kvm.open(bucket, bind);
   try {
-    return await kvm.create(bucket, options);
+    await kvm.create(bucket, options);
+    return await kvm.open(bucket, bind);
   } catch (error) {
     // Created by another host at the same moment with other settings: bind to theirs.
     try {
-      return await kvm.open(bucket);
+      return await kvm.open(bucket, bind);
     } catch {
       throw new Error(`Cannot create the KV bucket "${bucket}": ${errorText(error)}`, {
         cause: error,

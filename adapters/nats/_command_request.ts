@@ -5,7 +5,7 @@
 
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import type { Command } from "../../src/command.ts";
-import type { CommandFactories, CommandSet, ResolvedCommandCodecs } from "../../src/command_set.ts";
+import type { ResolvedCommandCodecs } from "../../src/command_set.ts";
 import type { HandleCommandFailure } from "../../src/errors.ts";
 import { type EventMetadata, readMetadata } from "../../src/event_metadata.ts";
 import { errorText } from "../../src/_error_text.ts";
@@ -13,14 +13,14 @@ import { assertId, quote } from "../../src/_validate.ts";
 import { COMMAND_HEADER, ID_HEADER, TIMEOUT_HEADER, TYPE_HEADER } from "./_cluster_protocol.ts";
 import { decodeHeaderValue, readMetadataHeaders } from "./_metadata_headers.ts";
 import { shardOf } from "./_shard_hash.ts";
+import type { HostedType } from "./entity_host_options.ts";
 
 /** Where a request arrived: the type and shard of the subject, and the cluster's shard count. */
 export interface RequestTarget {
   readonly typeName: string;
   readonly shard: number;
   readonly shards: number;
-  // deno-lint-ignore no-explicit-any
-  readonly commands: CommandSet<any, any, CommandFactories<any, any>>;
+  readonly commands: HostedType["commands"];
 }
 
 /** A request that passed every check. */

@@ -12,6 +12,9 @@ const decoder = new TextDecoder();
 const HOST_PREFIX = "host.";
 const SHARD_PREFIX = "shard.";
 
+/** Called with a shard key, its new holder (none: deleted) and the write's revision. */
+export type ShardChange = (key: string, holder: string | undefined, revision: number) => void;
+
 interface Seen<Value> {
   readonly value: Value;
   readonly revision: number;
@@ -24,7 +27,11 @@ export class LeaseView {
   readonly #hosts = new Map<string, Seen<HostLease>>();
   readonly #shards = new Map<string, Seen<ShardLease>>();
   readonly #staleAfter: number;
-  readonly #onRelease: () => void;
+  readonly #onShard: ShardChange;
+  readonly #onExpired: () => void;
+  // Shard keys already reported as expired, and the timer of the next expiry to report.
+  readonly #expired = new Set<string>();
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #onError: (error: unknown) => void;
   readonly #waiters = new Set<{ key: string; revision: number; resolve: () => void }>();
   #watch: { stop(): void } | undefined;
@@ -32,32 +39,51 @@ export class LeaseView {
 
   private constructor(
     leaseTtl: number,
-    onRelease: () => void,
+    onShard: ShardChange,
+    onExpired: () => void,
     onError: (error: unknown) => void,
   ) {
     this.#staleAfter = leaseTtl + leaseMargin(leaseTtl);
-    this.#onRelease = onRelease;
+    this.#onShard = onShard;
+    this.#onExpired = onExpired;
     this.#onError = onError;
   }
 
   /**
-   * Starts watching `kv`. `onRelease` is called when a shard key is deleted (a handoff), so
-   * the hosts can campaign for it at once.
+   * Starts watching `kv`. `onShard` is called for every write of a shard key seen after the
+   * start: a delete (a handoff) lets hosts campaign at once, a write by another host tells the
+   * holder it lost the shard. `onExpired` is called when a shard key was not renewed in time
+   * (a crashed or paused holder), so the hosts campaign for it then rather than at their next
+   * tick.
    */
   static async start(
     kv: KV,
     leaseTtl: number,
-    onRelease: () => void,
+    onShard: ShardChange,
+    onExpired: () => void,
     onError: (error: unknown) => void,
   ): Promise<LeaseView> {
-    const view = new LeaseView(leaseTtl, onRelease, onError);
-    const watch = await kv.watch();
+    const view = new LeaseView(leaseTtl, onShard, onExpired, onError);
+    let watch = await kv.watch();
     view.#watch = watch;
+    // A watch that ends while the view is in use (its consumer lost) is started again: the
+    // new one delivers every key's last value first, so nothing is missed for long.
     void (async () => {
-      try {
-        for await (const entry of watch) view.#apply(entry);
-      } catch (error) {
-        if (!view.#stopped) onError(error);
+      while (!view.#stopped) {
+        try {
+          for await (const entry of watch) view.#apply(entry);
+          if (view.#stopped) return;
+          throw new Error("the watch of the lease bucket ended");
+        } catch (error) {
+          if (view.#stopped) return;
+          onError(error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, leaseTtl / 3));
+        try {
+          if (!view.#stopped) view.#watch = watch = await kv.watch();
+        } catch (error) {
+          onError(error);
+        }
       }
     })();
     return view;
@@ -108,14 +134,17 @@ export class LeaseView {
   /** Ends the watch. */
   stop(): void {
     this.#stopped = true;
+    if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
     this.#watch?.stop();
     for (const waiter of [...this.#waiters]) waiter.resolve();
   }
 
   #revisionOf(key: string): number {
-    const map = key.startsWith(HOST_PREFIX) ? this.#hosts : this.#shards;
-    return map.get(key.slice(key.startsWith(HOST_PREFIX) ? HOST_PREFIX.length : 0))?.revision ??
-      0;
+    const seen = key.startsWith(HOST_PREFIX)
+      ? this.#hosts.get(key.slice(HOST_PREFIX.length))
+      : this.#shards.get(key);
+    return seen?.revision ?? 0;
   }
 
   #apply(entry: KvWatchEntry): void {
@@ -126,7 +155,10 @@ export class LeaseView {
     const map = (isHost ? this.#hosts : this.#shards) as Map<string, Seen<unknown>>;
     if (entry.operation !== "PUT") {
       map.delete(mapKey);
-      if (!isHost) this.#onRelease();
+      if (!isHost) {
+        this.#expired.delete(key);
+        this.#onShard(key, undefined, entry.revision);
+      }
     } else {
       try {
         const value = JSON.parse(decoder.decode(entry.value));
@@ -139,6 +171,11 @@ export class LeaseView {
           ? 0
           : Math.min(Math.max(0, Date.now() - entry.created.getTime()), this.#staleAfter);
         map.set(mapKey, { value, revision: entry.revision, writtenAt: performance.now() - age });
+        if (!isHost) {
+          this.#expired.delete(key);
+          this.#armExpiry();
+          if (entry.isUpdate) this.#onShard(key, value.host, entry.revision);
+        }
       } catch (error) {
         map.delete(mapKey);
         this.#onError(new Error(`Cannot read lease key "${key}"`, { cause: error }));
@@ -147,6 +184,30 @@ export class LeaseView {
     for (const waiter of [...this.#waiters]) {
       if (this.#revisionOf(waiter.key) >= waiter.revision) waiter.resolve();
     }
+  }
+
+  // One timer for the shard key that goes stale first; when it fires every stale key is
+  // reported once and the timer is set for the next one.
+  #armExpiry(): void {
+    if (this.#expiryTimer !== undefined || this.#stopped) return;
+    let next = Infinity;
+    for (const [key, seen] of this.#shards) {
+      if (!this.#expired.has(key)) next = Math.min(next, seen.writtenAt + this.#staleAfter);
+    }
+    if (next === Infinity) return;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = undefined;
+      const now = performance.now();
+      let expired = false;
+      for (const [key, seen] of this.#shards) {
+        if (!this.#expired.has(key) && now - seen.writtenAt > this.#staleAfter) {
+          this.#expired.add(key);
+          expired = true;
+        }
+      }
+      if (expired) this.#onExpired();
+      this.#armExpiry();
+    }, Math.max(0, next - performance.now()) + 1);
   }
 }
 

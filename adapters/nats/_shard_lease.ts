@@ -23,6 +23,10 @@ export function isWrongRevision(error: unknown): boolean {
   return code === WRONG_LAST_SEQUENCE || code === 10164 /* wrong last sequence unknown */;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 /** A held lease on one key; made by {@linkcode campaign}. */
 export class ShardLease {
   readonly key: string;
@@ -34,7 +38,7 @@ export class ShardLease {
   #revision: number;
   #validUntil: number;
   #ended = false;
-  #renewing = false;
+  #renewal: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -75,19 +79,25 @@ export class ShardLease {
    * meanwhile) loses the lease at once; any other failure is returned to the caller and the
    * lease stays valid until its time runs out.
    */
-  async renew(): Promise<void> {
-    if (this.#ended || this.#renewing || !this.valid) return;
-    this.#renewing = true;
+  renew(): Promise<void> {
+    if (this.#ended || this.#renewal !== undefined || !this.valid) return Promise.resolve();
+    const renewal = this.#update().finally(() => (this.#renewal = undefined));
+    this.#renewal = renewal;
+    return renewal;
+  }
+
+  async #update(): Promise<void> {
     const sentAt = performance.now();
     try {
-      const revision = await this.#kv.update(
+      // The revision is kept even when the lease ended meanwhile: a release deletes the key
+      // only at the revision it holds.
+      this.#revision = await this.#kv.update(
         this.key,
         this.#value,
         this.#revision,
         Math.max(200, Math.floor(this.#ttl / 3)),
       );
       if (this.#ended) return;
-      this.#revision = revision;
       this.#validUntil = sentAt + this.#ttl - this.#margin;
       this.#arm();
     } catch (error) {
@@ -96,8 +106,6 @@ export class ShardLease {
         return;
       }
       throw error;
-    } finally {
-      this.#renewing = false;
     }
   }
 
@@ -113,10 +121,16 @@ export class ShardLease {
   async release(): Promise<void> {
     if (this.#ended) return;
     this.#end();
+    await this.#renewal?.catch(() => {});
     try {
       await this.#kv.delete(this.key, { previousSeq: this.#revision });
     } catch (error) {
       if (!isWrongRevision(error)) throw error;
+      // A renewal whose answer was lost may have moved the revision on: a key that still
+      // holds this lease's value is still ours to delete (no other host writes that value).
+      const entry = await this.#kv.get(this.key);
+      if (entry?.operation !== "PUT" || !sameBytes(entry.value, this.#value)) return;
+      await this.#kv.delete(this.key, { previousSeq: entry.revision }).catch(() => {});
     }
   }
 
@@ -131,10 +145,12 @@ export class ShardLease {
     this.#timer = undefined;
   }
 
+  // The lease is invalid from now on; the owner hears of it in a microtask, since the check
+  // that noticed may run inside a command the owner's reaction would stop.
   #lose(reason: LostReason): void {
     if (this.#ended) return;
     this.#end();
-    this.#onLost(reason);
+    queueMicrotask(() => this.#onLost(reason));
   }
 
   // A timer at the end of validity drops the shard even when no command comes to notice.

@@ -95,6 +95,7 @@ export class EntityHost {
   // Shards lost: performance.now() before which this host does not campaign for them again.
   readonly #backoff = new Map<string, number>();
   readonly #campaigns = new Map<string, Promise<void>>();
+  readonly #context: ShardContext;
   #view: LeaseView | undefined;
   #discovery: ServiceDiscovery | undefined;
   #configSubscription: Subscription | undefined;
@@ -102,7 +103,12 @@ export class EntityHost {
   #followUp: ReturnType<typeof setTimeout> | undefined;
   #rebalancing: Promise<void> | undefined;
   #rebalanceAgain = false;
+  // A release is due: set by the periodic tick only, so a host gives up at most one shard per
+  // tick however many handoffs and follow-ups trigger rebalancing in between.
+  #releaseDue = false;
   #stopping: Promise<void> | undefined;
+  // Set once the view caught up: rebalancing before that would campaign half blind.
+  #ready = false;
   #requests = 0;
   #errors = 0;
   #processingMs = 0;
@@ -122,6 +128,7 @@ export class EntityHost {
       JSON.stringify({ host: options.hostId } satisfies ShardLeaseValue),
     );
     this.#replies = new ReplyCache(KEPT_REPLIES, 3 * config.leaseTtl);
+    this.#context = this.#makeContext();
   }
 
   /**
@@ -207,6 +214,7 @@ export class EntityHost {
     this.#view = await LeaseView.start(
       this.#kv,
       this.#config.leaseTtl,
+      (key, holder, revision) => this.#shardChanged(key, holder, revision),
       () => this.#soon(),
       onError,
     );
@@ -226,7 +234,19 @@ export class EntityHost {
       }),
     }, onError);
     this.#ticker = setInterval(() => this.#tick(), this.#config.leaseTtl / 3);
+    this.#ready = true;
     await this.#rebalance();
+  }
+
+  // A shard key was written. Deleted: a handoff, campaign now. Written by another host after
+  // our own last write: the lease is not ours any more, stop serving before the next renewal
+  // would tell.
+  #shardChanged(key: string, holder: string | undefined, revision: number): void {
+    const server = this.#servers.get(key);
+    if (server !== undefined && holder !== this.hostId && revision > server.lease.revision) {
+      server.lease.lose();
+    }
+    if (holder === undefined) this.#soon();
   }
 
   #announce(): Promise<number> {
@@ -243,13 +263,16 @@ export class EntityHost {
         onError(new Error(`Cannot renew the lease "${server.lease.key}"`, { cause: error }))
       );
     }
-    if (this.#stopping === undefined) this.#soon(0);
+    if (this.#stopping === undefined) {
+      this.#releaseDue = true;
+      this.#soon(0);
+    }
   }
 
   // Runs a rebalance after `delay` ms (default: at once, with a little jitter so hosts that
   // all saw the same release do not all campaign in the same millisecond).
   #soon(delay = Math.random() * 20): void {
-    if (this.#stopping !== undefined || this.#followUp !== undefined) return;
+    if (!this.#ready || this.#stopping !== undefined || this.#followUp !== undefined) return;
     this.#followUp = setTimeout(() => {
       this.#followUp = undefined;
       void this.#rebalance();
@@ -285,6 +308,8 @@ export class EntityHost {
     const shards = this.#config.shards;
     const campaigns: Promise<void>[] = [];
     let wantsMore = false;
+    const mayRelease = this.#releaseDue;
+    this.#releaseDue = false;
     for (const type of this.#options.types) {
       const hosts = new Set(view.hostsServing(type.typeName)).add(this.hostId).size;
       const owned = new Map<number, number>();
@@ -304,7 +329,7 @@ export class EntityHost {
         maxCampaigns: campaignsPerTick(shards),
         random: Math.random,
       });
-      if (decision.release !== undefined) {
+      if (decision.release !== undefined && mayRelease) {
         const server = this.#servers.get(shardKey(type.typeName, decision.release));
         if (server !== undefined) this.#release(server);
       }
@@ -383,7 +408,7 @@ export class EntityHost {
     this.#closing.set(key, tracked);
   }
 
-  get #context(): ShardContext {
+  #makeContext(): ShardContext {
     return {
       nc: this.#nc,
       cluster: this.#options.cluster,

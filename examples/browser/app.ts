@@ -75,7 +75,8 @@ async function run(): Promise<PageResult> {
     replies.push(await client.send("counter", id, "increase", 5));
     replies.push(await client.send("counter", id, "increase", 7));
     replies.push(await client.send("counter", id, "decrease", 20));
-    // A command sent twice with one id is applied once: the second answer is a duplicate.
+    // A command sent twice with one id is applied once: the repeat gets the first answer
+    // (kept by the host for a while) or, from a host that no longer has it, a duplicate.
     const once = { commandId: `${id}-d2` };
     replies.push(await client.send("counter", id, "decrease", 2, once));
     replies.push(await client.send("counter", id, "decrease", 2, once));

@@ -8,8 +8,9 @@
 //   GET  /hosts                       200 { hosts: [{ hostId, types: { counter: { shards, entities } }, … }] }
 //
 // A POST may carry an `Idempotency-Key` header: it becomes the command's `commandId`, so a
-// client that lost a reply sends the same request again and gets 200 { id, duplicate: true }
-// instead of a second increase. Without one, the EntityClient still gives the command a
+// client that lost a reply sends the same request again and is not applied twice: it gets the
+// first answer again (the owning host keeps recent answers by command id for a while) or 200
+// { id, duplicate: true } (the counter has moved, or it was long ago). Without one, the EntityClient still gives the command a
 // random id, which makes its own retries (while a counter moves between hosts) safe.
 //
 // Bad input (a bad `by`, id or key) is 400, an unknown path 404. Technical failures carry
