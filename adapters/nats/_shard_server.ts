@@ -45,6 +45,9 @@ export interface ShardContext {
 // Thrown by the lease check inside a command: the entity then writes nothing and the request
 // is answered NOT_OWNER.
 const NOT_OWNER_MARK = Object.freeze(new Error("the shard's lease is no longer valid here"));
+// Thrown the same way by a command whose caller's deadline passed while it waited: answered
+// "aborted", and nothing is written.
+const EXPIRED_MARK = Object.freeze(new Error("the caller's deadline has passed"));
 
 type State = "serving" | "releasing" | "dropped" | "closed";
 
@@ -191,29 +194,27 @@ export class ShardServer {
   async #run(request: CommandRequest): Promise<CommandReply> {
     const hostId = this.#context.hostId;
     const where = `"${request.name}" for "${this.type.typeName}/${request.id}"`;
-    let signal: AbortSignal | undefined;
-    if (request.deadline !== undefined) {
-      const left = Math.floor(request.deadline - performance.now());
-      if (left <= 0) {
-        return failedReply(hostId, "aborted", `${where}: the deadline passed before it started`);
-      }
-      signal = AbortSignal.timeout(left);
-    }
+    const deadline = request.deadline ?? Infinity;
+    if (performance.now() >= deadline) return this.#expired(where);
     const lease = this.lease;
     const command = request.command;
+    // The deadline and the lease are checked when the command is about to decide, after any
+    // wait in the mailbox, rather than by an abort signal: a persist once started is never cut
+    // short (that would leave its outcome unknown), and no timer stays behind per command.
     const guarded: Command<unknown, unknown, unknown, unknown> = {
       handleCommand(id: string, state: unknown, metadata: EventMetadata) {
         if (!lease.valid) throw NOT_OWNER_MARK;
+        if (performance.now() >= deadline) throw EXPIRED_MARK;
         return command.handleCommand(id, state, metadata);
       },
     };
     let result;
     try {
       result = await this.#registry.handleCommand(request.id, guarded, {
-        signal,
         metadata: request.metadata,
       });
     } catch (error) {
+      if (isHandleCommandError(error) && error.cause === EXPIRED_MARK) return this.#expired(where);
       return await this.#failure(error, where);
     }
     try {
@@ -261,6 +262,14 @@ export class ShardServer {
     if (holder !== this.#context.hostId || !this.lease.valid) {
       this.lease.lose();
     }
+  }
+
+  #expired(where: string): CommandReply {
+    return failedReply(
+      this.#context.hostId,
+      "aborted",
+      `${where}: the deadline passed before it started`,
+    );
   }
 
   #notOwner(): CommandReply {
