@@ -26,10 +26,9 @@ const ENTITIES = 1_000;
 // dies and the rest pile up on its shards until they move.
 const COMMANDS = 4_000;
 const CONCURRENCY = 64;
-// Takeover needs the lease to expire on the server (≤ leaseTtl after the kill), the others'
-// next rebalancing tick and the client's next retry; the bound is loose because the machine
-// is shared, the measured time is printed.
-const RECOVERY_BOUND = LEASE_TTL + 8_000;
+// The time until every entity answers again is printed, not asserted (no timing assertions in
+// tests: the machine is shared); that every one of them answers within the client's deadline
+// is asserted. bench/cluster.ts measures the failover time.
 
 test(
   "cluster failover: a host killed with SIGKILL under load, its shards are taken over, nothing acknowledged is lost or applied twice",
@@ -85,10 +84,6 @@ test(
         reason !== "unavailable" && reason !== "timeout"
       );
       assert.deepEqual(unexpected, [], "commands fail only as unavailable or timeout");
-      assert.ok(
-        recovery < RECOVERY_BOUND,
-        `every entity answers again ${Math.round(recovery)} ms after the kill`,
-      );
       await assertStates(client, typeName, ids, verdict.states, CLIENT_TIMEOUT);
     } finally {
       await Promise.all(hosts.map((host) => host.kill()));
