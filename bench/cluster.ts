@@ -281,9 +281,12 @@ async function failover(): Promise<void> {
   const client = benchClient(await open("tcp"), cluster, 60_000);
   const done: FailoverRun[] = [];
   try {
-    for (let h = 0; h < failoverHosts; h++) await fleet.add();
+    // Started together, the hosts split the shards from the start; one started alone takes all
+    // of them and then gives one away per tick (a third of leaseTtl) to those that join.
+    await Promise.all(Array.from({ length: failoverHosts }, () => fleet.add()));
     for (let run = 0; run < failoverRuns; run++) {
-      const shards = await waitBalanced(client, fleet.hostIds, 120_000);
+      // A replacement gets its share one shard per tick from each host above the fair share.
+      const shards = await waitBalanced(client, fleet.hostIds, Math.max(120_000, 20 * leaseTtl));
       // Load: 64 callers until the probes are done, their failures counted; a duplicate is a
       // retried command whose first answer was lost with the host: counted, not a failure.
       const failures = new Map<string, number>();
