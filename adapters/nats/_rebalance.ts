@@ -2,7 +2,7 @@
 // its view alone (no coordinator): with n hosts serving the type, none should own more than
 // cap = ceil(shards / n). Below cap a host campaigns for shards nobody holds, a few per tick,
 // so hosts that start together split the shards instead of the first taking all; above cap it
-// releases one shard per tick, the one with the fewest live entities, so a joining host gets
+// releases one shard at a time, the one with the fewest live entities, so a joining host gets
 // its share gradually and every other shard stays where it is.
 
 /** What one rebalancing decision of one type looks at. */

@@ -42,6 +42,8 @@ const decoder = new TextDecoder();
 const KEPT_REPLIES = 4096;
 // How soon after a tick that still wants shards the next campaign runs.
 const FOLLOW_UP_MS = 100;
+// The pause between one finished release and the next of a host above its share.
+const RELEASE_PAUSE_MS = 250;
 
 /**
  * Hosts entity types in a cluster over NATS: the entities of each type are split into a fixed
@@ -103,8 +105,8 @@ export class EntityHost {
   #followUp: ReturnType<typeof setTimeout> | undefined;
   #rebalancing: Promise<void> | undefined;
   #rebalanceAgain = false;
-  // A release is due: set by the periodic tick only, so a host gives up at most one shard per
-  // tick however many handoffs and follow-ups trigger rebalancing in between.
+  // A release is due: set by the periodic tick and after a finished release only, so a host
+  // gives up one shard at a time however many handoffs and follow-ups trigger rebalancing.
   #releaseDue = false;
   #stopping: Promise<void> | undefined;
   // Set once the view caught up: rebalancing before that would campaign half blind.
@@ -331,7 +333,14 @@ export class EntityHost {
       });
       if (decision.release !== undefined && mayRelease) {
         const server = this.#servers.get(shardKey(type.typeName, decision.release));
-        if (server !== undefined) this.#release(server);
+        // One release at a time; the next one is due a moment after it finished, so a joining
+        // host gets its share in seconds while only one shard is ever moving away from here.
+        if (server !== undefined) {
+          void this.#release(server).then(() => {
+            this.#releaseDue = true;
+            this.#soon(Math.min(this.#config.leaseTtl / 3, RELEASE_PAUSE_MS));
+          });
+        }
       }
       for (const shard of decision.campaign) campaigns.push(this.#campaign(type, shard));
       if (
