@@ -59,6 +59,7 @@ const manifest = {
     "adapters/",
     "protobuf/",
     "projection/",
+    "admin/",
     "testing/",
     "docs/",
     "README.md",

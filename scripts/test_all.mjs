@@ -29,7 +29,16 @@ const testFiles = readdirSync(join(root, "tests"))
   .filter((f) => f.endsWith("_test.ts"))
   .filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)))
   .sort();
-const docSources = ["mod.ts", "src", "testing", "adapters", "protobuf", "projection", "README.md"]
+const docSources = [
+  "mod.ts",
+  "src",
+  "testing",
+  "adapters",
+  "protobuf",
+  "projection",
+  "admin",
+  "README.md",
+]
   .filter((p) => existsSync(join(root, p)));
 const nodeFiles = testFiles.map((f) => join("dist", "npm", "tests", f.replace(/\.ts$/, ".js")));
 const nodeArgs = ["--test", "--test-reporter=spec", "--test-concurrency=1", ...nodeFiles];

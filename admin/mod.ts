@@ -1,0 +1,16 @@
+/**
+ * Looking after a store: the {@linkcode StoreAdmin} each backend module exports (schema, entity
+ * types and ids, snapshots, projection offsets, writing events exactly as another store holds
+ * them), on which the command-line tool and copying between backends are built.
+ *
+ * @module
+ */
+
+export type {
+  AdminReadOptions,
+  EntityTypeSummary,
+  ProjectionOffset,
+  SchemaState,
+  StoreAdmin,
+  StoredSnapshot,
+} from "./store_admin.ts";

@@ -1,0 +1,120 @@
+/**
+ * The administrative side of a store: what the command-line tool and `copyStore` need beyond
+ * an {@linkcode EventLog} and a {@linkcode SnapshotStore}: the schema, the entity types and ids
+ * it holds, its snapshots and projection offsets, and writing events exactly as another store
+ * holds them.
+ *
+ * @module
+ */
+
+import type { CallOptions, EventLog, PersistedEvent } from "../src/event_log.ts";
+import type { Snapshot, SnapshotStore } from "../src/snapshot_store.ts";
+
+/** One entity type in a store. */
+export interface EntityTypeSummary {
+  /** The type name. */
+  readonly typeName: string;
+  /** How many entities of the type have at least one event. */
+  readonly entities: number;
+  /** How many events of the type the store holds. */
+  readonly events: number;
+  /** The position of the type's last event; `0` when it has none. */
+  readonly headPosition: number;
+}
+
+/** A snapshot with the entity it belongs to. */
+export interface StoredSnapshot extends Snapshot {
+  /** The entity's type name. */
+  readonly typeName: string;
+  /** The entity's id. */
+  readonly id: string;
+}
+
+/** The stored offset of a projection. */
+export interface ProjectionOffset {
+  /** The projection's name. */
+  readonly name: string;
+  /** The position of the last event it processed; `0` when none. */
+  readonly offset: number;
+  /** When the offset last moved, in milliseconds since the Unix epoch; `null` when unknown. */
+  readonly updatedAt: number | null;
+}
+
+/** Where a store's schema stands. */
+export interface SchemaState {
+  /** The version set up in the store; `null` when nothing of the library is there yet. */
+  readonly installed: number | null;
+  /** The version this release of the library sets up. */
+  readonly latest: number;
+}
+
+/** Options of the reads of a {@linkcode StoreAdmin}. */
+export interface AdminReadOptions {
+  /** Ends the read; the stream errors with the signal's reason. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The administrative side of one store (one backend with its names or buckets). Each backend
+ * module exports one; the command-line tool opens them by URL.
+ *
+ * Every call checks its arguments before it reads or writes and fails with a `TypeError` or
+ * `RangeError` naming what was wrong; storage failures are `StorageError`s as with the event
+ * log (`"schema-missing"` when the store was never set up).
+ *
+ * @example List what a store holds
+ * ```ts ignore
+ * import type { StoreAdmin } from "@eventsourced/eventsourced/admin";
+ *
+ * async function show(admin: StoreAdmin): Promise<void> {
+ *   for (const type of await admin.entityTypes()) {
+ *     console.log(type.typeName, type.entities, type.events, type.headPosition);
+ *   }
+ * }
+ * ```
+ */
+export interface StoreAdmin {
+  /** Which backend this is, for messages and for choosing how to copy. */
+  readonly backend: "memory" | "postgres" | "pglite" | "nats";
+  /** The store's event log. */
+  readonly eventLog: EventLog;
+  /** The store's snapshot store. */
+  readonly snapshotStore: SnapshotStore;
+  /**
+   * Whether {@linkcode StoreAdmin.importEvents} stores the positions it is given (`true`:
+   * memory, PostgreSQL, PGlite) or assigns its own in the same order (`false`: NATS, where a
+   * position comes from the stream sequence).
+   */
+  readonly keepsPositions: boolean;
+
+  /** Where the schema stands (tables, streams, buckets), without changing anything. */
+  schema(options?: CallOptions): Promise<SchemaState>;
+  /** Creates the schema, or upgrades it to the latest version; safe to run again. */
+  setup(options?: CallOptions): Promise<void>;
+  /** Every entity type with at least one event, by type name. */
+  entityTypes(options?: CallOptions): Promise<EntityTypeSummary[]>;
+  /** The ids of the entities of `typeName` with at least one event, in code unit order. */
+  entityIds(typeName: string, options?: AdminReadOptions): ReadableStream<string>;
+  /** The latest snapshot of every entity of `typeName` that has one, in id order. */
+  snapshots(typeName: string, options?: AdminReadOptions): ReadableStream<StoredSnapshot>;
+  /**
+   * Writes `events` exactly as given: seqNo, version, metadata, writtenAt, bytes and (when
+   * {@linkcode StoreAdmin.keepsPositions}) position. The events of an entity must continue its
+   * seqNos without a gap and, with kept positions, each type's positions must rise above its
+   * head; otherwise the call rejects (`ConcurrencyError` for a seqNo already taken) having
+   * written nothing of the entity concerned. Events are in position order per type.
+   */
+  importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void>;
+  /** Stores `snapshot` as it is, unless one with a higher seqNo is stored. */
+  importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void>;
+  /** Every projection offset the store holds, by name. */
+  projections(options?: CallOptions): Promise<ProjectionOffset[]>;
+  /**
+   * Sets the offset of projection `name` to `offset` (`0`: from the start). Rejects with a
+   * `ProjectionError` of reason `"locked"` while a runner holds the name, having changed
+   * nothing.
+   */
+  resetProjection(name: string, offset: number, options?: CallOptions): Promise<void>;
+  /** Closes what this admin opened itself; the caller's connections stay open. */
+  close(): Promise<void>;
+}
