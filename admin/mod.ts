@@ -3,6 +3,16 @@
  * types and ids, snapshots, projection offsets, writing events exactly as another store holds
  * them), on which the command-line tool and copying between backends are built.
  *
+ * @example Is a store set up?
+ * ```ts ignore
+ * import type { StoreAdmin } from "@eventsourced/eventsourced/admin";
+ *
+ * async function ready(admin: StoreAdmin): Promise<boolean> {
+ *   const { installed, latest } = await admin.schema();
+ *   return installed === latest;
+ * }
+ * ```
+ *
  * @module
  */
 

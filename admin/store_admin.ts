@@ -10,7 +10,16 @@
 import type { CallOptions, EventLog, PersistedEvent } from "../src/event_log.ts";
 import type { Snapshot, SnapshotStore } from "../src/snapshot_store.ts";
 
-/** One entity type in a store. */
+/**
+ * One entity type in a store, as {@linkcode StoreAdmin.entityTypes} lists it.
+ *
+ * @example Events per entity of each type
+ * ```ts ignore
+ * for (const type of await admin.entityTypes()) {
+ *   console.log(type.typeName, type.events / type.entities);
+ * }
+ * ```
+ */
 export interface EntityTypeSummary {
   /** The type name. */
   readonly typeName: string;
@@ -22,7 +31,16 @@ export interface EntityTypeSummary {
   readonly headPosition: number;
 }
 
-/** A snapshot with the entity it belongs to. */
+/**
+ * A snapshot with the entity it belongs to, as {@linkcode StoreAdmin.snapshots} reads it.
+ *
+ * @example Every snapshot of a type
+ * ```ts ignore
+ * for await (const snapshot of admin.snapshots("account")) {
+ *   console.log(snapshot.id, snapshot.seqNo, snapshot.bytes.length);
+ * }
+ * ```
+ */
 export interface StoredSnapshot extends Snapshot {
   /** The entity's type name. */
   readonly typeName: string;
@@ -30,7 +48,16 @@ export interface StoredSnapshot extends Snapshot {
   readonly id: string;
 }
 
-/** The stored offset of a projection. */
+/**
+ * The stored offset of a projection, as {@linkcode StoreAdmin.projections} lists it.
+ *
+ * @example How far each projection got
+ * ```ts ignore
+ * for (const projection of await admin.projections()) {
+ *   console.log(projection.name, projection.offset, new Date(projection.updatedAt ?? 0));
+ * }
+ * ```
+ */
 export interface ProjectionOffset {
   /** The projection's name. */
   readonly name: string;
@@ -40,7 +67,15 @@ export interface ProjectionOffset {
   readonly updatedAt: number | null;
 }
 
-/** Where a store's schema stands. */
+/**
+ * Where a store's schema stands, as {@linkcode StoreAdmin.schema} reads it.
+ *
+ * @example Upgrade when behind
+ * ```ts ignore
+ * const { installed, latest } = await admin.schema();
+ * if (installed === null || installed < latest) await admin.setup();
+ * ```
+ */
 export interface SchemaState {
   /** The version set up in the store; `null` when nothing of the library is there yet. */
   readonly installed: number | null;
@@ -48,7 +83,14 @@ export interface SchemaState {
   readonly latest: number;
 }
 
-/** Options of the reads of a {@linkcode StoreAdmin}. */
+/**
+ * Options of the reads of a {@linkcode StoreAdmin}.
+ *
+ * @example Give up a listing after five seconds
+ * ```ts ignore
+ * const ids = admin.entityIds("account", { signal: AbortSignal.timeout(5_000) });
+ * ```
+ */
 export interface AdminReadOptions {
   /** Ends the read; the stream errors with the signal's reason. */
   signal?: AbortSignal | undefined;
