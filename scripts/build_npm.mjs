@@ -41,6 +41,7 @@ const peers = {
   "@nats-io/jetstream": "^3.0.0",
   "@nats-io/kv": "^3.0.0",
   "@bufbuild/protobuf": "^2.0.0",
+  "@opentelemetry/api": "^1.10.0",
 };
 const manifest = {
   name: deno.name,
