@@ -53,6 +53,15 @@ export type {
 } from "./src/command.ts";
 export type { Duplicate, Result } from "./src/result.ts";
 export type { EventMetadata } from "./src/event_metadata.ts";
+export type {
+  CommandObserver,
+  CommandOutcome,
+  Instrumentation,
+  PersistBatch,
+  PersistBatchObserver,
+  ProjectionBatchObserver,
+  SpawnObserver,
+} from "./src/instrumentation.ts";
 export type { Codec } from "./src/codec.ts";
 export type {
   CommandCodecs,
