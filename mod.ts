@@ -62,6 +62,7 @@ export type {
   ProjectionBatchObserver,
   SpawnObserver,
 } from "./src/instrumentation.ts";
+export type { ClusterSendObserver } from "./src/instrumentation.ts";
 export type { Codec } from "./src/codec.ts";
 export type {
   CommandCodecs,

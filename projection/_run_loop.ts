@@ -13,6 +13,7 @@ import type { Progress } from "./_progress.ts";
 import { retry, type RetryPolicy } from "./_retry.ts";
 import type { ProjectionSettings } from "./_settings.ts";
 import type { ProjectionContext } from "./projection_options.ts";
+import { observeBatch } from "./_batch_observer.ts";
 
 type Outcome = "ok" | "stop";
 
@@ -184,9 +185,22 @@ export class RunLoop<Event, Tx> {
   }
 
   async #commit(events: readonly PersistedEvent[]): Promise<void> {
+    const { name, instrumentation } = this.#settings;
+    const to = events[events.length - 1]!.position;
+    const hook = instrumentation?.projectionBatch;
+    const observer = hook === undefined ? undefined : observeBatch(hook, name, events);
+    try {
+      await this.#handleAndStore(events, to);
+    } catch (error) {
+      observer?.ended(error);
+      throw error;
+    }
+    observer?.ended();
+  }
+
+  async #handleAndStore(events: readonly PersistedEvent[], to: number): Promise<void> {
     const { handleBatch, handleEvent, reader, name } = this.#settings;
     const signal = this.#signal;
-    const to = events[events.length - 1]!.position;
     await this.#lease.commit({ from: this.#progress.position, to }, async (tx) => {
       const context: ProjectionContext<Tx> = { tx, signal, name };
       if (handleBatch !== undefined) {

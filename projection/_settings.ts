@@ -2,6 +2,7 @@
 // defaults filled in, then every value checked, before anything runs.
 
 import type { EventLog } from "../src/event_log.ts";
+import type { Instrumentation } from "../src/instrumentation.ts";
 import { EventReader } from "../src/event_reader.ts";
 import {
   anyValue,
@@ -36,6 +37,7 @@ export interface ProjectionSettings<Event, Tx> {
   readonly waitForName: boolean;
   readonly onError: (error: ProjectionError) => void;
   readonly startTimeoutMs: number;
+  readonly instrumentation: Instrumentation | undefined;
 }
 
 const WHERE = "Projection";
@@ -75,6 +77,7 @@ export function readProjectionSettings<Event, Tx>(
     onLocked: oneOf(["fail", "wait"] as const, "fail"),
     onError: functionOption(reportToConsole),
     startTimeoutMs: integerAtLeast(1, DEFAULT_START_TIMEOUT_MS),
+    instrumentation: objectWith(undefined, [], "an Instrumentation (an object of hooks)"),
   });
   for (const key of Object.keys(REQUIRED) as (keyof typeof REQUIRED)[]) {
     if (options[key] === undefined) {
@@ -105,5 +108,6 @@ export function readProjectionSettings<Event, Tx>(
     waitForName: options.onLocked === "wait",
     onError: options.onError!,
     startTimeoutMs: options.startTimeoutMs!,
+    instrumentation: options.instrumentation,
   };
 }

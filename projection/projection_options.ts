@@ -7,6 +7,7 @@
 import type { Binarize } from "../src/binarize.ts";
 import type { EventLog } from "../src/event_log.ts";
 import type { EventEnvelope } from "../src/event_reader.ts";
+import type { Instrumentation } from "../src/instrumentation.ts";
 import type { ProjectionError } from "./errors.ts";
 import type { ErrorStrategy } from "./error_strategy.ts";
 import type { OffsetStore } from "./offset_store.ts";
@@ -216,6 +217,12 @@ export interface ProjectionOptions<Event, Tx> {
    * back when the loop ends, so `stop()` cannot hang on it either.
    */
   startTimeoutMs?: number | undefined;
+  /**
+   * Hooks told of every batch (`projectionBatch`: before the handler, ended after the offset
+   * commit or the failure); `openTelemetry()` of `@eventsourced/eventsourced/opentelemetry`
+   * makes them spans, the projection's lag and counts. Default: none.
+   */
+  instrumentation?: Instrumentation | undefined;
 }
 
 /**

@@ -151,6 +151,34 @@ export interface ProjectionBatchObserver {
 }
 
 /**
+ * Follows one `send` of an entity cluster's client, from before its request goes out until its
+ * answer (or failure) came back.
+ *
+ * @example Carry a request id across the hop
+ * ```ts
+ * import type { ClusterSendObserver, EventMetadata } from "@eventsourced/eventsourced";
+ *
+ * const observe = (metadata: EventMetadata): ClusterSendObserver => ({
+ *   metadata: { ...metadata, headers: { ...metadata.headers, "request-id": "r-1" } },
+ *   ended: (outcome) => console.log("send ended:", outcome),
+ * });
+ * ```
+ */
+export interface ClusterSendObserver {
+  /**
+   * The metadata to send instead of the caller's (for example with a trace context added to
+   * its headers); it must keep `METADATA_LIMITS` and the same `commandId`, else the caller's
+   * is sent.
+   */
+  readonly metadata: EventMetadata;
+  /**
+   * The send ended: `"reply"`, `"reject"` or `"duplicate"`, or the `HandleCommandFailure`
+   * reason of the `HandleCommandError` it failed with (`error`).
+   */
+  ended(outcome: CommandOutcome, error?: unknown): void;
+}
+
+/**
  * The hooks, each optional. Pass one as the `instrumentation` option of `spawn`,
  * `EntityRegistry`, the SQL event logs, `Projection` and the entity cluster's client and host.
  *
@@ -202,5 +230,19 @@ export interface Instrumentation {
   /** Projection `name` is about to handle `events` (of one type, in position order). */
   readonly projectionBatch?:
     | ((name: string, events: readonly PersistedEvent[]) => ProjectionBatchObserver | undefined)
+    | undefined;
+
+  // The entity cluster's hop (otel-edges).
+  /**
+   * An `EntityClient` is about to send command `command` to entity `typeName`/`id` with
+   * `metadata` (its commandId set).
+   */
+  readonly clusterSend?:
+    | ((
+      typeName: string,
+      id: string,
+      command: string,
+      metadata: EventMetadata,
+    ) => ClusterSendObserver | undefined)
     | undefined;
 }

@@ -2,10 +2,12 @@
 // is refused with the known ones named, so a typo never falls back to a default.
 
 import { DEFAULT_MAX_EVENT_BYTES } from "../../src/_validate.ts";
+import type { Instrumentation } from "../../src/instrumentation.ts";
 import {
   anyValue,
   booleanOption,
   integerAtLeast,
+  objectWith,
   type OptionRule,
   type OptionRules,
   readOptions,
@@ -39,6 +41,7 @@ export interface SqlLogSettings {
   readonly notify: boolean;
   readonly notifyInterval: number;
   readonly maxEventBytes: number;
+  readonly instrumentation: Instrumentation | undefined;
 }
 
 /** The rules of the options of every SQL event log; `maxBytes` bounds `maxEventBytes`. */
@@ -51,6 +54,11 @@ export function logRules(maxBytes: number): OptionRules<SqlLogSettings> {
     notify: booleanOption(true),
     notifyInterval: integerAtLeast(0, 5),
     maxEventBytes: bytesAtMost(maxBytes, DEFAULT_MAX_EVENT_BYTES),
+    instrumentation: objectWith<Instrumentation | undefined>(
+      undefined,
+      [],
+      "an Instrumentation (an object of hooks)",
+    ),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   uncheckedParams,
 } from "./append_params.ts";
 import { type SqlClient, type SqlParam, toNumber } from "./client.ts";
+import type { ObserveBatch } from "./batch_observer.ts";
 import { errorCode } from "./errors.ts";
 import { GroupCommit, type QueuedWrite } from "./group_commit.ts";
 import { KnownPositions } from "./known_positions.ts";
@@ -32,6 +33,8 @@ export interface AppendSettings {
   readonly notify: boolean;
   /** Most ms between two notifications of one type name (0: every append). */
   readonly notifyInterval: number;
+  /** Observes each batch (`Instrumentation.persistBatch`); `undefined`: nothing does. */
+  readonly observeBatch: ObserveBatch | undefined;
 }
 
 /** A persist waiting for its batch. */
@@ -81,7 +84,11 @@ export class SqlAppender {
     this.#pacer = new NotifyPacer(settings.notifyInterval, async (typeNames) => {
       await client.query(statements.notify, [typeNames]);
     });
-    this.#groupCommit = new GroupCommit((batch) => this.#runBatch(batch), {
+    const observe = settings.observeBatch;
+    const run = observe === undefined
+      ? (batch: readonly Pending[]) => this.#runBatch(batch)
+      : (batch: readonly Pending[]) => this.#observedBatch(batch, observe);
+    this.#groupCommit = new GroupCommit(run, {
       concurrency: settings.concurrency,
       maxEntries: settings.maxBatchSize,
       maxBytes: MAX_BATCH_BYTES,
@@ -125,6 +132,19 @@ export class SqlAppender {
   /** Sends the notifications still owed (before the log closes). Never rejects. */
   flush(): Promise<void> {
     return this.#pacer.flush();
+  }
+
+  // The batch as an instrumentation sees it: ended once it settled, with the error that failed
+  // it whole (entities refused by a concurrency check do not fail the batch).
+  async #observedBatch(batch: readonly Pending[], observe: ObserveBatch): Promise<void> {
+    const observer = observe(batch);
+    try {
+      await this.#runBatch(batch);
+    } catch (error) {
+      observer?.ended(error);
+      throw error;
+    }
+    observer?.ended();
   }
 
   // A batch is written whole or not at all: entities that conflict fail, the rest go again.

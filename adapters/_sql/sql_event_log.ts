@@ -22,6 +22,8 @@ import { closedError, describeError } from "./errors.ts";
 import type { NameOptions, SqlNames } from "./names.ts";
 import { sqlNames } from "./names.ts";
 import type { SqlLogSettings } from "./options.ts";
+import { batchObserver } from "./batch_observer.ts";
+import type { Instrumentation } from "../../src/instrumentation.ts";
 import { PAGE_BYTES, unpackPage } from "./packed_page.ts";
 import { LiveWakeups } from "./live_wakeups.ts";
 import { pagedStream, type PageSource } from "./paged_stream.ts";
@@ -85,6 +87,12 @@ export interface SqlEventLogOptions extends NameOptions {
    * takes (256 MiB on PostgreSQL, 16 MiB on PGlite).
    */
   maxEventBytes?: number;
+  /**
+   * Hooks told of every group-commit batch (`persistBatch`: its writes, events and bytes, and
+   * when it settled); `openTelemetry()` of `@eventsourced/eventsourced/opentelemetry` makes
+   * them spans and metrics. Default: none, and nothing is measured.
+   */
+  instrumentation?: Instrumentation | undefined;
 }
 
 /** The settings a driver adapter fixes. */
@@ -96,6 +104,8 @@ export interface SqlEventLogSettings {
    * than through the plpgsql functions, whose plans the server keeps.
    */
   readonly plainAppends: boolean;
+  /** The backend's name in `Instrumentation.persistBatch`: `"postgres"`, `"pglite"`. */
+  readonly backend: string;
 }
 
 /** The shared implementation behind `PostgresEventLog` and `PgliteEventLog`. */
@@ -130,6 +140,7 @@ export class SqlEventLog implements EventLog {
         maxBatchSize: options.maxBatchSize,
         notify: options.notify,
         notifyInterval: options.notifyInterval,
+        observeBatch: batchObserver(options.instrumentation, settings.backend),
       },
       (typeNames) => {
         for (const typeName of typeNames) this.#wakeups.wake(typeName);

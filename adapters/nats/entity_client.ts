@@ -15,7 +15,13 @@ import { readMetadata } from "../../src/event_metadata.ts";
 import { HandleCommandError, type HandleCommandFailure } from "../../src/errors.ts";
 import { jsonCodec } from "../../src/codec.ts";
 import { assertId, assertTypeName, quote } from "../../src/_validate.ts";
-import { integerAtLeast, type OptionRules, readOptions, stringOption } from "../../src/_options.ts";
+import {
+  integerAtLeast,
+  objectWith,
+  type OptionRules,
+  readOptions,
+  stringOption,
+} from "../../src/_options.ts";
 import { assertKnownKeys, optionMessage } from "../../src/_options.ts";
 import {
   CLUSTER_NAME,
@@ -37,6 +43,8 @@ import {
 import { SHARD_HASH, shardOf } from "./_shard_hash.ts";
 import { encodeHeaderValue, metadataHeaders } from "./_metadata_headers.ts";
 import { attemptFailure, backoffDelay, sleep, untilAborted } from "./_client_retry.ts";
+import type { Instrumentation } from "../../src/instrumentation.ts";
+import { observeSend } from "./_observed_send.ts";
 
 /**
  * What a client needs to know of one entity type's commands: their names (for the types) and
@@ -123,6 +131,13 @@ export interface EntityClientOptions<Sets extends ClientCommandSets> {
    * command id (at most what is left of the deadline); default 5 000.
    */
   attemptTimeout?: number | undefined;
+  /**
+   * Hooks told of every send (`clusterSend`), which may add to the metadata that crosses to
+   * the host: `openTelemetry()` of `@eventsourced/eventsourced/opentelemetry` makes a client
+   * span per send and carries its trace context, so the host's command span is its child.
+   * Default: none.
+   */
+  instrumentation?: Instrumentation | undefined;
 }
 
 /**
@@ -192,6 +207,7 @@ const clientOptionRules: OptionRules<EntityClientOptions<ClientCommandSets>> = {
   },
   timeout: integerAtLeast(1, 10_000),
   attemptTimeout: integerAtLeast(1, 5_000),
+  instrumentation: objectWith(undefined, [], "an Instrumentation (an object of hooks)"),
 };
 
 const SEND_OPTION_KEYS = ["commandId", "metadata", "signal", "timeout"];
@@ -241,6 +257,7 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
   readonly #entities: ClientCommandSets | undefined;
   readonly #timeout: number;
   readonly #attemptTimeout: number;
+  readonly #instrumentation: Instrumentation | undefined;
   #config: Promise<ClusterConfig> | undefined;
 
   /** Creates the client; nothing is sent until the first `send`. */
@@ -282,6 +299,7 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     this.#entities = read.entities;
     this.#timeout = read.timeout!;
     this.#attemptTimeout = read.attemptTimeout!;
+    this.#instrumentation = read.instrumentation;
   }
 
   /**
@@ -325,27 +343,41 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     const withId = metadata.commandId === undefined
       ? readMetadata("send", { ...metadata, commandId: crypto.randomUUID() })
       : metadata;
+    const hook = this.#instrumentation?.clusterSend;
+    const observed = hook === undefined ? undefined : observeSend(hook, type, id, command, withId);
     const fields: (readonly [string, string])[] = [
       [TYPE_HEADER, type],
       [ID_HEADER, encodeHeaderValue(id)],
       [COMMAND_HEADER, command],
-      ...metadataHeaders(1, withId),
+      ...metadataHeaders(1, observed?.metadata ?? withId),
     ];
     const deadline = performance.now() + read.timeout;
-    const signal = read.signal;
+    const sent = this.#send(type, id, fields, body, codecs, deadline, read.signal, where);
+    if (observed === undefined) return await sent as SendResult<Sets[Type]["commands"][Name]>;
+    let result: Result<unknown, unknown> | Duplicate;
+    try {
+      result = await sent;
+    } catch (error) {
+      observed.rejected(error);
+      throw error;
+    }
+    observed.resolved(result);
+    return result as SendResult<Sets[Type]["commands"][Name]>;
+  }
+
+  async #send(
+    type: string,
+    id: string,
+    fields: readonly (readonly [string, string])[],
+    body: Uint8Array,
+    codecs: ResolvedCommandCodecs,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    where: string,
+  ): Promise<Result<unknown, unknown> | Duplicate> {
     const config = await this.#clusterConfig(deadline, signal, where);
     const subject = shardSubject(this.#cluster, type, shardOf(id, config.shards));
-    return await this.#attempts(
-      subject,
-      fields,
-      body,
-      codecs,
-      deadline,
-      signal,
-      where,
-    ) as SendResult<
-      Sets[Type]["commands"][Name]
-    >;
+    return await this.#attempts(subject, fields, body, codecs, deadline, signal, where);
   }
 
   /**

@@ -125,6 +125,7 @@ export class PgliteEventLog implements EventLog {
     this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), read, {
       concurrency: 1,
       plainAppends: true,
+      backend: "pglite",
     });
   }
 

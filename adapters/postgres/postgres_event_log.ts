@@ -121,7 +121,7 @@ export class PostgresEventLog implements EventLog {
       read,
       // Without prepared statements every plain append would be planned anew: the functions'
       // cached plans are then the cheaper way.
-      { concurrency: read.concurrentBatches, plainAppends: read.prepare },
+      { concurrency: read.concurrentBatches, plainAppends: read.prepare, backend: "postgres" },
     );
   }
 
