@@ -22,6 +22,8 @@ import { EMPTY_METADATA, type EventMetadata, readMetadata } from "./event_metada
 import { CommandIds, readCommandIds } from "./_command_ids.ts";
 import { onAbort } from "./_abort.ts";
 import { SnapshotSaver } from "./_snapshot_saver.ts";
+import type { Instrumentation } from "./instrumentation.ts";
+import { ObservedCommand } from "./_observed.ts";
 
 /** What every entity spawned with the same options shares. */
 export interface EntityConfig<State, Event> {
@@ -33,6 +35,8 @@ export interface EntityConfig<State, Event> {
   readonly commandBufferSize: number;
   readonly deduplicationWindow: number;
   readonly onError: (error: Error) => void;
+  /** The hooks commands and spawns are reported to; none: nothing is reported. */
+  readonly instrumentation: Instrumentation | undefined;
   /** The persist options of a command without signal or metadata (the codec's version). */
   readonly persistOptions: PersistOptions | undefined;
 }
@@ -126,6 +130,42 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         return Promise.reject(error);
       }
     }
+    const instrumentation = this.#config.instrumentation;
+    if (instrumentation !== undefined) {
+      return this.#observed(instrumentation, command, signal, metadata);
+    }
+    return this.#submit(command, signal, metadata, undefined);
+  }
+
+  // An instrumented command: its observer follows it through and hears how it ended.
+  #observed<Reply, Error>(
+    instrumentation: Instrumentation,
+    command: Command<State, Event, Reply, Error>,
+    signal: AbortSignal | undefined,
+    metadata: EventMetadata,
+  ): Promise<Answer<Reply, Error>> {
+    const config = this.#config;
+    const observer = ObservedCommand.start(
+      instrumentation,
+      config.onError,
+      config.entity.typeName,
+      this.id,
+      metadata,
+      this.#busy ? this.#mailbox?.size ?? 0 : 0,
+    );
+    if (observer === undefined) return this.#submit(command, signal, metadata, undefined);
+    return this.#submit(command, signal, metadata, observer).then(
+      observer.resolved,
+      observer.rejected,
+    );
+  }
+
+  #submit<Reply, Error>(
+    command: Command<State, Event, Reply, Error>,
+    signal: AbortSignal | undefined,
+    metadata: EventMetadata,
+    observer: ObservedCommand | undefined,
+  ): Promise<Answer<Reply, Error>> {
     if (this.#stopping !== undefined) {
       return Promise.reject(
         commandFailure(this.#name(), `the entity is stopped`, "stopped"),
@@ -136,7 +176,8 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     }
     if (!this.#busy) {
       this.#busy = true;
-      return this.#runFirst(command, signal, metadata);
+      observer?.started();
+      return this.#runFirst(command, signal, metadata, observer);
     }
     const mailbox = this.#mailbox ??= new Mailbox(this.#config.commandBufferSize);
     if (mailbox.full) {
@@ -152,6 +193,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       command as Command<unknown, unknown, unknown, unknown>,
       signal,
       metadata,
+      observer,
       (aborted) => this.#aborted(aborted),
     ) as Promise<Result<Reply, Error> | Duplicate>;
   }
@@ -196,10 +238,11 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
     metadata: EventMetadata,
+    observer: ObservedCommand | undefined,
   ): Promise<Answer<Reply, Error>> {
     let outcome: Answer<Reply, Error> | Promise<Answer<Reply, Error>>;
     try {
-      outcome = this.#process(command, signal, metadata);
+      outcome = this.#process(command, signal, metadata, observer);
     } catch (error) {
       this.#next();
       return Promise.reject(error);
@@ -215,11 +258,14 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     const mailbox = this.#mailbox;
     for (let waiting = mailbox?.take(); waiting !== undefined; waiting = mailbox!.take()) {
       let outcome: Answer<unknown, unknown> | Promise<Answer<unknown, unknown>>;
+      const observer = waiting.observer;
+      observer?.started();
       try {
         outcome = this.#process(
           waiting.command as Command<State, Event, unknown, unknown>,
           waiting.signal,
           waiting.metadata,
+          observer,
         );
       } catch (error) {
         waiting.reject(error);
@@ -243,17 +289,18 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
     metadata: EventMetadata,
+    observer: ObservedCommand | undefined,
   ): Answer<Reply, Error> | Promise<Answer<Reply, Error>> {
     if (this.#needsResync || (metadata.commandId !== undefined && this.#idsMissing())) {
       return this.#prepare(signal, metadata).then(
-        () => this.#decidePrepared(command, signal, metadata),
+        () => this.#decidePrepared(command, signal, metadata, observer),
         (error) => {
           this.#next();
           throw error;
         },
       );
     }
-    return this.#decide(command, signal, metadata);
+    return this.#decide(command, signal, metadata, observer);
   }
 
   // Whether the command ids of some events in the window were not read yet.
@@ -295,10 +342,11 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
     metadata: EventMetadata,
+    observer: ObservedCommand | undefined,
   ): Answer<Reply, Error> | Promise<Answer<Reply, Error>> {
     let outcome: Answer<Reply, Error> | Promise<Answer<Reply, Error>>;
     try {
-      outcome = this.#decide(command, signal, metadata);
+      outcome = this.#decide(command, signal, metadata, observer);
     } catch (error) {
       this.#next();
       throw error;
@@ -311,6 +359,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     command: Command<State, Event, Reply, Error>,
     signal: AbortSignal | undefined,
     metadata: EventMetadata,
+    observer: ObservedCommand | undefined,
   ): Answer<Reply, Error> | Promise<Answer<Reply, Error>> {
     const commandId = metadata.commandId;
     if (commandId !== undefined) {
@@ -335,7 +384,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         return { ok: false, error: effect.error };
       case "emit":
         if (isValidEmit(effect.events, effect.makeReply)) {
-          return this.#emit(effect.events, effect.makeReply, signal, metadata);
+          return this.#emit(effect.events, effect.makeReply, signal, metadata, observer);
         }
         // falls through: a hand-built emit effect of the wrong shape
       default:
@@ -352,6 +401,7 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
     makeReply: ((state: State) => Reply) | undefined,
     signal: AbortSignal | undefined,
     metadata: EventMetadata,
+    observer: ObservedCommand | undefined,
   ): Result<Reply, never> | Promise<Result<Reply, never>> {
     const config = this.#config;
     if (events.length === 0) {
@@ -375,6 +425,9 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
       );
     }
     const previous = this.#seqNo;
+    // What the observer adds (a trace context) is stored; the command's own metadata, which
+    // the handler saw, keeps deciding deduplication.
+    const stored = observer === undefined ? metadata : observer.persisting(events.length, metadata);
     let persisting: Promise<number>;
     try {
       persisting = config.eventLog.persist(
@@ -382,15 +435,16 @@ export class Entity<State, Event> implements EntityRef<State, Event>, ReplayTarg
         this.id,
         previous === 0 ? null : previous,
         bytes,
-        signal === undefined && metadata === EMPTY_METADATA
+        signal === undefined && stored === EMPTY_METADATA
           ? config.persistOptions
-          : { signal, metadata, version: config.binarize.eventVersion },
+          : { signal, metadata: stored, version: config.binarize.eventVersion },
       );
     } catch (cause) {
       persisting = Promise.reject(cause);
     }
     return persisting.then(
       (seqNo) => {
+        observer?.persisted(seqNo);
         try {
           return this.#applied(events, makeReply, previous, seqNo, metadata.commandId);
         } finally {

@@ -7,12 +7,15 @@ import type { Command } from "./command.ts";
 import type { Duplicate, Result } from "./result.ts";
 import type { EventMetadata } from "./event_metadata.ts";
 import { onAbort } from "./_abort.ts";
+import type { ObservedCommand } from "./_observed.ts";
 
 /** A command waiting in a {@linkcode Mailbox}, with the promise its sender holds. */
 export interface Waiting {
   readonly command: Command<unknown, unknown, unknown, unknown>;
   readonly signal: AbortSignal | undefined;
   readonly metadata: EventMetadata;
+  /** Hears when the command leaves the mailbox; only for an instrumented entity. */
+  readonly observer: ObservedCommand | undefined;
   readonly resolve: (result: Result<unknown, unknown> | Duplicate) => void;
   readonly reject: (error: unknown) => void;
   /** Taken to run, or withdrawn by its signal: either way no longer waiting. */
@@ -54,6 +57,7 @@ export class Mailbox {
     command: Command<unknown, unknown, unknown, unknown>,
     signal: AbortSignal | undefined,
     metadata: EventMetadata,
+    observer: ObservedCommand | undefined,
     aborted: (signal: AbortSignal) => Error,
   ): Promise<Result<unknown, unknown> | Duplicate> {
     return new Promise((resolve, reject) => {
@@ -61,6 +65,7 @@ export class Mailbox {
         command,
         signal,
         metadata,
+        observer,
         resolve,
         reject,
         done: false,

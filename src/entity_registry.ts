@@ -14,6 +14,7 @@ import { assertId } from "./_validate.ts";
 import { HandleCommandError } from "./errors.ts";
 import { integerAtLeast, type OptionRules, readOptions } from "./_options.ts";
 import { COMMAND_OPTION_KEYS, optionsSignal } from "./_call_options.ts";
+import { reportLiveEntities } from "./_observed.ts";
 
 /**
  * Options of an {@linkcode EntityRegistry}: those of `spawn` and the idle time.
@@ -156,7 +157,7 @@ export class EntityRegistry<State, Event> {
       const slots = [...this.#slots.values()];
       this.#slots.clear();
       await Promise.allSettled([
-        ...slots.map(async (slot) => (await slot).stop()),
+        ...slots.map(async (slot) => this.#stopped(await slot, false)),
         ...this.#stopping.values(),
       ]);
     })();
@@ -168,15 +169,28 @@ export class EntityRegistry<State, Event> {
   }
 
   // Stops an entity already taken out of the slots and remembers the stop until it is done.
-  #retire(id: string, slot: Slot<State, Event>): Promise<void> {
+  #retire(id: string, slot: Slot<State, Event>, passivated = false): Promise<void> {
     const stopped: Promise<void> = Promise.resolve(slot).then(
-      (entity) => entity.stop(),
+      (entity) => this.#stopped(entity, passivated),
       () => {}, // a spawn that failed left nothing to stop
     ).finally(() => {
       if (this.#stopping.get(id) === stopped) this.#stopping.delete(id);
     });
     this.#stopping.set(id, stopped);
     return stopped;
+  }
+
+  // Stops a live entity and reports one fewer.
+  async #stopped(entity: Entity<State, Event>, passivated: boolean): Promise<void> {
+    await entity.stop();
+    const config = this.#config;
+    reportLiveEntities(
+      config.instrumentation,
+      config.onError,
+      config.entity.typeName,
+      -1,
+      passivated,
+    );
   }
 
   #closed(id: string): HandleCommandError {
@@ -210,6 +224,14 @@ export class EntityRegistry<State, Event> {
       });
     const spawning = spawned.then(
       (entity) => {
+        const config = this.#config;
+        reportLiveEntities(
+          config.instrumentation,
+          config.onError,
+          config.entity.typeName,
+          1,
+          false,
+        );
         if (this.#slots.get(id) === spawning) this.#slots.set(id, entity);
         entity.lastUsed = this.#tick;
         return entity;
@@ -244,7 +266,7 @@ export class EntityRegistry<State, Event> {
     for (const [id, slot] of this.#slots) {
       if (slot instanceof Promise || slot.busy || tick - slot.lastUsed <= 4) continue;
       this.#slots.delete(id);
-      void this.#retire(id, slot);
+      void this.#retire(id, slot, true);
     }
     if (this.#slots.size === 0) this.#stopSweeper();
   }

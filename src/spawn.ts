@@ -25,6 +25,8 @@ import {
   signalOption,
 } from "./_options.ts";
 import { errorText } from "./_error_text.ts";
+import type { Instrumentation } from "./instrumentation.ts";
+import { assertInstrumentation, ObservedSpawn } from "./_observed.ts";
 
 /**
  * Options of {@linkcode spawn}.
@@ -78,6 +80,11 @@ export interface SpawnOptions<State, Event> {
    * saved. Default: `console.warn`.
    */
   onError?: ((error: Error) => void) | undefined;
+  /**
+   * Hooks that hear of the spawn and of every command (the `./opentelemetry` subpath makes
+   * spans and metrics of them); none: nothing is reported, at no cost.
+   */
+  instrumentation?: Instrumentation | undefined;
 }
 
 const DEFAULT_COMMAND_BUFFER_SIZE = 64;
@@ -104,6 +111,11 @@ export const entityOptionRules: OptionRules<Omit<SpawnOptions<unknown, unknown>,
   commandBufferSize: integerAtLeast(1, DEFAULT_COMMAND_BUFFER_SIZE),
   deduplicationWindow: integerAtLeast(0, DEFAULT_DEDUPLICATION_WINDOW),
   onError: functionOption(reportToConsole),
+  instrumentation: objectWith(
+    undefined,
+    [],
+    "an Instrumentation (an object of optional hooks)",
+  ),
 };
 
 const spawnOptionRules: OptionRules<SpawnOptions<unknown, unknown>> = {
@@ -149,6 +161,7 @@ export function entityConfig<State, Event>(
   const { eventVersion, stateVersion } = options.binarize;
   if (eventVersion !== undefined) assertVersion(eventVersion, "binarize.eventVersion");
   if (stateVersion !== undefined) assertVersion(stateVersion, "binarize.stateVersion");
+  assertInstrumentation(where, options.instrumentation);
   return {
     entity,
     eventLog: options.eventLog,
@@ -158,6 +171,7 @@ export function entityConfig<State, Event>(
     commandBufferSize: options.commandBufferSize ?? DEFAULT_COMMAND_BUFFER_SIZE,
     deduplicationWindow: options.deduplicationWindow ?? DEFAULT_DEDUPLICATION_WINDOW,
     onError: options.onError ?? reportToConsole,
+    instrumentation: options.instrumentation,
     persistOptions: eventVersion === undefined || eventVersion === 1
       ? undefined
       : Object.freeze({ version: eventVersion }),
@@ -176,11 +190,14 @@ export async function spawnWithConfig<State, Event>(
   const callOptions = signal === undefined ? undefined : { signal };
   let state = entity.initialState;
   let seqNo = 0;
+  let replayedTo = 0;
+  const observer = ObservedSpawn.start(config.instrumentation, config.onError, typeName, id);
   try {
     signal?.throwIfAborted();
     const snapshot = snapshotStore === undefined
       ? null
       : await snapshotStore.load(typeName, id, callOptions);
+    observer?.snapshotLoaded(snapshot === null ? null : snapshot.seqNo);
     if (snapshot !== null) {
       // A snapshot the code cannot read (an old version, damaged bytes) only costs time: the
       // entity replays from its first event instead, and onError hears why.
@@ -200,7 +217,9 @@ export async function spawnWithConfig<State, Event>(
     const commandIds = seqNo > 0 && deduplicationWindow > 0
       ? new CommandIds(deduplicationWindow, seqNo + 1)
       : undefined;
+    replayedTo = seqNo;
     let replayed = await replay(target, state, seqNo, signal, commandIds);
+    replayedTo = replayed.seqNo;
     // The logs of this package tell the head of the read, which is the last seqNo; for another
     // log it is read now, and the replay goes on if it has moved since.
     const last = replayed.head !== undefined
@@ -223,9 +242,13 @@ export async function spawnWithConfig<State, Event>(
         );
       }
       replayed = more;
+      replayedTo = more.seqNo;
     }
+    // Replay is dense (it checks every seqNo), so the count is the distance covered.
+    observer?.ended(replayed.seqNo - seqNo);
     return new Entity(config, id, replayed.state, replayed.seqNo, replayed.commandIds);
   } catch (cause) {
+    observer?.ended(Math.max(0, replayedTo - seqNo), cause);
     throw new SpawnError(`Cannot spawn ${name}: ${errorText(cause)}`, { cause });
   }
 }
