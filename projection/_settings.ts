@@ -14,6 +14,7 @@ import {
   readOptions,
 } from "../src/_options.ts";
 import type { ProjectionError } from "./errors.ts";
+import { assertInstrumentation } from "../src/_observed.ts";
 import { type ResolvedStrategy, resolveStrategy } from "./error_strategy.ts";
 import type { OffsetStore } from "./offset_store.ts";
 import { assertProjectionName } from "./_name_locks.ts";
@@ -84,6 +85,7 @@ export function readProjectionSettings<Event, Tx>(
       throw new TypeError(optionMessage(WHERE, key, undefined, REQUIRED[key][0]));
     }
   }
+  assertInstrumentation(WHERE, options.instrumentation);
   const { handleEvent, handleBatch } = options;
   if ((handleEvent === undefined) === (handleBatch === undefined)) {
     throw new TypeError(

@@ -45,6 +45,7 @@ import { encodeHeaderValue, metadataHeaders } from "./_metadata_headers.ts";
 import { attemptFailure, backoffDelay, sleep, untilAborted } from "./_client_retry.ts";
 import type { Instrumentation } from "../../src/instrumentation.ts";
 import { observeSend } from "./_observed_send.ts";
+import { assertInstrumentation } from "../../src/_observed.ts";
 
 /**
  * What a client needs to know of one entity type's commands: their names (for the types) and
@@ -299,6 +300,7 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     this.#entities = read.entities;
     this.#timeout = read.timeout!;
     this.#attemptTimeout = read.attemptTimeout!;
+    assertInstrumentation("EntityClient", read.instrumentation);
     this.#instrumentation = read.instrumentation;
   }
 

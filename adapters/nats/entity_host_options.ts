@@ -10,12 +10,15 @@ import { EntityRegistry, type EntityRegistryOptions } from "../../src/entity_reg
 import {
   functionOption,
   integerAtLeast,
+  objectWith,
   optionMessage,
   type OptionRules,
   readOptions,
   stringOption,
 } from "../../src/_options.ts";
 import { quote } from "../../src/_validate.ts";
+import type { Instrumentation } from "../../src/instrumentation.ts";
+import { assertInstrumentation } from "../../src/_observed.ts";
 import { CLUSTER_NAME, HOST_ID } from "./_cluster_protocol.ts";
 
 // The entries of one host have different State and Event types: the array's element type has
@@ -122,6 +125,12 @@ export interface EntityHostOptions {
    * request that could not be answered). Default: ignored.
    */
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * Hooks given to the entities of every hosted type that has no `instrumentation` of its own
+   * (`openTelemetry()` of `@eventsourced/eventsourced/opentelemetry`: a command that came
+   * from an instrumented `EntityClient` is a child of its send span). Default: none.
+   */
+  instrumentation?: Instrumentation | undefined;
 }
 
 /**
@@ -200,6 +209,7 @@ const hostOptionRules: OptionRules<EntityHostOptions> = {
     expected: `an integer from ${MIN_LEASE_TTL} to ${MAX_LEASE_TTL} (ms)`,
   },
   onError: functionOption(undefined),
+  instrumentation: objectWith(undefined, [], "an Instrumentation (an object of hooks)"),
 };
 
 const stopOptionRules: OptionRules<EntityHostStopOptions> = {
@@ -229,9 +239,10 @@ export function readHostOptions(given: unknown): ReadHostOptions {
       `Missing ${WHERE} option entities: expected ${hostOptionRules.entities.expected}`,
     );
   }
+  assertInstrumentation(WHERE, read.instrumentation);
   const types: HostedType[] = [];
   read.entities.forEach((entry, index) => {
-    const type = readHostedEntity(entry, index);
+    const type = readHostedEntity(entry, index, read.instrumentation);
     const twice = types.find((known) => known.typeName === type.typeName);
     if (twice !== undefined) {
       throw new TypeError(
@@ -257,12 +268,19 @@ export function readStopOptions(given: unknown): { readonly timeout: number } {
   return readOptions("EntityHost.stop", given, stopOptionRules) as { timeout: number };
 }
 
-function readHostedEntity(entry: unknown, index: number): HostedType {
+function readHostedEntity(
+  entry: unknown,
+  index: number,
+  instrumentation: Instrumentation | undefined,
+): HostedType {
   const where = `${WHERE} option entities[${index}]`;
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
     throw new TypeError(`Invalid ${where} ${quote(entry)}: expected an object`);
   }
-  const { commands, ...registryOptions } = entry as HostedEntity;
+  const { commands, ...own } = entry as HostedEntity;
+  const registryOptions = instrumentation === undefined || own.instrumentation !== undefined
+    ? own
+    : { ...own, instrumentation };
   if (
     typeof commands !== "object" || commands === null || typeof commands.codecs !== "function" ||
     typeof commands.commands !== "object" || commands.commands === null ||

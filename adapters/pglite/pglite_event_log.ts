@@ -17,6 +17,7 @@ import { SqlEventLog, type SqlEventLogOptions } from "../_sql/sql_event_log.ts";
 import { logRules, splitOptions } from "../_sql/options.ts";
 import { type PgliteClient, pgliteClient } from "./_client.ts";
 import { sqlNames } from "../_sql/names.ts";
+import { assertInstrumentation } from "../../src/_observed.ts";
 
 /**
  * The largest `maxEventBytes` on PGlite: its WebAssembly heap is small, and a far larger value
@@ -122,6 +123,7 @@ export class PgliteEventLog implements EventLog {
     // PGlite plans each plain statement anew, yet the plain appends (a bare INSERT, mostly) beat
     // the functions' cached plans (bench/README.md).
     const read = readOptions("PgliteEventLog", options, RULES);
+    assertInstrumentation("PgliteEventLog", read.instrumentation);
     this.#log = new SqlEventLog(pgliteClient(db, "PGlite"), read, {
       concurrency: 1,
       plainAppends: true,

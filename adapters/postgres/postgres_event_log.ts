@@ -18,6 +18,7 @@ import { logRules, splitOptions } from "../_sql/options.ts";
 import { positiveTimeout, postgresClient } from "./_client.ts";
 import { openClient, type PostgresConnectOptions } from "./connect_options.ts";
 import { sqlNames } from "../_sql/names.ts";
+import { assertInstrumentation } from "../../src/_observed.ts";
 
 /** The largest `maxEventBytes` on PostgreSQL: a bytea takes up to 1 GB, a batch a quarter. */
 export const POSTGRES_MAX_BYTES = 256 * 1024 * 1024;
@@ -116,6 +117,7 @@ export class PostgresEventLog implements EventLog {
    */
   constructor(sql: postgres.Sql, options: PostgresEventLogOptions = {}) {
     const read = readOptions("PostgresEventLog", options, RULES);
+    assertInstrumentation("PostgresEventLog", read.instrumentation);
     this.#log = new SqlEventLog(
       postgresClient(sql, read.prepare, positiveTimeout(read.queryTimeout)),
       read,
