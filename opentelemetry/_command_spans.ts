@@ -105,11 +105,8 @@ export class CommandSpans implements CommandObserver {
   // The child spans of the phases the command went through.
   #phases(parent: Context, ended: number): void {
     const started = this.#started;
-    if (started === 0) {
-      // Refused (mailbox full, stopped) or withdrawn while waiting: only the wait, if any.
-      if (this.#waiting > 0) this.#child("mailbox wait", this.#arrived, ended, parent);
-      return;
-    }
+    // Refused (mailbox full, stopped) or withdrawn while waiting: no phase to show.
+    if (started === 0) return;
     this.#child("mailbox wait", this.#arrived, started, parent);
     const persisting = this.#persisting;
     if (persisting === 0) {
