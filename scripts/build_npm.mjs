@@ -61,6 +61,7 @@ const manifest = {
     "protobuf/",
     "projection/",
     "admin/",
+    "opentelemetry/",
     "testing/",
     "docs/",
     "README.md",

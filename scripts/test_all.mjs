@@ -37,6 +37,7 @@ const docSources = [
   "protobuf",
   "projection",
   "admin",
+  "opentelemetry",
   "README.md",
 ]
   .filter((p) => existsSync(join(root, p)));

@@ -84,7 +84,10 @@ export interface CommandObserver {
  * ```
  */
 export interface SpawnObserver {
-  /** The snapshot store answered: `seqNo` of the snapshot, `null` when there was none. */
+  /**
+   * The snapshot store answered: `seqNo` of the snapshot, `null` when there was none. Not
+   * called for an entity without a snapshot store.
+   */
   snapshotLoaded(seqNo: number | null): void;
   /** The spawn ended after replaying `events` events; `error` when it failed. */
   ended(events: number, error?: unknown): void;

@@ -197,7 +197,7 @@ export async function spawnWithConfig<State, Event>(
     const snapshot = snapshotStore === undefined
       ? null
       : await snapshotStore.load(typeName, id, callOptions);
-    observer?.snapshotLoaded(snapshot === null ? null : snapshot.seqNo);
+    if (snapshotStore !== undefined) observer?.snapshotLoaded(snapshot?.seqNo ?? null);
     if (snapshot !== null) {
       // A snapshot the code cannot read (an old version, damaged bytes) only costs time: the
       // entity replays from its first event instead, and onError hears why.
