@@ -11,6 +11,7 @@ import { quote } from "../src/_validate.ts";
 import { CoreMetrics } from "./_metrics.ts";
 import { CommandSpans } from "./_command_spans.ts";
 import { SpawnSpans } from "./_spawn_spans.ts";
+import { edgeHooks } from "./_edges.ts";
 
 /**
  * The name of the tracer and of the meter that {@linkcode openTelemetry} reports through.
@@ -111,5 +112,6 @@ export function openTelemetry(options?: OpenTelemetryOptions): Instrumentation {
       core.liveEntities.add(change, attributes);
       if (passivated) core.passivations.add(1, attributes);
     },
+    ...edgeHooks(tracer, meterProvider.getMeter(INSTRUMENTATION_SCOPE)),
   };
 }

@@ -1,0 +1,106 @@
+// A projection's batches as spans and metrics: a span per batch from before the handler to the
+// offset commit, linked to the command spans that wrote its events (their `traceparent`
+// metadata header), and by projection name the events handled, the batch duration, and the lag
+// once a batch is committed: seconds since its last event was written, and that event's
+// position. Events behind the head are not reported: a live read of the event logs does not
+// know the head without another query.
+
+import {
+  type Attributes,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Meter,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+} from "@opentelemetry/api";
+import type { PersistedEvent } from "../src/event_log.ts";
+import type { Instrumentation } from "../src/instrumentation.ts";
+import { errorText } from "../src/_error_text.ts";
+import { now } from "./_clock.ts";
+import { ENTITY_TYPE } from "./_attributes.ts";
+import { traceLinks } from "./_trace_links.ts";
+
+/** The attribute naming the projection. */
+export const PROJECTION_NAME = "eventsourced.projection.name";
+
+/** The instruments of projections. */
+class ProjectionMetrics {
+  readonly events: Counter;
+  readonly duration: Histogram;
+  readonly lag: Gauge;
+  readonly position: Gauge;
+  readonly #byName = new Map<string, Attributes>();
+
+  constructor(meter: Meter) {
+    this.events = meter.createCounter("eventsourced.projection.events", {
+      description: "Events handled and committed by projections",
+      unit: "{event}",
+    });
+    this.duration = meter.createHistogram("eventsourced.projection.batch.duration", {
+      description: "How long projection batches took, from the handler to the offset commit",
+      unit: "s",
+    });
+    this.lag = meter.createGauge("eventsourced.projection.lag", {
+      description:
+        "Seconds between the writing of a projection's last committed event and its commit",
+      unit: "s",
+    });
+    this.position = meter.createGauge("eventsourced.projection.position", {
+      description: "The position of a projection's last committed event",
+      unit: "{position}",
+    });
+  }
+
+  ofName(name: string): Attributes {
+    let attributes = this.#byName.get(name);
+    if (attributes === undefined) {
+      attributes = Object.freeze({ [PROJECTION_NAME]: name });
+      this.#byName.set(name, attributes);
+    }
+    return attributes;
+  }
+}
+
+/** The `projectionBatch` hook of `openTelemetry()`. */
+export function projectionBatchHook(
+  tracer: Tracer,
+  meter: Meter,
+): NonNullable<Instrumentation["projectionBatch"]> {
+  const metrics = new ProjectionMetrics(meter);
+  return (name: string, events: readonly PersistedEvent[]) => {
+    const started = now();
+    const first = events[0]!;
+    const last = events[events.length - 1]!;
+    const span = tracer.startSpan(`${name} projection batch`, {
+      kind: SpanKind.CONSUMER,
+      startTime: started,
+      attributes: {
+        [PROJECTION_NAME]: name,
+        [ENTITY_TYPE]: first.typeName,
+        "eventsourced.projection.events": events.length,
+        "eventsourced.projection.from_position": first.position,
+        "eventsourced.projection.to_position": last.position,
+      },
+      links: traceLinks(events.map((event) => event.metadata)),
+    });
+    return {
+      ended(error?: unknown) {
+        const ended = now();
+        const attributes = metrics.ofName(name);
+        metrics.duration.record((ended - started) / 1000, attributes);
+        if (error !== undefined) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
+        } else {
+          const lag = Math.max(0, (Date.now() - last.writtenAt) / 1000);
+          span.setAttribute("eventsourced.projection.lag", lag);
+          metrics.events.add(events.length, attributes);
+          metrics.lag.record(lag, attributes);
+          metrics.position.record(last.position, attributes);
+        }
+        span.end(ended);
+      },
+    };
+  };
+}
