@@ -6,6 +6,7 @@ import type { ClusterSendObserver, Instrumentation } from "../../src/instrumenta
 import { type EventMetadata, readMetadata } from "../../src/event_metadata.ts";
 import { isHandleCommandError } from "../../src/errors.ts";
 import type { Duplicate, Result } from "../../src/result.ts";
+import { quote } from "../../src/_validate.ts";
 
 /** A send followed by a {@linkcode ClusterSendObserver}. */
 export interface ObservedSend {
@@ -15,6 +16,18 @@ export interface ObservedSend {
   resolved(result: Result<unknown, unknown> | Duplicate): void;
   /** Reports the failure `error`. */
   rejected(error: unknown): void;
+}
+
+/** Throws a TypeError when the `clusterSend` of `instrumentation` is given but no function. */
+export function assertClusterSend(instrumentation: Instrumentation | undefined): void {
+  const hook = instrumentation?.clusterSend;
+  if (hook !== undefined && typeof hook !== "function") {
+    throw new TypeError(
+      `Invalid EntityClient option instrumentation: its clusterSend is ${
+        quote(hook)
+      }, expected a function`,
+    );
+  }
 }
 
 /** Asks `hook` for an observer of a send; `undefined` when it gives none or throws. */

@@ -44,7 +44,7 @@ import { SHARD_HASH, shardOf } from "./_shard_hash.ts";
 import { encodeHeaderValue, metadataHeaders } from "./_metadata_headers.ts";
 import { attemptFailure, backoffDelay, sleep, untilAborted } from "./_client_retry.ts";
 import type { Instrumentation } from "../../src/instrumentation.ts";
-import { observeSend } from "./_observed_send.ts";
+import { assertClusterSend, observeSend } from "./_observed_send.ts";
 import { assertInstrumentation } from "../../src/_observed.ts";
 
 /**
@@ -301,6 +301,7 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     this.#timeout = read.timeout!;
     this.#attemptTimeout = read.attemptTimeout!;
     assertInstrumentation("EntityClient", read.instrumentation);
+    assertClusterSend(read.instrumentation);
     this.#instrumentation = read.instrumentation;
   }
 
