@@ -3,7 +3,6 @@
 // child; and a histogram of send durations by entity type and outcome.
 
 import {
-  type Attributes,
   type Histogram,
   type Meter,
   SpanKind,
@@ -18,6 +17,8 @@ import { now } from "./_clock.ts";
 import { COMMAND_ID, COMMAND_OUTCOME, ENTITY_ID, ENTITY_TYPE } from "./_attributes.ts";
 import { parentContext } from "./_parent_context.ts";
 import { formatTraceparent } from "./_trace_context.ts";
+import { attributeSets } from "./_attribute_sets.ts";
+import { SECONDS_BUCKETS } from "./_metrics.ts";
 
 // Outcomes that are answers, not failures: the span's status stays unset.
 const ANSWERS: ReadonlySet<string> = new Set(["reply", "reject", "duplicate"]);
@@ -30,17 +31,9 @@ export function clusterSendHook(
   const duration: Histogram = meter.createHistogram("eventsourced.cluster.send.duration", {
     description: "How long an entity cluster client's sends took, retries included",
     unit: "s",
+    advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
   });
-  const attributeSets = new Map<string, Attributes>();
-  const ofSend = (typeName: string, outcome: string): Attributes => {
-    const key = `${typeName}\u0000${outcome}`;
-    let attributes = attributeSets.get(key);
-    if (attributes === undefined) {
-      attributes = Object.freeze({ [ENTITY_TYPE]: typeName, [COMMAND_OUTCOME]: outcome });
-      attributeSets.set(key, attributes);
-    }
-    return attributes;
-  };
+  const ofSend = attributeSets(ENTITY_TYPE, COMMAND_OUTCOME);
   return (typeName: string, id: string, command: string, metadata: EventMetadata) => {
     const started = now();
     const parent = parentContext(metadata);

@@ -6,7 +6,7 @@ import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from "@open
 import { COMMAND_OUTCOME, ENTITY_TYPE, SPAWN_OUTCOME } from "./_attributes.ts";
 
 // Seconds, from 100 µs (an in-memory command) to 10 s (a write that timed out).
-const SECONDS_BUCKETS = [
+export const SECONDS_BUCKETS = [
   0.0001,
   0.00025,
   0.0005,

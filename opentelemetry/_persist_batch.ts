@@ -7,13 +7,12 @@ import {
   type Histogram,
   type Meter,
   SpanKind,
-  SpanStatusCode,
   type Tracer,
 } from "@opentelemetry/api";
 import type { Instrumentation, PersistBatch } from "../src/instrumentation.ts";
-import { errorText } from "../src/_error_text.ts";
-import { now } from "./_clock.ts";
-import { traceLinks } from "./_trace_links.ts";
+import { BatchSpan } from "./_batch_span.ts";
+import { attributeSets } from "./_attribute_sets.ts";
+import { SECONDS_BUCKETS } from "./_metrics.ts";
 
 /** The attribute naming the backend of a persist batch. */
 export const BACKEND = "eventsourced.backend";
@@ -23,12 +22,13 @@ class PersistBatchMetrics {
   readonly duration: Histogram;
   readonly writes: Histogram;
   readonly events: Histogram;
-  readonly #byBackend = new Map<string, Attributes>();
+  readonly ofBackend: (backend: string) => Attributes = attributeSets(BACKEND);
 
   constructor(meter: Meter) {
     this.duration = meter.createHistogram("eventsourced.persist.batch.duration", {
       description: "How long persist batches took, from sending to the acknowledgement",
       unit: "s",
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     });
     this.writes = meter.createHistogram("eventsourced.persist.batch.writes", {
       description: "Persist calls per batch",
@@ -39,15 +39,6 @@ class PersistBatchMetrics {
       unit: "{event}",
     });
   }
-
-  ofBackend(backend: string): Attributes {
-    let attributes = this.#byBackend.get(backend);
-    if (attributes === undefined) {
-      attributes = Object.freeze({ [BACKEND]: backend });
-      this.#byBackend.set(backend, attributes);
-    }
-    return attributes;
-  }
 }
 
 /** The `persistBatch` hook of `openTelemetry()`. */
@@ -57,27 +48,23 @@ export function persistBatchHook(
 ): NonNullable<Instrumentation["persistBatch"]> {
   const metrics = new PersistBatchMetrics(meter);
   return (batch: PersistBatch) => {
-    const started = now();
-    const span = tracer.startSpan(`${batch.backend} persist batch`, {
-      kind: SpanKind.CLIENT,
-      startTime: started,
-      attributes: {
+    const span = new BatchSpan(
+      tracer,
+      `${batch.backend} persist batch`,
+      SpanKind.CLIENT,
+      {
         [BACKEND]: batch.backend,
         "eventsourced.batch.writes": batch.writes.length,
         "eventsourced.batch.events": batch.events,
         "eventsourced.batch.bytes": batch.bytes,
       },
-      links: traceLinks(batch.writes.map((write) => write.metadata)),
-    });
+      batch.writes.map((write) => write.metadata),
+    );
     return {
       ended(error?: unknown) {
-        const ended = now();
-        if (error !== undefined) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
-        }
-        span.end(ended);
+        const seconds = span.end(error);
         const attributes = metrics.ofBackend(batch.backend);
-        metrics.duration.record((ended - started) / 1000, attributes);
+        metrics.duration.record(seconds, attributes);
         metrics.writes.record(batch.writes.length, attributes);
         metrics.events.record(batch.events, attributes);
       },

@@ -12,15 +12,14 @@ import {
   type Histogram,
   type Meter,
   SpanKind,
-  SpanStatusCode,
   type Tracer,
 } from "@opentelemetry/api";
 import type { PersistedEvent } from "../src/event_log.ts";
 import type { Instrumentation } from "../src/instrumentation.ts";
-import { errorText } from "../src/_error_text.ts";
-import { now } from "./_clock.ts";
 import { ENTITY_TYPE } from "./_attributes.ts";
-import { traceLinks } from "./_trace_links.ts";
+import { BatchSpan } from "./_batch_span.ts";
+import { attributeSets } from "./_attribute_sets.ts";
+import { SECONDS_BUCKETS } from "./_metrics.ts";
 
 /** The attribute naming the projection. */
 export const PROJECTION_NAME = "eventsourced.projection.name";
@@ -31,7 +30,7 @@ class ProjectionMetrics {
   readonly duration: Histogram;
   readonly lag: Gauge;
   readonly position: Gauge;
-  readonly #byName = new Map<string, Attributes>();
+  readonly ofName: (name: string) => Attributes = attributeSets(PROJECTION_NAME);
 
   constructor(meter: Meter) {
     this.events = meter.createCounter("eventsourced.projection.events", {
@@ -41,6 +40,7 @@ class ProjectionMetrics {
     this.duration = meter.createHistogram("eventsourced.projection.batch.duration", {
       description: "How long projection batches took, from the handler to the offset commit",
       unit: "s",
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     });
     this.lag = meter.createGauge("eventsourced.projection.lag", {
       description:
@@ -52,15 +52,6 @@ class ProjectionMetrics {
       unit: "{position}",
     });
   }
-
-  ofName(name: string): Attributes {
-    let attributes = this.#byName.get(name);
-    if (attributes === undefined) {
-      attributes = Object.freeze({ [PROJECTION_NAME]: name });
-      this.#byName.set(name, attributes);
-    }
-    return attributes;
-  }
 }
 
 /** The `projectionBatch` hook of `openTelemetry()`. */
@@ -70,36 +61,36 @@ export function projectionBatchHook(
 ): NonNullable<Instrumentation["projectionBatch"]> {
   const metrics = new ProjectionMetrics(meter);
   return (name: string, events: readonly PersistedEvent[]) => {
-    const started = now();
     const first = events[0]!;
     const last = events[events.length - 1]!;
-    const span = tracer.startSpan(`${name} projection batch`, {
-      kind: SpanKind.CONSUMER,
-      startTime: started,
-      attributes: {
+    const span = new BatchSpan(
+      tracer,
+      `${name} projection batch`,
+      SpanKind.CONSUMER,
+      {
         [PROJECTION_NAME]: name,
         [ENTITY_TYPE]: first.typeName,
         "eventsourced.projection.events": events.length,
         "eventsourced.projection.from_position": first.position,
         "eventsourced.projection.to_position": last.position,
       },
-      links: traceLinks(events.map((event) => event.metadata)),
-    });
+      events.map((event) => event.metadata),
+    );
     return {
       ended(error?: unknown) {
-        const ended = now();
         const attributes = metrics.ofName(name);
-        metrics.duration.record((ended - started) / 1000, attributes);
         if (error !== undefined) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
-        } else {
-          const lag = Math.max(0, (Date.now() - last.writtenAt) / 1000);
-          span.setAttribute("eventsourced.projection.lag", lag);
-          metrics.events.add(events.length, attributes);
-          metrics.lag.record(lag, attributes);
-          metrics.position.record(last.position, attributes);
+          metrics.duration.record(span.end(error), attributes);
+          return;
         }
-        span.end(ended);
+        const lag = Math.max(0, (Date.now() - last.writtenAt) / 1000);
+        metrics.duration.record(
+          span.end(undefined, { "eventsourced.projection.lag": lag }),
+          attributes,
+        );
+        metrics.events.add(events.length, attributes);
+        metrics.lag.record(lag, attributes);
+        metrics.position.record(last.position, attributes);
       },
     };
   };

@@ -13,7 +13,7 @@ import type { Progress } from "./_progress.ts";
 import { retry, type RetryPolicy } from "./_retry.ts";
 import type { ProjectionSettings } from "./_settings.ts";
 import type { ProjectionContext } from "./projection_options.ts";
-import { observeBatch } from "./_batch_observer.ts";
+import { observeBatch } from "../src/_observed_batch.ts";
 
 type Outcome = "ok" | "stop";
 

@@ -1,23 +1,15 @@
 // What a SQL event log tells `Instrumentation.persistBatch` about a group-commit batch. Only a
 // log given an instrumentation with that hook builds the description, so a log without one
-// pays a single check per batch.
+// pays nothing per batch.
 
-import type {
-  Instrumentation,
-  PersistBatch,
-  PersistBatchObserver,
-} from "../../src/instrumentation.ts";
+import type { Instrumentation, PersistBatch } from "../../src/instrumentation.ts";
+import { type BatchObserver, observeBatch } from "../../src/_observed_batch.ts";
 import type { AppendEntry } from "./append_params.ts";
 
 /** Starts observing a batch; `undefined` when nothing observes it. */
-export type ObserveBatch = (
-  batch: readonly AppendEntry[],
-) => PersistBatchObserver | undefined;
+export type ObserveBatch = (batch: readonly AppendEntry[]) => BatchObserver | undefined;
 
-/**
- * The batch observer of a log on `backend` with `instrumentation`; `undefined` without a
- * `persistBatch` hook. A hook that throws observes nothing: it must never fail a write.
- */
+/** The batch observer of a log on `backend`; `undefined` without a `persistBatch` hook. */
 export function batchObserver(
   instrumentation: Instrumentation | undefined,
   backend: string,
@@ -33,19 +25,6 @@ export function batchObserver(
       for (const event of entry.events) bytes += event.length;
       writes.push({ typeName: entry.typeName, id: entry.id, metadata: entry.metadata });
     }
-    let observer: PersistBatchObserver | undefined;
-    try {
-      observer = hook({ backend, writes, events, bytes });
-    } catch {
-      return undefined;
-    }
-    return observer === undefined ? undefined : {
-      ended(error?: unknown) {
-        try {
-          if (error === undefined) observer.ended();
-          else observer.ended(error);
-        } catch { /* a hook must not fail the write */ }
-      },
-    };
+    return observeBatch(hook, { backend, writes, events, bytes });
   };
 }

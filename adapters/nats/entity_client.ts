@@ -355,7 +355,7 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
       ...metadataHeaders(1, observed?.metadata ?? withId),
     ];
     const deadline = performance.now() + read.timeout;
-    const sent = this.#send(type, id, fields, body, codecs, deadline, read.signal, where);
+    const sent = this.#attempts(type, id, fields, body, codecs, deadline, read.signal, where);
     if (observed === undefined) return await sent as SendResult<Sets[Type]["commands"][Name]>;
     let result: Result<unknown, unknown> | Duplicate;
     try {
@@ -366,21 +366,6 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     }
     observed.resolved(result);
     return result as SendResult<Sets[Type]["commands"][Name]>;
-  }
-
-  async #send(
-    type: string,
-    id: string,
-    fields: readonly (readonly [string, string])[],
-    body: Uint8Array,
-    codecs: ResolvedCommandCodecs,
-    deadline: number,
-    signal: AbortSignal | undefined,
-    where: string,
-  ): Promise<Result<unknown, unknown> | Duplicate> {
-    const config = await this.#clusterConfig(deadline, signal, where);
-    const subject = shardSubject(this.#cluster, type, shardOf(id, config.shards));
-    return await this.#attempts(subject, fields, body, codecs, deadline, signal, where);
   }
 
   /**
@@ -510,7 +495,8 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
   }
 
   async #attempts(
-    subject: string,
+    type: string,
+    id: string,
     fields: readonly (readonly [string, string])[],
     body: Uint8Array,
     codecs: ResolvedCommandCodecs,
@@ -518,6 +504,8 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     signal: AbortSignal | undefined,
     where: string,
   ): Promise<Result<unknown, unknown> | Duplicate> {
+    const config = await this.#clusterConfig(deadline, signal, where);
+    const subject = shardSubject(this.#cluster, type, shardOf(id, config.shards));
     // Whether an attempt may have reached a host that applied it: then running out of time
     // is "timeout" (outcome unknown), otherwise "unavailable" (nothing was done).
     let mayHaveApplied = false;
