@@ -13,19 +13,19 @@ import { errorText } from "../src/_error_text.ts";
 import { now } from "./_clock.ts";
 import { traceLinks } from "./_trace_links.ts";
 
-/** A batch's span, started now. */
+/** A batch's span, started now; without a tracer only its duration is measured. */
 export class BatchSpan {
-  readonly #span: Span;
+  readonly #span: Span | undefined;
   readonly #started = now();
 
   constructor(
-    tracer: Tracer,
+    tracer: Tracer | undefined,
     name: string,
     kind: SpanKind.CLIENT | SpanKind.CONSUMER,
     attributes: Attributes,
     metadata: Iterable<EventMetadata>,
   ) {
-    this.#span = tracer.startSpan(name, {
+    this.#span = tracer?.startSpan(name, {
       kind,
       startTime: this.#started,
       attributes,
@@ -39,11 +39,14 @@ export class BatchSpan {
    */
   end(error: unknown, attributes?: Attributes): number {
     const ended = now();
-    if (error !== undefined) {
-      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
+    const span = this.#span;
+    if (span !== undefined) {
+      if (error !== undefined) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
+      }
+      if (attributes !== undefined) span.setAttributes(attributes);
+      span.end(ended);
     }
-    if (attributes !== undefined) this.#span.setAttributes(attributes);
-    this.#span.end(ended);
     return (ended - this.#started) / 1000;
   }
 }

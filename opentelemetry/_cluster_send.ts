@@ -25,7 +25,7 @@ const ANSWERS: ReadonlySet<string> = new Set(["reply", "reject", "duplicate"]);
 
 /** The `clusterSend` hook of `openTelemetry()`. */
 export function clusterSendHook(
-  tracer: Tracer,
+  tracer: Tracer | undefined,
   meter: Meter,
 ): NonNullable<Instrumentation["clusterSend"]> {
   const duration: Histogram = meter.createHistogram("eventsourced.cluster.send.duration", {
@@ -36,8 +36,8 @@ export function clusterSendHook(
   const ofSend = attributeSets(ENTITY_TYPE, COMMAND_OUTCOME);
   return (typeName: string, id: string, command: string, metadata: EventMetadata) => {
     const started = now();
-    const parent = parentContext(metadata);
-    const span = tracer.startSpan(`${typeName} send`, {
+    const parent = tracer === undefined ? undefined : parentContext(metadata);
+    const span = tracer?.startSpan(`${typeName} send`, {
       kind: SpanKind.CLIENT,
       startTime: started,
       attributes: {
@@ -48,18 +48,23 @@ export function clusterSendHook(
         "messaging.system": "nats",
       },
     }, parent);
+    const spanContext = span?.spanContext();
     return {
-      metadata: withSendContext(metadata, formatTraceparent(span.spanContext()), parent),
+      metadata: spanContext === undefined || !trace.isSpanContextValid(spanContext)
+        ? metadata
+        : withSendContext(metadata, formatTraceparent(spanContext), parent!),
       ended(outcome: CommandOutcome, error?: unknown) {
         const ended = now();
-        span.setAttribute(COMMAND_OUTCOME, outcome);
-        if (!ANSWERS.has(outcome)) {
-          span.setStatus({
-            code: SpanStatusCode.ERROR,
-            message: error === undefined ? outcome : errorText(error),
-          });
+        if (span !== undefined) {
+          span.setAttribute(COMMAND_OUTCOME, outcome);
+          if (!ANSWERS.has(outcome)) {
+            span.setStatus({
+              code: SpanStatusCode.ERROR,
+              message: error === undefined ? outcome : errorText(error),
+            });
+          }
+          span.end(ended);
         }
-        span.end(ended);
         duration.record((ended - started) / 1000, ofSend(typeName, outcome));
       },
     };

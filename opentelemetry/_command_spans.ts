@@ -17,13 +17,14 @@ const ANSWERS: ReadonlySet<string> = new Set(["reply", "reject", "emit", "duplic
 
 /** Follows one command; made by the `command` hook of `openTelemetry()`. */
 export class CommandSpans implements CommandObserver {
-  readonly #tracer: Tracer;
+  // Undefined when no SDK records spans: then only the metrics are kept.
+  readonly #tracer: Tracer | undefined;
   readonly #metrics: CoreMetrics;
   readonly #typeName: string;
   readonly #id: string;
   readonly #commandId: string | undefined;
   readonly #waiting: number;
-  readonly #parent: Context;
+  readonly #parent: Context | undefined;
   readonly #arrived: number;
   #started = 0;
   #persisting = 0;
@@ -33,7 +34,7 @@ export class CommandSpans implements CommandObserver {
   #span: Span | undefined;
 
   constructor(
-    tracer: Tracer,
+    tracer: Tracer | undefined,
     metrics: CoreMetrics,
     typeName: string,
     id: string,
@@ -46,7 +47,7 @@ export class CommandSpans implements CommandObserver {
     this.#id = id;
     this.#commandId = metadata.commandId;
     this.#waiting = waiting;
-    this.#parent = parentContext(metadata);
+    this.#parent = tracer === undefined ? undefined : parentContext(metadata);
     this.#arrived = now();
     metrics.mailboxDepth.record(waiting, metrics.ofType(typeName));
   }
@@ -58,6 +59,7 @@ export class CommandSpans implements CommandObserver {
   persisting(events: number, metadata: EventMetadata): EventMetadata {
     this.#persisting = now();
     this.#events = events;
+    if (this.#tracer === undefined) return metadata;
     const spanContext = this.#commandSpan().spanContext();
     if (!trace.isSpanContextValid(spanContext)) return metadata;
     return withTraceContext(
@@ -80,6 +82,7 @@ export class CommandSpans implements CommandObserver {
       metrics.ofCommand(this.#typeName, outcome),
     );
     if (outcome === "mailbox-full") metrics.overloads.add(1, metrics.ofType(this.#typeName));
+    if (this.#tracer === undefined) return;
     const span = this.#commandSpan();
     if (!span.isRecording()) {
       span.end(ended);
@@ -98,7 +101,7 @@ export class CommandSpans implements CommandObserver {
       });
       if (error instanceof Error) span.recordException(error, ended);
     }
-    this.#phases(trace.setSpan(this.#parent, span), ended);
+    this.#phases(trace.setSpan(this.#parent!, span), ended);
     span.end(ended);
   }
 
@@ -120,11 +123,11 @@ export class CommandSpans implements CommandObserver {
   }
 
   #child(name: string, start: number, end: number, parent: Context): void {
-    this.#tracer.startSpan(name, { startTime: start }, parent).end(end);
+    this.#tracer!.startSpan(name, { startTime: start }, parent).end(end);
   }
 
   #commandSpan(): Span {
-    return this.#span ??= this.#tracer.startSpan(
+    return this.#span ??= this.#tracer!.startSpan(
       `${this.#typeName} command`,
       {
         startTime: this.#arrived,

@@ -9,7 +9,7 @@ import { projectionBatchHook } from "./_projection_batch.ts";
 
 /** The edge hooks reporting to `tracer` and `meter`. */
 export function edgeHooks(
-  tracer: Tracer,
+  tracer: Tracer | undefined,
   meter: Meter,
 ): Pick<Instrumentation, "persistBatch" | "projectionBatch" | "clusterSend"> {
   return {

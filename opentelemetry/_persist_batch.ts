@@ -43,7 +43,7 @@ class PersistBatchMetrics {
 
 /** The `persistBatch` hook of `openTelemetry()`. */
 export function persistBatchHook(
-  tracer: Tracer,
+  tracer: Tracer | undefined,
   meter: Meter,
 ): NonNullable<Instrumentation["persistBatch"]> {
   const metrics = new PersistBatchMetrics(meter);

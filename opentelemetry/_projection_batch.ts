@@ -56,7 +56,7 @@ class ProjectionMetrics {
 
 /** The `projectionBatch` hook of `openTelemetry()`. */
 export function projectionBatchHook(
-  tracer: Tracer,
+  tracer: Tracer | undefined,
   meter: Meter,
 ): NonNullable<Instrumentation["projectionBatch"]> {
   const metrics = new ProjectionMetrics(meter);

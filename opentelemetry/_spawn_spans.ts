@@ -10,21 +10,21 @@ import { parentContext } from "./_parent_context.ts";
 
 /** Follows one spawn; made by the `spawn` hook of `openTelemetry()`. */
 export class SpawnSpans implements SpawnObserver {
-  readonly #tracer: Tracer;
+  readonly #tracer: Tracer | undefined;
   readonly #metrics: CoreMetrics;
   readonly #typeName: string;
   readonly #id: string;
-  readonly #parent: Context;
+  readonly #parent: Context | undefined;
   readonly #began: number;
   #loaded = 0;
   #snapshotSeqNo: number | null = null;
 
-  constructor(tracer: Tracer, metrics: CoreMetrics, typeName: string, id: string) {
+  constructor(tracer: Tracer | undefined, metrics: CoreMetrics, typeName: string, id: string) {
     this.#tracer = tracer;
     this.#metrics = metrics;
     this.#typeName = typeName;
     this.#id = id;
-    this.#parent = parentContext(undefined);
+    this.#parent = tracer === undefined ? undefined : parentContext(undefined);
     this.#began = now();
   }
 
@@ -43,6 +43,7 @@ export class SpawnSpans implements SpawnObserver {
     );
     if (events > 0) metrics.replayEvents.add(events, metrics.ofType(typeName));
     const tracer = this.#tracer;
+    if (tracer === undefined) return;
     const span = tracer.startSpan(`${typeName} spawn`, {
       startTime: this.#began,
       attributes: { [ENTITY_TYPE]: typeName, [ENTITY_ID]: this.#id, [REPLAY_EVENTS]: events },
@@ -61,7 +62,7 @@ export class SpawnSpans implements SpawnObserver {
       });
       if (error instanceof Error) span.recordException(error, ended);
     }
-    const parent = trace.setSpan(this.#parent, span);
+    const parent = trace.setSpan(this.#parent!, span);
     let replayFrom = this.#began;
     if (this.#loaded !== 0) {
       tracer.startSpan("snapshot load", { startTime: this.#began }, parent).end(this.#loaded);

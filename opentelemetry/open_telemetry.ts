@@ -11,6 +11,7 @@ import { quote } from "../src/_validate.ts";
 import { CoreMetrics } from "./_metrics.ts";
 import { CommandSpans } from "./_command_spans.ts";
 import { SpawnSpans } from "./_spawn_spans.ts";
+import { isNoopMeter, isNoopTracerProvider } from "./_noop.ts";
 import { edgeHooks } from "./_edges.ts";
 
 /**
@@ -39,7 +40,10 @@ export const INSTRUMENTATION_SCOPE = "eventsourced";
  * ```
  */
 export interface OpenTelemetryOptions {
-  /** Where spans go; default: the global one (`trace.getTracerProvider()`). */
+  /**
+   * Where spans go; default: the global one (`trace.getTracerProvider()`), taken when
+   * `openTelemetry()` is called, so register the SDK first.
+   */
   tracerProvider?: TracerProvider | undefined;
   /**
    * Where metrics go; default: the global one (`metrics.getMeterProvider()`), taken when
@@ -51,7 +55,9 @@ export interface OpenTelemetryOptions {
 /**
  * An {@linkcode Instrumentation} that makes OpenTelemetry spans and metrics of what the
  * entities do, to pass as the `instrumentation` option of `spawn` or `EntityRegistry`. Built on
- * `@opentelemetry/api` only: without an SDK registered it is the API's no-op and costs little.
+ * `@opentelemetry/api` only. Register the SDK first: providers that are the API's no-op (no SDK
+ * registered when `openTelemetry()` is called) are left out, and with neither a tracer nor a
+ * meter provider of an SDK it returns no hooks at all, so it costs nothing.
  *
  * Spans: `<type> command` (children `mailbox wait`, `decide`, `persist`, `apply and reply`)
  * and `<type> spawn` (children `snapshot load`, `replay`), under the caller's active span or
@@ -101,8 +107,13 @@ export function openTelemetry(options?: OpenTelemetryOptions): Instrumentation {
       }: expected a MeterProvider`,
     );
   }
-  const tracer = tracerProvider.getTracer(INSTRUMENTATION_SCOPE);
-  const core = new CoreMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE));
+  const tracer = isNoopTracerProvider(tracerProvider)
+    ? undefined
+    : tracerProvider.getTracer(INSTRUMENTATION_SCOPE);
+  const meter = meterProvider.getMeter(INSTRUMENTATION_SCOPE);
+  // Without an SDK there is nothing to record: no hooks, so the core skips them at no cost.
+  if (tracer === undefined && isNoopMeter(meter)) return {};
+  const core = new CoreMetrics(meter);
   return {
     command: (typeName, id, metadata, waiting) =>
       new CommandSpans(tracer, core, typeName, id, metadata, waiting),
@@ -112,6 +123,6 @@ export function openTelemetry(options?: OpenTelemetryOptions): Instrumentation {
       core.liveEntities.add(change, attributes);
       if (passivated) core.passivations.add(1, attributes);
     },
-    ...edgeHooks(tracer, meterProvider.getMeter(INSTRUMENTATION_SCOPE)),
+    ...edgeHooks(tracer, meter),
   };
 }

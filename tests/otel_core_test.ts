@@ -3,7 +3,7 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { context, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, metrics, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
   EntityRegistry,
@@ -292,7 +292,15 @@ test("a registry reports its live entities and passivations", async () => {
   );
 });
 
-test("with no SDK registered, openTelemetry() records nothing and stores the metadata as sent", async () => {
+test("with no SDK registered, openTelemetry() gives no hooks and the metadata stays as sent", async () => {
+  assert.deepEqual(openTelemetry(), {});
+  assert.deepEqual(
+    openTelemetry({
+      tracerProvider: trace.getTracerProvider(),
+      meterProvider: metrics.getMeterProvider(),
+    }),
+    {},
+  );
   const eventLog = new MemoryEventLog();
   const ref = await spawn(counter, "a", { eventLog, binarize, instrumentation: openTelemetry() });
   const metadata = { commandId: "c-1", headers: { user: "ada" } };
@@ -300,6 +308,59 @@ test("with no SDK registered, openTelemetry() records nothing and stores the met
   await ref.stop();
   assert.deepEqual(await storedMetadata(eventLog, "a"), [metadata]);
   assert.equal(trace.getSpan(context.active()), undefined);
+});
+
+test("by default the globally registered SDK is used", async () => {
+  const otel = sdk();
+  assert.ok(trace.setGlobalTracerProvider(otel.tracerProvider));
+  assert.ok(metrics.setGlobalMeterProvider(otel.meterProvider));
+  try {
+    const instrumentation = openTelemetry();
+    const ref = await spawn(counter, "a", {
+      eventLog: new MemoryEventLog(),
+      binarize,
+      instrumentation,
+    });
+    await ref.handleCommand(increase(1));
+    await ref.stop();
+    assert.equal(otel.named("counter command").length, 1);
+    const type = { "eventsourced.entity.type": "counter" };
+    assert.equal(
+      (await otel.value("eventsourced.mailbox.depth", type) as { count: number }).count,
+      1,
+    );
+  } finally {
+    trace.disable();
+    metrics.disable();
+  }
+});
+
+test("with only a meter provider of an SDK, metrics are recorded and no trace context is written", async () => {
+  const otel = sdk();
+  const eventLog = new MemoryEventLog();
+  const instrumentation = openTelemetry({ meterProvider: otel.meterProvider });
+  const ref = await spawn(counter, "a", { eventLog, binarize, instrumentation });
+  await ref.handleCommand(increase(1));
+  await ref.stop();
+  assert.deepEqual(await storedMetadata(eventLog, "a"), [{}]);
+  const outcome = { "eventsourced.entity.type": "counter", "eventsourced.command.outcome": "emit" };
+  const duration = await otel.value("eventsourced.command.duration", outcome);
+  assert.equal((duration as { count: number }).count, 1);
+  assert.equal(otel.spans.getFinishedSpans().length, 0);
+});
+
+test("with only a tracer provider of an SDK, spans are made", async () => {
+  const otel = sdk();
+  const instrumentation = openTelemetry({ tracerProvider: otel.tracerProvider });
+  const ref = await spawn(counter, "a", {
+    eventLog: new MemoryEventLog(),
+    binarize,
+    instrumentation,
+  });
+  await ref.handleCommand(increase(1));
+  await ref.stop();
+  assert.equal(otel.named("counter command").length, 1);
+  assert.equal(otel.named("counter spawn").length, 1);
 });
 
 test("bad options of openTelemetry are refused with a clear error", () => {

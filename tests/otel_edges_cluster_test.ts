@@ -118,7 +118,7 @@ test("a failed send ends its span with an error status and the failure reason", 
   await sdk.shutdown();
 });
 
-test("without instrumentation nothing is added to what crosses the hop; a hook that throws fails no send", async () => {
+test("without instrumentation or without a tracer nothing is added to what crosses the hop; a hook that throws fails no send", async () => {
   const cluster = uniqueCluster();
   const log = new GatedLog();
   const host = await startHost(server.tcpUrl!, cluster, log);
@@ -149,10 +149,25 @@ test("without instrumentation nothing is added to what crosses the hop; a hook t
       },
     });
     await sneaky.send("account", "ann", "deposit", { amount: 5 }, { commandId: "p3", metadata });
+    // Metrics without a tracer: the send is measured, its metadata left as it is.
+    const sdk = new Sdk();
+    const measured = new EntityClient(nc, {
+      cluster,
+      entities: { account: accountCommands },
+      instrumentation: openTelemetry({ meterProvider: sdk.meterProvider }),
+    });
+    await measured.send("account", "ann", "deposit", { amount: 5 }, { commandId: "p4", metadata });
+    const sent = await sdk.value("eventsourced.cluster.send.duration", {
+      "eventsourced.entity.type": "account",
+      "eventsourced.command.outcome": "reply",
+    });
+    assert.equal((sent as { count: number }).count, 1);
+    assert.equal(sdk.spans.getFinishedSpans().length, 0);
+    await sdk.shutdown();
     const events = await collect(log.inner.eventsById("account", "ann", 1));
     assert.deepEqual(
       events.map((event) => event.metadata),
-      ["p1", "p2", "p3"].map((commandId) => ({ commandId, ...metadata })),
+      ["p1", "p2", "p3", "p4"].map((commandId) => ({ commandId, ...metadata })),
     );
     assert.throws(
       () => new EntityClient(nc, { cluster, instrumentation: { clusterSend: 1 } as never }),
