@@ -1,5 +1,7 @@
-// The span of one batch (a persist batch, a projection batch): linked to the command spans
-// whose trace context its metadata carry, ended with an error status when the batch failed.
+// The span of one batch (a persist batch, a projection batch): the root of a trace of its own,
+// since a batch serves many commands and whatever context was active when it was scheduled is
+// no more its parent than any other; linked instead to the command spans whose trace context
+// its metadata carry. Ended with an error status when the batch failed.
 
 import {
   type Attributes,
@@ -27,6 +29,7 @@ export class BatchSpan {
   ) {
     this.#span = tracer?.startSpan(name, {
       kind,
+      root: true,
       startTime: this.#started,
       attributes,
       links: traceLinks(metadata),

@@ -74,6 +74,7 @@ export function testSqlEdges(backend: SqlBackend): void {
       );
       for (const span of batches) {
         assert.equal(span.kind, 2); // SpanKind.CLIENT
+        assert.equal(span.parentSpanContext, undefined); // a trace of its own, linked
         assert.equal(span.attributes["eventsourced.backend"], backend.name);
         assert.equal(span.status.code, 0);
       }
@@ -118,6 +119,8 @@ export function testSqlEdges(backend: SqlBackend): void {
       assert.ok(projected.length >= 5, `${projected.length} projection batches`);
       assert.equal(sumOf(projected, "eventsourced.projection.events"), 24);
       for (const span of projected) {
+        assert.equal(span.kind, 4); // SpanKind.CONSUMER
+        assert.equal(span.parentSpanContext, undefined);
         assert.equal(span.attributes["eventsourced.projection.name"], name);
         assert.equal(span.attributes["eventsourced.entity.type"], typeName);
       }
