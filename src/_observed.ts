@@ -45,17 +45,15 @@ export class ObservedCommand {
     this.#onError = onError;
   }
 
-  /** Asks `instrumentation.command` for an observer; `undefined` when it gives none. */
+  /** Asks the `command` hook for an observer; `undefined` when it gives none. */
   static start(
-    instrumentation: Instrumentation,
+    hook: NonNullable<Instrumentation["command"]>,
     onError: (error: Error) => void,
     typeName: string,
     id: string,
     metadata: EventMetadata,
     waiting: number,
   ): ObservedCommand | undefined {
-    const hook = instrumentation.command;
-    if (hook === undefined) return undefined;
     let observer: CommandObserver | undefined;
     try {
       observer = hook(typeName, id, metadata, waiting);

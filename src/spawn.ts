@@ -172,6 +172,7 @@ export function entityConfig<State, Event>(
     deduplicationWindow: options.deduplicationWindow ?? DEFAULT_DEDUPLICATION_WINDOW,
     onError: options.onError ?? reportToConsole,
     instrumentation: options.instrumentation,
+    observeCommand: options.instrumentation?.command,
     persistOptions: eventVersion === undefined || eventVersion === 1
       ? undefined
       : Object.freeze({ version: eventVersion }),
