@@ -25,6 +25,12 @@ export function assertInstrumentation(where: string, value: Instrumentation | un
   }
 }
 
+/** Whether `value` has any hook: one without (`{}`) is no instrumentation at all. */
+export function hasHooks(value: Instrumentation | undefined): value is Instrumentation {
+  return value !== undefined &&
+    HOOKS.some((hook) => (value as Record<string, unknown>)[hook] !== undefined);
+}
+
 function hookFailed(onError: (error: Error) => void, hook: string, cause: unknown): void {
   try {
     onError(new Error(`Instrumentation hook ${hook} threw; the work went on`, { cause }));
