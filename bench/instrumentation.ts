@@ -8,17 +8,20 @@
 //   bun run bench/instrumentation.ts
 //   node scripts/build_npm.mjs && node dist/npm/bench/instrumentation.js
 //
-// Two workloads on one entity, sequential awaited commands: `emit` (one event persisted to a
-// MemoryEventLog, the core bench's sequential row) and `reply` (no I/O: the per-command
-// overhead at its starkest). The variants take turns within each run; each figure is the
+// Three workloads on one entity, sequential awaited commands: `emit` (one event persisted to a
+// MemoryEventLog, the core bench's sequential row), `reply` (no I/O: the per-command overhead
+// at its starkest) and `emit, PGlite` (one event per command into an in-memory PGlite). The variants take turns within each run; each figure is the
 // median of --runs runs, and the ratio is against no instrumentation in the same run.
 
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { PGlite } from "@electric-sql/pglite";
+import { PgliteEventLog } from "../adapters/pglite/mod.ts";
 import {
   type Command,
   emitAndReply,
+  type EventLog,
   type Instrumentation,
   jsonBinarize,
   MemoryEventLog,
@@ -45,7 +48,7 @@ const replyState: Command<number, Event, number, never> = {
 const argv = (globalThis as unknown as { process?: { argv: string[] } }).process?.argv ?? [];
 const runsIndex = argv.indexOf("--runs");
 const RUNS = runsIndex >= 0 ? Number(argv[runsIndex + 1]) : 7;
-const COMMANDS = 200_000;
+const COMMANDS = 100_000;
 
 /** Takes what the batch processor hands over and drops it. */
 class DroppingExporter implements SpanExporter {
@@ -91,13 +94,31 @@ const variants: [string, Instrumentation | undefined][] = [
   ["openTelemetry(), SDK", openTelemetry({ tracerProvider, meterProvider })],
 ];
 
+interface Workload {
+  readonly name: string;
+  readonly command: Command<number, Event, number, never>;
+  readonly count: number;
+  readonly eventLog: () => EventLog;
+}
+
+const pglite = await PGlite.create();
+const pgliteLog = new PgliteEventLog(pglite);
+await pgliteLog.setup();
+const workloads: Workload[] = [
+  { name: "emit", command: emitOne, count: COMMANDS, eventLog: () => new MemoryEventLog() },
+  { name: "reply", command: replyState, count: COMMANDS, eventLog: () => new MemoryEventLog() },
+  { name: "emit, PGlite", command: emitOne, count: COMMANDS / 40, eventLog: () => pgliteLog },
+];
+
+let entities = 0;
 async function commandRate(
-  command: Command<number, Event, number, never>,
+  { command, eventLog }: Workload,
   instrumentation: Instrumentation | undefined,
   count: number,
 ): Promise<number> {
-  const ref = await spawn(counter, "one", {
-    eventLog: new MemoryEventLog(),
+  // A new entity each time, so no measurement replays the events of another.
+  const ref = await spawn(counter, `e${++entities}`, {
+    eventLog: eventLog(),
     binarize,
     instrumentation,
   });
@@ -108,50 +129,49 @@ async function commandRate(
   return count / seconds;
 }
 
-const workloads: [string, Command<number, Event, number, never>][] = [
-  ["emit", emitOne],
-  ["reply", replyState],
-];
 const samples = new Map<string, number[]>();
 const ratios = new Map<string, number[]>();
-for (const [workload, command] of workloads) {
+for (const workload of workloads) {
   for (const [name, instrumentation] of variants) {
-    await commandRate(command, instrumentation, COMMANDS / 10); // warm-up
-    samples.set(`${workload}/${name}`, []);
-    ratios.set(`${workload}/${name}`, []);
+    await commandRate(workload, instrumentation, workload.count / 10); // warm-up
+    samples.set(`${workload.name}/${name}`, []);
+    ratios.set(`${workload.name}/${name}`, []);
   }
 }
 for (let run = 0; run < RUNS; run++) {
-  for (const [workload, command] of workloads) {
+  for (const workload of workloads) {
     const rates = new Map<string, number>();
     // Each variant goes first in turn, so none always runs in the same place.
     for (let i = 0; i < variants.length; i++) {
       const [name, instrumentation] = variants[(run + i) % variants.length]!;
-      rates.set(name, await commandRate(command, instrumentation, COMMANDS));
+      rates.set(name, await commandRate(workload, instrumentation, workload.count));
     }
     for (const [name] of variants) {
-      samples.get(`${workload}/${name}`)!.push(rates.get(name)!);
-      ratios.get(`${workload}/${name}`)!.push(rates.get(name)! / rates.get("none")!);
+      samples.get(`${workload.name}/${name}`)!.push(rates.get(name)!);
+      ratios.get(`${workload.name}/${name}`)!.push(rates.get(name)! / rates.get("none")!);
     }
   }
 }
 await tracerProvider.forceFlush();
 
-console.log(
-  `${runtimeName()}, ${COMMANDS.toLocaleString("en-US")} commands, median of ${RUNS} runs`,
-);
-console.log("| workload | instrumentation | commands/s | ratio to none |");
-console.log("| -------- | --------------- | ---------: | ------------: |");
-for (const [workload] of workloads) {
+console.log(`${runtimeName()}, median of ${RUNS} runs`);
+console.log("| workload | commands | instrumentation | commands/s | ratio to none |");
+console.log("| -------- | -------: | --------------- | ---------: | ------------: |");
+for (const workload of workloads) {
   for (const [name] of variants) {
-    const key = `${workload}/${name}`;
-    console.log(
-      `| ${workload} | ${name} | ${rate(median(samples.get(key)!))} | ${
-        median(ratios.get(key)!).toFixed(2)
-      } |`,
-    );
+    const key = `${workload.name}/${name}`;
+    const figures = [
+      workload.name,
+      rate(workload.count),
+      name,
+      rate(median(samples.get(key)!)),
+      median(ratios.get(key)!).toFixed(2),
+    ];
+    console.log(`| ${figures.join(" | ")} |`);
   }
 }
 console.log(`(spans handed to the exporter: ${exporter.exported.toLocaleString("en-US")})`);
 await tracerProvider.shutdown();
 await meterProvider.shutdown();
+await pgliteLog.close();
+await pglite.close();

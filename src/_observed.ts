@@ -25,6 +25,12 @@ export function assertInstrumentation(where: string, value: Instrumentation | un
   }
 }
 
+/** Whether `value` has any hook: one without (`{}`) is no instrumentation at all. */
+export function hasHooks(value: Instrumentation | undefined): value is Instrumentation {
+  return value !== undefined &&
+    HOOKS.some((hook) => (value as Record<string, unknown>)[hook] !== undefined);
+}
+
 function hookFailed(onError: (error: Error) => void, hook: string, cause: unknown): void {
   try {
     onError(new Error(`Instrumentation hook ${hook} threw; the work went on`, { cause }));
@@ -45,17 +51,15 @@ export class ObservedCommand {
     this.#onError = onError;
   }
 
-  /** Asks `instrumentation.command` for an observer; `undefined` when it gives none. */
+  /** Asks the `command` hook for an observer; `undefined` when it gives none. */
   static start(
-    instrumentation: Instrumentation,
+    hook: NonNullable<Instrumentation["command"]>,
     onError: (error: Error) => void,
     typeName: string,
     id: string,
     metadata: EventMetadata,
     waiting: number,
   ): ObservedCommand | undefined {
-    const hook = instrumentation.command;
-    if (hook === undefined) return undefined;
     let observer: CommandObserver | undefined;
     try {
       observer = hook(typeName, id, metadata, waiting);

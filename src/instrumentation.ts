@@ -16,8 +16,9 @@ import type { EventMetadata } from "./event_metadata.ts";
 import type { PersistedEvent } from "./event_log.ts";
 
 /**
- * How a command ended: its effect (`"reply"`, `"reject"`, `"emit"`), a `"duplicate"` of a
- * command already applied, or the `HandleCommandFailure` reason it failed with.
+ * How a command ended: its effect (`"reply"`, `"reject"`, `"emit"`; an emit of no events
+ * writes nothing and counts as `"reply"`), a `"duplicate"` of a command already applied, or the
+ * `HandleCommandFailure` reason it failed with (`"error"` for anything else thrown).
  *
  * @example Count outcomes
  * ```ts

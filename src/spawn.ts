@@ -26,7 +26,7 @@ import {
 } from "./_options.ts";
 import { errorText } from "./_error_text.ts";
 import type { Instrumentation } from "./instrumentation.ts";
-import { assertInstrumentation, ObservedSpawn } from "./_observed.ts";
+import { assertInstrumentation, hasHooks, ObservedSpawn } from "./_observed.ts";
 
 /**
  * Options of {@linkcode spawn}.
@@ -171,7 +171,7 @@ export function entityConfig<State, Event>(
     commandBufferSize: options.commandBufferSize ?? DEFAULT_COMMAND_BUFFER_SIZE,
     deduplicationWindow: options.deduplicationWindow ?? DEFAULT_DEDUPLICATION_WINDOW,
     onError: options.onError ?? reportToConsole,
-    instrumentation: options.instrumentation,
+    instrumentation: hasHooks(options.instrumentation) ? options.instrumentation : undefined,
     persistOptions: eventVersion === undefined || eventVersion === 1
       ? undefined
       : Object.freeze({ version: eventVersion }),
