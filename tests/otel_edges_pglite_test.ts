@@ -1,5 +1,5 @@
 // The edge hooks of PgliteEventLog and of a projection on PGlite, with the real
-// OpenTelemetry SDK (see _otel_edges_sql.ts).
+// OpenTelemetry SDK (see _otel_edges_log.ts).
 
 import { after, before } from "node:test";
 import { PGlite } from "@electric-sql/pglite";
@@ -8,7 +8,7 @@ import {
   type PgliteEventLogOptions,
   PgliteOffsetStore,
 } from "../adapters/pglite/mod.ts";
-import { testSqlEdges } from "./_otel_edges_sql.ts";
+import { testLogEdges } from "./_otel_edges_log.ts";
 
 let db: PGlite;
 
@@ -22,8 +22,9 @@ after(async () => {
   await db?.close();
 });
 
-testSqlEdges({
+testLogEdges({
   name: "pglite",
+  groupCommit: true,
   eventLog: (options) => new PgliteEventLog(db, options as PgliteEventLogOptions),
   offsetStore: () => new PgliteOffsetStore(db) as never,
 });

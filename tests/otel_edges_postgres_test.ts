@@ -1,5 +1,5 @@
 // The edge hooks of PostgresEventLog and of a projection on PostgreSQL (a real server started
-// for this file), with the real OpenTelemetry SDK (see _otel_edges_sql.ts).
+// for this file), with the real OpenTelemetry SDK (see _otel_edges_log.ts).
 
 import { after, before } from "node:test";
 import postgres from "postgres";
@@ -9,7 +9,7 @@ import {
   PostgresOffsetStore,
 } from "../adapters/postgres/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
-import { testSqlEdges } from "./_otel_edges_sql.ts";
+import { testLogEdges } from "./_otel_edges_log.ts";
 
 let server: PostgresServer;
 let sql: postgres.Sql;
@@ -25,8 +25,9 @@ after(async () => {
   await server?.stop();
 });
 
-testSqlEdges({
+testLogEdges({
   name: "postgres",
+  groupCommit: true,
   eventLog: (options) => new PostgresEventLog(sql, options as PostgresEventLogOptions),
   offsetStore: () => new PostgresOffsetStore(sql, { lockPollMs: 50 }) as never,
 });

@@ -54,6 +54,9 @@ import { StreamAdmin } from "./_stream_admin.ts";
 import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
 import { callSignal } from "../../src/_call_options.ts";
 import { readPersistOptions } from "../../src/_persist_options.ts";
+import type { Instrumentation } from "../../src/instrumentation.ts";
+import { observeBatch } from "../../src/_observed_batch.ts";
+import { assertInstrumentation } from "../../src/_observed.ts";
 
 // Entities whose head (last seqNo, stream sequence) a log remembers, so a persist right after
 // the previous one needs no lookup.
@@ -133,6 +136,7 @@ export class NatsEventLog implements EventLog {
   readonly #maxEventBytes: number;
   readonly #heads = new RecentMap<string, EntityHead>(MAX_REMEMBERED_HEADS);
   readonly #admin: StreamAdmin;
+  readonly #persistBatch: Instrumentation["persistBatch"];
   readonly #messages = {
     last: (filter: string) => this.#get({ last_by_subj: filter }),
     get: (query: MessageQuery) => this.#get(query),
@@ -155,6 +159,8 @@ export class NatsEventLog implements EventLog {
       throw new TypeError("Invalid nc: expected a NATS connection");
     }
     const read = readOptions("NatsEventLog", options, LOG_OPTION_RULES);
+    assertInstrumentation("NatsEventLog", read.instrumentation);
+    this.#persistBatch = read.instrumentation?.persistBatch;
     this.#nc = nc;
     this.#stream = read.stream!;
     this.#prefix = read.subjectPrefix!;
@@ -305,10 +311,20 @@ export class NatsEventLog implements EventLog {
         reason: "closed",
       });
     }
+    // One persist is one message: a batch of one write.
+    const hook = this.#persistBatch;
+    const observer = hook === undefined ? undefined : observeBatch(hook, {
+      backend: "nats",
+      writes: [{ typeName, id, metadata }],
+      events: count,
+      bytes: events.reduce((sum, event) => sum + event.length, 0),
+    });
     let streamSeq: number;
     try {
       streamSeq = await this.#publish(subject, message.body, message.headers);
+      observer?.ended();
     } catch (error) {
+      observer?.ended(error);
       this.#heads.delete(subject);
       if (apiCode(error) === WRONG_LAST_SEQUENCE) {
         const actual = await this.#head(typeName, id, subject).then(

@@ -11,12 +11,14 @@ import {
   anyValue,
   booleanOption,
   integerAtLeast,
+  objectWith,
   oneOf,
   type OptionRules,
   signalOption,
   stringOption,
 } from "../../src/_options.ts";
 import type { NatsConnectOptions } from "./connect_options.ts";
+import type { Instrumentation } from "../../src/instrumentation.ts";
 
 /**
  * Options of a `NatsEventLog`.
@@ -56,6 +58,12 @@ export interface NatsEventLogOptions {
   maxEventBytes?: number;
   /** Further JetStream options, such as `domain` or `apiPrefix`. */
   jetStream?: Omit<JetStreamOptions, "timeout">;
+  /**
+   * Hooks told of every persist, one message each (`persistBatch` with backend `"nats"` and
+   * one write); `openTelemetry()` of `@eventsourced/eventsourced/opentelemetry` makes them
+   * spans and metrics. Default: none.
+   */
+  instrumentation?: Instrumentation | undefined;
 }
 
 /**
@@ -123,6 +131,7 @@ export const LOG_OPTION_RULES: OptionRules<NatsEventLogOptions> = {
     valid: (value) => typeof value === "object" && value !== null,
     expected: "an object of JetStream options",
   },
+  instrumentation: objectWith(undefined, [], "an Instrumentation (an object of hooks)"),
 };
 
 /** The rules of {@linkcode NatsEventLogSetupOptions}. */
