@@ -17,6 +17,12 @@ import { openTelemetry } from "../opentelemetry/mod.ts";
 import { counter, type CounterEvent, get, increase } from "./_counter.ts";
 import { WrappedEventLog } from "./_wrapped_log.ts";
 import { millis, Sdk } from "./_otel_sdk.ts";
+import {
+  AlwaysOffSampler,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
 
 const binarize = jsonBinarize<CounterEvent, number>();
 const sdks: Sdk[] = [];
@@ -361,6 +367,23 @@ test("with only a tracer provider of an SDK, spans are made", async () => {
   await ref.stop();
   assert.equal(otel.named("counter command").length, 1);
   assert.equal(otel.named("counter spawn").length, 1);
+});
+
+test("a command its sampler drops makes no span but still passes its trace context on", async () => {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new TracerProvider({
+    sampler: new AlwaysOffSampler(),
+    spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
+  });
+  const eventLog = new MemoryEventLog();
+  const instrumentation = openTelemetry({ tracerProvider });
+  const ref = await spawn(counter, "a", { eventLog, binarize, instrumentation });
+  await ref.handleCommand(increase(1));
+  await ref.stop();
+  await tracerProvider.shutdown();
+  assert.deepEqual(spans.getFinishedSpans(), []);
+  const [stored] = await storedMetadata(eventLog, "a");
+  assert.match(stored?.headers?.traceparent ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
 });
 
 test("bad options of openTelemetry are refused with a clear error", () => {
