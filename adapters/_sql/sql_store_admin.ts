@@ -23,7 +23,7 @@ import {
 import { keysetStream } from "../../admin/_keyset_stream.ts";
 import {
   assertReset,
-  assertStoredSnapshot,
+  importSnapshotInto,
   readCall,
   readListing,
 } from "../../admin/_admin_checks.ts";
@@ -207,14 +207,7 @@ export class SqlStoreAdmin implements StoreAdmin {
 
   /** {@inheritDoc StoreAdmin.importSnapshot} */
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void> {
-    try {
-      assertStoredSnapshot(snapshot);
-      const signal = readCall("importSnapshot", options);
-      const { typeName, id, seqNo, bytes, version } = snapshot;
-      return this.snapshotStore.save(typeName, id, seqNo, bytes, { version, signal });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return importSnapshotInto(this.snapshotStore, snapshot, options);
   }
 
   /** {@inheritDoc StoreAdmin.projections} */

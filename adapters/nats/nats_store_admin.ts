@@ -31,7 +31,7 @@ import { compareCodePoints } from "../../admin/_order.ts";
 import { arrayStream } from "../../admin/_array_stream.ts";
 import {
   assertReset,
-  assertStoredSnapshot,
+  importSnapshotInto,
   readCall,
   readListing,
 } from "../../admin/_admin_checks.ts";
@@ -335,14 +335,7 @@ export class NatsStoreAdmin implements StoreAdmin {
 
   /** {@inheritDoc StoreAdmin.importSnapshot} */
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void> {
-    try {
-      assertStoredSnapshot(snapshot);
-      const signal = readCall("importSnapshot", options);
-      const { typeName, id, seqNo, bytes, version } = snapshot;
-      return this.snapshotStore.save(typeName, id, seqNo, bytes, { version, signal });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return importSnapshotInto(this.snapshotStore, snapshot, options);
   }
 
   /** {@inheritDoc StoreAdmin.projections} */
