@@ -95,8 +95,8 @@ const RULES: OptionRules<NatsStoreAdminOptions> = {
  * are not kept on import (`keepsPositions` is `false`: they come from the stream, in the
  * given order), but seqNos, version, metadata, bytes and writtenAt are. An import publishes
  * one message per run of an entity's consecutive events with persist's concurrency check, one
- * at a time: a conflict stops it there, keeping the messages before (each entity whole or
- * untouched), so it is resumed by importing again from each entity's head.
+ * at a time: a conflict stops it there, keeping the messages before (each entity's seqNos
+ * stay without a gap), so it is resumed by importing again from each entity's head.
  *
  * @example Look at a store
  * ```ts ignore
