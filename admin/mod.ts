@@ -24,3 +24,6 @@ export type {
   StoreAdmin,
   StoredSnapshot,
 } from "./store_admin.ts";
+export type { MemoryStoreAdminOptions } from "./memory_store_admin.ts";
+
+export { memoryStoreAdmin } from "./memory_store_admin.ts";

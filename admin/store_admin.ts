@@ -133,9 +133,12 @@ export interface StoreAdmin {
   schema(options?: CallOptions): Promise<SchemaState>;
   /** Creates the schema, or upgrades it to the latest version; safe to run again. */
   setup(options?: CallOptions): Promise<void>;
-  /** Every entity type with at least one event, by type name. */
+  /** Every entity type with at least one event, in type name order. */
   entityTypes(options?: CallOptions): Promise<EntityTypeSummary[]>;
-  /** The ids of the entities of `typeName` with at least one event, in code unit order. */
+  /**
+   * The ids of the entities of `typeName` with at least one event, in code point order (the
+   * order of their UTF-8 bytes, as PostgreSQL's `collate "C"` sorts), read in pages.
+   */
   entityIds(typeName: string, options?: AdminReadOptions): ReadableStream<string>;
   /** The latest snapshot of every entity of `typeName` that has one, in id order. */
   snapshots(typeName: string, options?: AdminReadOptions): ReadableStream<StoredSnapshot>;
@@ -145,11 +148,16 @@ export interface StoreAdmin {
    * seqNos without a gap and, with kept positions, each type's positions must rise above its
    * head; otherwise the call rejects (`ConcurrencyError` for a seqNo already taken) having
    * written nothing of the entity concerned. Events are in position order per type.
+   *
+   * Meant for types that no event log is appending to meanwhile (the target of a copy): an SQL
+   * event log that appended to a type remembers the type's last position and numbers its next
+   * event after it, so an import that leaves a gap above that position lets the log's next
+   * event land in the gap, below the imported ones.
    */
   importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void>;
   /** Stores `snapshot` as it is, unless one with a higher seqNo is stored. */
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void>;
-  /** Every projection offset the store holds, by name. */
+  /** Every projection offset the store holds, in name order. */
   projections(options?: CallOptions): Promise<ProjectionOffset[]>;
   /**
    * Sets the offset of projection `name` to `offset` (`0`: from the start). Rejects with a

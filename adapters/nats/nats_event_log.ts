@@ -57,6 +57,7 @@ import { readPersistOptions } from "../../src/_persist_options.ts";
 import type { Instrumentation } from "../../src/instrumentation.ts";
 import { observeBatch } from "../../src/_observed_batch.ts";
 import { assertInstrumentation } from "../../src/_observed.ts";
+import { exposeNatsLog } from "./_log_internals.ts";
 
 // Entities whose head (last seqNo, stream sequence) a log remembers, so a persist right after
 // the previous one needs no lookup.
@@ -141,6 +142,27 @@ export class NatsEventLog implements EventLog {
     last: (filter: string) => this.#get({ last_by_subj: filter }),
     get: (query: MessageQuery) => this.#get(query),
   };
+
+  static {
+    exposeNatsLog((log) =>
+      #heads in log
+        ? {
+          nc: log.#nc,
+          js: log.#js,
+          stream: log.#stream,
+          prefix: log.#prefix,
+          streamAdmin: log.#admin,
+          subject: (typeName, id) => log.#subject(typeName, id),
+          head: (typeName, id) => log.#head(typeName, id, log.#subject(typeName, id)),
+          publish: (subject, body, headers) => log.#publish(subject, body, headers),
+          remembered: (subject) => log.#heads.get(subject),
+          remember: (subject, head) =>
+            head === undefined ? log.#heads.delete(subject) : log.#heads.set(subject, head),
+          assertFits: (bytes, what) => log.#assertFits(bytes, what),
+        }
+        : undefined
+    );
+  }
 
   /**
    * Uses `nc`, which stays the caller's: {@linkcode NatsEventLog.close} leaves it open.
