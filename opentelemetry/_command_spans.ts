@@ -3,7 +3,14 @@
 // made when it ends, with explicit times. The command span itself starts earlier only when
 // its events are persisted, because its trace context goes into their metadata.
 
-import { type Context, type Span, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import {
+  type Context,
+  context,
+  type Span,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
 import type { CommandObserver, CommandOutcome } from "../src/instrumentation.ts";
 import { type EventMetadata, METADATA_LIMITS } from "../src/event_metadata.ts";
 import { now } from "./_clock.ts";
@@ -25,6 +32,9 @@ export class CommandSpans implements CommandObserver {
   readonly #commandId: string | undefined;
   readonly #waiting: number;
   readonly #parent: Context | undefined;
+  // Whether the parent is the trace context of the metadata's headers: the stored events then
+  // name this command's span instead, the caller's span being its parent.
+  readonly #parentFromHeaders: boolean;
   readonly #arrived: number;
   #started = 0;
   #persisting = 0;
@@ -48,6 +58,10 @@ export class CommandSpans implements CommandObserver {
     this.#commandId = metadata.commandId;
     this.#waiting = waiting;
     this.#parent = tracer === undefined ? undefined : parentContext(metadata);
+    this.#parentFromHeaders = this.#parent !== undefined &&
+      metadata.headers?.traceparent !== undefined &&
+      trace.getSpan(context.active()) === undefined &&
+      trace.getSpanContext(this.#parent)?.isRemote === true;
     this.#arrived = now();
     metrics.mailboxDepth.record(waiting, metrics.ofType(typeName));
   }
@@ -66,6 +80,7 @@ export class CommandSpans implements CommandObserver {
       metadata,
       formatTraceparent(spanContext),
       spanContext.traceState?.serialize(),
+      this.#parentFromHeaders,
     );
   }
 
@@ -139,13 +154,18 @@ export class CommandSpans implements CommandObserver {
 }
 
 // The metadata with `traceparent` (and `tracestate`) added to its headers where there is room;
-// a header the user set already wins.
+// a header the user set already wins, unless it is the span's parent (`replace`).
 function withTraceContext(
   metadata: EventMetadata,
   traceparent: string,
   tracestate: string | undefined,
+  replace: boolean,
 ): EventMetadata {
-  const headers = metadata.headers ?? {};
+  let headers = metadata.headers ?? {};
+  if (replace) {
+    const { traceparent: _parent, tracestate: _state, ...others } = headers;
+    headers = others;
+  }
   if ("traceparent" in headers) return metadata;
   let room = METADATA_LIMITS.maxHeaders - Object.keys(headers).length;
   if (room <= 0) return metadata;

@@ -8,7 +8,14 @@ import { type EventMetadata, readMetadata } from "./event_metadata.ts";
 import { isHandleCommandError } from "./errors.ts";
 import { quote } from "./_validate.ts";
 
-const HOOKS = ["command", "spawn", "liveEntities", "persistBatch", "projectionBatch"] as const;
+const HOOKS = [
+  "command",
+  "spawn",
+  "liveEntities",
+  "persistBatch",
+  "projectionBatch",
+  "clusterSend",
+] as const;
 
 /** Checks an `instrumentation` option: an object whose hooks, when given, are functions. */
 export function assertInstrumentation(where: string, value: Instrumentation | undefined): void {

@@ -119,7 +119,7 @@ test("a command's span hangs under the caller's active span", async () => {
   }
 });
 
-test("without an active span, a traceparent in the metadata is the parent and stays as sent", async () => {
+test("without an active span, a traceparent in the metadata is the parent, and the events name the command span instead", async () => {
   const otel = sdk();
   const eventLog = new MemoryEventLog();
   const ref = await spawn(counter, "a", {
@@ -136,8 +136,13 @@ test("without an active span, a traceparent in the metadata is the parent and st
   assert.equal(command.parentSpanContext?.spanId, "b7ad6b7169203331");
   assert.equal(command.parentSpanContext?.isRemote, true);
   assert.equal(command.spanContext().traceState?.get("vendor"), "abc");
-  // The caller's own header wins: never replaced.
-  assert.deepEqual(await storedMetadata(eventLog, "a"), [metadata]);
+  // The events name the command span, child of the caller's: a projection links to the command.
+  assert.deepEqual(await storedMetadata(eventLog, "a"), [{
+    headers: {
+      traceparent: `00-${command.spanContext().traceId}-${command.spanContext().spanId}-01`,
+      tracestate: "vendor=abc",
+    },
+  }]);
 });
 
 test("the trace context is added only where the headers have room", async () => {
