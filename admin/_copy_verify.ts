@@ -8,6 +8,7 @@ import { quote } from "../src/_validate.ts";
 import type { StoreAdmin, StoredSnapshot } from "./store_admin.ts";
 import { Checksum64, foldEvent } from "./_checksum.ts";
 import { readOptions } from "./_admin_args.ts";
+import { compareCodePoints } from "./_order.ts";
 
 /**
  * What the verification of a copy found: `mismatches` is empty when the target holds exactly
@@ -136,7 +137,7 @@ export async function verifyCopy(
   };
 }
 
-/** Walks both sides' snapshots of a type in id order; returns how many the source holds. */
+/** Walks both sides' snapshots of a type in id order (code points, as every admin lists them); returns how many the source holds. */
 async function compareSnapshots(
   source: StoreAdmin,
   target: StoreAdmin,
@@ -156,11 +157,11 @@ async function compareSnapshots(
   try {
     let a = await next(ours), b = await next(theirs);
     while (a !== null || b !== null) {
-      if (b === null || (a !== null && a.id < b.id)) {
+      if (b === null || (a !== null && compareCodePoints(a.id, b.id) < 0)) {
         note(`snapshot of ${name} ${quote(a!.id)}: missing from the target`);
         a = await next(ours);
         count++;
-      } else if (a === null || b.id < a.id) {
+      } else if (a === null || compareCodePoints(b.id, a.id) < 0) {
         if (!force) note(`snapshot of ${name} ${quote(b.id)}: in the target only`);
         b = await next(theirs);
       } else {
