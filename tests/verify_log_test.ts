@@ -150,7 +150,11 @@ test("verifyLog finds a gap in an entity's seqNos and positions out of order", a
       },
     });
     return new Proxy(admin, {
-      get: (a, key) => key === "eventLog" ? eventLog : Reflect.get(a, key),
+      get(a, key) {
+        if (key === "eventLog") return eventLog;
+        const value = Reflect.get(a, key);
+        return typeof value === "function" ? value.bind(a) : value;
+      },
     });
   };
   const gap = await verifyLog(altered((e) => e.id === "a" && e.seqNo === 2, false), {
