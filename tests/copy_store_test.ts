@@ -1,6 +1,8 @@
 // copyStore between the memory store and PGlite (in-process), and its argument checks.
 
-import { test } from "node:test";
+import { after, before, test } from "node:test";
+import { PGlite } from "@electric-sql/pglite";
+import { PgliteStoreAdmin } from "../adapters/pglite/mod.ts";
 import assert from "node:assert/strict";
 import { MemoryEventLog, MemorySnapshotStore } from "../mod.ts";
 import { copyStore, memoryStoreAdmin, type StoreAdmin } from "../admin/mod.ts";
@@ -15,7 +17,27 @@ function openMemory(): Promise<StoreAdmin> {
   }));
 }
 
+let db: PGlite;
+let tables = 0;
+
+before(async () => {
+  db = await PGlite.create();
+}, { timeout: 60_000 });
+
+after(async () => {
+  await db?.close();
+}, { timeout: 60_000 });
+
+/** A store in tables of its own in the file's PGlite. */
+async function openPglite(): Promise<StoreAdmin> {
+  const admin = new PgliteStoreAdmin(db, { tablePrefix: `copy${++tables}_` });
+  await admin.setup();
+  return admin;
+}
+
 testCopy("memory to memory", openMemory, openMemory);
+testCopy("memory to PGlite", openMemory, openPglite);
+testCopy("PGlite to memory", openPglite, openMemory);
 
 test("copyStore refuses bad arguments with a clear error, before any write", async () => {
   const source = await openMemory();
