@@ -1,7 +1,9 @@
-// verifyLog on the memory store: a sound log passes; a gap in seqNos, a position gap, an event
+// verifyLog on the memory store and PGlite: a sound log passes; a gap in seqNos, a position gap, an event
 // the codec cannot decode and a snapshot ahead of its entity are each found and named.
 
 import { test } from "node:test";
+import { PGlite } from "@electric-sql/pglite";
+import { PgliteStoreAdmin } from "../adapters/pglite/mod.ts";
 import assert from "node:assert/strict";
 import { jsonBinarize, MemoryEventLog, MemorySnapshotStore, type PersistedEvent } from "../mod.ts";
 import { memoryStoreAdmin, type StoreAdmin, verifyLog } from "../admin/mod.ts";
@@ -196,4 +198,34 @@ test("verifyLog refuses bad arguments with a clear error, before reading", async
     );
   }
   await assert.rejects(verifyLog(admin, { signal: AbortSignal.abort(new Error("stop")) }), /stop/);
+});
+
+test("verifyLog finds a deleted event in PGlite: a gap in the entity's seqNos and in the positions", async () => {
+  const db = await PGlite.create();
+  try {
+    const admin = new PgliteStoreAdmin(db, { tablePrefix: "gap_" });
+    await admin.setup();
+    const typeName = uniqueTypeName();
+    await fillStore(admin, [typeName], 2, 4);
+    assert.equal((await verifyLog(admin, { codec: jsonBinarize() })).ok, true);
+    const { rows } = await db.query<{ position: number }>(
+      `delete from "public"."gap_events" where type_name = $1 and id = 'entity-1' and seq_no = 2
+       returning position`,
+      [typeName],
+    );
+    const position = Number(rows[0]!.position);
+    const report = await verifyLog(admin);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.id, p.seqNo]), [
+      ["position-gap", "entity-0", 3],
+      ["seqno-gap", "entity-1", 3],
+    ]);
+    assert.equal(position, 4);
+    assert.match(
+      report.problems[1]!.message,
+      new RegExp(`^Entity "${typeName}" "entity-1": seqNo 3 after seqNo 1$`),
+    );
+    await admin.close();
+  } finally {
+    await db.close();
+  }
 });
