@@ -49,11 +49,9 @@ interface Folded {
 async function fold(
   stream: ReadableStream<PersistedEvent>,
   withPosition: boolean,
-  only: Map<string, unknown> | null,
 ): Promise<Folded> {
   const folded: Folded = { entities: new Map(), order: new Checksum64(), events: 0 };
   for await (const event of stream) {
-    if (only !== null && !only.has(event.id)) continue;
     let entity = folded.entities.get(event.id);
     if (entity === undefined) {
       folded.entities.set(event.id, entity = { sum: new Checksum64(), events: 0 });
@@ -66,9 +64,18 @@ async function fold(
   return folded;
 }
 
+/** `folded` without the entities `source` lacks (the target's own, copied beside with force). */
+function onlyOf(folded: Folded, source: Folded): Folded {
+  const entities = new Map([...folded.entities].filter(([id]) => source.entities.has(id)));
+  let events = 0;
+  for (const entity of entities.values()) events += entity.events;
+  return { entities, order: folded.order, events };
+}
+
 /**
  * Compares `target` with `source` over the types of `typeNames`. With `force` the target may hold
- * entities of its own beside the copied ones: they are left out of the comparison.
+ * entities of its own beside the copied ones: they and the order across entities are left out of
+ * the comparison.
  */
 export async function verifyCopy(
   source: StoreAdmin,
@@ -86,23 +93,19 @@ export async function verifyCopy(
   let events = 0, entities = 0, snapshots = 0;
   for (const typeName of typeNames) {
     const name = quote(typeName);
-    const ours = await fold(
-      source.eventLog.eventsByType(typeName, 1, readOptions(options)),
-      withPosition,
-      null,
-    );
-    const theirs = await fold(
-      target.eventLog.eventsByType(typeName, 1, readOptions(options)),
-      withPosition,
-      force ? ours.entities : null,
-    );
+    // Both sides are read at once: the verification takes about one read of the slower store.
+    const [ours, all] = await Promise.all([
+      fold(source.eventLog.eventsByType(typeName, 1, readOptions(options)), withPosition),
+      fold(target.eventLog.eventsByType(typeName, 1, readOptions(options)), withPosition),
+    ]);
+    const theirs = force ? onlyOf(all, ours) : all;
     events += ours.events;
     entities += ours.entities.size;
     if (ours.events !== theirs.events || ours.entities.size !== theirs.entities.size) {
       note(
         `entity type ${name}: the source holds ${ours.events} events of ${ours.entities.size} entities, the target ${theirs.events} of ${theirs.entities.size}`,
       );
-    } else if (ours.order.digest() !== theirs.order.digest()) {
+    } else if (!force && ours.order.digest() !== theirs.order.digest()) {
       note(`entity type ${name}: the target holds the events in another order`);
     }
     for (const [id, entity] of ours.entities) {
