@@ -143,3 +143,14 @@ export async function eventCounts(admin: StoreAdmin): Promise<Record<string, num
   for (const type of await admin.entityTypes()) counts[type.typeName] = type.events;
   return counts;
 }
+
+let tables = 0;
+
+/** Opens a set-up store in tables of its own (a fresh prefix) of an SQL database. */
+export async function freshTables<Admin extends StoreAdmin>(
+  open: (options: { tablePrefix: string }) => Admin,
+): Promise<Admin> {
+  const admin = open({ tablePrefix: `copy${++tables}_` });
+  await admin.setup();
+  return admin;
+}

@@ -9,11 +9,11 @@ import { PostgresStoreAdmin } from "../adapters/postgres/mod.ts";
 import type { StoreAdmin } from "../admin/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 import { testCopy } from "./copy_suite.ts";
+import { freshTables } from "./copy_fixtures.ts";
 
 let server: PostgresServer;
 let sql: postgres.Sql;
 let db: PGlite;
-let tables = 0;
 
 before(async () => {
   server = await startPostgres({ fsync: false });
@@ -27,16 +27,12 @@ after(async () => {
   await server?.stop();
 }, { timeout: 60_000 });
 
-async function openPglite(): Promise<StoreAdmin> {
-  const admin = new PgliteStoreAdmin(db, { tablePrefix: `copy${++tables}_` });
-  await admin.setup();
-  return admin;
+function openPglite(): Promise<StoreAdmin> {
+  return freshTables((options) => new PgliteStoreAdmin(db, options));
 }
 
-async function openPostgres(): Promise<StoreAdmin> {
-  const admin = new PostgresStoreAdmin(sql, { tablePrefix: `copy${++tables}_` });
-  await admin.setup();
-  return admin;
+function openPostgres(): Promise<StoreAdmin> {
+  return freshTables((options) => new PostgresStoreAdmin(sql, options));
 }
 
 testCopy("PGlite to PostgreSQL", openPglite, openPostgres);

@@ -8,7 +8,7 @@ import { MemoryEventLog, MemorySnapshotStore } from "../mod.ts";
 import { copyStore, memoryStoreAdmin, type StoreAdmin } from "../admin/mod.ts";
 import { uniqueTypeName } from "../testing/mod.ts";
 import { testCopy } from "./copy_suite.ts";
-import { eventCounts, fillStore } from "./copy_fixtures.ts";
+import { eventCounts, fillStore, freshTables } from "./copy_fixtures.ts";
 
 function openMemory(): Promise<StoreAdmin> {
   return Promise.resolve(memoryStoreAdmin({
@@ -18,7 +18,6 @@ function openMemory(): Promise<StoreAdmin> {
 }
 
 let db: PGlite;
-let tables = 0;
 
 before(async () => {
   db = await PGlite.create();
@@ -28,11 +27,8 @@ after(async () => {
   await db?.close();
 }, { timeout: 60_000 });
 
-/** A store in tables of its own in the file's PGlite. */
-async function openPglite(): Promise<StoreAdmin> {
-  const admin = new PgliteStoreAdmin(db, { tablePrefix: `copy${++tables}_` });
-  await admin.setup();
-  return admin;
+function openPglite(): Promise<StoreAdmin> {
+  return freshTables((options) => new PgliteStoreAdmin(db, options));
 }
 
 testCopy("memory to memory", openMemory, openMemory);
