@@ -7,6 +7,8 @@ import { PGlite } from "@electric-sql/pglite";
 import type { StoreAdmin } from "../admin/mod.ts";
 import { PgliteStoreAdmin } from "../adapters/pglite/mod.ts";
 import { PostgresStoreAdmin } from "../adapters/postgres/mod.ts";
+import { NatsStoreAdmin } from "../adapters/nats/mod.ts";
+import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { type PostgresServer, startPostgres } from "../tests/_servers/postgres.ts";
 import { type NatsTestServer, startNatsServer } from "../tests/_servers/nats.ts";
 
@@ -35,13 +37,17 @@ export async function startServers(backends: readonly string[]): Promise<BenchSe
   let pg: PostgresServer | undefined;
   let sql: postgres.Sql | undefined;
   let nats: NatsTestServer | undefined;
+  let nc: NatsConnection | undefined;
   const dbs: PGlite[] = [];
   const admins: StoreAdmin[] = [];
   if (backends.includes("postgres")) {
     pg = await startPostgres({ fsync: false });
     sql = postgres(pg.url, { max: 4, onnotice: () => {}, fetch_types: false });
   }
-  if (backends.includes("nats")) nats = await startNatsServer();
+  if (backends.includes("nats")) {
+    nats = await startNatsServer();
+    nc = await wsconnect({ servers: nats.wsUrl });
+  }
   return {
     async open(backend) {
       if (backend === "pglite") {
@@ -85,13 +91,23 @@ export async function startServers(backends: readonly string[]): Promise<BenchSe
           },
         };
       }
-      throw new Error(`No NATS store admin yet (server ${nats?.wsUrl})`);
+      const name = prefix().replaceAll("_", "");
+      const admin = new NatsStoreAdmin(nc!, {
+        stream: name,
+        subjectPrefix: name,
+        snapshotBucket: `${name}-snapshots`,
+        offsetBucket: `${name}-offsets`,
+      });
+      await admin.setup();
+      admins.push(admin);
+      return { admin };
     },
     async close() {
       for (const admin of admins) await admin.close().catch(() => {});
       for (const db of dbs) await db.close();
       await sql?.end({ timeout: 5 });
       await pg?.stop();
+      await nc?.close();
       await nats?.dispose();
     },
   };
