@@ -107,6 +107,55 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
     }
   });
 
+  test(`${label}: a copy cut off inside a batch (part written, then a lost connection) resumes after the last event written`, async () => {
+    const [source, target, close] = await pair();
+    try {
+      const types = [uniqueTypeName()];
+      const total = await fillStore(source, types);
+      let calls = 0;
+      const cut = withImport(target, async (original, events, options) => {
+        if (++calls < 3) return original(events, options);
+        await original(events.slice(0, 3), options);
+        throw new Error("connection lost");
+      });
+      await assert.rejects(copyStore(source, cut, { batchSize: 7 }), /connection lost/);
+      assert.deepEqual(await eventCounts(target), { [types[0]!]: 17 });
+      const report = await copyStore(source, target, { batchSize: 7 });
+      assert.deepEqual([report.resumedEvents, report.copiedEvents], [17, total - 17]);
+      assertSameContents(
+        await readContents(source, types),
+        await readContents(target, types),
+        target.keepsPositions,
+      );
+    } finally {
+      await close();
+    }
+  });
+
+  test(`${label}: a copy run again after the source grew copies only the new events`, async () => {
+    const [source, target, close] = await pair();
+    try {
+      const types = [uniqueTypeName()];
+      const total = await fillStore(source, types);
+      await copyStore(source, target);
+      await source.eventLog.persist(types[0]!, "entity-0", 6, [new Uint8Array([1])]);
+      await source.eventLog.persist(types[0]!, "newcomer", null, [new Uint8Array([2])], {
+        metadata: { commandId: "late" },
+      });
+      await source.snapshotStore.save(types[0]!, "entity-0", 7, new Uint8Array([3]));
+      const report = await copyStore(source, target);
+      assert.deepEqual([report.resumedEvents, report.copiedEvents], [total, 2]);
+      assert.equal(report.verification?.ok, true);
+      assertSameContents(
+        await readContents(source, types),
+        await readContents(target, types),
+        target.keepsPositions,
+      );
+    } finally {
+      await close();
+    }
+  });
+
   test(`${label}: a target holding other data is refused before any write, and accepted with force`, async () => {
     const [source, target, close] = await pair();
     try {
