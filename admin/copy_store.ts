@@ -222,9 +222,10 @@ export async function copyStore(
     const names = types.map((t) => t.typeName);
     verification = await verifyCopy(source, target, names, force, call);
     if (!verification.ok) {
+      const count = verification.mismatches.length;
       const shown = verification.mismatches.slice(0, 5).join("; ");
       throw new Error(
-        `Copy verification failed: ${verification.mismatches.length} mismatches: ${shown}`,
+        `Copy verification failed: ${count} ${count === 1 ? "mismatch" : "mismatches"}: ${shown}`,
       );
     }
   }

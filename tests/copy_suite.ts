@@ -190,6 +190,26 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
     }
   });
 
+  test(`${label}: verification names a snapshot that differs in the target`, async () => {
+    const [source, target, close] = await pair();
+    try {
+      const types = [uniqueTypeName()];
+      await fillStore(source, types);
+      await copyStore(source, target);
+      await target.snapshotStore.save(types[0]!, "entity-4", 6, new Uint8Array([6]));
+      await assert.rejects(
+        copyStore(source, target),
+        new RegExp(
+          `Copy verification failed: 1 mismatch: snapshot of "${
+            types[0]
+          }" "entity-4": seqNo 4 version 2 in the source, seqNo 6 version 1 in the target`,
+        ),
+      );
+    } finally {
+      await close();
+    }
+  });
+
   test(`${label}: verification names the entity whose copy differs`, async () => {
     const [source, target, close] = await pair();
     try {
