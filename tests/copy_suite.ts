@@ -6,13 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type CopyProgress, copyStore, type StoreAdmin } from "../admin/mod.ts";
 import { uniqueTypeName } from "../testing/mod.ts";
-import {
-  assertSameContents,
-  eventCounts,
-  fillStore,
-  readContents,
-  withImport,
-} from "./copy_fixtures.ts";
+import { assertCopied, eventCounts, fillStore, withImport } from "./copy_fixtures.ts";
 
 /** Opens a fresh, set-up, empty store of one backend; `close` is its StoreAdmin's. */
 export type OpenStore = () => Promise<StoreAdmin>;
@@ -53,11 +47,7 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
         totalEvents: total,
         snapshots: 6,
       });
-      assertSameContents(
-        await readContents(source, types),
-        await readContents(target, types),
-        target.keepsPositions,
-      );
+      await assertCopied(source, target, types);
       // A live reader of the target sees the copied events, then one written after the copy.
       const reader = target.eventLog.eventsByType(types[0]!, 1, { live: true }).getReader();
       for (let i = 0; i < total / 2; i++) await reader.read();
@@ -94,11 +84,7 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
       assert.equal(report.resumedEvents, held);
       assert.equal(report.copiedEvents, total - held);
       assert.equal(report.verification?.ok, true);
-      assertSameContents(
-        await readContents(source, types),
-        await readContents(target, types),
-        target.keepsPositions,
-      );
+      await assertCopied(source, target, types);
       // Once complete, a further run copies nothing and still verifies.
       const again = await copyStore(source, target);
       assert.deepEqual([again.copiedEvents, again.resumedEvents], [0, total]);
@@ -122,11 +108,7 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
       assert.deepEqual(await eventCounts(target), { [types[0]!]: 17 });
       const report = await copyStore(source, target, { batchSize: 7 });
       assert.deepEqual([report.resumedEvents, report.copiedEvents], [17, total - 17]);
-      assertSameContents(
-        await readContents(source, types),
-        await readContents(target, types),
-        target.keepsPositions,
-      );
+      await assertCopied(source, target, types);
     } finally {
       await close();
     }
@@ -146,11 +128,7 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
       const report = await copyStore(source, target);
       assert.deepEqual([report.resumedEvents, report.copiedEvents], [total, 2]);
       assert.equal(report.verification?.ok, true);
-      assertSameContents(
-        await readContents(source, types),
-        await readContents(target, types),
-        target.keepsPositions,
-      );
+      await assertCopied(source, target, types);
     } finally {
       await close();
     }
