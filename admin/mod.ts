@@ -27,3 +27,15 @@ export type {
 export type { MemoryStoreAdminOptions } from "./memory_store_admin.ts";
 
 export { memoryStoreAdmin } from "./memory_store_admin.ts";
+
+// Copying a store and verifying a log (admin/copy_store.ts, admin/verify_log.ts).
+export type { CopyProgress, CopyReport, CopyStoreOptions, CopyVerification } from "./copy_store.ts";
+export type {
+  EventDecoder,
+  LogProblem,
+  VerifyLogOptions,
+  VerifyLogProgress,
+  VerifyLogReport,
+} from "./verify_log.ts";
+export { copyStore } from "./copy_store.ts";
+export { verifyLog } from "./verify_log.ts";
