@@ -52,6 +52,8 @@ const manifest = {
   main: "./mod.js",
   types: "./mod.d.ts",
   exports,
+  // The command-line tool: `npx eventsourced …` (cli/main.ts starts with a shebang).
+  bin: { eventsourced: "./cli/main.js" },
   files: [
     "mod.js",
     "mod.d.ts",
@@ -61,6 +63,7 @@ const manifest = {
     "protobuf/",
     "projection/",
     "admin/",
+    "cli/",
     "testing/",
     "docs/",
     "README.md",

@@ -66,6 +66,15 @@ console.log("check_package: the installed tarball works");
     }
   }) ?? process.execPath;
   execFileSync(node, ["smoke.mjs"], { cwd: work, stdio: "inherit" });
+  // The command-line tool as an npm user runs it: the package's bin, through npx.
+  const npx = process.platform === "win32" ? "npx.cmd" : "npx";
+  const help = execFileSync(npx, ["--offline", "eventsourced", "--help"], {
+    cwd: work,
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+  });
+  assert.match(help, /Commands:[\s\S]*tail/, "npx eventsourced --help lists the commands");
+  console.log("check_package: npx eventsourced --help works");
   const rules = join(
     work,
     "node_modules",

@@ -37,6 +37,7 @@ const docSources = [
   "protobuf",
   "projection",
   "admin",
+  "cli",
   "README.md",
 ]
   .filter((p) => existsSync(join(root, p)));

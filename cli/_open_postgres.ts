@@ -1,0 +1,12 @@
+import type { StoreAdmin } from "../admin/store_admin.ts";
+import type { StoreLocation } from "./_store_url.ts";
+import type { OpenStoreOptions } from "./open_store.ts";
+
+/** A PostgreSQL store: its server must answer within `timeout` ms. */
+export function openPostgresStore(
+  _location: Extract<StoreLocation, { kind: "postgres" }>,
+  _options: OpenStoreOptions,
+  _timeout: number,
+): Promise<{ admin: StoreAdmin; close(): Promise<void> }> {
+  return Promise.reject(new Error("PostgreSQL store admin not available yet"));
+}
