@@ -24,3 +24,15 @@ export type {
   StoreAdmin,
   StoredSnapshot,
 } from "./store_admin.ts";
+
+// Copying a store and verifying a log (admin/copy_store.ts, admin/verify_log.ts).
+export type { CopyProgress, CopyReport, CopyStoreOptions, CopyVerification } from "./copy_store.ts";
+export type {
+  EventDecoder,
+  LogProblem,
+  VerifyLogOptions,
+  VerifyLogProgress,
+  VerifyLogReport,
+} from "./verify_log.ts";
+export { copyStore } from "./copy_store.ts";
+export { verifyLog } from "./verify_log.ts";
