@@ -36,3 +36,7 @@ export type {
 } from "./verify_log.ts";
 export { copyStore } from "./copy_store.ts";
 export { verifyLog } from "./verify_log.ts";
+
+export type { MemoryStoreAdminOptions } from "./memory_store_admin.ts";
+
+export { memoryStoreAdmin } from "./memory_store_admin.ts";

@@ -133,9 +133,12 @@ export interface StoreAdmin {
   schema(options?: CallOptions): Promise<SchemaState>;
   /** Creates the schema, or upgrades it to the latest version; safe to run again. */
   setup(options?: CallOptions): Promise<void>;
-  /** Every entity type with at least one event, by type name. */
+  /** Every entity type with at least one event, in type name order. */
   entityTypes(options?: CallOptions): Promise<EntityTypeSummary[]>;
-  /** The ids of the entities of `typeName` with at least one event, in code unit order. */
+  /**
+   * The ids of the entities of `typeName` with at least one event, in code point order (the
+   * order of their UTF-8 bytes, as PostgreSQL's `collate "C"` sorts), read in pages.
+   */
   entityIds(typeName: string, options?: AdminReadOptions): ReadableStream<string>;
   /** The latest snapshot of every entity of `typeName` that has one, in id order. */
   snapshots(typeName: string, options?: AdminReadOptions): ReadableStream<StoredSnapshot>;
@@ -149,7 +152,7 @@ export interface StoreAdmin {
   importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void>;
   /** Stores `snapshot` as it is, unless one with a higher seqNo is stored. */
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void>;
-  /** Every projection offset the store holds, by name. */
+  /** Every projection offset the store holds, in name order. */
   projections(options?: CallOptions): Promise<ProjectionOffset[]>;
   /**
    * Sets the offset of projection `name` to `offset` (`0`: from the start). Rejects with a

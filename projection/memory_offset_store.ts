@@ -15,6 +15,7 @@ import type {
 import { ProjectionError } from "./errors.ts";
 import { assertProjectionName, NameLocks } from "./_name_locks.ts";
 import { callSignal } from "../src/_call_options.ts";
+import { exposeMemoryOffsets } from "./_memory_offset_internals.ts";
 
 /**
  * Offsets kept in memory, lost when the process ends. There is no transaction: the handler's
@@ -51,6 +52,12 @@ import { callSignal } from "../src/_call_options.ts";
 export class MemoryOffsetStore implements OffsetStore<undefined> {
   readonly #offsets = new Map<string, number>();
   readonly #locks = new NameLocks();
+
+  static {
+    exposeMemoryOffsets((store) =>
+      #offsets in store ? { offsets: store.#offsets, locks: store.#locks } : undefined
+    );
+  }
 
   /** {@inheritDoc OffsetStore.load} */
   load(name: string, options?: OffsetCallOptions): Promise<number> {

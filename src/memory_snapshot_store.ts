@@ -9,6 +9,7 @@ import type { SaveSnapshotOptions, Snapshot, SnapshotStore } from "./snapshot_st
 import { assertId, assertPositiveInteger, assertTypeName, throwIfAborted } from "./_validate.ts";
 import { callSignal } from "./_call_options.ts";
 import { readSaveOptions } from "./_persist_options.ts";
+import { exposeMemorySnapshots } from "./_memory_internals.ts";
 
 /**
  * Snapshots kept in memory, the latest per type name and id; an older one never replaces a
@@ -27,6 +28,10 @@ import { readSaveOptions } from "./_persist_options.ts";
  */
 export class MemorySnapshotStore implements SnapshotStore {
   readonly #snapshots = new Map<string, Map<string, Snapshot>>();
+
+  static {
+    exposeMemorySnapshots((store) => #snapshots in store ? store.#snapshots : undefined);
+  }
 
   /** {@inheritDoc SnapshotStore.save} */
   save(

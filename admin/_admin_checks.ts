@@ -1,0 +1,41 @@
+// Argument checks shared by every StoreAdmin, so each call names what was wrong the same way
+// on every backend, before any read or write.
+
+import { readOptions, signalOption } from "../src/_options.ts";
+import { callSignal } from "../src/_call_options.ts";
+import type { CallOptions } from "../src/event_log.ts";
+import { assertNonNegativeInteger, assertTypeName } from "../src/_validate.ts";
+import { assertProjectionName } from "../projection/_name_locks.ts";
+import type { AdminReadOptions, StoredSnapshot } from "./store_admin.ts";
+
+/** Checks a listing's arguments; returns its signal. */
+export function readListing(
+  where: string,
+  typeName: unknown,
+  options: AdminReadOptions | undefined,
+): AbortSignal | undefined {
+  assertTypeName(typeName);
+  return readOptions<AdminReadOptions>(where, options, { signal: signalOption() }).signal;
+}
+
+/** Checks the options of a call; returns its signal, throwing its reason when aborted. */
+export function readCall(where: string, options: CallOptions | undefined): AbortSignal | undefined {
+  const signal = callSignal(where, options);
+  signal?.throwIfAborted();
+  return signal;
+}
+
+/** Checks the arguments of `resetProjection`. */
+export function assertReset(name: unknown, offset: unknown): void {
+  assertProjectionName(name);
+  assertNonNegativeInteger(offset, "offset");
+}
+
+/** Checks the snapshot given to `importSnapshot`; throws a TypeError naming what is wrong. */
+export function assertStoredSnapshot(snapshot: unknown): asserts snapshot is StoredSnapshot {
+  if (typeof snapshot !== "object" || snapshot === null) {
+    throw new TypeError(
+      `Invalid snapshot ${String(snapshot)}: expected { typeName, id, seqNo, bytes, version }`,
+    );
+  }
+}
