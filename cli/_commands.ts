@@ -3,6 +3,7 @@ import { eventsCommand, snapshotCommand, tailCommand } from "./_event_commands.t
 import { idsCommand, projectionsCommand, typesCommand } from "./_list_commands.ts";
 import { resetProjectionCommand } from "./_reset_command.ts";
 import { schemaCommand, setupCommand } from "./_schema_commands.ts";
+import { copyCommand, verifyCommand } from "./_store_commands.ts";
 
 /** Every command of the tool, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -15,6 +16,8 @@ export const COMMANDS: readonly Command[] = [
   tailCommand,
   projectionsCommand,
   resetProjectionCommand,
+  verifyCommand,
+  copyCommand,
 ];
 
 /** The options every command takes. */
