@@ -37,3 +37,7 @@ export { SCHEMA_VERSION } from "../_sql/schema.ts";
 export type { PgliteOffsetClient, PgliteOffsetStoreOptions } from "./pglite_offset_store.ts";
 export type { OffsetTableOptions } from "../_sql/sql_offset_store.ts";
 export { PgliteOffsetStore } from "./pglite_offset_store.ts";
+
+// The store admin of this backend (see `./admin`).
+export type { PgliteStoreAdminOptions } from "./pglite_store_admin.ts";
+export { PgliteStoreAdmin } from "./pglite_store_admin.ts";
