@@ -105,6 +105,17 @@ export async function openStore(
   if (!Number.isSafeInteger(timeout) || timeout < 1) {
     throw new RangeError(`Invalid timeout "${timeout}": expected a whole number of ms >= 1`);
   }
+  const foreign = location.kind === "nats"
+    ? (["schema", "tablePrefix"] as const)
+    : (["stream", "subjectPrefix", "snapshotBucket", "offsetBucket"] as const);
+  for (const name of foreign) {
+    if (options[name] !== undefined) {
+      throw new TypeError(
+        `Invalid option ${name} for a ${location.kind} store: it names ` +
+          (location.kind === "nats" ? "SQL tables" : "NATS streams and buckets"),
+      );
+    }
+  }
   const opened = location.kind === "postgres"
     ? await openPostgresStore(location, options, timeout)
     : location.kind === "pglite"
