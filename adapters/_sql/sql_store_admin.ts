@@ -49,8 +49,6 @@ export interface SqlAdminParts {
   readonly locks: NameLocks;
   /** Ids per page of a listing. */
   readonly pageSize: number;
-  /** Ends what the admin opened itself (a client from a URL); nothing otherwise. */
-  readonly closeOwned: () => Promise<void>;
 }
 
 /**
@@ -264,11 +262,10 @@ export class SqlStoreAdmin implements StoreAdmin {
     }
   }
 
-  /** {@inheritDoc StoreAdmin.close} */
+  /** Closes the log and snapshot store it made; the caller's client stays open. */
   async close(): Promise<void> {
     await this.#parts.eventLog.close();
     await this.#parts.snapshotStore.close?.();
-    await this.#parts.closeOwned();
   }
 
   async #query(

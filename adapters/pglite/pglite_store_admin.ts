@@ -74,7 +74,6 @@ export class PgliteStoreAdmin extends SqlStoreAdmin {
       snapshotStore: new PgliteSnapshotStore(db, nameOptions),
       locks: nameLocksFor(db, offsetStatements(names).table),
       pageSize: read.pageSize,
-      closeOwned: () => Promise.resolve(),
     });
   }
 
@@ -114,7 +113,7 @@ export class PgliteStoreAdmin extends SqlStoreAdmin {
 
   #db: PGlite | undefined;
 
-  /** {@inheritDoc StoreAdmin.close} */
+  /** Closes what the admin made, and the PGlite that {@linkcode PgliteStoreAdmin.open} opened. */
   override async close(): Promise<void> {
     await super.close();
     const db = this.#db;

@@ -40,3 +40,7 @@ export { SCHEMA_VERSION } from "../_sql/schema.ts";
 export type { PostgresOffsetStoreOptions } from "./postgres_offset_store.ts";
 export type { OffsetTableOptions } from "../_sql/sql_offset_store.ts";
 export { PostgresOffsetStore } from "./postgres_offset_store.ts";
+
+// The store admin of this backend (see `./admin`).
+export type { PostgresStoreAdminOptions } from "./postgres_store_admin.ts";
+export { PostgresStoreAdmin } from "./postgres_store_admin.ts";

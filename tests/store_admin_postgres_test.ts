@@ -1,0 +1,134 @@
+// The PostgreSQL store admin against a real server: the conformance suite, plus what is
+// particular to it (connect(), a reset refused while a runner of another client holds the
+// name, an import racing appends of the same type name).
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import {
+  PostgresOffsetStore,
+  PostgresStoreAdmin,
+  type PostgresStoreAdminOptions,
+} from "../adapters/postgres/mod.ts";
+import { isProjectionError } from "../projection/mod.ts";
+import { collect, testStoreAdmin, uniqueTypeName } from "../testing/mod.ts";
+import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
+
+let server: PostgresServer;
+let sql: postgres.Sql;
+let freshPrefix = 0;
+
+before(async () => {
+  server = await startPostgres({ fsync: false });
+  sql = postgres(server.url, { onnotice: () => {} });
+  await new PostgresStoreAdmin(sql).setup();
+}, { timeout: 120_000 });
+
+after(async () => {
+  await sql?.end({ timeout: 5 });
+  await server?.stop();
+}, { timeout: 60_000 });
+
+testStoreAdmin("PostgresStoreAdmin", () => new PostgresStoreAdmin(sql, { pageSize: 500 }), {
+  fresh: () => new PostgresStoreAdmin(sql, { tablePrefix: `fresh${++freshPrefix}_` }),
+  offsetStore: () => new PostgresOffsetStore(sql, { lockPollMs: 50 }),
+  dispose: (admin) => admin.close(),
+  pagingIds: 1_200,
+});
+
+test("PostgresStoreAdmin refuses a bad client and bad options before any I/O", async () => {
+  assert.throws(
+    () => new PostgresStoreAdmin({} as postgres.Sql),
+    /Invalid sql: expected a postgres.js/,
+  );
+  assert.throws(() => new PostgresStoreAdmin(sql, { schema: "A" }), /Invalid schema "A"/);
+  assert.throws(
+    () => new PostgresStoreAdmin(sql, { queryTimeout: -1 }),
+    /Invalid queryTimeout -1/,
+  );
+  assert.throws(
+    () => new PostgresStoreAdmin(sql, { pageSize: 1.5 }),
+    /Invalid PostgresStoreAdmin option pageSize 1.5/,
+  );
+  await assert.rejects(
+    PostgresStoreAdmin.connect({ url: "http://x" }),
+    /Invalid PostgresConnectOptions option url "http:\/\/x"/,
+  );
+  await assert.rejects(
+    PostgresStoreAdmin.connect({ url: server.url, page: 1 } as PostgresStoreAdminOptions),
+    /Unknown PostgresConnectOptions option "page"/,
+  );
+});
+
+test("PostgresStoreAdmin.connect opens a client that close() ends", async () => {
+  const admin = await PostgresStoreAdmin.connect({ url: server.url, max: 2 });
+  assert.equal((await admin.schema()).installed, 2);
+  const typeName = uniqueTypeName();
+  await admin.eventLog.persist(typeName, "a", null, [new Uint8Array([1])]);
+  assert.deepEqual(await collect(admin.entityIds(typeName)), ["a"]);
+  await admin.close();
+  await assert.rejects(admin.entityTypes(), /closed/i);
+});
+
+test("resetProjection is refused while a runner on another client holds the name", async () => {
+  const other = postgres(server.url, { onnotice: () => {}, max: 2 });
+  const admin = new PostgresStoreAdmin(sql);
+  try {
+    const store = new PostgresOffsetStore(other);
+    const name = uniqueTypeName("p");
+    const lease = await store.acquire(name);
+    await lease.commit({ from: 0, to: 9 }, () => Promise.resolve());
+    const error = await admin.resetProjection(name, 0).catch((e) => e);
+    assert.ok(isProjectionError(error) && error.reason === "locked", String(error));
+    assert.equal(await store.load(name), 9);
+    await lease.release();
+    await admin.resetProjection(name, 2);
+    assert.equal(await store.load(name), 2);
+  } finally {
+    await admin.close();
+    await other.end({ timeout: 5 });
+  }
+});
+
+test("an import racing appends of the same type name never shares or reorders a position", async () => {
+  const admin = new PostgresStoreAdmin(sql);
+  const typeName = uniqueTypeName();
+  try {
+    const appends = Array.from(
+      { length: 40 },
+      (_, i) => admin.eventLog.persist(typeName, `w${i}`, null, [new Uint8Array([i])]),
+    );
+    const imports: Promise<unknown>[] = [];
+    for (let round = 0; round < 10; round++) {
+      const head = (await admin.entityTypes()).find((t) => t.typeName === typeName)?.headPosition ??
+        0;
+      imports.push(
+        admin.importEvents([{
+          typeName,
+          id: `i${round}`,
+          seqNo: 1,
+          position: head + 100,
+          bytes: new Uint8Array([round]),
+          version: 1,
+          writtenAt: 1_700_000_000_000,
+          metadata: {},
+        }]).catch((error) => error),
+      );
+    }
+    await Promise.all(appends);
+    const outcomes = await Promise.all(imports);
+    const events = await collect(admin.eventLog.eventsByType(typeName, 0));
+    const positions = events.map((e) => e.position);
+    assert.equal(new Set(positions).size, positions.length, "every position once");
+    for (let i = 1; i < positions.length; i++) assert.ok(positions[i]! > positions[i - 1]!);
+    const imported = events.filter((e) => e.id.startsWith("i")).length;
+    const refused = outcomes.filter((o) => o instanceof Error);
+    assert.equal(imported + refused.length, 10, "each import either landed or was refused");
+    for (const error of refused) {
+      assert.match((error as Error).message, /not above the type's head position|Cannot import/);
+    }
+    assert.equal(events.filter((e) => e.id.startsWith("w")).length, 40);
+  } finally {
+    await admin.close();
+  }
+});
