@@ -21,9 +21,10 @@ export interface CommandContext {
   err(line: string): void;
   /**
    * Opens the store at `url`, closed when the command ends. For `"use"` it fails when the
-   * store has no schema, naming `eventsourced setup`.
+   * store has no schema, naming `eventsourced setup`. Its names are those of the options
+   * `--schema` … or, with `namesFrom: "to-"`, of `--to-schema` … (the target of a copy).
    */
-  open(url: string, purpose: OpenPurpose): Promise<StoreAdmin>;
+  open(url: string, purpose: OpenPurpose, namesFrom?: "" | "to-"): Promise<StoreAdmin>;
 }
 
 /** An option of a command: what it takes, a line of help, and whether it must be given. */
@@ -33,6 +34,8 @@ export interface OptionHelp {
   /** The placeholder of its value in help (default `VALUE`, or `N` for a number). */
   readonly value?: string;
   readonly required?: boolean;
+  /** Whether the usage line names it; default `true` (the help lists every option). */
+  readonly inUsage?: boolean;
 }
 
 /** One command of the tool: its usage, help and options, and what it does. */

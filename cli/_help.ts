@@ -22,9 +22,9 @@ const valueOf = ({ kind, value }: OptionHelp) =>
 
 /** The usage line of `command`. */
 export function usageOf(command: Command): string {
-  const options = Object.entries(command.options).map(([name, option]) =>
-    option.required ? `--${name}${valueOf(option)}` : `[--${name}${valueOf(option)}]`
-  );
+  const options = Object.entries(command.options).filter(([, o]) => o.inUsage !== false).map((
+    [name, option],
+  ) => option.required ? `--${name}${valueOf(option)}` : `[--${name}${valueOf(option)}]`);
   return ["eventsourced", command.name, ...command.positionals, ...options].join(" ");
 }
 

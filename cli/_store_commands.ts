@@ -53,6 +53,13 @@ export const verifyCommand: Command = {
   },
 };
 
+// The names of the copy's target, beside the global ones that name its source.
+const TARGET_NAMES = Object.fromEntries(
+  ["schema", "table-prefix", "stream", "subject-prefix", "snapshot-bucket", "offset-bucket"].map(
+    (name) => [`to-${name}`, { kind: "text" as const, help: `TO's --${name}`, inUsage: false }],
+  ),
+);
+
 /** `copy FROM TO`: every event and the latest snapshots, resumable, verified. */
 export const copyCommand: Command = {
   name: "copy",
@@ -65,12 +72,14 @@ export const copyCommand: Command = {
     yes: { kind: "switch", help: "confirm --force" },
     "batch-size": { kind: { min: 1 }, help: "events per write (default 500)" },
     "no-verify": { kind: "switch", help: "skip the verification at the end" },
+    ...TARGET_NAMES,
   },
   summary: "copy every event and the latest snapshots to another store, then verify",
   details: [
     "The target must be set up (eventsourced setup TO) and empty, or hold an interrupted",
     "copy of the same source: running copy again resumes it. Progress goes to stderr.",
-    "Projection offsets are not copied. --schema, --stream etc. apply to both stores.",
+    "Projection offsets are not copied. --schema, --stream etc. name FROM's tables or",
+    "stream; --to-schema, --to-stream etc. name TO's.",
   ],
   async run(context, [from, to]) {
     const force = context.args.switches.has("force");
@@ -78,7 +87,7 @@ export const copyCommand: Command = {
       throw new UsageError("Refusing --force without --yes (it writes beside the target's data)");
     }
     const source = await context.open(from!, "use");
-    const target = await context.open(to!, "use");
+    const target = await context.open(to!, "use", "to-");
     const report = await copyStore(source, target, {
       force,
       signal: context.signal,

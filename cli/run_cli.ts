@@ -52,8 +52,8 @@ function findCommand(name: string): Command {
   throw new UsageError(`Unknown command "${name}"${hint}: see eventsourced --help`);
 }
 
-function storeOptions(args: ParsedArgs, timeout: number): OpenStoreOptions {
-  const text = (name: string) => args.texts.get(name);
+function storeOptions(args: ParsedArgs, prefix: string, timeout: number): OpenStoreOptions {
+  const text = (name: string) => args.texts.get(`${prefix}${name}`);
   return {
     schema: text("schema"),
     tablePrefix: text("table-prefix"),
@@ -141,9 +141,9 @@ export async function runCli(args: readonly string[], io: CliIo = {}): Promise<n
       signal,
       out,
       err,
-      open: async (url: string, purpose: OpenPurpose) => {
+      open: async (url: string, purpose: OpenPurpose, namesFrom: "" | "to-" = "") => {
         const store = await openStore(url, {
-          ...storeOptions(parsed, timeout),
+          ...storeOptions(parsed, namesFrom, timeout),
           create: purpose === "setup",
         });
         opened.push(store);
