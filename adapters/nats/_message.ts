@@ -5,11 +5,13 @@
 //   header "Nats-Expected-Last-Subject-Sequence": the concurrency check, first (see below)
 //   header "Eventsourced-Seq-No": the seqNo of the message's first event (decimal)
 //   header "Eventsourced-Count":  n, only when n > 1 (decimal)
-//   headers "Es-…": the events' version and metadata, when there are any (_metadata_headers.ts)
+//   headers "Es-…": the events' version and metadata, when there are any, and the writtenAt of
+//                   imported events (_metadata_headers.ts)
 //   body, n = 1: the event's bytes as they are
 //   body, n > 1: for each event, its length as a 4-byte big-endian unsigned integer, then its
 //                bytes
-// Every event of a message shares its version, metadata and writtenAt (the stored timestamp).
+// Every event of a message shares its version, metadata and writtenAt (the stored timestamp,
+// or the Es-Written-At header of an imported message).
 // The event with index i (0-based) in the message with stream sequence s has
 //   position = s * POSITION_FACTOR + i
 // which strictly increases in stream order (i < POSITION_FACTOR), reads well in decimal
@@ -29,6 +31,7 @@ import {
   readMetadataHeaders,
   utf8Length,
   type VersionAndMetadata,
+  WRITTEN_AT_HEADER,
 } from "./_metadata_headers.ts";
 
 /** Header with the seqNo of the first event of a message. */
@@ -157,8 +160,8 @@ export function scanHeaderBlock(block: Uint8Array): MessageHeaders | null {
     line = end + 2;
   }
   if (firstSeqNo < 1 || count === 0 || count < -1) return null;
-  const { version, metadata } = ours === undefined ? NO_METADATA : readMetadataHeaders(ours);
-  return { firstSeqNo, count: count === -1 ? 1 : count, version, metadata };
+  const read = ours === undefined ? NO_METADATA : readMetadataHeaders(ours);
+  return { firstSeqNo, count: count === -1 ? 1 : count, ...read };
 }
 
 /**
@@ -191,7 +194,7 @@ export interface PersistMessage {
 /**
  * The message that stores `events` from seqNo `firstSeqNo` on with `version` and `metadata`,
  * accepted by JetStream only when the subject's last stream sequence is `expectedStreamSeq`
- * (0: the subject is empty).
+ * (0: the subject is empty); `writtenAt`, given by an import, is kept in place of the stored time.
  */
 export function encodePersist(
   firstSeqNo: number,
@@ -199,6 +202,7 @@ export function encodePersist(
   expectedStreamSeq: number,
   version: number,
   metadata: EventMetadata,
+  writtenAt?: number,
 ): PersistMessage {
   // The check goes first: nats-server 2.9 looks a header up by the first occurrence of its name
   // in the block and ignores it when that is not at a line's start, so a metadata header
@@ -209,6 +213,7 @@ export function encodePersist(
   ];
   if (events.length > 1) fields.push([COUNT_HEADER, `${events.length}`]);
   fields.push(...metadataHeaders(version, metadata));
+  if (writtenAt !== undefined) fields.push([WRITTEN_AT_HEADER, `${writtenAt}`]);
   // On the wire: "NATS/1.0\r\n", then "name: value\r\n" per header, then "\r\n" (UTF-8;
   // names are ASCII).
   let headerBytes = HEADER_FRAME_BYTES;
@@ -318,7 +323,8 @@ export function decodeEvents(
   msg: EventMessage,
   bounds: ReadBounds,
 ): PersistedEvent[] {
-  const { seq: streamSeq, data, writtenAt } = msg;
+  const { seq: streamSeq, data } = msg;
+  const writtenAt = msg.headers.writtenAt ?? msg.writtenAt;
   const { firstSeqNo, count, version, metadata } = msg.headers;
   if (streamSeq > MAX_STREAM_SEQUENCE) {
     throw new StorageError(

@@ -5,6 +5,8 @@
 //   Es-Correlation-Id   metadata.correlationId
 //   Es-Causation-Id     metadata.causationId
 //   Es-H-<name>         metadata.headers[name], the name as it is (NATS keeps its case)
+//   Es-Written-At       the events' writtenAt in ms, only on events a store admin imported
+//                       with the time of another store; read in place of the stored time
 // Values go through encodeHeaderValue: NATS clients trim a value's white space and JetStream
 // keeps at most 64 KiB of headers, so a value is sent as UTF-8 as it is, except '%' and white
 // space at either end, which are percent-encoded (UTF-8); a value with a '%' is percent-decoded
@@ -21,6 +23,8 @@ export const COMMAND_ID_HEADER = "Es-Command-Id";
 export const CORRELATION_ID_HEADER = "Es-Correlation-Id";
 /** Header of `metadata.causationId`. */
 export const CAUSATION_ID_HEADER = "Es-Causation-Id";
+/** Header with the writtenAt (ms) an imported message keeps, in place of its stored time. */
+export const WRITTEN_AT_HEADER = "Es-Written-At";
 /** Prefix of the headers of `metadata.headers`. */
 export const USER_HEADER_PREFIX = "Es-H-";
 /** What every header of this file starts with: a message without one has none of them. */
@@ -85,6 +89,8 @@ export function metadataHeaders(
 export interface VersionAndMetadata {
   readonly version: number;
   readonly metadata: EventMetadata;
+  /** The writtenAt an imported message keeps; absent: the message's stored time. */
+  readonly writtenAt?: number | undefined;
 }
 
 /** What a message without any of these headers carries. */
@@ -105,6 +111,7 @@ export function readMetadataHeaders(
   let commandId: string | undefined;
   let correlationId: string | undefined;
   let causationId: string | undefined;
+  let writtenAt: number | undefined;
   let userHeaders: [string, string][] | undefined;
   for (const [name, value] of fields) {
     if (!name.startsWith(OUR_PREFIX)) continue;
@@ -118,6 +125,7 @@ export function readMetadataHeaders(
     else if (name === COMMAND_ID_HEADER) commandId ??= decode(name, value);
     else if (name === CORRELATION_ID_HEADER) correlationId ??= decode(name, value);
     else if (name === CAUSATION_ID_HEADER) causationId ??= decode(name, value);
+    else if (name === WRITTEN_AT_HEADER) writtenAt ??= readWrittenAt(value);
   }
   const metadata: { -readonly [K in keyof EventMetadata]: EventMetadata[K] } = {};
   if (commandId !== undefined) metadata.commandId = commandId;
@@ -132,10 +140,19 @@ export function readMetadataHeaders(
   }
   const empty = commandId === undefined && correlationId === undefined &&
     causationId === undefined && metadata.headers === undefined;
-  return {
+  const read = {
     version: version ?? 1,
     metadata: empty ? EMPTY_METADATA : Object.freeze(metadata),
   };
+  return writtenAt === undefined ? read : { ...read, writtenAt };
+}
+
+function readWrittenAt(value: string): number {
+  const writtenAt = /^(?:0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(writtenAt)) {
+    throw new Error(`header ${WRITTEN_AT_HEADER} "${value}" is not a time in milliseconds`);
+  }
+  return writtenAt;
 }
 
 function readVersion(value: string): number {

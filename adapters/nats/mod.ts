@@ -72,3 +72,7 @@ export type {
 } from "./entity_host_options.ts";
 export { hostedEntity } from "./entity_host_options.ts";
 export { EntityHost } from "./entity_host.ts";
+
+// The store admin of this backend (see `./admin`).
+export type { NatsStoreAdminOptions } from "./nats_store_admin.ts";
+export { NatsStoreAdmin } from "./nats_store_admin.ts";

@@ -54,6 +54,7 @@ import { StreamAdmin } from "./_stream_admin.ts";
 import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
 import { callSignal } from "../../src/_call_options.ts";
 import { readPersistOptions } from "../../src/_persist_options.ts";
+import { exposeNatsLog } from "./_log_internals.ts";
 
 // Entities whose head (last seqNo, stream sequence) a log remembers, so a persist right after
 // the previous one needs no lookup.
@@ -137,6 +138,26 @@ export class NatsEventLog implements EventLog {
     last: (filter: string) => this.#get({ last_by_subj: filter }),
     get: (query: MessageQuery) => this.#get(query),
   };
+
+  static {
+    exposeNatsLog((log) =>
+      #heads in log
+        ? {
+          nc: log.#nc,
+          js: log.#js,
+          stream: log.#stream,
+          prefix: log.#prefix,
+          streamAdmin: log.#admin,
+          subject: (typeName, id) => log.#subject(typeName, id),
+          head: (typeName, id) => log.#head(typeName, id, log.#subject(typeName, id)),
+          publish: (subject, body, headers) => log.#publish(subject, body, headers),
+          remember: (subject, head) =>
+            head === undefined ? log.#heads.delete(subject) : log.#heads.set(subject, head),
+          assertFits: (bytes, what) => log.#assertFits(bytes, what),
+        }
+        : undefined
+    );
+  }
 
   /**
    * Uses `nc`, which stays the caller's: {@linkcode NatsEventLog.close} leaves it open.
