@@ -10,7 +10,7 @@ test("the entry prints the help and exits 0", async () => {
   assert.equal(stderr, "");
   assert.equal(code, 0);
   assert.match(stdout, /^eventsourced: look inside an event store/);
-  assert.match(stdout, /^  tail /m);
+  assert.match(stdout, /^ {2}tail /m);
 });
 
 test("the entry exits 2 with the message on stderr for a usage error", async () => {
