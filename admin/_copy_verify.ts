@@ -8,6 +8,7 @@ import { quote } from "../src/_validate.ts";
 import type { StoreAdmin, StoredSnapshot } from "./store_admin.ts";
 import { Checksum64, foldEvent } from "./_checksum.ts";
 import { readOptions } from "./_admin_args.ts";
+import { compareCodePoints } from "./_order.ts";
 
 /**
  * What the verification of a copy found: `mismatches` is empty when the target holds exactly
@@ -48,11 +49,9 @@ interface Folded {
 async function fold(
   stream: ReadableStream<PersistedEvent>,
   withPosition: boolean,
-  only: Map<string, unknown> | null,
 ): Promise<Folded> {
   const folded: Folded = { entities: new Map(), order: new Checksum64(), events: 0 };
   for await (const event of stream) {
-    if (only !== null && !only.has(event.id)) continue;
     let entity = folded.entities.get(event.id);
     if (entity === undefined) {
       folded.entities.set(event.id, entity = { sum: new Checksum64(), events: 0 });
@@ -65,9 +64,18 @@ async function fold(
   return folded;
 }
 
+/** `folded` without the entities `source` lacks (the target's own, copied beside with force). */
+function onlyOf(folded: Folded, source: Folded): Folded {
+  const entities = new Map([...folded.entities].filter(([id]) => source.entities.has(id)));
+  let events = 0;
+  for (const entity of entities.values()) events += entity.events;
+  return { entities, order: folded.order, events };
+}
+
 /**
  * Compares `target` with `source` over the types of `typeNames`. With `force` the target may hold
- * entities of its own beside the copied ones: they are left out of the comparison.
+ * entities of its own beside the copied ones: they and the order across entities are left out of
+ * the comparison.
  */
 export async function verifyCopy(
   source: StoreAdmin,
@@ -85,23 +93,19 @@ export async function verifyCopy(
   let events = 0, entities = 0, snapshots = 0;
   for (const typeName of typeNames) {
     const name = quote(typeName);
-    const ours = await fold(
-      source.eventLog.eventsByType(typeName, 1, readOptions(options)),
-      withPosition,
-      null,
-    );
-    const theirs = await fold(
-      target.eventLog.eventsByType(typeName, 1, readOptions(options)),
-      withPosition,
-      force ? ours.entities : null,
-    );
+    // Both sides are read at once: the verification takes about one read of the slower store.
+    const [ours, all] = await Promise.all([
+      fold(source.eventLog.eventsByType(typeName, 1, readOptions(options)), withPosition),
+      fold(target.eventLog.eventsByType(typeName, 1, readOptions(options)), withPosition),
+    ]);
+    const theirs = force ? onlyOf(all, ours) : all;
     events += ours.events;
     entities += ours.entities.size;
     if (ours.events !== theirs.events || ours.entities.size !== theirs.entities.size) {
       note(
         `entity type ${name}: the source holds ${ours.events} events of ${ours.entities.size} entities, the target ${theirs.events} of ${theirs.entities.size}`,
       );
-    } else if (ours.order.digest() !== theirs.order.digest()) {
+    } else if (!force && ours.order.digest() !== theirs.order.digest()) {
       note(`entity type ${name}: the target holds the events in another order`);
     }
     for (const [id, entity] of ours.entities) {
@@ -136,7 +140,7 @@ export async function verifyCopy(
   };
 }
 
-/** Walks both sides' snapshots of a type in id order; returns how many the source holds. */
+/** Walks both sides' snapshots of a type in id order (code points, as every admin lists them); returns how many the source holds. */
 async function compareSnapshots(
   source: StoreAdmin,
   target: StoreAdmin,
@@ -156,11 +160,11 @@ async function compareSnapshots(
   try {
     let a = await next(ours), b = await next(theirs);
     while (a !== null || b !== null) {
-      if (b === null || (a !== null && a.id < b.id)) {
+      if (b === null || (a !== null && compareCodePoints(a.id, b.id) < 0)) {
         note(`snapshot of ${name} ${quote(a!.id)}: missing from the target`);
         a = await next(ours);
         count++;
-      } else if (a === null || b.id < a.id) {
+      } else if (a === null || compareCodePoints(b.id, a.id) < 0) {
         if (!force) note(`snapshot of ${name} ${quote(b.id)}: in the target only`);
         b = await next(theirs);
       } else {

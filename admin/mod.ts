@@ -24,6 +24,9 @@ export type {
   StoreAdmin,
   StoredSnapshot,
 } from "./store_admin.ts";
+export type { MemoryStoreAdminOptions } from "./memory_store_admin.ts";
+
+export { memoryStoreAdmin } from "./memory_store_admin.ts";
 
 // Copying a store and verifying a log (admin/copy_store.ts, admin/verify_log.ts).
 export type { CopyProgress, CopyReport, CopyStoreOptions, CopyVerification } from "./copy_store.ts";
@@ -36,7 +39,3 @@ export type {
 } from "./verify_log.ts";
 export { copyStore } from "./copy_store.ts";
 export { verifyLog } from "./verify_log.ts";
-
-export type { MemoryStoreAdminOptions } from "./memory_store_admin.ts";
-
-export { memoryStoreAdmin } from "./memory_store_admin.ts";

@@ -174,12 +174,19 @@ function decoderOf(codec: unknown): ((bytes: Uint8Array, version: number) => unk
  * Arguments are checked before anything is read: a `TypeError` or `RangeError` names the bad one.
  *
  * @example Verify a memory store
- * ```ts ignore
- * import { jsonBinarize } from "@eventsourced/eventsourced";
- * import { verifyLog } from "@eventsourced/eventsourced/admin";
+ * ```ts
+ * import { jsonBinarize, MemoryEventLog, MemorySnapshotStore } from "@eventsourced/eventsourced";
+ * import { memoryStoreAdmin, verifyLog } from "@eventsourced/eventsourced/admin";
+ * import assert from "node:assert/strict";
  *
- * const report = await verifyLog(admin, { codec: jsonBinarize() });
- * for (const problem of report.problems) console.log(problem.message);
+ * const eventLog = new MemoryEventLog();
+ * const snapshotStore = new MemorySnapshotStore();
+ * await eventLog.persist("account", "a", null, [new TextEncoder().encode('{"cents":5}')]);
+ * await eventLog.persist("account", "b", null, [new Uint8Array([0xff])]);
+ * const report = await verifyLog(memoryStoreAdmin({ eventLog, snapshotStore }), {
+ *   codec: jsonBinarize(),
+ * });
+ * assert.deepEqual(report.problems.map((p) => [p.kind, p.id]), [["undecodable", "b"]]);
  * ```
  */
 export async function verifyLog(
