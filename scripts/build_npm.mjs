@@ -40,6 +40,7 @@ const peers = {
   "@nats-io/nats-core": "^3.0.0",
   "@nats-io/jetstream": "^3.0.0",
   "@nats-io/kv": "^3.0.0",
+  "@nats-io/transport-node": "^3.0.0",
   "@bufbuild/protobuf": "^2.0.0",
   "@opentelemetry/api": "^1.10.0",
 };
