@@ -64,7 +64,16 @@ async function connectTcp(
   credentials: { user?: string; pass?: string; token?: string },
   timeout: number,
 ): Promise<NatsConnection> {
-  const { connect } = await import("@nats-io/transport-node");
+  let connect: typeof import("@nats-io/transport-node").connect;
+  try {
+    ({ connect } = await import("@nats-io/transport-node"));
+  } catch (cause) {
+    throw new Error(
+      "Cannot open nats:// (TCP): @nats-io/transport-node did not load (install it, or use " +
+        `ws://): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
   try {
     return await connect({
       servers: location.address,

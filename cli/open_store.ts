@@ -6,9 +6,6 @@
  */
 
 import type { StoreAdmin } from "../admin/store_admin.ts";
-import { openNatsStore } from "./_open_nats.ts";
-import { openPgliteStore } from "./_open_pglite.ts";
-import { openPostgresStore } from "./_open_postgres.ts";
 import { parseStoreUrl, redactUrl } from "./_store_url.ts";
 
 /**
@@ -116,10 +113,35 @@ export async function openStore(
       );
     }
   }
+  // Each backend is loaded when its URL is opened: its driver is an optional peer dependency,
+  // so `--help` and the other backends work without it.
   const opened = location.kind === "postgres"
-    ? await openPostgresStore(location, options, timeout)
+    ? await (await backend("PostgreSQL", "postgres", import("./_open_postgres.ts")))
+      .openPostgresStore(location, options, timeout)
     : location.kind === "pglite"
-    ? await openPgliteStore(location, options)
-    : await openNatsStore(location, options, timeout);
+    ? await (await backend("PGlite", "@electric-sql/pglite", import("./_open_pglite.ts")))
+      .openPgliteStore(location, options)
+    : await (await backend(
+      "NATS",
+      "@nats-io/nats-core, @nats-io/jetstream, @nats-io/kv",
+      import("./_open_nats.ts"),
+    ))
+      .openNatsStore(location, options, timeout);
   return { ...opened, url: redactUrl(url) };
+}
+
+async function backend<Module>(
+  name: string,
+  packages: string,
+  loading: Promise<Module>,
+): Promise<Module> {
+  try {
+    return await loading;
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(
+      `Cannot open a ${name} store: its driver did not load (install ${packages}): ${detail}`,
+      { cause },
+    );
+  }
 }
