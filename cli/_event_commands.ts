@@ -119,6 +119,7 @@ export const tailCommand: Command = {
     } catch (error) {
       if (!context.signal.aborted) throw error;
     }
+    context.err(`Stopped following "${typeName}"`);
     return 0;
   },
 };

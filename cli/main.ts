@@ -26,17 +26,25 @@ interface ProcessLike {
   exit(code: number): never;
 }
 
-const runtime = globalThis as { Deno?: { args: string[] }; process?: ProcessLike };
+interface DenoLike {
+  args: string[];
+  addSignalListener(signal: "SIGINT" | "SIGTERM", listener: () => void): void;
+}
+
+const runtime = globalThis as { Deno?: DenoLike; process?: ProcessLike };
 const process = runtime.process!;
 const args = runtime.Deno?.args ?? process.argv.slice(2);
 const controller = new AbortController();
 let interrupted = 0;
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  const listener = () => {
     // A second Ctrl-C leaves at once, for a command stuck where the signal cannot reach.
     if (interrupted++ > 0) process.exit(130);
     controller.abort(new Error(`Interrupted by ${signal}`));
-  });
+  };
+  // Deno's `process` does not deliver signals to listeners: its own API does.
+  if (runtime.Deno !== undefined) runtime.Deno.addSignalListener(signal, listener);
+  else process.on(signal, listener);
 }
 
 const code = await runCli(args, {
