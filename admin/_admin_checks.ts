@@ -4,6 +4,7 @@
 import { readOptions, signalOption } from "../src/_options.ts";
 import { callSignal } from "../src/_call_options.ts";
 import type { CallOptions } from "../src/event_log.ts";
+import type { SnapshotStore } from "../src/snapshot_store.ts";
 import { assertNonNegativeInteger, assertTypeName } from "../src/_validate.ts";
 import { assertProjectionName } from "../projection/_name_locks.ts";
 import type { AdminReadOptions, StoredSnapshot } from "./store_admin.ts";
@@ -31,11 +32,25 @@ export function assertReset(name: unknown, offset: unknown): void {
   assertNonNegativeInteger(offset, "offset");
 }
 
-/** Checks the snapshot given to `importSnapshot`; throws a TypeError naming what is wrong. */
-export function assertStoredSnapshot(snapshot: unknown): asserts snapshot is StoredSnapshot {
-  if (typeof snapshot !== "object" || snapshot === null) {
-    throw new TypeError(
-      `Invalid snapshot ${String(snapshot)}: expected { typeName, id, seqNo, bytes, version }`,
-    );
+/**
+ * `importSnapshot` of every admin: a `save` with the snapshot's version, whose checks name a
+ * bad field; a snapshot that is no object is a TypeError.
+ */
+export function importSnapshotInto(
+  store: SnapshotStore,
+  snapshot: StoredSnapshot,
+  options: CallOptions | undefined,
+): Promise<void> {
+  try {
+    if (typeof snapshot !== "object" || snapshot === null) {
+      throw new TypeError(
+        `Invalid snapshot ${String(snapshot)}: expected { typeName, id, seqNo, bytes, version }`,
+      );
+    }
+    const signal = readCall("importSnapshot", options);
+    const { typeName, id, seqNo, bytes, version } = snapshot;
+    return store.save(typeName, id, seqNo, bytes, { version, signal });
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

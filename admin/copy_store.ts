@@ -20,6 +20,7 @@ import {
 import { planResume } from "./_copy_resume.ts";
 import { type CopyVerification, verifyCopy } from "./_copy_verify.ts";
 import { throttle } from "./_throttle.ts";
+import { assertSchemaReady } from "./_schema_ready.ts";
 
 export type { CopyVerification } from "./_copy_verify.ts";
 
@@ -127,10 +128,11 @@ const MAX_BATCH_SIZE = 10_000;
  * with seqNo, version, metadata, writtenAt and bytes, and positions when `target.keepsPositions`
  * (on NATS the target numbers them itself, in the same order); then the latest snapshot of every
  * entity. Projection offsets are not copied: a projection of the target starts over, or is set
- * with `resetProjection`. Copy a store nobody writes to; events written during a copy are copied
- * by the next run.
+ * with `resetProjection`. Copy a store nobody writes to, into a target nobody writes to; events
+ * written to the source during a copy are copied by the next run.
  *
- * **Refusal.** Before the first write it checks that the target is empty or holds an earlier,
+ * **Refusal.** Before the first write it checks that both stores are set up (the target at the
+ * latest schema: call its `setup()` first) and that the target is empty or holds an earlier,
  * interrupted copy of this source, and otherwise rejects with an Error naming what the target
  * holds, unless `force`.
  *
@@ -186,6 +188,8 @@ export async function copyStore(
 
   const started = performance.now();
   const call = { signal };
+  await assertSchemaReady(source, "source", call);
+  await assertSchemaReady(target, "target", call);
   const types = await source.entityTypes(call);
   const plan = await planResume(source, target, types, force, call);
   const totalEvents = types.reduce((sum, t) => sum + t.events, 0);
@@ -222,9 +226,10 @@ export async function copyStore(
     const names = types.map((t) => t.typeName);
     verification = await verifyCopy(source, target, names, force, call);
     if (!verification.ok) {
+      const count = verification.mismatches.length;
       const shown = verification.mismatches.slice(0, 5).join("; ");
       throw new Error(
-        `Copy verification failed: ${verification.mismatches.length} mismatches: ${shown}`,
+        `Copy verification failed: ${count} ${count === 1 ? "mismatch" : "mismatches"}: ${shown}`,
       );
     }
   }

@@ -31,7 +31,7 @@ import type {
 import { assertAboveHead, assertContinues, planImport } from "./_import_events.ts";
 import { compareCodePoints } from "./_order.ts";
 import { arrayStream } from "./_array_stream.ts";
-import { assertReset, assertStoredSnapshot, readCall, readListing } from "./_admin_checks.ts";
+import { assertReset, importSnapshotInto, readCall, readListing } from "./_admin_checks.ts";
 
 /**
  * The stores a {@linkcode memoryStoreAdmin} looks after.
@@ -205,14 +205,7 @@ class MemoryStoreAdmin implements StoreAdmin {
   }
 
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void> {
-    try {
-      assertStoredSnapshot(snapshot);
-      const signal = readCall("importSnapshot", options);
-      const { typeName, id, seqNo, bytes, version } = snapshot;
-      return this.snapshotStore.save(typeName, id, seqNo, bytes, { version, signal });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return importSnapshotInto(this.snapshotStore, snapshot, options);
   }
 
   projections(options?: CallOptions): Promise<ProjectionOffset[]> {

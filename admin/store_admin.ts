@@ -148,6 +148,11 @@ export interface StoreAdmin {
    * seqNos without a gap and, with kept positions, each type's positions must rise above its
    * head; otherwise the call rejects (`ConcurrencyError` for a seqNo already taken) having
    * written nothing of the entity concerned. Events are in position order per type.
+   *
+   * Meant for types that no event log is appending to meanwhile (the target of a copy): an SQL
+   * event log that appended to a type remembers the type's last position and numbers its next
+   * event after it, so an import that leaves a gap above that position lets the log's next
+   * event land in the gap, below the imported ones.
    */
   importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void>;
   /** Stores `snapshot` as it is, unless one with a higher seqNo is stored. */

@@ -117,6 +117,19 @@ export function assertSameContents(
   }
 }
 
+/** Asserts that `target` holds what `source` holds of `typeNames` (positions where it keeps them). */
+export async function assertCopied(
+  source: StoreAdmin,
+  target: StoreAdmin,
+  typeNames: readonly string[],
+): Promise<void> {
+  assertSameContents(
+    await readContents(source, typeNames),
+    await readContents(target, typeNames),
+    target.keepsPositions,
+  );
+}
+
 /** `admin` with its importEvents replaced by `importEvents(original, events, options)`. */
 export function withImport(
   admin: StoreAdmin,

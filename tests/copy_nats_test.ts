@@ -2,16 +2,19 @@
 // (which numbers positions itself, in the same order) and back into PostgreSQL (which keeps the
 // NATS positions), each store in tables or a stream and buckets of its own.
 
-import { after, before } from "node:test";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { jsonBinarize } from "../mod.ts";
+import { uniqueTypeName } from "../testing/mod.ts";
 import postgres from "postgres";
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { NatsStoreAdmin } from "../adapters/nats/mod.ts";
 import { PostgresStoreAdmin } from "../adapters/postgres/mod.ts";
-import type { StoreAdmin } from "../admin/mod.ts";
+import { copyStore, type StoreAdmin, verifyLog } from "../admin/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import { testCopy } from "./copy_suite.ts";
-import { freshTables } from "./copy_fixtures.ts";
+import { fillStore, freshTables } from "./copy_fixtures.ts";
 
 let pg: PostgresServer;
 let sql: postgres.Sql;
@@ -50,3 +53,20 @@ async function openNats(): Promise<StoreAdmin> {
 
 testCopy("PostgreSQL to NATS", openPostgres, openNats);
 testCopy("NATS to PostgreSQL", openNats, openPostgres);
+
+test("verifyLog passes a NATS store and its PostgreSQL copy, whose kept NATS positions have gaps", async () => {
+  const source = await openNats();
+  const target = await openPostgres();
+  try {
+    await fillStore(source, [uniqueTypeName(), uniqueTypeName()]);
+    await copyStore(source, target);
+    const codec = jsonBinarize();
+    assert.deepEqual((await verifyLog(source, { codec })).problems, []);
+    assert.deepEqual((await verifyLog(target, { codec, densePositions: false })).problems, []);
+    const dense = await verifyLog(target, { codec });
+    assert.ok(dense.problems.length > 0 && dense.problems.every((p) => p.kind === "position-gap"));
+  } finally {
+    await source.close();
+    await target.close();
+  }
+});

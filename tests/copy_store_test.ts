@@ -83,3 +83,33 @@ test("copyStore refuses bad arguments with a clear error, before any write", asy
   );
   assert.deepEqual(await eventCounts(target), {});
 });
+
+test("copyStore reports progress at most once per interval, and at the verification and the end", async () => {
+  const source = await openMemory();
+  const target = await openMemory();
+  const typeName = uniqueTypeName();
+  const total = await fillStore(source, [typeName]);
+  const phases: string[] = [];
+  await copyStore(source, target, {
+    batchSize: 1,
+    progressIntervalMs: 3_600_000,
+    onProgress: (p) => phases.push(`${p.phase} ${p.events}`),
+  });
+  // The first batch reports at once; the rest of the hour-long interval passes only at the end.
+  assert.deepEqual(phases, ["events 1", `verify ${total}`, `verify ${total}`]);
+});
+
+test("copyStore names a store that was never set up, before any write", async () => {
+  const source = await openMemory();
+  await fillStore(source, [uniqueTypeName()], 1, 2);
+  const bare = new PgliteStoreAdmin(db, { tablePrefix: "never_set_up_" });
+  await assert.rejects(
+    copyStore(source, bare),
+    /^Error: The target pglite store is not set up: call setup\(\) on it first/,
+  );
+  await assert.rejects(
+    copyStore(bare, source),
+    /^Error: The source pglite store is not set up: call setup\(\) on it first/,
+  );
+  assert.equal((await bare.schema()).installed, null);
+});

@@ -6,13 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type CopyProgress, copyStore, type StoreAdmin } from "../admin/mod.ts";
 import { uniqueTypeName } from "../testing/mod.ts";
-import {
-  assertSameContents,
-  eventCounts,
-  fillStore,
-  readContents,
-  withImport,
-} from "./copy_fixtures.ts";
+import { assertCopied, eventCounts, fillStore, withImport } from "./copy_fixtures.ts";
 
 /** Opens a fresh, set-up, empty store of one backend; `close` is its StoreAdmin's. */
 export type OpenStore = () => Promise<StoreAdmin>;
@@ -53,11 +47,7 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
         totalEvents: total,
         snapshots: 6,
       });
-      assertSameContents(
-        await readContents(source, types),
-        await readContents(target, types),
-        target.keepsPositions,
-      );
+      await assertCopied(source, target, types);
       // A live reader of the target sees the copied events, then one written after the copy.
       const reader = target.eventLog.eventsByType(types[0]!, 1, { live: true }).getReader();
       for (let i = 0; i < total / 2; i++) await reader.read();
@@ -94,14 +84,51 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
       assert.equal(report.resumedEvents, held);
       assert.equal(report.copiedEvents, total - held);
       assert.equal(report.verification?.ok, true);
-      assertSameContents(
-        await readContents(source, types),
-        await readContents(target, types),
-        target.keepsPositions,
-      );
+      await assertCopied(source, target, types);
       // Once complete, a further run copies nothing and still verifies.
       const again = await copyStore(source, target);
       assert.deepEqual([again.copiedEvents, again.resumedEvents], [0, total]);
+    } finally {
+      await close();
+    }
+  });
+
+  test(`${label}: a copy cut off inside a batch (part written, then a lost connection) resumes after the last event written`, async () => {
+    const [source, target, close] = await pair();
+    try {
+      const types = [uniqueTypeName()];
+      const total = await fillStore(source, types);
+      let calls = 0;
+      const cut = withImport(target, async (original, events, options) => {
+        if (++calls < 3) return original(events, options);
+        await original(events.slice(0, 3), options);
+        throw new Error("connection lost");
+      });
+      await assert.rejects(copyStore(source, cut, { batchSize: 7 }), /connection lost/);
+      assert.deepEqual(await eventCounts(target), { [types[0]!]: 17 });
+      const report = await copyStore(source, target, { batchSize: 7 });
+      assert.deepEqual([report.resumedEvents, report.copiedEvents], [17, total - 17]);
+      await assertCopied(source, target, types);
+    } finally {
+      await close();
+    }
+  });
+
+  test(`${label}: a copy run again after the source grew copies only the new events`, async () => {
+    const [source, target, close] = await pair();
+    try {
+      const types = [uniqueTypeName()];
+      const total = await fillStore(source, types);
+      await copyStore(source, target);
+      await source.eventLog.persist(types[0]!, "entity-0", 6, [new Uint8Array([1])]);
+      await source.eventLog.persist(types[0]!, "newcomer", null, [new Uint8Array([2])], {
+        metadata: { commandId: "late" },
+      });
+      await source.snapshotStore.save(types[0]!, "entity-0", 7, new Uint8Array([3]));
+      const report = await copyStore(source, target);
+      assert.deepEqual([report.resumedEvents, report.copiedEvents], [total, 2]);
+      assert.equal(report.verification?.ok, true);
+      await assertCopied(source, target, types);
     } finally {
       await close();
     }
@@ -136,6 +163,26 @@ export function testCopy(label: string, openSource: OpenStore, openTarget: OpenS
       } finally {
         await close2();
       }
+    } finally {
+      await close();
+    }
+  });
+
+  test(`${label}: verification names a snapshot that differs in the target`, async () => {
+    const [source, target, close] = await pair();
+    try {
+      const types = [uniqueTypeName()];
+      await fillStore(source, types);
+      await copyStore(source, target);
+      await target.snapshotStore.save(types[0]!, "entity-4", 6, new Uint8Array([6]));
+      await assert.rejects(
+        copyStore(source, target),
+        new RegExp(
+          `Copy verification failed: 1 mismatch: snapshot of "${
+            types[0]
+          }" "entity-4": seqNo 4 version 2 in the source, seqNo 6 version 1 in the target`,
+        ),
+      );
     } finally {
       await close();
     }

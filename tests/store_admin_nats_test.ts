@@ -169,18 +169,43 @@ test("an entity's consecutive events with the same version, metadata and time ar
   await admin.close();
 });
 
-test("an import refused for its second entity publishes nothing of its first", async () => {
+test("an import keeps the entities before one the stream refuses, and sends nothing after it", async () => {
   const admin = new NatsStoreAdmin(nc);
   const typeName = uniqueTypeName();
   try {
     const log = admin.eventLog;
     await log.persist(typeName, "b", null, [new Uint8Array([9])]);
-    const error = await admin.importEvents([event(typeName, "a", 1), event(typeName, "b", 1)])
-      .catch((e) => e);
+    const error = await admin.importEvents([
+      event(typeName, "a", 1),
+      event(typeName, "b", 1),
+      event(typeName, "c", 1),
+    ]).catch((e) => e);
     assert.ok(isConcurrencyError(error), `expected a ConcurrencyError, got ${error}`);
     assert.equal(error.id, "b");
+    assert.equal(error.actual, 1);
+    assert.deepEqual((await collect(log.eventsByType(typeName, 0))).map((e) => [e.id, e.seqNo]), [
+      ["b", 1],
+      ["a", 1],
+    ]);
+    assert.equal(await log.lastSeqNo(typeName, "c"), null);
+  } finally {
+    await admin.close();
+  }
+});
+
+test("an import whose entity does not continue its head is refused before anything is sent", async () => {
+  const admin = new NatsStoreAdmin(nc);
+  const typeName = uniqueTypeName();
+  try {
+    const log = admin.eventLog;
+    await log.persist(typeName, "b", null, [new Uint8Array([9])]);
+    await assert.rejects(
+      admin.importEvents([event(typeName, "a", 1), event(typeName, "b", 3)]),
+      (e: Error) =>
+        e instanceof RangeError && /seqNo 3 does not continue the entity/.test(e.message),
+    );
     assert.equal(await log.lastSeqNo(typeName, "a"), null);
-    assert.deepEqual((await collect(log.eventsByType(typeName, 0))).map((e) => e.id), ["b"]);
+    assert.equal(await log.lastSeqNo(typeName, "b"), 1);
   } finally {
     await admin.close();
   }

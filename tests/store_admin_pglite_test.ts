@@ -10,6 +10,9 @@ import {
   type PgliteStoreAdminOptions,
 } from "../adapters/pglite/mod.ts";
 import { collect, testStoreAdmin, uniqueTypeName } from "../testing/mod.ts";
+import { pgliteClient } from "../adapters/pglite/_client.ts";
+import { sqlNames } from "../adapters/_sql/names.ts";
+import { VersionOneWriter } from "./_sql_v1.ts";
 
 let db: PGlite;
 let freshPrefix = 0;
@@ -86,5 +89,35 @@ test("PgliteStoreAdmin keeps writtenAt to the millisecond over the whole range",
   })));
   const read = await collect(admin.eventLog.eventsById(typeName, "a", 1));
   assert.deepEqual(read.map((e) => e.writtenAt), times);
+  await admin.close();
+});
+
+test("PgliteStoreAdmin reads version 1 in a database of the first release, and setup() upgrades it", async () => {
+  const tablePrefix = `old${++freshPrefix}_`;
+  const old = new VersionOneWriter(pgliteClient(db, "PGlite"), sqlNames({ tablePrefix }));
+  await old.setup();
+  await old.appendOne("cart", "c-1", 0, new Uint8Array([1]));
+  const admin = new PgliteStoreAdmin(db, { tablePrefix });
+  assert.deepEqual(await admin.schema(), { installed: 1, latest: 2 });
+  assert.deepEqual(await admin.entityTypes(), [
+    { typeName: "cart", entities: 1, events: 1, headPosition: 1 },
+  ]);
+  await admin.setup();
+  assert.deepEqual(await admin.schema(), { installed: 2, latest: 2 });
+  await admin.importEvents([{
+    typeName: "cart",
+    id: "c-1",
+    seqNo: 2,
+    position: 5,
+    bytes: new Uint8Array([2]),
+    version: 3,
+    writtenAt: 1_700_000_000_000,
+    metadata: { commandId: "x" },
+  }]);
+  const events = await collect(admin.eventLog.eventsById("cart", "c-1", 1));
+  assert.deepEqual(events.map((e) => [e.seqNo, e.position, e.version, e.metadata]), [
+    [1, 1, 1, {}],
+    [2, 5, 3, { commandId: "x" }],
+  ]);
   await admin.close();
 });

@@ -11,6 +11,7 @@ import {
   type PostgresStoreAdminOptions,
 } from "../adapters/postgres/mod.ts";
 import { isProjectionError } from "../projection/mod.ts";
+import { compareCodePoints } from "../admin/_order.ts";
 import { collect, testStoreAdmin, uniqueTypeName } from "../testing/mod.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 
@@ -130,5 +131,34 @@ test("an import racing appends of the same type name never shares or reorders a 
     assert.equal(events.filter((e) => e.id.startsWith("w")).length, 40);
   } finally {
     await admin.close();
+  }
+});
+
+test("in a database whose collation is not code point order, listings are still in code point order", async () => {
+  // ICU's root collation sorts case and punctuation its own way; without ICU, C.UTF-8 still
+  // takes the path with an explicit collation.
+  const database = `icu_${uniqueTypeName("d").replaceAll("-", "_")}`;
+  await sql.unsafe(
+    `create database ${database} template template0 encoding 'UTF8' locale_provider icu icu_locale 'und' locale 'C.UTF-8'`,
+  ).catch(() =>
+    sql.unsafe(`create database ${database} template template0 encoding 'UTF8' locale 'C.UTF-8'`)
+  );
+  const url = new URL(server.url);
+  url.pathname = `/${database}`;
+  const admin = await PostgresStoreAdmin.connect({ url: url.href, max: 2, pageSize: 3 });
+  try {
+    await admin.setup();
+    const typeName = uniqueTypeName();
+    const ids = ["b", "B", "a", "A", "_x", "-x", "é", "e", "z", "Z", "\uffff", "😀", "a.b", "ab"];
+    for (const id of ids) {
+      await admin.eventLog.persist(typeName, id, null, [new Uint8Array([1])]);
+      await admin.snapshotStore.save(typeName, id, 1, new Uint8Array([2]));
+    }
+    const expected = [...ids].sort(compareCodePoints);
+    assert.deepEqual(await collect(admin.entityIds(typeName)), expected);
+    assert.deepEqual((await collect(admin.snapshots(typeName))).map((s) => s.id), expected);
+  } finally {
+    await admin.close();
+    await sql.unsafe(`drop database ${database}`);
   }
 });

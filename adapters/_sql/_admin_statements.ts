@@ -12,10 +12,17 @@ export interface AdminStatements {
   readonly schemaVersion: string;
   /** Rows: type name, entities, events, head position; in type name order. */
   readonly entityTypes: string;
+  /**
+   * One row: whether the database's collation sorts text by code point already (C, POSIX, or
+   * the builtin provider), so the listings can follow the primary keys' order.
+   */
+  readonly byteOrder: string;
   /** `$1` typeName, `$2` after id, `$3` limit. Rows: id. */
   readonly entityIds: string;
   /** `$1` typeName, `$2` after id, `$3` limit. Rows: id, seqNo, bytes, version (the latest). */
   readonly snapshots: string;
+  /** The listings without `collate "C"`, for a database that sorts by code point already. */
+  readonly byteOrderListings: Listings;
   /** See {@linkcode importStatement}. */
   readonly importEvents: string;
   /** Rows: name, position, updated_at in ms; in name order. */
@@ -29,21 +36,44 @@ export interface AdminStatements {
   projectionKey(name: string): number;
 }
 
+/** The listings of ids and snapshots, in pages by id. */
+export interface Listings {
+  /** `$1` typeName, `$2` after id, `$3` limit. Rows: id. */
+  readonly entityIds: string;
+  /** `$1` typeName, `$2` after id, `$3` limit. Rows: id, seqNo, bytes, version (the latest). */
+  readonly snapshots: string;
+}
+
+// `collate` is ' collate "C"', or "" where the database's collation is code point order
+// already: an explicit collation, even an equal one, keeps the planner from the primary key's
+// order, so each page would sort every id of the type.
+function listings(names: SqlNames, collate: string): Listings {
+  return {
+    entityIds: `select id from ${names.events}
+      where type_name = $1::text and seq_no = 1 and id${collate} > $2::text
+      order by id${collate} limit $3::integer`,
+    snapshots: `select distinct on (id${collate}) id, seq_no, bytes, version from ${names.snapshots}
+      where type_name = $1::text and id${collate} > $2::text
+      order by id${collate}, seq_no desc limit $3::integer`,
+  };
+}
+
 /** Builds the admin statements of `names`. */
 export function adminStatements(names: SqlNames): AdminStatements {
-  const { events, snapshots, offsets } = names;
+  const { events, offsets } = names;
   const { lockSpace } = offsetStatements(names);
   return {
     schemaVersion: `select max(version) from ${names.schemaVersion}`,
     // Every entity has exactly one event of seqNo 1, so entities are counted in the same pass.
     entityTypes: `select type_name, count(*) filter (where seq_no = 1), count(*), max(position)
       from ${events} group by type_name order by type_name collate "C"`,
-    entityIds: `select id from ${events}
-      where type_name = $1::text and seq_no = 1 and id collate "C" > $2::text
-      order by id collate "C" limit $3::integer`,
-    snapshots: `select distinct on (id collate "C") id, seq_no, bytes, version from ${snapshots}
-      where type_name = $1::text and id collate "C" > $2::text
-      order by id collate "C", seq_no desc limit $3::integer`,
+    byteOrder: `select d.datcollate in ('C', 'POSIX')
+        and coalesce(to_jsonb(d) ->> 'datlocprovider', 'c') = 'c'
+        or to_jsonb(d) ->> 'datlocprovider' = 'b'
+      from pg_catalog.pg_database as d where d.datname = current_database()`,
+    entityIds: listings(names, ' collate "C"').entityIds,
+    snapshots: listings(names, ' collate "C"').snapshots,
+    byteOrderListings: listings(names, ""),
     importEvents: importStatement(names),
     projections: `select name, position, (extract(epoch from updated_at) * 1000)::float8
       from ${offsets} order by name collate "C"`,

@@ -23,7 +23,7 @@ import {
 import { keysetStream } from "../../admin/_keyset_stream.ts";
 import {
   assertReset,
-  assertStoredSnapshot,
+  importSnapshotInto,
   readCall,
   readListing,
 } from "../../admin/_admin_checks.ts";
@@ -33,7 +33,7 @@ import { describeError, errorCode } from "./errors.ts";
 import type { SqlNames } from "./names.ts";
 import { lastPosition } from "./positions.ts";
 import { SCHEMA_VERSION, setupScript } from "./schema.ts";
-import { type AdminStatements, adminStatements } from "./_admin_statements.ts";
+import { type AdminStatements, adminStatements, type Listings } from "./_admin_statements.ts";
 
 /** Snapshots per page of a listing: fewer than ids, as each carries its bytes. */
 const SNAPSHOT_PAGE = 100;
@@ -66,6 +66,7 @@ export class SqlStoreAdmin implements StoreAdmin {
   readonly snapshotStore: SnapshotStore;
   readonly #parts: SqlAdminParts;
   readonly #sql: AdminStatements;
+  #listings: Promise<Listings> | undefined;
 
   /** Uses the parts a driver adapter built. */
   constructor(parts: SqlAdminParts) {
@@ -120,6 +121,23 @@ export class SqlStoreAdmin implements StoreAdmin {
     }));
   }
 
+  // The listing statements that fit the database's collation, asked once (again after a failure).
+  #listing(signal: AbortSignal): Promise<Listings> {
+    if (this.#listings === undefined) {
+      const sql = this.#sql;
+      const listings = this.#query(
+        sql.byteOrder,
+        [],
+        "Cannot read the database's collation",
+        signal,
+      )
+        .then((rows) => rows[0]?.[0] === true ? sql.byteOrderListings : sql);
+      this.#listings = listings;
+      listings.catch(() => (this.#listings = undefined));
+    }
+    return this.#listings;
+  }
+
   /** {@inheritDoc StoreAdmin.entityIds} */
   entityIds(typeName: string, options?: AdminReadOptions): ReadableStream<string> {
     const signal = readListing("entityIds", typeName, options);
@@ -127,7 +145,7 @@ export class SqlStoreAdmin implements StoreAdmin {
     return keysetStream(
       async (after, signal) => {
         const rows = await this.#query(
-          this.#sql.entityIds,
+          (await this.#listing(signal)).entityIds,
           [typeName, after, limit],
           `Cannot list the ids of type "${typeName}"`,
           signal,
@@ -146,7 +164,7 @@ export class SqlStoreAdmin implements StoreAdmin {
     return keysetStream(
       async (after, signal) => {
         const rows = await this.#query(
-          this.#sql.snapshots,
+          (await this.#listing(signal)).snapshots,
           [typeName, after, SNAPSHOT_PAGE],
           `Cannot list the snapshots of type "${typeName}"`,
           signal,
@@ -207,14 +225,7 @@ export class SqlStoreAdmin implements StoreAdmin {
 
   /** {@inheritDoc StoreAdmin.importSnapshot} */
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void> {
-    try {
-      assertStoredSnapshot(snapshot);
-      const signal = readCall("importSnapshot", options);
-      const { typeName, id, seqNo, bytes, version } = snapshot;
-      return this.snapshotStore.save(typeName, id, seqNo, bytes, { version, signal });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return importSnapshotInto(this.snapshotStore, snapshot, options);
   }
 
   /** {@inheritDoc StoreAdmin.projections} */

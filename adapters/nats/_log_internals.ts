@@ -21,6 +21,8 @@ export interface NatsLogInternals {
   head(typeName: string, id: string): Promise<EntityHead | null>;
   /** Publishes as persist does; resolves to the stream sequence. */
   publish(subject: string, body: Uint8Array, headers: MsgHdrs): Promise<number>;
+  /** The head the log remembers of a subject (from its last persist or read), if any. */
+  remembered(subject: string): EntityHead | undefined;
   /** Remembers an entity's head after a publish, or forgets it (`undefined`) after a failure. */
   remember(subject: string, head: EntityHead | undefined): void;
   /** Throws a too-large StorageError when a message of `bytes` exceeds the server's payload. */

@@ -151,6 +151,7 @@ export class NatsEventLog implements EventLog {
           subject: (typeName, id) => log.#subject(typeName, id),
           head: (typeName, id) => log.#head(typeName, id, log.#subject(typeName, id)),
           publish: (subject, body, headers) => log.#publish(subject, body, headers),
+          remembered: (subject) => log.#heads.get(subject),
           remember: (subject, head) =>
             head === undefined ? log.#heads.delete(subject) : log.#heads.set(subject, head),
           assertFits: (bytes, what) => log.#assertFits(bytes, what),

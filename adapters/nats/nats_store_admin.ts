@@ -31,7 +31,7 @@ import { compareCodePoints } from "../../admin/_order.ts";
 import { arrayStream } from "../../admin/_array_stream.ts";
 import {
   assertReset,
-  assertStoredSnapshot,
+  importSnapshotInto,
   readCall,
   readListing,
 } from "../../admin/_admin_checks.ts";
@@ -93,7 +93,10 @@ const RULES: OptionRules<NatsStoreAdminOptions> = {
  * stream and the two buckets; entity types and ids come from the stream's subject state (a
  * type's ids are sorted in memory), counts from the last message of each entity; positions
  * are not kept on import (`keepsPositions` is `false`: they come from the stream, in the
- * given order), but seqNos, version, metadata, bytes and writtenAt are.
+ * given order), but seqNos, version, metadata, bytes and writtenAt are. An import publishes
+ * one message per run of an entity's consecutive events with persist's concurrency check, one
+ * at a time: a conflict stops it there, keeping the messages before (each entity's seqNos
+ * stay without a gap), so it is resumed by importing again from each entity's head.
  *
  * @example Look at a store
  * ```ts ignore
@@ -335,14 +338,7 @@ export class NatsStoreAdmin implements StoreAdmin {
 
   /** {@inheritDoc StoreAdmin.importSnapshot} */
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void> {
-    try {
-      assertStoredSnapshot(snapshot);
-      const signal = readCall("importSnapshot", options);
-      const { typeName, id, seqNo, bytes, version } = snapshot;
-      return this.snapshotStore.save(typeName, id, seqNo, bytes, { version, signal });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return importSnapshotInto(this.snapshotStore, snapshot, options);
   }
 
   /** {@inheritDoc StoreAdmin.projections} */
