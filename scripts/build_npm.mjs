@@ -40,6 +40,7 @@ const peers = {
   "@nats-io/nats-core": "^3.0.0",
   "@nats-io/jetstream": "^3.0.0",
   "@nats-io/kv": "^3.0.0",
+  "@nats-io/transport-node": "^3.0.0",
   "@bufbuild/protobuf": "^2.0.0",
   "@opentelemetry/api": "^1.10.0",
 };
@@ -52,6 +53,8 @@ const manifest = {
   main: "./mod.js",
   types: "./mod.d.ts",
   exports,
+  // The command-line tool: `npx eventsourced …` (cli/main.ts starts with a shebang).
+  bin: { eventsourced: "./cli/main.js" },
   files: [
     "mod.js",
     "mod.d.ts",
@@ -62,6 +65,7 @@ const manifest = {
     "projection/",
     "admin/",
     "opentelemetry/",
+    "cli/",
     "testing/",
     "docs/",
     "README.md",

@@ -4,7 +4,7 @@
 //
 //   node scripts/build_npm.mjs && node scripts/check_package.mjs
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -66,6 +66,31 @@ console.log("check_package: the installed tarball works");
     }
   }) ?? process.execPath;
   execFileSync(node, ["smoke.mjs"], { cwd: work, stdio: "inherit" });
+  // The command-line tool as an npm user runs it: the package's bin, through npx.
+  const npx = process.platform === "win32" ? "npx.cmd" : "npx";
+  const help = execFileSync(npx, ["--offline", "eventsourced", "--help"], {
+    cwd: work,
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+  });
+  assert.match(help, /Commands:[\s\S]*tail/, "npx eventsourced --help lists the commands");
+  // Without the optional driver a backend's URL says which package to install.
+  const noDriver = spawnSync(npx, [
+    "--offline",
+    "eventsourced",
+    "types",
+    "postgres://127.0.0.1:1/x",
+  ], {
+    cwd: work,
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+  });
+  assert.equal(noDriver.status, 1, noDriver.stderr);
+  assert.match(
+    noDriver.stderr,
+    /Cannot open a PostgreSQL store: its driver did not load \(install postgres\)/,
+  );
+  console.log("check_package: npx eventsourced --help works");
   const rules = join(
     work,
     "node_modules",

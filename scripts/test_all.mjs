@@ -38,6 +38,7 @@ const docSources = [
   "projection",
   "admin",
   "opentelemetry",
+  "cli",
   "README.md",
 ]
   .filter((p) => existsSync(join(root, p)));
