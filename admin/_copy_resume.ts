@@ -4,7 +4,7 @@
 // all-or-nothing per call on SQL and stops at the first failure, in order, on NATS. So after any
 // interruption the target holds, per type, a prefix of the source's order, and the prefix is
 // proved by its last event: the target's last event of the type must be, field for field, the
-// source's event of the same entity and seqNo (and position, when the target keeps positions).
+// source's event of the same entity and seqNo (and position, when both stores keep positions).
 // The copy then resumes right after that event's source position. Anything else the target holds
 // is data of its own, which the copy refuses to write beside unless forced.
 
@@ -20,6 +20,8 @@ export interface ResumePoint {
   readonly fromPosition: number;
   /** How many of the type's events the target already holds from an earlier run. */
   readonly copied: number;
+  /** The target's head position of the type; `0` when it holds none of its events. */
+  readonly targetHead: number;
 }
 
 /** Why the target is not an earlier copy of the source, for the error message. */
@@ -48,13 +50,13 @@ export async function planResume(
   for (const type of sourceTypes) {
     const held = targetTypes.get(type.typeName);
     if (held === undefined || held.events === 0) {
-      plan.set(type.typeName, { fromPosition: 1, copied: 0 });
+      plan.set(type.typeName, { fromPosition: 1, copied: 0, targetHead: held?.headPosition ?? 0 });
       continue;
     }
     const point = await resumeAfter(source, target, type, held, options);
     if (typeof point === "string") {
       foreign.push(point);
-      plan.set(type.typeName, { fromPosition: 1, copied: 0 });
+      plan.set(type.typeName, { fromPosition: 1, copied: 0, targetHead: held?.headPosition ?? 0 });
     } else plan.set(type.typeName, point);
   }
   const projections = await target.projections(options);
@@ -92,11 +94,11 @@ async function resumeAfter(
   );
   if (
     origin === null || origin.seqNo !== last.seqNo ||
-    !sameEvent(origin, last, target.keepsPositions)
+    !sameEvent(origin, last, source.keepsPositions && target.keepsPositions)
   ) {
     return `entity type ${name} whose last event (${
       quote(last.id)
     } seqNo ${last.seqNo}) differs from the source's`;
   }
-  return { fromPosition: origin.position + 1, copied: held.events };
+  return { fromPosition: origin.position + 1, copied: held.events, targetHead: held.headPosition };
 }

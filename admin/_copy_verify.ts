@@ -1,6 +1,6 @@
 // The check at the end of a copy: per entity type the same event and entity counts, the same
 // order of (id, seqNo), and per entity a Checksum64 over seqNo, version, writtenAt, metadata,
-// bytes (and position, when the target keeps positions), folded event by event while both logs
+// bytes (and position, when both stores keep positions), folded event by event while both logs
 // are streamed once; then the latest snapshots, compared side by side in id order.
 
 import type { CallOptions, PersistedEvent } from "../src/event_log.ts";
@@ -89,7 +89,7 @@ export async function verifyCopy(
   const note = (text: string) => {
     if (mismatches.length < MAX_MISMATCHES) mismatches.push(text);
   };
-  const withPosition = target.keepsPositions;
+  const withPosition = source.keepsPositions && target.keepsPositions && !force;
   let events = 0, entities = 0, snapshots = 0;
   for (const typeName of typeNames) {
     const name = quote(typeName);

@@ -1,7 +1,7 @@
 // The checks every StoreAdmin makes on the events of one importEvents call before it writes:
 // each event well formed, each entity's seqNos consecutive within the call, each type's
 // positions rising within the call; then, against what the store holds, each entity continuing
-// its last seqNo and each type's positions above its head.
+// its last seqNo and each type's positions continuing its head without a gap.
 
 import type { PersistedEvent } from "../src/event_log.ts";
 import { ConcurrencyError } from "../src/errors.ts";
@@ -77,9 +77,10 @@ function checkEvent(event: unknown, at: string): PersistedEvent {
 
 /**
  * Checks the arguments of `importEvents` by themselves; throws a TypeError or RangeError
- * naming the first bad event.
+ * naming the first bad event. `keepsPositions`: each type's positions must follow each other
+ * (1, 2, 3 …, as the store numbers them); otherwise they must only rise.
  */
-export function planImport(given: unknown): ImportPlan {
+export function planImport(given: unknown, keepsPositions: boolean): ImportPlan {
   if (!Array.isArray(given)) {
     throw new TypeError(`Invalid events ${quote(given)}: expected an array of PersistedEvent`);
   }
@@ -114,6 +115,12 @@ export function planImport(given: unknown): ImportPlan {
         firstPosition: event.position,
         lastPosition: event.position,
       });
+    } else if (keepsPositions && event.position !== type.lastPosition + 1) {
+      throw new RangeError(
+        `Invalid ${at}.position ${event.position}: type "${event.typeName}" is at position ${type.lastPosition} earlier in the call, so ${
+          type.lastPosition + 1
+        } must follow (a store that keeps positions numbers each type 1, 2, 3 …)`,
+      );
     } else if (event.position <= type.lastPosition) {
       throw new RangeError(
         `Invalid ${at}.position ${event.position}: type "${event.typeName}" is at position ${type.lastPosition} earlier in the call; positions must rise`,
@@ -145,10 +152,17 @@ export function assertContinues(entity: ImportedEntity, actual: number | null): 
   );
 }
 
-/** Throws a RangeError unless the type's run starts above `head`, its head position. */
-export function assertAboveHead(type: ImportedType, head: number): void {
-  if (type.firstPosition > head) return;
+/**
+ * Throws a RangeError unless the type's run starts right after `head`, its head position: a
+ * store that keeps positions numbers each type 1, 2, 3 …, and its event logs count on it (an
+ * SQL log numbers its next event after the last position it wrote, which a gap would let fall
+ * below events readers have seen).
+ */
+export function assertContinuesHead(type: ImportedType, head: number): void {
+  if (type.firstPosition === head + 1) return;
   throw new RangeError(
-    `Cannot import events of type "${type.typeName}": position ${type.firstPosition} is not above the type's head position ${head}; nothing was written`,
+    `Cannot import events of type "${type.typeName}": position ${type.firstPosition} does not continue the type's head position ${head} (expected ${
+      head + 1
+    }); nothing was written`,
   );
 }

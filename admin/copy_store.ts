@@ -125,9 +125,10 @@ const MAX_BATCH_SIZE = 10_000;
 
 /**
  * Copies every event of every entity type of `source` into `target`, in position order per type,
- * with seqNo, version, metadata, writtenAt and bytes, and positions when `target.keepsPositions`
- * (on NATS the target numbers them itself, in the same order); then the latest snapshot of every
- * entity. Projection offsets are not copied: a projection of the target starts over, or is set
+ * with seqNo, version, metadata, writtenAt and bytes; then the latest snapshot of every entity.
+ * Positions keep their order: a target that keeps positions (memory, SQL) numbers each type
+ * 1, 2, 3 … as its own logs do, so a copy between such stores keeps them exactly and a copy from
+ * NATS (whose positions have gaps) numbers them anew; NATS numbers them itself. Projection offsets are not copied: a projection of the target starts over, or is set
  * with `resetProjection`. Copy a store nobody writes to, into a target nobody writes to; events
  * written to the source during a copy are copied by the next run.
  *
@@ -142,8 +143,8 @@ const MAX_BATCH_SIZE = 10_000;
  *
  * **Verification** (unless `verify: false`): per type the event and entity counts and the order,
  * per entity a 64-bit checksum (two multiply-xorshift lanes, not cryptographic, folded event by
- * event as both logs stream once) over seqNo, version, writtenAt, metadata, bytes and kept
- * positions, and the latest snapshots. A mismatch rejects with an Error naming the first five
+ * event as both logs stream once) over seqNo, version, writtenAt, metadata, bytes and positions
+ * where both stores keep them, and the latest snapshots. A mismatch rejects with an Error naming the first five
  * entities concerned. It reads both stores once more, which costs less than the copy's writes.
  *
  * Arguments are checked before anything is read: a `TypeError` or `RangeError` names the bad one.
@@ -202,9 +203,10 @@ export async function copyStore(
 
   for (const type of types) {
     typeName = type.typeName;
-    const { fromPosition } = plan.get(type.typeName)!;
+    const { fromPosition, targetHead } = plan.get(type.typeName)!;
     const stream = source.eventLog.eventsByType(type.typeName, fromPosition, readOptions(call));
-    await copyEvents(stream, target, batchSize, call, (written) => {
+    const numbered = target.keepsPositions ? numberFrom(targetHead, stream) : stream;
+    await copyEvents(numbered, target, batchSize, call, (written) => {
       events += written;
       copiedEvents += written;
       progress.maybe(now);
@@ -244,6 +246,24 @@ export async function copyStore(
     elapsedMs: performance.now() - started,
     verification,
   };
+}
+
+// The events with the positions head + 1, head + 2 …: a store that keeps positions numbers
+// each type without gaps, so events from a store whose positions have gaps (NATS) are numbered
+// anew, in the same order; between two such stores the numbers are those of the source.
+function numberFrom(
+  head: number,
+  stream: ReadableStream<PersistedEvent>,
+): ReadableStream<PersistedEvent> {
+  let position = head;
+  return stream.pipeThrough(
+    new TransformStream<PersistedEvent, PersistedEvent>({
+      transform(event, controller) {
+        position++;
+        controller.enqueue(event.position === position ? event : { ...event, position });
+      },
+    }),
+  );
 }
 
 /**

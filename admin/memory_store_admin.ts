@@ -28,7 +28,7 @@ import type {
   StoreAdmin,
   StoredSnapshot,
 } from "./store_admin.ts";
-import { assertAboveHead, assertContinues, planImport } from "./_import_events.ts";
+import { assertContinues, assertContinuesHead, planImport } from "./_import_events.ts";
 import { compareCodePoints } from "./_order.ts";
 import { arrayStream } from "./_array_stream.ts";
 import { assertReset, importSnapshotInto, readCall, readListing } from "./_admin_checks.ts";
@@ -81,10 +81,10 @@ function instanceRule<Value>(Class: abstract new (...args: never[]) => Value, op
  *   snapshotStore: new MemorySnapshotStore(),
  * });
  * await admin.importEvents([
- *   { typeName: "counter", id: "a", seqNo: 1, position: 10, bytes: new Uint8Array([1]), version: 1, writtenAt: 0, metadata: {} },
+ *   { typeName: "counter", id: "a", seqNo: 1, position: 1, bytes: new Uint8Array([1]), version: 1, writtenAt: 0, metadata: {} },
  * ]);
  * assert.deepEqual(await admin.entityTypes(), [
- *   { typeName: "counter", entities: 1, events: 1, headPosition: 10 },
+ *   { typeName: "counter", entities: 1, events: 1, headPosition: 1 },
  * ]);
  * assert.equal(await admin.eventLog.persist("counter", "a", 1, [new Uint8Array([2])]), 2);
  * ```
@@ -182,7 +182,7 @@ class MemoryStoreAdmin implements StoreAdmin {
   importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void> {
     return attempt(() => {
       readCall("importEvents", options);
-      const plan = planImport(events);
+      const plan = planImport(events, this.keepsPositions);
       const types = this.#log.types;
       // Everything is checked before the first write, so a refused call writes nothing.
       for (const entity of plan.entities.values()) {
@@ -190,7 +190,7 @@ class MemoryStoreAdmin implements StoreAdmin {
         assertContinues(entity, held ?? null);
       }
       for (const type of plan.types.values()) {
-        assertAboveHead(type, types.get(type.typeName)?.all.at(-1)?.position ?? 0);
+        assertContinuesHead(type, types.get(type.typeName)?.all.at(-1)?.position ?? 0);
       }
       for (const event of plan.events) {
         const typeEvents = this.#log.typeEvents(event.typeName);

@@ -124,8 +124,9 @@ export interface StoreAdmin {
   readonly snapshotStore: SnapshotStore;
   /**
    * Whether {@linkcode StoreAdmin.importEvents} stores the positions it is given (`true`:
-   * memory, PostgreSQL, PGlite) or assigns its own in the same order (`false`: NATS, where a
-   * position comes from the stream sequence).
+   * memory, PostgreSQL, PGlite, whose positions are 1, 2, 3 … per type) or assigns its own in
+   * the same order (`false`: NATS, where a position comes from the stream sequence and has
+   * gaps).
    */
   readonly keepsPositions: boolean;
 
@@ -145,14 +146,11 @@ export interface StoreAdmin {
   /**
    * Writes `events` exactly as given: seqNo, version, metadata, writtenAt, bytes and (when
    * {@linkcode StoreAdmin.keepsPositions}) position. The events of an entity must continue its
-   * seqNos without a gap and, with kept positions, each type's positions must rise above its
-   * head; otherwise the call rejects (`ConcurrencyError` for a seqNo already taken) having
-   * written nothing of the entity concerned. Events are in position order per type.
-   *
-   * Meant for types that no event log is appending to meanwhile (the target of a copy): an SQL
-   * event log that appended to a type remembers the type's last position and numbers its next
-   * event after it, so an import that leaves a gap above that position lets the log's next
-   * event land in the gap, below the imported ones.
+   * seqNos without a gap and, with kept positions, each type's positions must continue its head
+   * without a gap (head + 1, head + 2 …: such a store numbers each type 1, 2, 3 …, and its
+   * event logs count on it); otherwise the call rejects (`ConcurrencyError` for a seqNo
+   * already taken) having written nothing of the entity concerned. Events are in position
+   * order per type.
    */
   importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void>;
   /** Stores `snapshot` as it is, unless one with a higher seqNo is stored. */

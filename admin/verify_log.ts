@@ -109,9 +109,8 @@ export interface VerifyLogOptions {
   progressIntervalMs?: number | undefined;
   /**
    * Whether each type's positions must be 1, 2, 3 … Default: `true` on memory, PostgreSQL and
-   * PGlite, whose `persist` numbers them so; `false` on NATS, whose positions come from the
-   * stream sequence shared by all types. Pass `false` for an SQL store filled by `copyStore`
-   * from NATS, which keeps NATS's positions.
+   * PGlite, whose `persist` and `importEvents` number them so; `false` on NATS, whose positions
+   * come from the stream sequence shared by all types.
    */
   densePositions?: boolean | undefined;
   /** Stops listing problems after this many (1 to 100 000). Default 100. */

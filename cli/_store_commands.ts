@@ -15,10 +15,6 @@ export const verifyCommand: Command = {
       value: "MODULE",
       help: "also check that every event decodes with this module's default export",
     },
-    "sparse-positions": {
-      kind: "switch",
-      help: "allow gaps in positions (an SQL store copied from NATS)",
-    },
     "max-problems": { kind: { min: 1 }, help: "list at most N problems (default 100)" },
   },
   summary: "check a log: dense seqNos, rising positions, decodable events, snapshots",
@@ -35,7 +31,6 @@ export const verifyCommand: Command = {
       codec,
       signal: context.signal,
       maxProblems,
-      ...(context.args.switches.has("sparse-positions") ? { densePositions: false } : {}),
       onProgress: (p) =>
         context.err(`verify: ${p.typeName}: ${p.events} events, ${p.problems} problems`),
     });

@@ -61,24 +61,10 @@ class TypeEvents implements ArraySource {
   }
 }
 
-// The index of the first event at or after `fromPosition`. Positions are the indexes + 1 unless
-// events were imported with the positions of another store, then a binary search finds it.
-function firstIndexFrom(all: readonly PersistedEvent[], fromPosition: number): number {
-  if ((all.at(-1)?.position ?? 0) === all.length) return Math.max(fromPosition - 1, 0);
-  let low = 0;
-  let high = all.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (all[middle]!.position < fromPosition) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
 /**
  * Events kept in memory: the concurrency check, atomic multi-event persist, finite and live
- * reads and abort, as in a real backend; positions are dense per type name (1, 2, 3 …), unless
- * events were imported with the positions of another store (see `memoryStoreAdmin`).
+ * reads and abort, as in a real backend; positions are dense per type name (1, 2, 3 …), also
+ * after an import (`memoryStoreAdmin` refuses positions that skip a number).
  * Events are lost when the process ends: for tests, demos and benchmarks. Like every log it
  * copies the bytes given to `persist` and gives each reader bytes of its own, so changing an
  * array afterwards never changes the log (see the rules in `docs/event-log-rules.md`).
@@ -169,7 +155,7 @@ export class MemoryEventLog implements EventLog {
         typeName,
         id,
         seqNo: entityEvents.length + 1,
-        position: (all.at(-1)?.position ?? 0) + 1,
+        position: all.length + 1,
         bytes: copyBytes(bytes),
         version,
         writtenAt,
@@ -223,10 +209,9 @@ export class MemoryEventLog implements EventLog {
     assertTypeName(typeName);
     assertNonNegativeInteger(fromPosition, "fromPosition");
     const read = readOptions("eventsByType", options, readRules);
-    const typeEvents = this.#typeEvents(typeName);
     return arrayEventStream(
-      typeEvents,
-      firstIndexFrom(typeEvents.all, fromPosition),
+      this.#typeEvents(typeName),
+      Math.max(fromPosition - 1, 0),
       read,
       (event) => event.position,
     );

@@ -269,10 +269,10 @@ export function testStoreAdmin(
     };
     const all = new Uint8Array(256).map((_, i) => i);
     const events = [
-      event(typeName, "a", 1, 5, { version: 3, metadata, writtenAt: 1_600_000_000_123 }),
-      event(typeName, "b.é", 1, 7, { bytes: new Uint8Array(0), writtenAt: 1_600_000_000_124 }),
-      event(typeName, "a", 2, 20, { bytes: all, writtenAt: 1_600_000_000_999 }),
-      event(typeName, "a", 3, 21, { version: 2_147_483_647, writtenAt: 1_600_000_001_000 }),
+      event(typeName, "a", 1, 1, { version: 3, metadata, writtenAt: 1_600_000_000_123 }),
+      event(typeName, "b.é", 1, 2, { bytes: new Uint8Array(0), writtenAt: 1_600_000_000_124 }),
+      event(typeName, "a", 2, 3, { bytes: all, writtenAt: 1_600_000_000_999 }),
+      event(typeName, "a", 3, 4, { version: 2_147_483_647, writtenAt: 1_600_000_001_000 }),
     ];
     await admin.importEvents(events);
     const log = admin.eventLog;
@@ -293,12 +293,20 @@ export function testStoreAdmin(
       events: 4,
       headPosition: positions.at(-1),
     });
-    // The log goes on after the import: the next seqNo, a position above the imported ones.
+    // The log goes on after the import: the next seqNo, a position above the imported ones;
+    // an import after it continues the log's positions, and the log's next append follows it.
     assert.equal(await log.persist(typeName, "a", 3, [bytes(9)]), 4);
     const next = (await collect(log.eventsById(typeName, "a", 4)))[0]!;
     assert.ok(next.position > positions.at(-1)!, `position ${next.position} after the import`);
-    await admin.importEvents([event(typeName, "a", 5, next.position + 10)]);
+    await admin.importEvents([event(typeName, "a", 5, next.position + 1)]);
     assert.equal(await log.lastSeqNo(typeName, "a"), 5);
+    assert.equal(await log.persist(typeName, "b.é", 1, [bytes(8)]), 2);
+    const after = await collect(log.eventsByType(typeName, 0));
+    const afterPositions = after.map((e) => e.position);
+    for (let i = 1; i < afterPositions.length; i++) {
+      assert.ok(afterPositions[i]! > afterPositions[i - 1]!, `positions ${afterPositions}`);
+    }
+    if (admin.keepsPositions) assert.deepEqual(afterPositions, [1, 2, 3, 4, 5, 6, 7]);
     await admin.importEvents([]);
   });
 
@@ -349,7 +357,7 @@ export function testStoreAdmin(
     assert.equal(await admin.eventLog.lastSeqNo(typeName, "c"), null);
   });
 
-  check("importEvents refuses positions that do not rise, writing nothing", async (admin) => {
+  check("importEvents refuses positions that do not follow, writing nothing", async (admin) => {
     const typeName = uniqueTypeName();
     await admin.eventLog.persist(typeName, "a", null, [bytes(1), bytes(2)]);
     const head = (await collect(admin.eventLog.eventsByType(typeName, 0))).at(-1)!.position;
@@ -359,10 +367,18 @@ export function testStoreAdmin(
     );
     if (admin.keepsPositions) {
       await assert.rejects(
-        admin.importEvents([event(typeName, "b", 1, head)]),
+        admin.importEvents([event(typeName, "b", 1, head + 1), event(typeName, "c", 1, head + 3)]),
         (e: Error) =>
-          e instanceof RangeError && /not above the type's head position/.test(e.message),
+          e instanceof RangeError && /events\[1\]\.position .* must follow/.test(e.message),
       );
+      for (const position of [head, head + 2]) {
+        await assert.rejects(
+          admin.importEvents([event(typeName, "b", 1, position)]),
+          (e: Error) =>
+            e instanceof RangeError &&
+            /does not continue the type's head position/.test(e.message),
+        );
+      }
     }
     assert.equal(await admin.eventLog.lastSeqNo(typeName, "b"), null);
     assert.equal(await admin.eventLog.lastSeqNo(typeName, "c"), null);
@@ -375,9 +391,9 @@ export function testStoreAdmin(
     const liveById = take(admin.eventLog.eventsById(typeName, "a", 1, { live: true }), 2, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await admin.importEvents([
-      event(typeName, "a", 1, 3),
-      event(typeName, "b", 1, 4),
-      event(typeName, "a", 2, 8),
+      event(typeName, "a", 1, 1),
+      event(typeName, "b", 1, 2),
+      event(typeName, "a", 2, 3),
     ]);
     assert.deepEqual((await live).map((e) => [e.id, e.seqNo]), [["a", 1], ["b", 1], ["a", 2]]);
     assert.deepEqual((await liveById).map((e) => e.seqNo), [1, 2]);

@@ -88,12 +88,14 @@ function comparable(event: PersistedEvent, withPosition: boolean): unknown {
 
 /**
  * Asserts that `target` holds what `source` held: the same events in the same order with the
- * same fields (positions too when `withPosition`), and the same snapshots.
+ * same fields (positions too when `withPosition`), and the same snapshots; with `dense`, the
+ * target's positions are 1, 2, 3 … per type.
  */
 export function assertSameContents(
   source: Contents,
   target: Contents,
   withPosition: boolean,
+  dense = false,
 ): void {
   assert.deepEqual([...target.events.keys()], [...source.events.keys()]);
   for (const [typeName, events] of source.events) {
@@ -106,6 +108,9 @@ export function assertSameContents(
     for (let i = 1; i < copied.length; i++) {
       assert.ok(copied[i]!.position > copied[i - 1]!.position, "positions rise");
     }
+    if (dense) {
+      assert.deepEqual(copied.map((e) => e.position), copied.map((_, i) => i + 1), "1, 2, 3 …");
+    }
   }
   for (const [typeName, snapshots] of source.snapshots) {
     const copied = target.snapshots.get(typeName)!;
@@ -117,7 +122,10 @@ export function assertSameContents(
   }
 }
 
-/** Asserts that `target` holds what `source` holds of `typeNames` (positions where it keeps them). */
+/**
+ * Asserts that `target` holds what `source` holds of `typeNames`: positions too where both keep
+ * them, and 1, 2, 3 … where the target keeps them (a copy from NATS numbers them anew).
+ */
 export async function assertCopied(
   source: StoreAdmin,
   target: StoreAdmin,
@@ -126,6 +134,7 @@ export async function assertCopied(
   assertSameContents(
     await readContents(source, typeNames),
     await readContents(target, typeNames),
+    source.keepsPositions && target.keepsPositions,
     target.keepsPositions,
   );
 }

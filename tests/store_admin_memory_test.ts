@@ -4,7 +4,7 @@ import { MemoryEventLog, MemorySnapshotStore } from "../mod.ts";
 import { memoryStoreAdmin, type MemoryStoreAdminOptions } from "../admin/mod.ts";
 import { MemoryOffsetStore } from "../projection/mod.ts";
 import { isStorageError } from "../mod.ts";
-import { collect, testStoreAdmin } from "../testing/mod.ts";
+import { testStoreAdmin } from "../testing/mod.ts";
 
 const offsetStore = new MemoryOffsetStore();
 const eventLog = new MemoryEventLog();
@@ -55,29 +55,4 @@ test("memoryStoreAdmin without an offsetStore lists no projections and refuses a
   const error = await admin.resetProjection("p", 0).catch((e) => e);
   assert.ok(isStorageError(error) && error.reason === "invalid-configuration", String(error));
   assert.match(error.message, /made without an offsetStore/);
-});
-
-test("a memory log with imported gapped positions reads from any position", async () => {
-  const log = new MemoryEventLog();
-  const admin = memoryStoreAdmin({ eventLog: log, snapshotStore: new MemorySnapshotStore() });
-  const at = (seqNo: number, position: number) => ({
-    typeName: "t",
-    id: "a",
-    seqNo,
-    position,
-    bytes: new Uint8Array([seqNo]),
-    version: 1,
-    writtenAt: 0,
-    metadata: {},
-  });
-  await admin.importEvents([at(1, 10), at(2, 20), at(3, 30)]);
-  const from = async (position: number) =>
-    (await collect(log.eventsByType("t", position))).map((e) => e.position);
-  assert.deepEqual(await from(0), [10, 20, 30]);
-  assert.deepEqual(await from(2), [10, 20, 30]);
-  assert.deepEqual(await from(11), [20, 30]);
-  assert.deepEqual(await from(30), [30]);
-  assert.deepEqual(await from(31), []);
-  await log.persist("t", "a", 3, [new Uint8Array([4])]);
-  assert.deepEqual(await from(25), [30, 31]);
 });

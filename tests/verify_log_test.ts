@@ -110,20 +110,35 @@ test("verifyLog finds a snapshot ahead of its entity's last event", async () => 
 });
 
 test("verifyLog finds positions that skip where they should be dense, unless told they need not be", async () => {
-  const admin = openMemory();
-  const typeName = uniqueTypeName();
-  await admin.importEvents([event(typeName, "a", 1, 1), event(typeName, "a", 2, 4)]);
-  const report = await verifyLog(admin);
-  assert.deepEqual(report.problems.map((p) => [p.kind, p.id, p.seqNo, p.position, p.message]), [
-    [
-      "position-gap",
-      "a",
-      2,
-      4,
-      `Entity "${typeName}" "a": position 4 after position 1 of "${typeName}", skipping 2`,
-    ],
-  ]);
-  assert.equal((await verifyLog(admin, { densePositions: false })).ok, true);
+  // No store writes a gap, so one is made by deleting an entity's only event from PGlite.
+  const db = await PGlite.create();
+  try {
+    const admin = new PgliteStoreAdmin(db, { tablePrefix: "skip_" });
+    await admin.setup();
+    const typeName = uniqueTypeName();
+    await admin.importEvents([
+      event(typeName, "a", 1, 1),
+      event(typeName, "b", 1, 2),
+      event(typeName, "a", 2, 3),
+    ]);
+    await db.query(`delete from "public"."skip_events" where type_name = $1 and id = 'b'`, [
+      typeName,
+    ]);
+    const report = await verifyLog(admin);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.id, p.seqNo, p.position, p.message]), [
+      [
+        "position-gap",
+        "a",
+        2,
+        3,
+        `Entity "${typeName}" "a": position 3 after position 1 of "${typeName}", skipping 1`,
+      ],
+    ]);
+    assert.equal((await verifyLog(admin, { densePositions: false })).ok, true);
+    await admin.close();
+  } finally {
+    await db.close();
+  }
 });
 
 test("verifyLog finds a gap in an entity's seqNos and positions out of order", async () => {

@@ -95,7 +95,7 @@ export function adminStatements(names: SqlNames): AdminStatements {
  * `$9`…`$12` command, correlation, causation ids and headers (JSON text), `$13` writtenAt in
  * ms. Per entity: `$14` type name, `$15` id, `$16` first seqNo. Per type name: `$17` name,
  * `$18` first position. It takes the type names' locks as appends do (positions.ts), checks
- * that each entity continues its last seqNo and each type starts above its head, then writes
+ * that each entity continues its last seqNo and each type continues its head (head + 1), then writes
  * and notifies live readers. One row: whether it wrote, the entities' last seqNos (0: none),
  * the types' heads.
  */
@@ -116,7 +116,7 @@ function importStatement(names: SqlNames): string {
     ), checked as materialized (
       select (select taken from locks) >= 0
         and not exists (select 1 from entities where last_seq_no <> first_seq_no - 1)
-        and not exists (select 1 from types where head >= first_position) as ok
+        and not exists (select 1 from types where head + 1 <> first_position) as ok
     ), inserted as (
       insert into ${events} (type_name, id, seq_no, position, bytes, written_at, version,
           command_id, correlation_id, causation_id, headers)

@@ -15,8 +15,8 @@ import type {
   StoredSnapshot,
 } from "../../admin/store_admin.ts";
 import {
-  assertAboveHead,
   assertContinues,
+  assertContinuesHead,
   type ImportPlan,
   planImport,
 } from "../../admin/_import_events.ts";
@@ -186,7 +186,7 @@ export class SqlStoreAdmin implements StoreAdmin {
   /** {@inheritDoc StoreAdmin.importEvents} */
   async importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void> {
     const signal = readCall("importEvents", options);
-    const plan = planImport(events);
+    const plan = planImport(events, this.keepsPositions);
     if (plan.events.length === 0) return;
     const what = `Cannot import ${plan.events.length} events`;
     let rows: unknown[][];
@@ -219,7 +219,7 @@ export class SqlStoreAdmin implements StoreAdmin {
         `Cannot read the head of type "${type.typeName}"`,
         signal,
       );
-      assertAboveHead(type, toNumber(rows[0]![0]));
+      assertContinuesHead(type, toNumber(rows[0]![0]));
     }
   }
 
@@ -311,7 +311,7 @@ function explainRefusal(plan: ImportPlan, lastSeqNos: unknown[], heads: unknown[
     assertContinues(entity, last === 0 ? null : last);
   }
   i = 0;
-  for (const type of plan.types.values()) assertAboveHead(type, toNumber(heads[i++]));
+  for (const type of plan.types.values()) assertContinuesHead(type, toNumber(heads[i++]));
 }
 
 function importParams(plan: ImportPlan): SqlParam[] {

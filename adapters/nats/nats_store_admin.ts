@@ -331,7 +331,7 @@ export class NatsStoreAdmin implements StoreAdmin {
   /** {@inheritDoc StoreAdmin.importEvents} */
   async importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void> {
     const signal = readCall("importEvents", options);
-    const plan = planImport(events);
+    const plan = planImport(events, this.keepsPositions);
     if (plan.events.length === 0) return;
     await importToStream(this.#log, plan, signal);
   }
