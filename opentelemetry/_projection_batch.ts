@@ -1,9 +1,8 @@
 // A projection's batches as spans and metrics: a span per batch from before the handler to the
 // offset commit, linked to the command spans that wrote its events (their `traceparent`
 // metadata header), and by projection name the events handled, the batch duration, and the lag
-// once a batch is committed: seconds since its last event was written, and that event's
-// position. Events behind the head are not reported: a live read of the event logs does not
-// know the head without another query.
+// once a batch is committed: seconds since its last event was written, that event's position,
+// and the events still to read after it, where the log counts them (`countAfter`).
 
 import {
   type Attributes,
@@ -30,6 +29,7 @@ class ProjectionMetrics {
   readonly duration: Histogram;
   readonly lag: Gauge;
   readonly position: Gauge;
+  readonly behind: Gauge;
   readonly ofName: (name: string) => Attributes = attributeSets(PROJECTION_NAME);
 
   constructor(meter: Meter) {
@@ -50,6 +50,10 @@ class ProjectionMetrics {
     this.position = meter.createGauge("eventsourced.projection.position", {
       description: "The position of a projection's last committed event",
       unit: "{position}",
+    });
+    this.behind = meter.createGauge("eventsourced.projection.lag.events", {
+      description: "Events of the type after a projection's last committed batch",
+      unit: "{event}",
     });
   }
 }
@@ -91,6 +95,9 @@ export function projectionBatchHook(
         metrics.events.add(events.length, attributes);
         metrics.lag.record(lag, attributes);
         metrics.position.record(last.position, attributes);
+      },
+      behind(count: number) {
+        metrics.behind.record(count, metrics.ofName(name));
       },
     };
   };

@@ -18,6 +18,8 @@ import { observeBatch } from "../src/_observed_batch.ts";
 type Outcome = "ok" | "stop";
 
 const noWork = () => Promise.resolve();
+// How often, at most, a projection asks the log how far behind it is.
+const COUNT_EVERY_MS = 1_000;
 
 function isOffsetConflict(error: unknown): error is ProjectionError {
   return isProjectionError(error) && error.reason === "offset-conflict";
@@ -32,6 +34,8 @@ export class RunLoop<Event, Tx> {
   // Built once per run, not per event: the event being handled is `#handling`.
   readonly #eventPolicy: RetryPolicy;
   #handling: PersistedEvent | undefined;
+  #counting = false;
+  #nextCount = 0;
 
   constructor(
     settings: ProjectionSettings<Event, Tx>,
@@ -196,6 +200,21 @@ export class RunLoop<Event, Tx> {
       throw error;
     }
     observer?.ended();
+    if (observer?.behind !== undefined) this.#countBehind(observer.behind, to);
+  }
+
+  // Asks the log how many events lie after `to`, without holding up the run: at most one
+  // question in flight and one a second, and a failed one only goes unreported.
+  #countBehind(report: (events: number) => void, to: number): void {
+    const { eventLog, typeName } = this.#settings;
+    const now = performance.now();
+    if (eventLog.countAfter === undefined || this.#counting || now < this.#nextCount) return;
+    this.#counting = true;
+    this.#nextCount = now + COUNT_EVERY_MS;
+    eventLog.countAfter(typeName, to, { signal: this.#signal }).then(
+      report,
+      () => {},
+    ).finally(() => this.#counting = false);
   }
 
   async #handleAndStore(events: readonly PersistedEvent[], to: number): Promise<void> {

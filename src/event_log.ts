@@ -170,4 +170,11 @@ export interface EventLog {
     fromPosition: number,
     options?: ReadOptions,
   ): ReadableStream<PersistedEvent>;
+  /**
+   * How many events of `typeName` have a position above `position`: what a reader that has
+   * read up to `position` has left. Optional: the logs that can count without reading
+   * implement it (memory, PostgreSQL and PGlite, whose positions are 1, 2, 3 … per type);
+   * projections use it to report how many events they are behind.
+   */
+  countAfter?(typeName: string, position: number, options?: CallOptions): Promise<number>;
 }

@@ -152,6 +152,12 @@ export interface PersistBatch {
 export interface ProjectionBatchObserver {
   /** The batch was committed, or failed with `error`. */
   ended(error?: unknown): void;
+  /**
+   * How many events of the type lie after this committed batch, told after `ended`, at most
+   * once a second per projection, when the event log can count them (`EventLog.countAfter`:
+   * memory, PostgreSQL, PGlite).
+   */
+  behind?(events: number): void;
 }
 
 /**

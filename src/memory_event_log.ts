@@ -201,6 +201,19 @@ export class MemoryEventLog implements EventLog {
   }
 
   /** {@inheritDoc EventLog.eventsByType} */
+  /** {@inheritDoc EventLog.countAfter} */
+  countAfter(typeName: string, position: number, options?: CallOptions): Promise<number> {
+    try {
+      throwIfAborted(callSignal("countAfter", options));
+      assertTypeName(typeName);
+      assertNonNegativeInteger(position, "position");
+      const held = this.#types.get(typeName)?.all.length ?? 0;
+      return Promise.resolve(Math.max(0, held - position));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   eventsByType(
     typeName: string,
     fromPosition: number,

@@ -151,6 +151,20 @@ export function testLogEdges(backend: LogBackend): void {
         pick(await sdk.value("eventsourced.projection.batch.duration", byName)).count,
         projected.length,
       );
+      // After a batch the log is asked (at most once a second) how many events lie after it:
+      // no event was written meanwhile, so it is 24 minus a batch's last position.
+      let behind: unknown;
+      for (let tries = 0; tries < 100 && behind === undefined; tries++) {
+        behind = await sdk.value("eventsourced.projection.lag.events", byName);
+        if (behind === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const positions = projected.map((span) =>
+        span.attributes["eventsourced.projection.to_position"] as number
+      );
+      const counts = positions.map((position) =>
+        events.filter((event) => event.position > position).length
+      );
+      assert.ok(counts.includes(behind as number), `lag.events ${behind}, one of ${counts}`);
     } finally {
       await registry.close();
       await log.close();

@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Instrumentation, jsonBinarize, MemoryEventLog } from "../mod.ts";
+import { type EventLog, type Instrumentation, jsonBinarize, MemoryEventLog } from "../mod.ts";
 import { uniqueTypeName } from "../testing/mod.ts";
 import { MemoryOffsetStore, Projection } from "../projection/mod.ts";
 
@@ -112,4 +112,42 @@ test("Projection refuses an instrumentation that is not an object of hook functi
     () => new Projection("p", { ...options, instrumentation: { projectionBatch: "x" } as never }),
     /Invalid Projection option instrumentation: its projectionBatch is "x", expected a function/,
   );
+});
+
+test("after a committed batch the projection tells its observer how many events follow, asking the log at most once a second", async () => {
+  const eventLog = new MemoryEventLog();
+  const typeName = uniqueTypeName("p");
+  await write(eventLog, typeName, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const behind: number[] = [];
+  let asked = 0;
+  const counting: EventLog = {
+    persist: (...args) => eventLog.persist(...args),
+    lastSeqNo: (...args) => eventLog.lastSeqNo(...args),
+    eventsById: (...args) => eventLog.eventsById(...args),
+    eventsByType: (...args) => eventLog.eventsByType(...args),
+    countAfter: (t, position) => {
+      asked++;
+      return eventLog.countAfter(t, position);
+    },
+  };
+  const projection = new Projection("behind", {
+    typeName,
+    eventLog: counting,
+    binarize,
+    offsetStore: new MemoryOffsetStore(),
+    batchSize: 3,
+    batchMs: 5,
+    handleBatch: () => {},
+    instrumentation: {
+      projectionBatch: () => ({ ended: () => {}, behind: (events) => void behind.push(events) }),
+    },
+  });
+  void projection.run();
+  await projection.whenCaughtUp();
+  await projection.stop();
+  // The first batch (positions 1 to 3) leaves 7; the next batches come within the second.
+  assert.equal(behind[0], 7);
+  assert.equal(asked, behind.length);
+  assert.ok(asked <= 4, `asked ${asked} times`);
+  for (const count of behind) assert.ok([7, 4, 1, 0].includes(count), `behind ${count}`);
 });

@@ -195,6 +195,22 @@ export class SqlEventLog implements EventLog {
     return value === null || value === undefined ? null : toNumber(value);
   }
 
+  /** {@inheritDoc EventLog.countAfter} */
+  async countAfter(typeName: string, position: number, options?: CallOptions): Promise<number> {
+    const signal = callSignal("countAfter", options);
+    assertTypeName(typeName);
+    assertNonNegativeInteger(position, "position");
+    throwIfAborted(signal);
+    // Positions are 1, 2, 3 … per type name (positions.ts), so the head minus the position is
+    // the count, from one index probe.
+    const rows = await this.#read(
+      () => this.#client.query(this.#sql.head, [typeName], signal),
+      `Cannot count the events of "${typeName}" after position ${position}`,
+      signal,
+    );
+    return Math.max(0, toNumber(rows[0]![0]) - position);
+  }
+
   eventsById(
     typeName: string,
     id: string,

@@ -178,6 +178,11 @@ export class PgliteEventLog implements EventLog {
     return this.#log.lastSeqNo(typeName, id, options);
   }
 
+  /** {@inheritDoc EventLog.countAfter} */
+  countAfter(typeName: string, position: number, options?: CallOptions): Promise<number> {
+    return this.#log.countAfter(typeName, position, options);
+  }
+
   /** {@inheritDoc EventLog.eventsById} */
   eventsById(
     typeName: string,
