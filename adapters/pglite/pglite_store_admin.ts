@@ -48,10 +48,10 @@ const OPEN_RULES = { dataDir: stringOption<string | undefined>(undefined) };
  * const admin = await PgliteStoreAdmin.open();
  * await admin.setup();
  * await admin.importEvents([
- *   { typeName: "cart", id: "c-1", seqNo: 1, position: 7, bytes: new Uint8Array([1]), version: 1, writtenAt: 1_700_000_000_000, metadata: {} },
+ *   { typeName: "cart", id: "c-1", seqNo: 1, position: 1, bytes: new Uint8Array([1]), version: 1, writtenAt: 1_700_000_000_000, metadata: {} },
  * ]);
  * assert.deepEqual(await admin.entityTypes(), [
- *   { typeName: "cart", entities: 1, events: 1, headPosition: 7 },
+ *   { typeName: "cart", entities: 1, events: 1, headPosition: 1 },
  * ]);
  * await admin.close();
  * ```
