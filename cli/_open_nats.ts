@@ -5,7 +5,7 @@ import { StorageError } from "../src/errors.ts";
 import { defined } from "./_defined.ts";
 import type { StoreLocation } from "./_store_url.ts";
 import { unreachable, within } from "./_within.ts";
-import type { OpenStoreOptions } from "./open_store.ts";
+import type { OpenStoreOptions } from "./open_store_options.ts";
 
 type NatsLocation = Extract<StoreLocation, { kind: "nats" }>;
 

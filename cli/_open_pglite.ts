@@ -5,7 +5,7 @@ import { PgliteStoreAdmin } from "../adapters/pglite/pglite_store_admin.ts";
 import { StorageError } from "../src/errors.ts";
 import { defined } from "./_defined.ts";
 import type { StoreLocation } from "./_store_url.ts";
-import type { OpenStoreOptions } from "./open_store.ts";
+import type { OpenStoreOptions } from "./open_store_options.ts";
 
 /** A PGlite store in its data directory; a missing directory is created only for setup. */
 export async function openPgliteStore(

@@ -3,7 +3,7 @@ import { PostgresStoreAdmin } from "../adapters/postgres/postgres_store_admin.ts
 import { defined } from "./_defined.ts";
 import type { StoreLocation } from "./_store_url.ts";
 import { unreachable, within } from "./_within.ts";
-import type { OpenStoreOptions } from "./open_store.ts";
+import type { OpenStoreOptions } from "./open_store_options.ts";
 
 /** A PostgreSQL store: its server must answer within `timeout` ms. */
 export async function openPostgresStore(

@@ -19,5 +19,6 @@
 
 export type { CliIo } from "./run_cli.ts";
 export { runCli } from "./run_cli.ts";
-export type { OpenedStore, OpenStoreOptions } from "./open_store.ts";
+export type { OpenedStore } from "./open_store.ts";
+export type { OpenStoreOptions } from "./open_store_options.ts";
 export { openStore } from "./open_store.ts";

@@ -12,7 +12,8 @@ import { failureOf } from "./_failure.ts";
 import { commandHelp, globalHelp, usageOf } from "./_help.ts";
 import { secretsOf } from "./_store_url.ts";
 import { UsageError } from "./_usage_error.ts";
-import { type OpenedStore, openStore, type OpenStoreOptions } from "./open_store.ts";
+import { type OpenedStore, openStore } from "./open_store.ts";
+import type { OpenStoreOptions } from "./open_store_options.ts";
 
 /**
  * Where {@linkcode runCli} prints and what ends it.
