@@ -8,6 +8,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import {
   EntityRegistry,
   type EventMetadata,
+  isSpawnError,
   jsonBinarize,
   MemoryEventLog,
   MemorySnapshotStore,
@@ -270,6 +271,22 @@ test("a spawn is a span with snapshot load and replay, and counts the replayed e
     "eventsourced.spawn.outcome": "ok",
   });
   assert.equal((spawned as { count: number }).count, 2);
+});
+
+test("a failed spawn's span has an error status and its duration counts as an error", async () => {
+  const eventLog = new MemoryEventLog();
+  await eventLog.persist("counter", "a", null, [new TextEncoder().encode("not json")]);
+  const otel = sdk();
+  const instrumentation = openTelemetry(otel.providers);
+  await assert.rejects(spawn(counter, "a", { eventLog, binarize, instrumentation }), isSpawnError);
+  const span = otel.one("counter spawn");
+  assert.equal(span.status.code, SpanStatusCode.ERROR);
+  assert.equal(span.events[0]?.name, "exception");
+  const failed = await otel.value("eventsourced.spawn.duration", {
+    "eventsourced.entity.type": "counter",
+    "eventsourced.spawn.outcome": "error",
+  });
+  assert.equal((failed as { count: number }).count, 1);
 });
 
 test("a registry reports its live entities and passivations", async () => {
