@@ -69,7 +69,7 @@ export function testSqlUpgrade(name: string, backend: () => SqlUpgradeBackend): 
         `select version from ${names.schemaVersion} order by version`,
         [],
       );
-      assert.deepEqual(versions.map((row) => Number(row[0])), [1, 2]);
+      assert.deepEqual(versions.map((row) => Number(row[0])), [1, 2, 3]);
       // The version-1 functions stay beside the new ones, for processes of that release.
       const functions = await client.query(
         `select p.proname::text, p.pronargs::int from pg_proc as p
@@ -140,7 +140,7 @@ export function testSqlUpgrade(name: string, backend: () => SqlUpgradeBackend): 
       await log.setup();
       assert.equal(
         (await client.query(`select count(*)::int from ${names.schemaVersion}`, []))[0]![0],
-        2,
+        3,
       );
       assert.deepEqual(shape(await collect(log.eventsByType("cart", 0))), shape(all));
     } finally {

@@ -362,9 +362,12 @@ test("setup() is idempotent, safe to run concurrently, and honours schema and ta
     where table_schema = 'es_other' order by table_name`;
   assert.deepEqual(tables.map((row) => row.table_name), [
     "app_events",
+    "app_keys",
+    "app_position_floors",
     "app_projection_offsets",
     "app_schema_version",
     "app_snapshots",
+    "app_type_offsets",
   ]);
   const typeName = uniqueTypeName("prefixed");
   await logs[1]!.persist(typeName, "a", null, [bytes(1)]);

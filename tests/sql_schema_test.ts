@@ -34,7 +34,7 @@ async function versions(db: PGlite, prefix = "eventsourced_"): Promise<number[]>
 }
 
 test("one setup() of the log, the snapshot store or the offset store creates every table", async () => {
-  assert.equal(SCHEMA_VERSION, 2);
+  assert.equal(SCHEMA_VERSION, 3);
   for (
     const make of [
       (db: PGlite) => new PgliteEventLog(db),
@@ -48,11 +48,14 @@ test("one setup() of the log, the snapshot store or the offset store creates eve
       await make(db).setup();
       assert.deepEqual(await tables(db), [
         "eventsourced_events",
+        "eventsourced_keys",
+        "eventsourced_position_floors",
         "eventsourced_projection_offsets",
         "eventsourced_schema_version",
         "eventsourced_snapshots",
+        "eventsourced_type_offsets",
       ]);
-      assert.deepEqual(await versions(db), [1, 2]);
+      assert.deepEqual(await versions(db), [1, 2, 3]);
       const log = new PgliteEventLog(db);
       assert.equal(await log.persist("cart", "c-1", null, [bytes(1)]), 1);
       assert.equal(await new PgliteOffsetStore(db).load("totals"), 0);
@@ -72,12 +75,12 @@ test("setup() applies each upgrade step above the recorded version once, and kee
     const names = sqlNames({ tablePrefix: "up_" });
     // A step that fails when run twice (the column exists then), so a second run proves "once".
     const step: SchemaUpgrade = {
-      version: 3,
+      version: UPGRADES.length + 2,
       sql: (n) => `alter table ${n.events} add column note text;`,
     };
     await db.exec(setupScript(names, [...UPGRADES, step]));
     await db.exec(setupScript(names, [...UPGRADES, step]));
-    assert.deepEqual(await versions(db, "up_"), [1, 2, 3]);
+    assert.deepEqual(await versions(db, "up_"), [1, 2, 3, 4]);
     const { rows } = await db.query<{ column_name: string }>(
       "select column_name from information_schema.columns where table_name = 'up_events' and column_name = 'note'",
     );
@@ -90,11 +93,11 @@ test("setup() applies each upgrade step above the recorded version once, and kee
       [3, 3, [3]],
     ]);
 
-    // This release (version 2) refuses the schema a newer one upgraded.
+    // This release (version 3) refuses the schema a newer one upgraded.
     const error = await new PgliteEventLog(db, { tablePrefix: "up_" }).setup().catch((e) => e);
     assert.ok(isStorageError(error), String(error));
     assert.equal(error.reason, "invalid-configuration");
-    assert.match(error.message, /Cannot set up the event log.*version 3.*up to version 2/);
+    assert.match(error.message, /Cannot set up the event log.*version 4.*up to version 3/);
     await log.close();
   } finally {
     await db.close();
@@ -104,7 +107,7 @@ test("setup() applies each upgrade step above the recorded version once, and kee
 test("upgrade steps must be numbered from 2 without gaps", () => {
   const names = sqlNames();
   assert.throws(
-    () => setupScript(names, [...UPGRADES, { version: 4, sql: () => "" }]),
-    /leads to version 4, expected 3/,
+    () => setupScript(names, [...UPGRADES, { version: 5, sql: () => "" }]),
+    /leads to version 5, expected 4/,
   );
 });

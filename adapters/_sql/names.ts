@@ -48,6 +48,12 @@ export interface SqlNames {
   readonly offsets: string;
   /** The schema version table. */
   readonly schemaVersion: string;
+  /** Per type name, the highest position deleted while it was the last one (version 3). */
+  readonly positionFloors: string;
+  /** The per-entity keys of crypto-shredding (version 3). */
+  readonly keys: string;
+  /** The offsets of projections over several types, per name and type (version 3). */
+  readonly typeOffsets: string;
   /** The group-commit append function. */
   readonly append: string;
   /** The append function for a batch of one event. */
@@ -83,6 +89,9 @@ export function sqlNames(options: NameOptions = {}): SqlNames {
     snapshots: q("snapshots"),
     offsets: q("projection_offsets"),
     schemaVersion: q("schema_version"),
+    positionFloors: q("position_floors"),
+    keys: q("keys"),
+    typeOffsets: q("type_offsets"),
     append: q("append"),
     appendOne: q("append_one"),
     prefix,

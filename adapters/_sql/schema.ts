@@ -7,6 +7,7 @@
 import type { SqlNames } from "./names.ts";
 import { versionOne } from "./schema_v1.ts";
 import { versionTwo } from "./schema_v2.ts";
+import { versionThree } from "./schema_v3.ts";
 
 /** A step that takes a schema from the version before to `version`. */
 export interface SchemaUpgrade {
@@ -23,6 +24,7 @@ export interface SchemaUpgrade {
  */
 export const UPGRADES: readonly SchemaUpgrade[] = [
   { version: 2, sql: versionTwo },
+  { version: 3, sql: versionThree },
 ];
 
 /**
@@ -34,7 +36,7 @@ export const UPGRADES: readonly SchemaUpgrade[] = [
  * import { SCHEMA_VERSION } from "@eventsourced/eventsourced/pglite";
  * import assert from "node:assert/strict";
  *
- * assert.equal(SCHEMA_VERSION, 2);
+ * assert.equal(SCHEMA_VERSION, 3);
  * ```
  */
 export const SCHEMA_VERSION: number = 1 + UPGRADES.length;

@@ -1,0 +1,35 @@
+// Version 3 of the schema: what forgetting and reading across types need.
+// - `position_floors`: per type name, the highest position an event had when it was deleted
+//   while it was the type's last one; appends number after it, so a position a reader has seen
+//   is never given to a later event.
+// - `keys`: the per-entity encryption keys of crypto-shredding; deleting a row forgets the
+//   entity's encrypted data for good.
+// - `type_offsets`: the offsets of projections over several types, one row per projection name
+//   and type name, moved in the same transaction as the read model's writes. Projections over
+//   one type keep their row in `projection_offsets`, so processes of the previous release go on
+//   unchanged during a rolling upgrade.
+
+import type { SqlNames } from "./names.ts";
+
+export function versionThree(names: SqlNames): string {
+  const { positionFloors, keys, typeOffsets, prefix } = names;
+  return `create table ${positionFloors} (
+      type_name text primary key,
+      position bigint not null check (position >= 1)
+    );
+    create table ${keys} (
+      type_name text not null,
+      id text not null,
+      key_id bytea not null,
+      key bytea not null,
+      created_at timestamptz not null default now(),
+      constraint "${prefix}keys_pkey" primary key (type_name, id)
+    );
+    create table ${typeOffsets} (
+      name text not null,
+      type_name text not null,
+      position bigint not null check (position >= 0),
+      updated_at timestamptz not null default now(),
+      constraint "${prefix}type_offsets_pkey" primary key (name, type_name)
+    );`;
+}
