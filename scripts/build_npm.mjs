@@ -65,6 +65,7 @@ const manifest = {
     "projection/",
     "admin/",
     "opentelemetry/",
+    "shredding/",
     "cli/",
     "testing/",
     "docs/",

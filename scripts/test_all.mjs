@@ -38,6 +38,7 @@ const docSources = [
   "projection",
   "admin",
   "opentelemetry",
+  "shredding",
   "cli",
   "README.md",
 ]

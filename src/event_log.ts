@@ -177,4 +177,23 @@ export interface EventLog {
    * projections use it to report how many events they are behind.
    */
   countAfter?(typeName: string, position: number, options?: CallOptions): Promise<number>;
+  /**
+   * Deletes the entity's events with a seqNo up to `toSeqNo`, except its last event, which
+   * stays so that the entity's seqNo goes on from there; resolves to how many were deleted.
+   * The positions of the events that stay do not change, and no later event is given a
+   * deleted position. Optional: every log of this package implements it. Use
+   * `deleteEventsUpTo`, which first checks that a snapshot covers what goes.
+   */
+  deleteEvents?(
+    typeName: string,
+    id: string,
+    toSeqNo: number,
+    options?: CallOptions,
+  ): Promise<number>;
+  /**
+   * Deletes every event of the entity; resolves to how many were deleted. Afterwards the id is
+   * free: `lastSeqNo` is `null` and a new entity with that id starts at seqNo 1, at positions
+   * after every position the type has had. Optional: every log of this package implements it.
+   */
+  deleteEntity?(typeName: string, id: string, options?: CallOptions): Promise<number>;
 }

@@ -81,4 +81,9 @@ export interface SnapshotStore {
   ): Promise<void>;
   /** The latest snapshot of the entity, or `null`. */
   load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null>;
+  /**
+   * Deletes every snapshot of the entity. Optional: every snapshot store of this package
+   * implements it.
+   */
+  delete?(typeName: string, id: string, options?: CallOptions): Promise<void>;
 }

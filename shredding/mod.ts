@@ -1,0 +1,7 @@
+/**
+ * Crypto-shredding: personal data encrypted with a per-entity key, forgotten for good when the
+ * key is deleted.
+ *
+ * @module
+ */
+export {};
