@@ -117,6 +117,26 @@ export interface OffsetLease<Tx> {
   ): Promise<void>;
   /** Gives the name back; safe to call more than once. */
   release(): Promise<void>;
+  /**
+   * For a projection over several types: the stored offset of each of `typeNames` under this
+   * name (`0` for a type with none). Optional for stores outside this package; every store of
+   * this package has it, and a projection over several types needs it.
+   */
+  loadTypes?(
+    typeNames: readonly string[],
+    options?: OffsetCallOptions,
+  ): Promise<ReadonlyMap<string, number>>;
+  /**
+   * For a projection over several types: moves the offset of each type in `changes` from its
+   * `from` to its `to`, in one unit of work with `work` (one transaction where the store has
+   * them), and only if every stored offset still equals its `from`; otherwise nothing is
+   * stored and it rejects with a `ProjectionError` (reason `"offset-conflict"`).
+   */
+  commitTypes?(
+    changes: ReadonlyMap<string, OffsetChange>,
+    work: (tx: Tx) => Promise<void>,
+    options?: OffsetCallOptions,
+  ): Promise<void>;
 }
 
 /**
@@ -144,4 +164,13 @@ export interface OffsetStore<Tx> {
    * another runner holds it, unless `wait` is set.
    */
   acquire(name: string, options?: AcquireOptions): Promise<OffsetLease<Tx>>;
+  /**
+   * The stored offsets of a projection over several types, by type name (`0` for a type with
+   * none), without taking the name. Optional like {@linkcode OffsetLease.loadTypes}.
+   */
+  loadTypes?(
+    name: string,
+    typeNames: readonly string[],
+    options?: OffsetCallOptions,
+  ): Promise<ReadonlyMap<string, number>>;
 }
