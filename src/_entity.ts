@@ -39,8 +39,8 @@ export interface EntityConfig<State, Event> {
   readonly onError: (error: Error) => void;
   /**
    * The hooks commands, spawns and registries report to; `undefined` when none was given or it
-   * has no hook (so an uninstrumented command pays one check). A field of its own costs every
-   * entity spawned alone 8 bytes, so the command hook is not kept apart.
+   * has no hook (so an uninstrumented command pays one check). The command hook is read from
+   * here rather than kept in a field of its own, which every entity spawned alone would carry.
    */
   readonly instrumentation: Instrumentation | undefined;
   /** The persist options of a command without signal or metadata (the codec's version). */
