@@ -5,3 +5,4 @@
  * @module
  */
 export {};
+export { MemoryKeyStore } from "./memory_key_store.ts";
