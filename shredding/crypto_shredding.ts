@@ -88,7 +88,7 @@ export interface CryptoShredding {
  *
  * @example Forget a customer's email
  * ```ts
- * import { emit, jsonBinarize, MemoryEventLog, spawn } from "@eventsourced/eventsourced";
+ * import { emit, jsonBinarize, MemoryEventLog, reply, spawn } from "@eventsourced/eventsourced";
  * import {
  *   cryptoShredding,
  *   FORGOTTEN,
@@ -109,7 +109,7 @@ export interface CryptoShredding {
  *   handleEvent: (_state: Event | null, event: Event) => event,
  * };
  * const register = {
- *   handleCommand: () => emit<Event, null>([{ type: "registered", email: "a@example.com", plan: "pro" }], null),
+ *   handleCommand: () => emit<Event>({ type: "registered", email: "a@example.com", plan: "pro" }),
  * };
  * const ref = await spawn(customer, "c-1", { eventLog, binarize });
  * await ref.handleCommand(register);
@@ -118,7 +118,7 @@ export interface CryptoShredding {
  * await shredding.forget("customer", "c-1");
  * const again = await spawn(customer, "c-1", { eventLog, binarize });
  * const state = await again.handleCommand({
- *   handleCommand: (_id: string, state: Event | null) => ({ type: "reply", value: state }),
+ *   handleCommand: (_id: string, state: Event | null) => reply(state),
  * });
  * assert.deepEqual(state, { ok: true, value: { type: "registered", plan: "pro", email: FORGOTTEN } });
  * await again.stop();
