@@ -30,7 +30,11 @@ const key = (seed: number) => ({
 test("PgliteKeyStore: after delete no row holds the key's bytes", async () => {
   const store = new PgliteKeyStore(db);
   const typeName = uniqueTypeName();
-  const given = key(7);
+  // Random bytes, so that no other test's key matches them.
+  const given = {
+    keyId: crypto.getRandomValues(new Uint8Array(16)),
+    key: crypto.getRandomValues(new Uint8Array(32)),
+  };
   await store.create(typeName, "a", given);
   await store.create(typeName, "b", key(8));
   const { keys } = sqlNames();
