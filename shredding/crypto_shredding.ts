@@ -18,9 +18,9 @@ import { shreddingBinarize } from "./shredding_binarize.ts";
  *
  * @example Keys wrapped by a master key, cached for 5 s
  * ```ts
- * import type { CryptoShreddingOptions, KeyStore } from "@eventsourced/eventsourced/shredding";
+ * import { type CryptoShreddingOptions, MemoryKeyStore } from "@eventsourced/eventsourced/shredding";
  *
- * declare const keyStore: KeyStore;
+ * const keyStore = new MemoryKeyStore();
  * const masterKey = crypto.getRandomValues(new Uint8Array(32)); // keep it out of the database
  * const options: CryptoShreddingOptions = { keyStore, masterKey, keyCacheMs: 5_000 };
  * ```
