@@ -104,27 +104,32 @@ export function readEnvelope(bytes: Uint8Array): Envelope {
   const namesLength = view.getUint16(namesAt);
   const personalAt = namesAt + 2 + namesLength;
   if (personalAt > bytes.length) throw corrupt();
-  let names: readonly string[] = [];
-  if (namesLength > 0) {
-    try {
-      const parsed: unknown = JSON.parse(decoder.decode(bytes.subarray(namesAt + 2, personalAt)));
-      if (!Array.isArray(parsed) || !parsed.every((n) => typeof n === "string")) throw corrupt();
-      names = parsed;
-    } catch {
-      throw corrupt();
-    }
-  }
   const flags = bytes[5]! & ~STATE_MASK;
-  const head = bytes.slice(0, personalAt);
-  head[5] = flags;
   return {
     flags,
     personal: (bytes[5]! & STATE_MASK) as Personal,
     publicBytes: bytes.subarray(HEADER, namesAt),
-    names,
-    head,
+    get names() {
+      return namesLength === 0 ? [] : readNames(bytes.subarray(namesAt + 2, personalAt));
+    },
+    get head() {
+      const head = bytes.slice(0, personalAt);
+      head[5] = flags;
+      return head;
+    },
     personalBytes: bytes.subarray(personalAt),
   };
+}
+
+function readNames(bytes: Uint8Array): readonly string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw corrupt();
+  }
+  if (!Array.isArray(parsed) || !parsed.every((n) => typeof n === "string")) throw corrupt();
+  return parsed;
 }
 
 function corrupt(): Error {

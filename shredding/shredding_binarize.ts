@@ -64,6 +64,9 @@ export interface ShreddingBinarizeOptions<State> {
   forgottenState?: State;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /** How one kind of value (events or states) is split. */
 interface Split {
   readonly whole: boolean;
@@ -205,7 +208,7 @@ function encode(
   }
   const publicBytes = innerToBytes(rest);
   if (names.length === 0) return writeEnvelope(flags, Personal.None, publicBytes, [], none);
-  const personalBytes = new TextEncoder().encode(JSON.stringify(personal));
+  const personalBytes = encoder.encode(JSON.stringify(personal));
   return writeEnvelope(flags, Personal.Clear, publicBytes, names, personalBytes);
 }
 
@@ -240,7 +243,7 @@ function decode<Value>(
     }
     return merged as Value;
   }
-  const personal: unknown = JSON.parse(new TextDecoder().decode(envelope.personalBytes));
+  const personal: unknown = JSON.parse(decoder.decode(envelope.personalBytes));
   return { ...value, ...(personal as Record<string, unknown>) } as Value;
 }
 
