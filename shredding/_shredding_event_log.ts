@@ -68,22 +68,13 @@ async function sealAll(
   events: readonly Uint8Array[],
   signal: AbortSignal | undefined,
 ): Promise<readonly Uint8Array[]> {
-  let key: EntityKey | undefined;
-  const out: Uint8Array[] = [];
-  for (const bytes of events) {
-    if (!isEnvelope(bytes)) {
-      out.push(bytes);
-      continue;
-    }
-    const envelope = readEnvelope(bytes);
-    if (envelope.personal !== Personal.Clear) {
-      out.push(bytes);
-      continue;
-    }
-    key ??= await keys.obtain(typeName, id, signal);
-    out.push(await seal(envelope, key, typeName, id));
-  }
-  return out;
+  const envelopes = events.map((bytes) => isEnvelope(bytes) ? readEnvelope(bytes) : undefined);
+  if (!envelopes.some((envelope) => envelope?.personal === Personal.Clear)) return events;
+  const key = await keys.obtain(typeName, id, signal);
+  return await Promise.all(events.map((bytes, i) => {
+    const envelope = envelopes[i];
+    return envelope?.personal === Personal.Clear ? seal(envelope, key, typeName, id) : bytes;
+  }));
 }
 
 /** The events of `stream` with their personal parts decrypted or marked forgotten. */
