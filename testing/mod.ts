@@ -1,5 +1,5 @@
 /**
- * The test kit: conformance suites that every `EventLog` and `SnapshotStore`
+ * The test kit: conformance suites that every `EventLog`, `SnapshotStore` and `KeyStore`
  * runs (built on `node:test`, so they run under `deno test`, `bun test` and `node --test`),
  * and Given/When/Then for command handlers.
  *
