@@ -401,3 +401,18 @@ test("FORGOTTEN survives a JSON round trip; FORGOTTEN_EVENT is frozen", () => {
   assert.ok(Object.isFrozen(FORGOTTEN_EVENT));
   assert.equal(String(FORGOTTEN_EVENT), "[forgotten]");
 });
+
+test("a live read decrypts events written later, and its signal ends it", async () => {
+  const shredding = cryptoShredding({ keyStore: new MemoryKeyStore() });
+  const log = shredding.eventLog(new MemoryEventLog());
+  const controller = new AbortController();
+  const reader = log.eventsByType("customer", 1, { live: true, signal: controller.signal })
+    .getReader();
+  const first = reader.read();
+  await log.persist("customer", "a", null, [customerBinarize.eventToBytes(registered("ann"))]);
+  const { value } = await first;
+  assert.deepEqual(customerBinarize.eventFromBytes(value!.bytes), registered("ann"));
+  const next = reader.read();
+  controller.abort(new Error("done"));
+  await assert.rejects(next, /done/);
+});
