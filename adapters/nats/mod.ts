@@ -76,3 +76,11 @@ export { EntityHost } from "./entity_host.ts";
 // The store admin of this backend (see `./admin`).
 export type { NatsStoreAdminOptions } from "./nats_store_admin.ts";
 export { NatsStoreAdmin } from "./nats_store_admin.ts";
+
+// The key store of crypto-shredding on this backend (see `./shredding`).
+export type {
+  NatsKeyStoreConnectOptions,
+  NatsKeyStoreOptions,
+  NatsKeyStoreSetupOptions,
+} from "./nats_key_store.ts";
+export { NatsKeyStore } from "./nats_key_store.ts";

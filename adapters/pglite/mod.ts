@@ -41,3 +41,7 @@ export { PgliteOffsetStore } from "./pglite_offset_store.ts";
 // The store admin of this backend (see `./admin`).
 export type { PgliteStoreAdminOptions } from "./pglite_store_admin.ts";
 export { PgliteStoreAdmin } from "./pglite_store_admin.ts";
+
+// The key store of crypto-shredding on this backend (see `./shredding`).
+export type { PgliteKeyStoreOptions } from "./pglite_key_store.ts";
+export { PgliteKeyStore } from "./pglite_key_store.ts";

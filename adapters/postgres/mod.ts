@@ -44,3 +44,7 @@ export { PostgresOffsetStore } from "./postgres_offset_store.ts";
 // The store admin of this backend (see `./admin`).
 export type { PostgresStoreAdminOptions } from "./postgres_store_admin.ts";
 export { PostgresStoreAdmin } from "./postgres_store_admin.ts";
+
+// The key store of crypto-shredding on this backend (see `./shredding`).
+export type { PostgresKeyStoreOptions } from "./postgres_key_store.ts";
+export { PostgresKeyStore } from "./postgres_key_store.ts";

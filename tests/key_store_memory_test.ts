@@ -1,0 +1,6 @@
+// The key store conformance suite against MemoryKeyStore.
+
+import { MemoryKeyStore } from "../shredding/mod.ts";
+import { testKeyStore } from "../testing/mod.ts";
+
+testKeyStore("MemoryKeyStore", () => new MemoryKeyStore());
