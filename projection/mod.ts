@@ -73,10 +73,20 @@ export type {
   OffsetLease,
   OffsetStore,
 } from "./offset_store.ts";
+export type {
+  EventCodecs,
+  MultiTypeBatchHandler,
+  MultiTypeEnvelope,
+  MultiTypeEventHandler,
+  MultiTypeProjectionOptions,
+  MultiTypeProjectionState,
+  MultiTypeResetOptions,
+} from "./multi_type_options.ts";
 export type { ErrorStrategy, RetryStrategy, SkipStrategy, StopStrategy } from "./error_strategy.ts";
 export type { ProjectionErrorOptions, ProjectionFailure } from "./errors.ts";
 export type { EventEnvelope } from "../src/event_reader.ts";
 
 export { Projection } from "./projection.ts";
+export { MultiTypeProjection } from "./multi_type_projection.ts";
 export { MemoryOffsetStore } from "./memory_offset_store.ts";
 export { isProjectionError, PROJECTION_ERROR_CODE, ProjectionError } from "./errors.ts";
