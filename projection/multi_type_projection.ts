@@ -223,6 +223,14 @@ export class MultiTypeProjection<Events extends Record<string, unknown>, Tx = un
         signal: signalOption(),
       },
     );
+    for (const typeName of Object.keys(to ?? {})) {
+      if (!this.typeNames.includes(typeName)) {
+        throw new TypeError(
+          `Invalid type name "${typeName}" in MultiTypeProjection.reset option to: expected one ` +
+            `of ${this.typeNames.map((name) => `"${name}"`).join(", ")}`,
+        );
+      }
+    }
     const targets = new Map<string, number>();
     for (const typeName of this.typeNames) {
       const position = to === undefined ? 0 : (to as Record<string, unknown>)[typeName];
@@ -238,14 +246,6 @@ export class MultiTypeProjection<Events extends Record<string, unknown>, Tx = un
       throw new RangeError(
         `Invalid MultiTypeProjection.reset option to: expected the offset of at least one type`,
       );
-    }
-    for (const typeName of Object.keys(to ?? {})) {
-      if (!this.typeNames.includes(typeName)) {
-        throw new TypeError(
-          `Invalid type name "${typeName}" in MultiTypeProjection.reset option to: expected one ` +
-            `of ${this.typeNames.map((name) => `"${name}"`).join(", ")}`,
-        );
-      }
     }
     if (this.#control.current !== undefined) {
       throw new ProjectionError(
