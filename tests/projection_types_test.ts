@@ -352,7 +352,7 @@ test("reset sets the offsets of the types given, or of all to 0; clear runs with
   await projection.stop();
 
   let cleared = 0;
-  await projection.reset({ clear: async () => void cleared++ });
+  await projection.reset({ clear: () => Promise.resolve(void cleared++) });
   assert.equal(cleared, 1);
   assert.deepEqual(await store.loadTypes("recorder", [a, b]), new Map([[a, 0], [b, 0]]));
   await assert.rejects(projection.reset({ to: { nope: 1 } }), /Invalid type name "nope"/);
@@ -398,7 +398,7 @@ test("MemoryOffsetStore: commitTypes moves every type or none, and checks its ar
   let worked = false;
   const stale = await lease.commitTypes!(
     new Map([["a", { from: 2, to: 3 }], ["b", { from: 4, to: 6 }]]),
-    async () => void (worked = true),
+    () => Promise.resolve(void (worked = true)),
   ).catch((e) => e);
   assert.ok(isProjectionError(stale) && stale.reason === "offset-conflict", String(stale));
   assert.match(stale.message, /type "b".*expected 4, found 5/);
