@@ -68,4 +68,3 @@ export function startWorker(module: string, config: object): Worker {
     },
   };
 }
-
