@@ -67,12 +67,6 @@ export class Progress {
     return this.typeOffsets?.get(typeName) ?? 0;
   }
 
-  /** Moves the offset past an event the error strategy skipped. */
-  skip(position: number): void {
-    this.skipped++;
-    this.advance(position);
-  }
-
   #advanced(): void {
     this.retries = 0;
     for (const waiter of this.#waiters) {

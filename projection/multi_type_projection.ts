@@ -82,7 +82,7 @@ import type {
  * await projection.stop();
  * ```
  */
-export class MultiTypeProjection<Events extends Record<string, unknown>, Tx = undefined> {
+export class MultiTypeProjection<Events extends object, Tx = undefined> {
   /** The projection's name, under which its offsets are stored. */
   readonly name: string;
   /** The entity types whose events are projected. */
@@ -224,7 +224,7 @@ export class MultiTypeProjection<Events extends Record<string, unknown>, Tx = un
       },
     );
     for (const typeName of Object.keys(to ?? {})) {
-      if (!this.typeNames.includes(typeName)) {
+      if (!(this.typeNames as readonly string[]).includes(typeName)) {
         throw new TypeError(
           `Invalid type name "${typeName}" in MultiTypeProjection.reset option to: expected one ` +
             `of ${this.typeNames.map((name) => `"${name}"`).join(", ")}`,
