@@ -216,7 +216,7 @@ export class SqlEventLog implements EventLog {
   }
 
   /** {@inheritDoc EventLog.deleteEvents} */
-  deleteEvents(
+  async deleteEvents(
     typeName: string,
     id: string,
     toSeqNo: number,
@@ -226,7 +226,7 @@ export class SqlEventLog implements EventLog {
     assertTypeName(typeName);
     assertId(id);
     assertNonNegativeInteger(toSeqNo, "toSeqNo");
-    return this.#delete(
+    return await this.#delete(
       typeName,
       id,
       this.#deletes.deleteEvents,
@@ -237,11 +237,11 @@ export class SqlEventLog implements EventLog {
   }
 
   /** {@inheritDoc EventLog.deleteEntity} */
-  deleteEntity(typeName: string, id: string, options?: CallOptions): Promise<number> {
+  async deleteEntity(typeName: string, id: string, options?: CallOptions): Promise<number> {
     const signal = callSignal("deleteEntity", options);
     assertTypeName(typeName);
     assertId(id);
-    return this.#delete(
+    return await this.#delete(
       typeName,
       id,
       this.#deletes.deleteEntity,
