@@ -79,8 +79,9 @@ export function testDeletion(name: string, backend: () => DeleteBackend): void {
     await assert.rejects(log.deleteEntity(typeName, "a", { signal }), /not now/);
     assert.deepEqual(await byId(log, typeName, "a"), [1, 2, 3]);
 
-    assert.equal(await log.deleteEvents(typeName, "a", 0), 0);
-    assert.equal(await log.deleteEvents(typeName, "a", 100), 2);
+    await assert.rejects(log.deleteEvents(typeName, "a", 0), RangeError);
+    assert.equal(await log.deleteEvents(typeName, "a", 1), 1);
+    assert.equal(await log.deleteEvents(typeName, "a", 100), 1);
     assert.deepEqual(await byId(log, typeName, "a"), [3]);
     assert.equal(await log.deleteEvents(typeName, "a", 100), 0);
     assert.equal(await log.deleteEvents(typeName, "nobody", 5), 0);

@@ -13,6 +13,7 @@ import {
   assertId,
   assertNonNegativeInteger,
   assertPersistArguments,
+  assertPositiveInteger,
   assertTypeName,
   throwIfAborted,
 } from "../../src/_validate.ts";
@@ -225,7 +226,7 @@ export class SqlEventLog implements EventLog {
     const signal = callSignal("deleteEvents", options);
     assertTypeName(typeName);
     assertId(id);
-    assertNonNegativeInteger(toSeqNo, "toSeqNo");
+    assertPositiveInteger(toSeqNo, "toSeqNo");
     return await this.#delete(
       typeName,
       id,

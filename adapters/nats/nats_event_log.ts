@@ -26,6 +26,7 @@ import {
   assertId,
   assertNonNegativeInteger,
   assertPersistArguments,
+  assertPositiveInteger,
   assertTypeName,
   DEFAULT_MAX_EVENT_BYTES,
   throwIfAborted,
@@ -396,7 +397,7 @@ export class NatsEventLog implements EventLog {
     const signal = callSignal("deleteEvents", options);
     assertTypeName(typeName);
     assertId(id);
-    assertNonNegativeInteger(toSeqNo, "toSeqNo");
+    assertPositiveInteger(toSeqNo, "toSeqNo");
     return await this.#purge(
       typeName,
       id,
