@@ -120,7 +120,9 @@ export class SqlAppender {
         group: typeName,
         size,
         lastSeqNo,
-        check: lastSeqNo !== null && this.#written.get(key) !== lastSeqNo,
+        // A new entity is checked too: the primary key refuses seqNo 1 only while the event is
+        // there, and deleting an entity's first events takes it away.
+        check: this.#written.get(key) !== lastSeqNo,
         events,
         version,
         metadata,
