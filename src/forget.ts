@@ -129,7 +129,8 @@ function entityName(typeName: string, id: string): string {
  * `Binarize` still decodes: an entity that cannot use its snapshot cannot replay from seqNo 1
  * either, and fails to spawn.
  *
- * Safe while the entity runs: it does not read the deleted events again. Readers by type and
+ * Safe while the entity runs: it does not read the deleted events again (one spawning at that
+ * moment from an older snapshot may fail that spawn, and recovers on the next). Readers by type and
  * projections that have not reached the deleted events yet never see them; those past them are
  * unaffected; a projection rebuilt from position 0 sees only what remains. Deleted events no
  * longer count for the deduplication of retried commands.
