@@ -114,6 +114,13 @@ export { EntityRegistry } from "./src/entity_registry.ts";
 export { EventReader } from "./src/event_reader.ts";
 export { MemoryEventLog } from "./src/memory_event_log.ts";
 export { MemorySnapshotStore } from "./src/memory_snapshot_store.ts";
+export { deleteEntity, deleteEventsUpTo } from "./src/forget.ts";
+export type {
+  DeletedEntity,
+  DeletedEvents,
+  DeleteEventsUpToOptions,
+  ForgetStores,
+} from "./src/forget.ts";
 export {
   CONCURRENCY_ERROR_CODE,
   ConcurrencyError,

@@ -1,7 +1,8 @@
 // The checks every StoreAdmin makes on the events of one importEvents call before it writes:
 // each event well formed, each entity's seqNos consecutive within the call, each type's
 // positions rising within the call; then, against what the store holds, each entity continuing
-// its last seqNo and each type's positions continuing its head without a gap.
+// its last seqNo (an entity the store does not hold may start above 1: its first events were
+// deleted) and each type's positions above its head (gaps are where events were deleted).
 
 import type { PersistedEvent } from "../src/event_log.ts";
 import { ConcurrencyError } from "../src/errors.ts";
@@ -77,10 +78,10 @@ function checkEvent(event: unknown, at: string): PersistedEvent {
 
 /**
  * Checks the arguments of `importEvents` by themselves; throws a TypeError or RangeError
- * naming the first bad event. `keepsPositions`: each type's positions must follow each other
- * (1, 2, 3 …, as the store numbers them); otherwise they must only rise.
+ * naming the first bad event. Each type's positions must rise; with `keepsPositions` they may
+ * skip numbers (those of deleted events), and without it they are only an order.
  */
-export function planImport(given: unknown, keepsPositions: boolean): ImportPlan {
+export function planImport(given: unknown, _keepsPositions: boolean): ImportPlan {
   if (!Array.isArray(given)) {
     throw new TypeError(`Invalid events ${quote(given)}: expected an array of PersistedEvent`);
   }
@@ -115,12 +116,6 @@ export function planImport(given: unknown, keepsPositions: boolean): ImportPlan 
         firstPosition: event.position,
         lastPosition: event.position,
       });
-    } else if (keepsPositions && event.position !== type.lastPosition + 1) {
-      throw new RangeError(
-        `Invalid ${at}.position ${event.position}: type "${event.typeName}" is at position ${type.lastPosition} earlier in the call, so ${
-          type.lastPosition + 1
-        } must follow (a store that keeps positions numbers each type 1, 2, 3 …)`,
-      );
     } else if (event.position <= type.lastPosition) {
       throw new RangeError(
         `Invalid ${at}.position ${event.position}: type "${event.typeName}" is at position ${type.lastPosition} earlier in the call; positions must rise`,
@@ -135,11 +130,12 @@ export function planImport(given: unknown, keepsPositions: boolean): ImportPlan 
 
 /**
  * Throws unless the entity's run continues `actual`, its last seqNo in the store (`null`:
- * none): a ConcurrencyError when the first seqNo is taken, a RangeError for a gap.
+ * none, when any first seqNo is taken: the source may have deleted the entity's first events):
+ * a ConcurrencyError when the first seqNo is taken, a RangeError for a gap.
  */
 export function assertContinues(entity: ImportedEntity, actual: number | null): void {
   const next = (actual ?? 0) + 1;
-  if (entity.firstSeqNo === next) return;
+  if (entity.firstSeqNo === next || (actual === null && entity.firstSeqNo > 1)) return;
   const { typeName, id } = entity;
   if (entity.firstSeqNo < next) {
     const expected = entity.firstSeqNo === 1 ? null : entity.firstSeqNo - 1;
@@ -153,16 +149,14 @@ export function assertContinues(entity: ImportedEntity, actual: number | null): 
 }
 
 /**
- * Throws a RangeError unless the type's run starts right after `head`, its head position: a
- * store that keeps positions numbers each type 1, 2, 3 …, and its event logs count on it (an
- * SQL log numbers its next event after the last position it wrote, which a gap would let fall
- * below events readers have seen).
+ * Throws a RangeError unless the type's run starts above `head`, its head position: an event
+ * log numbers its next event after the last position it holds, so an imported event below it
+ * would appear behind events readers have seen. Gaps are allowed: they are the positions of
+ * deleted events.
  */
 export function assertContinuesHead(type: ImportedType, head: number): void {
-  if (type.firstPosition === head + 1) return;
+  if (type.firstPosition > head) return;
   throw new RangeError(
-    `Cannot import events of type "${type.typeName}": position ${type.firstPosition} does not continue the type's head position ${head} (expected ${
-      head + 1
-    }); nothing was written`,
+    `Cannot import events of type "${type.typeName}": position ${type.firstPosition} is not above the type's head position ${head}; nothing was written`,
   );
 }

@@ -126,9 +126,10 @@ const MAX_BATCH_SIZE = 10_000;
 /**
  * Copies every event of every entity type of `source` into `target`, in position order per type,
  * with seqNo, version, metadata, writtenAt and bytes; then the latest snapshot of every entity.
- * Positions keep their order: a target that keeps positions (memory, SQL) numbers each type
- * 1, 2, 3 … as its own logs do, so a copy between such stores keeps them exactly and a copy from
- * NATS (whose positions have gaps) numbers them anew; NATS numbers them itself. Projection offsets are not copied: a projection of the target starts over, or is set
+ * Positions keep their order: a copy between stores that keep positions (memory, SQL) keeps
+ * them exactly, gaps left by deleted events included; a copy from NATS into such a store numbers
+ * them anew, 1, 2, 3 …; NATS numbers them itself. Events deleted in the source are not in the
+ * copy: an entity whose first events were deleted starts at the seqNo of its first kept one. Projection offsets are not copied: a projection of the target starts over, or is set
  * with `resetProjection`. Copy a store nobody writes to, into a target nobody writes to; events
  * written to the source during a copy are copied by the next run.
  *
@@ -205,7 +206,9 @@ export async function copyStore(
     typeName = type.typeName;
     const { fromPosition, targetHead } = plan.get(type.typeName)!;
     const stream = source.eventLog.eventsByType(type.typeName, fromPosition, readOptions(call));
-    const numbered = target.keepsPositions ? numberFrom(targetHead, stream) : stream;
+    const numbered = target.keepsPositions
+      ? numberFrom(targetHead, stream, source.keepsPositions)
+      : stream;
     await copyEvents(numbered, target, batchSize, call, (written) => {
       events += written;
       copiedEvents += written;
@@ -248,18 +251,20 @@ export async function copyStore(
   };
 }
 
-// The events with the positions head + 1, head + 2 …: a store that keeps positions numbers
-// each type without gaps, so events from a store whose positions have gaps (NATS) are numbered
-// anew, in the same order; between two such stores the numbers are those of the source.
+// The events numbered above the target's head: with `keep` (the source keeps positions too)
+// each keeps its own position where it lies above the one before, so gaps left by deleted
+// events stay; otherwise (NATS, whose positions are stream sequences) they are numbered
+// head + 1, head + 2 … in the same order.
 function numberFrom(
   head: number,
   stream: ReadableStream<PersistedEvent>,
+  keep: boolean,
 ): ReadableStream<PersistedEvent> {
   let position = head;
   return stream.pipeThrough(
     new TransformStream<PersistedEvent, PersistedEvent>({
       transform(event, controller) {
-        position++;
+        position = keep && event.position > position ? event.position : position + 1;
         controller.enqueue(event.position === position ? event : { ...event, position });
       },
     }),

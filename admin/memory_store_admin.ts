@@ -145,13 +145,14 @@ class MemoryStoreAdmin implements StoreAdmin {
     return attempt(() => {
       readCall("entityTypes", options);
       const summaries: EntityTypeSummary[] = [];
-      for (const [typeName, { all, byId }] of this.#log.types) {
-        if (all.length === 0) continue;
+      for (const [typeName, { all, byId, deleted }] of this.#log.types) {
+        const head = lastEvent(all);
+        if (head === undefined) continue;
         summaries.push({
           typeName,
           entities: byId.size,
-          events: all.length,
-          headPosition: all.at(-1)!.position,
+          events: all.length - deleted,
+          headPosition: head.position,
         });
       }
       return summaries.sort((a, b) => compareCodePoints(a.typeName, b.typeName));
@@ -190,13 +191,18 @@ class MemoryStoreAdmin implements StoreAdmin {
         assertContinues(entity, held ?? null);
       }
       for (const type of plan.types.values()) {
-        assertContinuesHead(type, types.get(type.typeName)?.all.at(-1)?.position ?? 0);
+        // The next position is after every place the log holds, deleted ones included.
+        assertContinuesHead(type, types.get(type.typeName)?.all.length ?? 0);
       }
       for (const event of plan.events) {
         const typeEvents = this.#log.typeEvents(event.typeName);
         let byId = typeEvents.byId.get(event.id);
         if (byId === undefined) typeEvents.byId.set(event.id, byId = []);
         const stored = { ...event, bytes: copyBytes(event.bytes) };
+        // Places skipped (events the source deleted) stay empty, so indices stay seqNo - 1 and
+        // position - 1.
+        typeEvents.deleted += leaveEmptyUntil(typeEvents.all, event.position - 1);
+        leaveEmptyUntil(byId, event.seqNo - 1);
         byId.push(stored);
         typeEvents.all.push(stored);
       }
@@ -250,6 +256,21 @@ class MemoryStoreAdmin implements StoreAdmin {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** The last event of `events` that was not deleted. */
+function lastEvent(events: readonly (PersistedEvent | undefined)[]): PersistedEvent | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    if (events[i] !== undefined) return events[i];
+  }
+  return undefined;
+}
+
+/** Pads `events` with empty places up to `length`; returns how many it added. */
+function leaveEmptyUntil(events: (PersistedEvent | undefined)[], length: number): number {
+  const added = Math.max(0, length - events.length);
+  for (let i = 0; i < added; i++) events.push(undefined);
+  return added;
 }
 
 function attempt<Value>(run: () => Value): Promise<Value> {

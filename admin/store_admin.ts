@@ -124,9 +124,9 @@ export interface StoreAdmin {
   readonly snapshotStore: SnapshotStore;
   /**
    * Whether {@linkcode StoreAdmin.importEvents} stores the positions it is given (`true`:
-   * memory, PostgreSQL, PGlite, whose positions are 1, 2, 3 … per type) or assigns its own in
-   * the same order (`false`: NATS, where a position comes from the stream sequence and has
-   * gaps).
+   * memory, PostgreSQL, PGlite, whose positions are 1, 2, 3 … per type, with gaps only where
+   * events were deleted) or assigns its own in the same order (`false`: NATS, where a position
+   * comes from the stream sequence and has gaps).
    */
   readonly keepsPositions: boolean;
 
@@ -146,11 +146,11 @@ export interface StoreAdmin {
   /**
    * Writes `events` exactly as given: seqNo, version, metadata, writtenAt, bytes and (when
    * {@linkcode StoreAdmin.keepsPositions}) position. The events of an entity must continue its
-   * seqNos without a gap and, with kept positions, each type's positions must continue its head
-   * without a gap (head + 1, head + 2 …: such a store numbers each type 1, 2, 3 …, and its
-   * event logs count on it); otherwise the call rejects (`ConcurrencyError` for a seqNo
-   * already taken) having written nothing of the entity concerned. Events are in position
-   * order per type.
+   * seqNos without a gap (an entity the store does not hold may start above seqNo 1: its first
+   * events were deleted) and, with kept positions, each type's positions must lie above its
+   * head (gaps are the positions of deleted events); otherwise the call rejects
+   * (`ConcurrencyError` for a seqNo already taken) having written nothing of the entity
+   * concerned. Events are in position order per type.
    */
   importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void>;
   /** Stores `snapshot` as it is, unless one with a higher seqNo is stored. */

@@ -1,6 +1,7 @@
 /**
- * Checking that a store's log is sound: dense seqNos, rising positions, decodable events, and
- * snapshots that do not run ahead of their entities.
+ * Checking that a store's log is sound: dense seqNos (from the first kept event, which a
+ * snapshot covers), rising positions, decodable events, and snapshots that do not run ahead of
+ * their entities.
  *
  * @module
  */
@@ -48,9 +49,11 @@ export type EventDecoder =
  */
 export interface LogProblem {
   /**
-   * - `"seqno-gap"`: an entity's seqNos are not 1, 2, 3 … in position order;
+   * - `"seqno-gap"`: an entity's seqNos are not consecutive in position order, or its first
+   *   event is above seqNo 1 and no snapshot covers the events before it (deleted events must
+   *   be covered by one, or the entity cannot recover);
    * - `"position-order"`: a type's positions do not strictly increase;
-   * - `"position-gap"`: a type's positions skip a number where they should be dense;
+   * - `"position-gap"`: a type's positions skip a number, with `densePositions` only;
    * - `"undecodable"`: the codec threw on the event's bytes;
    * - `"snapshot-ahead"`: a snapshot's seqNo is past its entity's last event.
    */
@@ -108,9 +111,10 @@ export interface VerifyLogOptions {
   /** The least time between two `onProgress` calls, in milliseconds. Default 1000. */
   progressIntervalMs?: number | undefined;
   /**
-   * Whether each type's positions must be 1, 2, 3 … Default: `true` on memory, PostgreSQL and
-   * PGlite, whose `persist` and `importEvents` number them so; `false` on NATS, whose positions
-   * come from the stream sequence shared by all types.
+   * Whether each type's positions must be 1, 2, 3 … without gaps, for a store known never to
+   * have deleted events on memory, PostgreSQL or PGlite. Default `false`: deleted events leave
+   * gaps on every backend, and on NATS positions come from the stream sequence shared by all
+   * types.
    */
   densePositions?: boolean | undefined;
   /** Stops listing problems after this many (1 to 100 000). Default 100. */
@@ -165,10 +169,12 @@ function decoderOf(codec: unknown): ((bytes: Uint8Array, version: number) => unk
 
 /**
  * Reads every event and snapshot of `admin` and reports what breaks the log's rules: an entity
- * whose seqNos are not 1, 2, 3 … in position order, positions that do not strictly rise per type
- * (or skip a number, where `densePositions`), events the `codec` cannot decode, snapshots past
- * their entity's last seqNo. It streams each type once; its memory is one number per entity of
- * the type being read, whatever the number of events. Changes nothing.
+ * whose seqNos are not consecutive in position order, or whose first event is above seqNo 1
+ * without a snapshot at or after the seqNo before it (its earlier events were deleted, and
+ * nothing else holds them), positions that do not strictly rise per type (or skip a number,
+ * where `densePositions`), events the `codec` cannot decode, snapshots past their entity's last
+ * seqNo. It streams each type once; its memory is one number per entity of the type being
+ * read, and one more per entity whose first events were deleted. Changes nothing.
  *
  * Arguments are checked before anything is read: a `TypeError` or `RangeError` names the bad one.
  *
@@ -201,7 +207,7 @@ export async function verifyLog(
   assertOptionalInteger(options.maxProblems, "maxProblems", 100_000);
   assertOptionalInteger(options.progressIntervalMs, "progressIntervalMs", 3_600_000);
   const decode = decoderOf(options.codec);
-  const dense = options.densePositions ?? admin.backend !== "nats";
+  const dense = options.densePositions ?? false;
   const maxProblems = options.maxProblems ?? 100;
   throwIfAborted(signal);
 
@@ -220,15 +226,22 @@ export async function verifyLog(
     typeName = type.typeName;
     const name = quote(typeName);
     const lastSeqNos = new Map<string, number>();
+    // The first event of each entity that starts above seqNo 1, until a snapshot covers it.
+    const uncovered = new Map<string, { seqNo: number; position: number }>();
     let lastPosition = 0;
     for await (const event of admin.eventLog.eventsByType(typeName, 1, readOptions(call))) {
       const { id, seqNo, position } = event;
       const at = { typeName, id, seqNo, position };
       const entity = `Entity ${name} ${quote(id)}`;
-      const previous = lastSeqNos.get(id) ?? 0;
-      if (seqNo !== previous + 1) {
-        const after = previous === 0 ? "as its first event" : `after seqNo ${previous}`;
-        report({ kind: "seqno-gap", ...at, message: `${entity}: seqNo ${seqNo} ${after}` });
+      const previous = lastSeqNos.get(id);
+      if (previous === undefined) {
+        if (seqNo > 1) uncovered.set(id, { seqNo, position });
+      } else if (seqNo !== previous + 1) {
+        report({
+          kind: "seqno-gap",
+          ...at,
+          message: `${entity}: seqNo ${seqNo} after seqNo ${previous}`,
+        });
       }
       lastSeqNos.set(id, seqNo);
       if (position <= lastPosition) {
@@ -265,8 +278,14 @@ export async function verifyLog(
       progress.maybe(now);
     }
     entities += lastSeqNos.size;
+    const snapshotSeqNos = new Map<string, number>();
     for await (const snapshot of admin.snapshots(typeName, call)) {
       snapshots++;
+      const first = uncovered.get(snapshot.id);
+      if (first !== undefined) {
+        if (snapshot.seqNo >= first.seqNo - 1) uncovered.delete(snapshot.id);
+        else snapshotSeqNos.set(snapshot.id, snapshot.seqNo);
+      }
       const last = lastSeqNos.get(snapshot.id) ?? 0;
       if (snapshot.seqNo > last) {
         report({
@@ -280,6 +299,22 @@ export async function verifyLog(
           }: snapshot at seqNo ${snapshot.seqNo} is ahead of its last event, seqNo ${last}`,
         });
       }
+    }
+    for (const [id, first] of uncovered) {
+      const snapshot = snapshotSeqNos.get(id);
+      const cover = snapshot === undefined
+        ? "no snapshot covers them"
+        : `its snapshot at seqNo ${snapshot} does not cover them`;
+      const missing = first.seqNo === 2 ? "seqNo 1 is" : `seqNos 1 to ${first.seqNo - 1} are`;
+      const entity = `Entity ${name} ${quote(id)}`;
+      report({
+        kind: "seqno-gap",
+        typeName,
+        id,
+        ...first,
+        message:
+          `${entity}: seqNo ${first.seqNo} as its first event: ${missing} missing and ${cover}`,
+      });
     }
   }
   progress.flush(now);

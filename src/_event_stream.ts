@@ -1,5 +1,7 @@
 // A ReadableStream over an append-only array that other code extends, used by the memory
 // event log: finite reads stop at the length seen at the call, live reads wait for a wake-up.
+// A deleted event leaves `undefined` in its place, which readers pass over, so an index a reader
+// holds never moves.
 // It reads in batches (array slices), which the core's replay can take whole (_event_batches.ts).
 
 import { batchedEventStream } from "./_event_batches.ts";
@@ -60,8 +62,8 @@ export class Wakeups {
 
 /** Where an {@linkcode arrayEventStream} reads from. */
 export interface ArraySource {
-  /** The current array (it only grows). */
-  items(): readonly PersistedEvent[];
+  /** The current array (it only grows; a deleted event's place holds `undefined`). */
+  items(): readonly (PersistedEvent | undefined)[];
   /** Wake-ups fired after the array grows. */
   readonly wakeups: Wakeups;
 }
@@ -92,8 +94,14 @@ export function arrayEventStream(
         const limit = Math.min(end, items.length, index + BATCH);
         if (index < limit) {
           const batch = new Array<PersistedEvent>(limit - index);
-          for (let i = index; i < limit; i++) batch[i - index] = copyEvent(items[i]!);
+          let length = 0;
+          for (let i = index; i < limit; i++) {
+            const item = items[i];
+            if (item !== undefined) batch[length++] = copyEvent(item);
+          }
           index = limit;
+          if (length === 0) continue;
+          batch.length = length;
           return batch;
         }
         const waiting = source.wakeups.wait();
@@ -106,6 +114,19 @@ export function arrayEventStream(
       cancelled = true;
       cancelWait?.();
     },
-    head: () => live ? undefined : end === 0 ? null : key(source.items()[end - 1]!),
+    head: () => live ? undefined : lastKey(source.items(), end, key),
   }, signal);
+}
+
+/** The key of the last event before index `end`, or `null` when there is none. */
+function lastKey(
+  items: readonly (PersistedEvent | undefined)[],
+  end: number,
+  key: (event: PersistedEvent) => number,
+): number | null {
+  for (let i = end - 1; i >= 0; i--) {
+    const item = items[i];
+    if (item !== undefined) return key(item);
+  }
+  return null;
 }

@@ -6,11 +6,17 @@ import type { PersistedEvent } from "./event_log.ts";
 import type { Snapshot } from "./snapshot_store.ts";
 import type { Wakeups } from "./_event_stream.ts";
 
-/** The events of one type name in a memory log: every event in position order, and by id. */
+/**
+ * The events of one type name in a memory log: every event at index position - 1, and each
+ * entity's at index seqNo - 1; a deleted event leaves `undefined` in its place, counted in
+ * `deleted`, so indices never move under a reader.
+ */
 export interface MemoryTypeEvents {
-  readonly all: PersistedEvent[];
-  readonly byId: Map<string, PersistedEvent[]>;
+  readonly all: (PersistedEvent | undefined)[];
+  readonly byId: Map<string, (PersistedEvent | undefined)[]>;
   readonly wakeups: Wakeups;
+  /** How many places of `all` are `undefined`. */
+  deleted: number;
 }
 
 /** The contents of a memory log: its types, and how to add one it does not hold yet. */

@@ -101,7 +101,10 @@ export interface PersistedEvent {
   readonly typeName: string;
   /** The entity's id. */
   readonly id: string;
-  /** The event's number within its entity: 1, 2, 3 … without gaps. */
+  /**
+   * The event's number within its entity: 1, 2, 3 … without gaps, from the first event that
+   * was not deleted.
+   */
   readonly seqNo: number;
   /**
    * The event's place in `eventsByType` for its type name: strictly increasing in the order
@@ -172,9 +175,11 @@ export interface EventLog {
   ): ReadableStream<PersistedEvent>;
   /**
    * How many events of `typeName` have a position above `position`: what a reader that has
-   * read up to `position` has left. Optional: the logs that can count without reading
-   * implement it (memory, PostgreSQL and PGlite, whose positions are 1, 2, 3 … per type);
-   * projections use it to report how many events they are behind.
+   * read up to `position` has left. After deletions it may count the positions of deleted
+   * events too (never fewer than the events left; exact where none was deleted; 0 at the
+   * head). Optional: the logs that can count without reading implement it (memory,
+   * PostgreSQL and PGlite, whose positions are 1, 2, 3 … per type); projections use it to
+   * report how many events they are behind.
    */
   countAfter?(typeName: string, position: number, options?: CallOptions): Promise<number>;
   /**

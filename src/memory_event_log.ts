@@ -18,6 +18,7 @@ import {
   assertNonNegativeInteger,
   assertPersistArguments,
   assertPersistPayload,
+  assertPositiveInteger,
   assertTypeName,
   DEFAULT_MAX_EVENT_BYTES,
   throwIfAborted,
@@ -25,7 +26,7 @@ import {
 import { booleanOption, integerAtLeast, readOptions, signalOption } from "./_options.ts";
 import { callSignal } from "./_call_options.ts";
 import { readPersistOptions } from "./_persist_options.ts";
-import { exposeMemoryLog } from "./_memory_internals.ts";
+import { exposeMemoryLog, type MemoryTypeEvents } from "./_memory_internals.ts";
 
 /**
  * Options of a {@linkcode MemoryEventLog}.
@@ -52,19 +53,23 @@ const readRules = { live: booleanOption(false), signal: signalOption() };
 
 const NO_EVENTS: readonly PersistedEvent[] = [];
 
-class TypeEvents implements ArraySource {
-  readonly all: PersistedEvent[] = [];
-  readonly byId = new Map<string, PersistedEvent[]>();
+// A deleted event leaves `undefined` at its index, so positions and seqNos stay index + 1, the
+// next position stays `all.length + 1` (never one a reader has seen) and live readers' indices
+// never move.
+class TypeEvents implements ArraySource, MemoryTypeEvents {
+  readonly all: (PersistedEvent | undefined)[] = [];
+  readonly byId = new Map<string, (PersistedEvent | undefined)[]>();
   readonly wakeups = new Wakeups();
-  items(): readonly PersistedEvent[] {
+  deleted = 0;
+  items(): readonly (PersistedEvent | undefined)[] {
     return this.all;
   }
 }
 
 /**
  * Events kept in memory: the concurrency check, atomic multi-event persist, finite and live
- * reads and abort, as in a real backend; positions are dense per type name (1, 2, 3 …), also
- * after an import (`memoryStoreAdmin` refuses positions that skip a number).
+ * reads and abort, and deletion, as in a real backend; positions are 1, 2, 3 … per type name,
+ * and the positions of deleted events are never given again.
  * Events are lost when the process ends: for tests, demos and benchmarks. Like every log it
  * copies the bytes given to `persist` and gives each reader bytes of its own, so changing an
  * array afterwards never changes the log (see the rules in `docs/event-log-rules.md`).
@@ -120,7 +125,7 @@ export class MemoryEventLog implements EventLog {
     options?: PersistOptions,
   ): Promise<number> {
     let typeEvents: TypeEvents;
-    let entityEvents: PersistedEvent[] | undefined;
+    let entityEvents: (PersistedEvent | undefined)[] | undefined;
     let version: number;
     let metadata: PersistedEvent["metadata"];
     try {
@@ -200,20 +205,84 @@ export class MemoryEventLog implements EventLog {
     return arrayEventStream(source, Math.max(fromSeqNo - 1, 0), read, (event) => event.seqNo);
   }
 
-  /** {@inheritDoc EventLog.eventsByType} */
-  /** {@inheritDoc EventLog.countAfter} */
+  /**
+   * {@inheritDoc EventLog.countAfter}
+   *
+   * The memory log counts exactly, also after deletions.
+   */
   countAfter(typeName: string, position: number, options?: CallOptions): Promise<number> {
     try {
       throwIfAborted(callSignal("countAfter", options));
       assertTypeName(typeName);
       assertNonNegativeInteger(position, "position");
-      const held = this.#types.get(typeName)?.all.length ?? 0;
-      return Promise.resolve(Math.max(0, held - position));
+      const typeEvents = this.#types.get(typeName);
+      if (typeEvents === undefined) return Promise.resolve(0);
+      const all = typeEvents.all;
+      if (typeEvents.deleted === 0) return Promise.resolve(Math.max(0, all.length - position));
+      let count = 0;
+      for (let i = position; i < all.length; i++) if (all[i] !== undefined) count++;
+      return Promise.resolve(count);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
+  /** {@inheritDoc EventLog.deleteEvents} */
+  deleteEvents(
+    typeName: string,
+    id: string,
+    toSeqNo: number,
+    options?: CallOptions,
+  ): Promise<number> {
+    try {
+      assertTypeName(typeName);
+      assertId(id);
+      assertPositiveInteger(toSeqNo, "toSeqNo");
+      throwIfAborted(callSignal("deleteEvents", options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const typeEvents = this.#types.get(typeName);
+    const entityEvents = typeEvents?.byId.get(id);
+    if (typeEvents === undefined || entityEvents === undefined) return Promise.resolve(0);
+    // The last event stays, so that the entity's seqNo goes on from it.
+    const end = Math.min(toSeqNo, entityEvents.length - 1);
+    let deleted = 0;
+    for (let i = 0; i < end; i++) {
+      const event = entityEvents[i];
+      if (event === undefined) continue;
+      entityEvents[i] = undefined;
+      typeEvents.all[event.position - 1] = undefined;
+      deleted++;
+    }
+    typeEvents.deleted += deleted;
+    return Promise.resolve(deleted);
+  }
+
+  /** {@inheritDoc EventLog.deleteEntity} */
+  deleteEntity(typeName: string, id: string, options?: CallOptions): Promise<number> {
+    try {
+      assertTypeName(typeName);
+      assertId(id);
+      throwIfAborted(callSignal("deleteEntity", options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const typeEvents = this.#types.get(typeName);
+    const entityEvents = typeEvents?.byId.get(id);
+    if (typeEvents === undefined || entityEvents === undefined) return Promise.resolve(0);
+    typeEvents.byId.delete(id);
+    let deleted = 0;
+    for (const event of entityEvents) {
+      if (event === undefined) continue;
+      typeEvents.all[event.position - 1] = undefined;
+      deleted++;
+    }
+    typeEvents.deleted += deleted;
+    return Promise.resolve(deleted);
+  }
+
+  /** {@inheritDoc EventLog.eventsByType} */
   eventsByType(
     typeName: string,
     fromPosition: number,

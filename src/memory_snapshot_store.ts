@@ -81,4 +81,17 @@ export class MemorySnapshotStore implements SnapshotStore {
       snapshot === undefined ? null : { ...snapshot, bytes: snapshot.bytes.slice() },
     );
   }
+
+  /** {@inheritDoc SnapshotStore.delete} */
+  delete(typeName: string, id: string, options?: CallOptions): Promise<void> {
+    try {
+      assertTypeName(typeName);
+      assertId(id);
+      throwIfAborted(callSignal("delete", options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#snapshots.get(typeName)?.delete(id);
+    return Promise.resolve();
+  }
 }

@@ -7,12 +7,13 @@
  * @module
  */
 
-import { functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
+import { booleanOption, functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { EventLog, PersistedEvent } from "../src/event_log.ts";
 import { isConcurrencyError } from "../src/errors.ts";
 import { collect, take, uniqueTypeName, within } from "./_collect.ts";
+import { deletionChecks } from "./_event_log_deletion.ts";
 
 /**
  * Options of {@linkcode testEventLog}.
@@ -26,6 +27,7 @@ import { collect, take, uniqueTypeName, within } from "./_collect.ts";
  *   sameStorage: (log) => log,
  *   dispose: () => {},
  *   timeout: 10_000,
+ *   deletion: true,
  * };
  * options.dispose?.(new MemoryEventLog());
  * ```
@@ -40,6 +42,12 @@ export interface EventLogSuiteOptions {
   sameStorage?: (eventLog: EventLog) => EventLog | Promise<EventLog>;
   /** Per-test timeout in ms; default 30 000. */
   timeout?: number;
+  /**
+   * Whether the log implements `deleteEvents` and `deleteEntity`, whose tests then run.
+   * Default `true`: a log without them fails those tests; pass `false` for a log that does not
+   * offer deletion.
+   */
+  deletion?: boolean;
 }
 
 const bytes = (...values: number[]) => new Uint8Array(values);
@@ -78,6 +86,7 @@ export function testEventLog(
     dispose: functionOption(undefined),
     sameStorage: functionOption(undefined),
     timeout: integerAtLeast(1, 30_000),
+    deletion: booleanOption(true),
   });
   const timeout = options.timeout!;
   const check = (title: string, body: (log: EventLog) => Promise<void>) => {
@@ -520,4 +529,6 @@ export function testEventLog(
     await refuse({ colour: "red" }, /colour/);
     assert.equal(await log.lastSeqNo(typeName, "a"), null);
   });
+
+  if (options.deletion) deletionChecks(check);
 }

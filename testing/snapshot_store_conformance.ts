@@ -4,11 +4,12 @@
  * @module
  */
 
-import { functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
+import { booleanOption, functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SnapshotStore } from "../src/snapshot_store.ts";
 import { uniqueTypeName } from "./_collect.ts";
+import { snapshotDeletionChecks } from "./_snapshot_store_deletion.ts";
 
 /**
  * Options of {@linkcode testSnapshotStore}.
@@ -18,7 +19,7 @@ import { uniqueTypeName } from "./_collect.ts";
  * import type { SnapshotStoreSuiteOptions } from "@eventsourced/eventsourced/testing";
  * import { MemorySnapshotStore } from "@eventsourced/eventsourced";
  *
- * const options: SnapshotStoreSuiteOptions = { dispose: () => {}, timeout: 10_000 };
+ * const options: SnapshotStoreSuiteOptions = { dispose: () => {}, timeout: 10_000, deletion: true };
  * options.dispose?.(new MemorySnapshotStore());
  * ```
  */
@@ -27,6 +28,11 @@ export interface SnapshotStoreSuiteOptions {
   dispose?: (store: SnapshotStore) => void | Promise<void>;
   /** Per-test timeout in ms; default 30 000. */
   timeout?: number;
+  /**
+   * Whether the store implements `delete`, whose tests then run. Default `true`: a store
+   * without it fails those tests; pass `false` for a store that does not offer deletion.
+   */
+  deletion?: boolean;
 }
 
 /**
@@ -50,6 +56,7 @@ export function testSnapshotStore(
   const options = readOptions<SnapshotStoreSuiteOptions>("testSnapshotStore", given, {
     dispose: functionOption(undefined),
     timeout: integerAtLeast(1, 30_000),
+    deletion: booleanOption(true),
   });
   const timeout = options.timeout!;
   const check = (title: string, body: (store: SnapshotStore) => Promise<void>) => {
@@ -170,4 +177,6 @@ export function testSnapshotStore(
       assert.equal((await store.load(typeName, "a"))?.seqNo, 2);
     },
   );
+
+  if (options.deletion) snapshotDeletionChecks(check);
 }

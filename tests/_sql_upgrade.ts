@@ -18,7 +18,10 @@ export interface SqlUpgradeBackend {
   readonly client: SqlClient;
   log(
     options: { tablePrefix: string },
-  ): EventLog & { setup(): Promise<void>; close(): Promise<void> };
+  ): Required<Pick<EventLog, "deleteEvents" | "deleteEntity">> & EventLog & {
+    setup(): Promise<void>;
+    close(): Promise<void>;
+  };
   snapshots(options: { tablePrefix: string }): SnapshotStore & { setup(): Promise<void> };
 }
 
@@ -143,6 +146,27 @@ export function testSqlUpgrade(name: string, backend: () => SqlUpgradeBackend): 
         3,
       );
       assert.deepEqual(shape(await collect(log.eventsByType("cart", 0))), shape(all));
+
+      // Deleting the type's newest entity leaves its positions to no one: the functions of
+      // versions 1 and 2, replaced by version 3, number after the floor too.
+      assert.equal(await log.deleteEntity("cart", "d"), 1);
+      await v1.append("cart", [["e", [bytes(12)]]]);
+      assert.equal(await log.deleteEntity("cart", "e"), 1);
+      await v1.appendOne("cart", "a", 6, bytes(13));
+      assert.equal(await log.deleteEvents("cart", "a", 7), 6);
+      const checked = open.log({ tablePrefix });
+      try {
+        // A log that did not write "c" checks it: the version-2 one-event function.
+        assert.equal(await checked.persist("cart", "c", 1, [bytes(14)], { version: 2 }), 2);
+      } finally {
+        await checked.close();
+      }
+      const kept = await collect(log.eventsByType("cart", 0));
+      assert.deepEqual(kept.slice(-3).map((e) => [e.id, e.seqNo, e.position]), [
+        ["c", 1, 8],
+        ["a", 7, 12],
+        ["c", 2, 13],
+      ]);
     } finally {
       await log.close();
     }

@@ -1,11 +1,19 @@
-// verifyLog on the memory store and PGlite: a sound log passes; a gap in seqNos, a position gap, an event
-// the codec cannot decode and a snapshot ahead of its entity are each found and named.
+// verifyLog on the memory store and PGlite: a sound log passes, deletions covered by a snapshot
+// included; a gap in seqNos, deleted events no snapshot covers, a position gap (when asked), an
+// event the codec cannot decode and a snapshot ahead of its entity are each found and named.
 
 import { test } from "node:test";
 import { PGlite } from "@electric-sql/pglite";
 import { PgliteStoreAdmin } from "../adapters/pglite/mod.ts";
 import assert from "node:assert/strict";
-import { jsonBinarize, MemoryEventLog, MemorySnapshotStore, type PersistedEvent } from "../mod.ts";
+import {
+  deleteEntity,
+  deleteEventsUpTo,
+  jsonBinarize,
+  MemoryEventLog,
+  MemorySnapshotStore,
+  type PersistedEvent,
+} from "../mod.ts";
 import { memoryStoreAdmin, type StoreAdmin, verifyLog } from "../admin/mod.ts";
 import { uniqueTypeName } from "../testing/mod.ts";
 import { fillStore } from "./copy_fixtures.ts";
@@ -109,7 +117,7 @@ test("verifyLog finds a snapshot ahead of its entity's last event", async () => 
   ]);
 });
 
-test("verifyLog finds positions that skip where they should be dense, unless told they need not be", async () => {
+test("verifyLog finds positions that skip when told they must be dense, and passes them by default", async () => {
   // No store writes a gap, so one is made by deleting an entity's only event from PGlite.
   const db = await PGlite.create();
   try {
@@ -124,7 +132,7 @@ test("verifyLog finds positions that skip where they should be dense, unless tol
     await db.query(`delete from "public"."skip_events" where type_name = $1 and id = 'b'`, [
       typeName,
     ]);
-    const report = await verifyLog(admin);
+    const report = await verifyLog(admin, { densePositions: true });
     assert.deepEqual(report.problems.map((p) => [p.kind, p.id, p.seqNo, p.position, p.message]), [
       [
         "position-gap",
@@ -134,7 +142,7 @@ test("verifyLog finds positions that skip where they should be dense, unless tol
         `Entity "${typeName}" "a": position 3 after position 1 of "${typeName}", skipping 1`,
       ],
     ]);
-    assert.equal((await verifyLog(admin, { densePositions: false })).ok, true);
+    assert.equal((await verifyLog(admin)).ok, true);
     await admin.close();
   } finally {
     await db.close();
@@ -186,7 +194,8 @@ test("verifyLog finds a gap in an entity's seqNos and positions out of order", a
   });
   assert.equal(swapped.ok, false);
   assert.equal(swapped.truncated, true);
-  assert.deepEqual(swapped.problems.map((p) => p.kind), ["seqno-gap", "position-order"]);
+  // A first event above seqNo 1 is reported once the snapshots are read, after b's position.
+  assert.deepEqual(swapped.problems.map((p) => p.kind), ["position-order", "seqno-gap"]);
 });
 
 test("verifyLog refuses bad arguments with a clear error, before reading", async () => {
@@ -229,9 +238,12 @@ test("verifyLog finds a deleted event in PGlite: a gap in the entity's seqNos an
       [typeName],
     );
     const position = Number(rows[0]!.position);
-    const report = await verifyLog(admin);
+    const report = await verifyLog(admin, { densePositions: true });
     assert.deepEqual(report.problems.map((p) => [p.kind, p.id, p.seqNo]), [
       ["position-gap", "entity-0", 3],
+      ["seqno-gap", "entity-1", 3],
+    ]);
+    assert.deepEqual((await verifyLog(admin)).problems.map((p) => [p.kind, p.id, p.seqNo]), [
       ["seqno-gap", "entity-1", 3],
     ]);
     assert.equal(position, 4);
@@ -243,4 +255,42 @@ test("verifyLog finds a deleted event in PGlite: a gap in the entity's seqNos an
   } finally {
     await db.close();
   }
+});
+
+test("verifyLog passes deletions a snapshot covers and finds those none covers", async () => {
+  const admin = openMemory();
+  const stores = { eventLog: admin.eventLog, snapshotStore: admin.snapshotStore };
+  const typeName = uniqueTypeName();
+  const bytes = new TextEncoder().encode("{}");
+  for (const id of ["a", "b", "c", "d"]) {
+    await admin.eventLog.persist(typeName, id, null, [bytes, bytes, bytes, bytes]);
+  }
+  await admin.snapshotStore.save(typeName, "a", 3, bytes);
+  await deleteEventsUpTo(stores, typeName, "a");
+  // The newest entity deleted entirely leaves a gap at the type's head: positions only rise.
+  await deleteEntity(stores, typeName, "d");
+  await admin.eventLog.persist(typeName, "e", null, [bytes]);
+  const sound = await verifyLog(admin, { codec: jsonBinarize() });
+  assert.deepEqual([sound.ok, sound.entities, sound.events, sound.snapshots], [true, 4, 10, 1]);
+
+  // Deleted through the log alone, with no snapshot or one that stops short of the deletion.
+  await admin.eventLog.deleteEvents!(typeName, "b", 2);
+  await admin.snapshotStore.save(typeName, "c", 1, bytes);
+  await admin.eventLog.deleteEvents!(typeName, "c", 3);
+  const report = await verifyLog(admin);
+  assert.deepEqual(report.problems.map((p) => [p.kind, p.id, p.seqNo, p.message]), [
+    [
+      "seqno-gap",
+      "b",
+      3,
+      `Entity "${typeName}" "b": seqNo 3 as its first event: seqNos 1 to 2 are missing and no snapshot covers them`,
+    ],
+    [
+      "seqno-gap",
+      "c",
+      4,
+      `Entity "${typeName}" "c": seqNo 4 as its first event: seqNos 1 to 3 are missing and its snapshot at seqNo 1 does not cover them`,
+    ],
+  ]);
+  assert.equal(report.problems[0]!.position, 7, "the position of b's first kept event");
 });

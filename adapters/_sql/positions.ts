@@ -29,10 +29,36 @@ function lockClass(names: SqlNames): string {
   return `hashtext('${names.lockKey}')`;
 }
 
-/** An SQL expression: the last committed position of `typeName` (an SQL expression), or 0. */
-export function lastPosition(names: SqlNames, typeName: string): string {
+/**
+ * An SQL expression: the last committed position of an event of `typeName` (an SQL
+ * expression), or 0. The append functions of schema versions 1 and 2, as released, number after
+ * it; from version 3 on, appends number after `lastPosition`.
+ */
+export function lastEventPosition(names: SqlNames, typeName: string): string {
   return `coalesce((select e.position from ${names.events} as e where e.type_name = ${typeName}
     order by e.position desc limit 1), 0)`;
+}
+
+/**
+ * An SQL expression: the last position `typeName` (an SQL expression) has had, or 0: the last
+ * committed event's, or the type name's floor if a deletion took events at or above it
+ * (schema_v3.ts). Deleting an entity can take the type's newest events; numbering after the
+ * floor keeps a position a reader has seen from being given to a later event. The floor is one
+ * primary-key probe.
+ */
+export function lastPosition(names: SqlNames, typeName: string): string {
+  return `greatest(${lastEventPosition(names, typeName)}, coalesce((select f.position
+    from ${names.positionFloors} as f where f.type_name = ${typeName}), 0))`;
+}
+
+/**
+ * An SQL condition: true when no deletion took a position of `typeName` (an SQL expression)
+ * above `known` (an SQL expression). An append at a position this log knew checks it, as the
+ * unique index cannot refuse a position whose event was deleted.
+ */
+export function noFloorAbove(names: SqlNames, typeName: string, known: string): string {
+  return `not exists (select from ${names.positionFloors} as f
+    where f.type_name = ${typeName} and f.position > ${known})`;
 }
 
 /** An SQL expression: true when this transaction got the lock of `typeName`, without waiting. */

@@ -4,7 +4,10 @@
 // goes through the same upgrades. Never change this text: change the schema with a new step.
 
 import type { SqlNames } from "./names.ts";
-import { lastPosition, lockTypeNames } from "./positions.ts";
+import { lastEventPosition, lockTypeNames } from "./positions.ts";
+
+/** Builds the SQL expression of the last position of a type name (see positions.ts). */
+export type LastPosition = (names: SqlNames, typeName: string) => string;
 
 // Version 1: events, snapshots, projection offsets and the append functions. The events table
 // has no check constraints: PostgreSQL evaluates them in every inserting statement, and they
@@ -35,8 +38,8 @@ export function versionOne(names: SqlNames): string {
       position bigint not null check (position >= 0),
       updated_at timestamptz not null default now()
     );
-    ${appendFunction(names)}
-    ${appendOneFunction(names)}`;
+    ${appendFunctionV1(names)}
+    ${appendOneFunctionV1(names)}`;
 }
 
 // The group-commit append: the events of many entities, each with its own expected last seqNo,
@@ -53,7 +56,13 @@ export function versionOne(names: SqlNames): string {
 // sql_append.ts). If any checked entity differs, nothing is written and the outcomes go back.
 // Positions: under the advisory locks of its type names, after the last committed position of
 // each (positions.ts).
-function appendFunction(names: SqlNames): string {
+//
+// `position` builds the last-position expression: as released, the last event's; version 3
+// replaces the function with one that also honours the floor (schema_v3.ts).
+export function appendFunctionV1(
+  names: SqlNames,
+  position: LastPosition = lastEventPosition,
+): string {
   const { events, append, channel } = names;
   return `create or replace function ${append}(
     p_types text[], p_ids text[], p_expected bigint[], p_check boolean[],
@@ -78,7 +87,7 @@ function appendFunction(names: SqlNames): string {
     if v_actual = p_expected then
       ${lockTypeNames(names, "p_type_names")}
       for t in 1 .. array_length(p_type_names, 1) loop
-        v_bases := v_bases || ${lastPosition(names, "p_type_names[t]")};
+        v_bases := v_bases || ${position(names, "p_type_names[t]")};
       end loop;
       insert into ${events} (type_name, id, seq_no, position, bytes)
         select p_types[p_entity[k]], p_ids[p_entity[k]], p_expected[p_entity[k]] + p_seq[k],
@@ -96,7 +105,10 @@ function appendFunction(names: SqlNames): string {
 
 // The same for a batch of a single event, the usual case of an entity whose commands come one
 // at a time: scalar parameters and short statements instead of the set-based statement.
-function appendOneFunction(names: SqlNames): string {
+export function appendOneFunctionV1(
+  names: SqlNames,
+  position: LastPosition = lastEventPosition,
+): string {
   const { events, appendOne, channel } = names;
   return `create or replace function ${appendOne}(
     p_type text, p_id text, p_expected bigint, p_check boolean, p_bytes bytea, p_notify boolean,
@@ -119,7 +131,7 @@ function appendOneFunction(names: SqlNames): string {
     end if;
     ${lockTypeNames(names, "array[p_type]")}
     insert into ${events} (type_name, id, seq_no, position, bytes)
-      values (p_type, p_id, p_expected + 1, ${lastPosition(names, "p_type")} + 1, p_bytes);
+      values (p_type, p_id, p_expected + 1, ${position(names, "p_type")} + 1, p_bytes);
     if p_notify then
       perform pg_notify('${channel}', p_type);
     end if;

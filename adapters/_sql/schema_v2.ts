@@ -14,7 +14,8 @@
 // event. The events of one append share one timestamp.
 
 import type { SqlNames } from "./names.ts";
-import { lastPosition, lockTypeNames } from "./positions.ts";
+import { lastEventPosition, lockTypeNames } from "./positions.ts";
+import type { LastPosition } from "./schema_v1.ts";
 
 /** The statements of the step from version 1 to version 2 (see schema.ts). */
 export function versionTwo(names: SqlNames): string {
@@ -27,17 +28,24 @@ export function versionTwo(names: SqlNames): string {
       add column headers jsonb,
       alter column written_at set default clock_timestamp();
     alter table ${snapshots} add column version integer not null default 1;
-    ${appendFunction(names)}
-    ${appendOneFunction(names)}`;
+    ${appendFunctionV2(names)}
+    ${appendOneFunctionV2(names)}`;
 }
 
 // The group-commit append of version 1 (see schema_v1.ts for its parameters and rules), with
 // each entity's version and metadata: p_versions, p_command_ids, p_correlation_ids,
 // p_causation_ids and p_headers (JSON text) hold one element per entity, and each is null when
 // no entity of the batch has a value for it (versions then default to 1).
-function appendFunction(names: SqlNames): string {
+//
+// `position` builds the last-position expression and `replace` says whether the statement
+// replaces an existing function: version 3 replaces this one with the floor (schema_v3.ts).
+export function appendFunctionV2(
+  names: SqlNames,
+  position: LastPosition = lastEventPosition,
+  replace = false,
+): string {
   const { events, append, channel } = names;
-  return `create function ${append}(
+  return `create ${replace ? "or replace " : ""}function ${append}(
     p_types text[], p_ids text[], p_expected bigint[], p_check boolean[],
     p_type_names text[],
     p_entity integer[], p_type integer[], p_seq integer[], p_rank integer[],
@@ -63,7 +71,7 @@ function appendFunction(names: SqlNames): string {
     if v_actual = p_expected then
       ${lockTypeNames(names, "p_type_names")}
       for t in 1 .. array_length(p_type_names, 1) loop
-        v_bases := v_bases || ${lastPosition(names, "p_type_names[t]")};
+        v_bases := v_bases || ${position(names, "p_type_names[t]")};
       end loop;
       v_now := clock_timestamp();
       insert into ${events} (type_name, id, seq_no, position, bytes, written_at, version,
@@ -86,9 +94,13 @@ function appendFunction(names: SqlNames): string {
 
 // The append of a single event of version 1, with its version and metadata (p_headers: JSON
 // text or null).
-function appendOneFunction(names: SqlNames): string {
+export function appendOneFunctionV2(
+  names: SqlNames,
+  position: LastPosition = lastEventPosition,
+  replace = false,
+): string {
   const { events, appendOne, channel } = names;
-  return `create function ${appendOne}(
+  return `create ${replace ? "or replace " : ""}function ${appendOne}(
     p_type text, p_id text, p_expected bigint, p_check boolean, p_bytes bytea, p_notify boolean,
     p_version integer, p_command_id text, p_correlation_id text, p_causation_id text,
     p_headers text,
@@ -112,7 +124,7 @@ function appendOneFunction(names: SqlNames): string {
     ${lockTypeNames(names, "array[p_type]")}
     insert into ${events} (type_name, id, seq_no, position, bytes, written_at, version,
         command_id, correlation_id, causation_id, headers)
-      values (p_type, p_id, p_expected + 1, ${lastPosition(names, "p_type")} + 1, p_bytes,
+      values (p_type, p_id, p_expected + 1, ${position(names, "p_type")} + 1, p_bytes,
         clock_timestamp(), p_version, p_command_id, p_correlation_id, p_causation_id,
         p_headers::jsonb);
     if p_notify then

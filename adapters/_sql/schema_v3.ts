@@ -1,7 +1,10 @@
 // Version 3 of the schema: what forgetting and reading across types need.
-// - `position_floors`: per type name, the highest position an event had when it was deleted
-//   while it was the type's last one; appends number after it, so a position a reader has seen
-//   is never given to a later event.
+// - `position_floors`: per type name, the type's last position when a deletion last took some of
+//   its events; appends number after it (positions.ts), so a position a reader has seen is never
+//   given to a later event. The append functions of versions 1 and 2 are replaced, with their
+//   signatures, by ones that number after the floor: processes of the previous release that
+//   call them keep the rule too. Their plain statements do not: delete no events while a process
+//   of a release before version 3 still appends.
 // - `keys`: the per-entity encryption keys of crypto-shredding; deleting a row forgets the
 //   entity's encrypted data for good.
 // - `type_offsets`: the offsets of projections over several types, one row per projection name
@@ -10,6 +13,9 @@
 //   unchanged during a rolling upgrade.
 
 import type { SqlNames } from "./names.ts";
+import { lastPosition } from "./positions.ts";
+import { appendFunctionV1, appendOneFunctionV1 } from "./schema_v1.ts";
+import { appendFunctionV2, appendOneFunctionV2 } from "./schema_v2.ts";
 
 export function versionThree(names: SqlNames): string {
   const { positionFloors, keys, typeOffsets, prefix } = names;
@@ -31,5 +37,9 @@ export function versionThree(names: SqlNames): string {
       position bigint not null check (position >= 0),
       updated_at timestamptz not null default now(),
       constraint "${prefix}type_offsets_pkey" primary key (name, type_name)
-    );`;
+    );
+    ${appendFunctionV1(names, lastPosition)}
+    ${appendOneFunctionV1(names, lastPosition)}
+    ${appendFunctionV2(names, lastPosition, true)}
+    ${appendOneFunctionV2(names, lastPosition, true)}`;
 }

@@ -67,7 +67,9 @@ export class SqlAppender {
   readonly #pacer: NotifyPacer;
   readonly #positions = new KnownPositions();
   // Entity key → the last seqNo this log wrote and saw acknowledged: its next append needs no
-  // probe, as events are never deleted. Forgotten after any failed append.
+  // probe. Forgotten after any failed append and when this log deletes the entity's events;
+  // another log's entry is stale after a deleteEntity, which is why an entity is deleted whole
+  // only while it runs nowhere.
   readonly #written = new RecentMap<string, number>(WRITTEN_ENTRIES);
 
   /** `committed` is told the type names of every append that committed. */
@@ -118,7 +120,9 @@ export class SqlAppender {
         group: typeName,
         size,
         lastSeqNo,
-        check: lastSeqNo !== null && this.#written.get(key) !== lastSeqNo,
+        // A new entity is checked too: the primary key refuses seqNo 1 only while the event is
+        // there, and deleting an entity's first events takes it away.
+        check: this.#written.get(key) !== lastSeqNo,
         events,
         version,
         metadata,
@@ -127,6 +131,15 @@ export class SqlAppender {
         reject,
       });
     });
+  }
+
+  /**
+   * Forgets what this log knew of the entity and of its type name's last position, after it
+   * deleted events of the entity.
+   */
+  deleted(typeName: string, id: string): void {
+    this.#written.delete(`${typeName}\u0000${id}`);
+    this.#positions.forget(typeName);
   }
 
   /** Sends the notifications still owed (before the log closes). Never rejects. */
@@ -314,6 +327,11 @@ export class SqlAppender {
       throw error;
     }
     if (known !== undefined) {
+      // 0 events: a deletion took a position above the known one; the function numbers after it.
+      if (toNumber(rows[0]?.[0]) === 0) {
+        this.#positions.collided(typeName);
+        return false;
+      }
       this.#positions.wrote(typeName, known + count);
       return true;
     }

@@ -13,6 +13,7 @@ import {
   assertId,
   assertNonNegativeInteger,
   assertPersistArguments,
+  assertPositiveInteger,
   assertTypeName,
   throwIfAborted,
 } from "../../src/_validate.ts";
@@ -30,6 +31,7 @@ import { pagedStream, type PageSource } from "./paged_stream.ts";
 import { setupScript } from "./schema.ts";
 import { SqlAppender } from "./sql_append.ts";
 import { type Statements, statements } from "./statements.ts";
+import { type DeleteStatements, deleteStatements } from "./delete_statements.ts";
 import { callSignal } from "../../src/_call_options.ts";
 import { readPersistOptions } from "../../src/_persist_options.ts";
 
@@ -113,6 +115,7 @@ export class SqlEventLog implements EventLog {
   readonly names: SqlNames;
   readonly #client: SqlClient;
   readonly #sql: Statements;
+  readonly #deletes: DeleteStatements;
   readonly #pageSize: number;
   readonly #maxEventBytes: number;
   readonly #appender: SqlAppender;
@@ -125,6 +128,7 @@ export class SqlEventLog implements EventLog {
     this.names = sqlNames(options);
     this.#client = client;
     this.#sql = statements(this.names);
+    this.#deletes = deleteStatements(this.names);
     this.#pageSize = options.pageSize;
     this.#maxEventBytes = options.maxEventBytes;
     this.#wakeups = new LiveWakeups(options.pollInterval, async (typeName) => {
@@ -202,13 +206,73 @@ export class SqlEventLog implements EventLog {
     assertNonNegativeInteger(position, "position");
     throwIfAborted(signal);
     // Positions are 1, 2, 3 … per type name (positions.ts), so the head minus the position is
-    // the count, from one index probe.
+    // the count, from one index probe; after a deletion it counts positions, the deleted events
+    // among them.
     const rows = await this.#read(
       () => this.#client.query(this.#sql.head, [typeName], signal),
       `Cannot count the events of "${typeName}" after position ${position}`,
       signal,
     );
     return Math.max(0, toNumber(rows[0]![0]) - position);
+  }
+
+  /** {@inheritDoc EventLog.deleteEvents} */
+  async deleteEvents(
+    typeName: string,
+    id: string,
+    toSeqNo: number,
+    options?: CallOptions,
+  ): Promise<number> {
+    const signal = callSignal("deleteEvents", options);
+    assertTypeName(typeName);
+    assertId(id);
+    assertPositiveInteger(toSeqNo, "toSeqNo");
+    return await this.#delete(
+      typeName,
+      id,
+      this.#deletes.deleteEvents,
+      [typeName, id, toSeqNo],
+      `Cannot delete the events of "${typeName}/${id}" up to seqNo ${toSeqNo}`,
+      signal,
+    );
+  }
+
+  /** {@inheritDoc EventLog.deleteEntity} */
+  async deleteEntity(typeName: string, id: string, options?: CallOptions): Promise<number> {
+    const signal = callSignal("deleteEntity", options);
+    assertTypeName(typeName);
+    assertId(id);
+    return await this.#delete(
+      typeName,
+      id,
+      this.#deletes.deleteEntity,
+      [typeName, id],
+      `Cannot delete the entity "${typeName}/${id}"`,
+      signal,
+    );
+  }
+
+  // A deletion is one statement, so it happened whole or not at all; this log then forgets what
+  // it knew of the entity, whatever the outcome.
+  async #delete(
+    typeName: string,
+    id: string,
+    text: string,
+    params: (string | number)[],
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    throwIfAborted(signal);
+    try {
+      if (this.#closed) throw closedError(what, "event log");
+      const rows = await this.#client.query(text, params, signal);
+      return toNumber(rows[0]?.[0] ?? 0);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.#describe(error, what, true);
+    } finally {
+      this.#appender.deleted(typeName, id);
+    }
   }
 
   eventsById(

@@ -15,6 +15,7 @@ import { type NameOptions, type SqlNames, sqlNames } from "./names.ts";
 import type { SqlStoreSettings } from "./options.ts";
 import { setupScript } from "./schema.ts";
 import { type Statements, statements } from "./statements.ts";
+import { deleteStatements } from "./delete_statements.ts";
 import { callSignal } from "../../src/_call_options.ts";
 import { readSaveOptions } from "../../src/_persist_options.ts";
 
@@ -59,6 +60,7 @@ export class SqlSnapshotStore implements SnapshotStore {
   readonly #client: SqlClient;
   readonly #sql: Statements;
   readonly #keep: number;
+  readonly #deleteSnapshots: string;
   readonly #maxBytes: number;
 
   /** `options` as read by `readOptions` with `snapshotRules` (options.ts). */
@@ -67,6 +69,7 @@ export class SqlSnapshotStore implements SnapshotStore {
     this.#client = client;
     this.#sql = statements(this.names);
     this.#keep = options.keep;
+    this.#deleteSnapshots = deleteStatements(this.names).deleteSnapshots;
     this.#maxBytes = options.maxSnapshotBytes;
   }
 
@@ -131,6 +134,20 @@ export class SqlSnapshotStore implements SnapshotStore {
       bytes: toBytes(row[1]),
       version: toNumber(row[2]),
     };
+  }
+
+  /** {@inheritDoc SnapshotStore.delete} */
+  async delete(typeName: string, id: string, options?: CallOptions): Promise<void> {
+    const signal = callSignal("delete", options);
+    assertTypeName(typeName);
+    assertId(id);
+    throwIfAborted(signal);
+    try {
+      await this.#client.query(this.#deleteSnapshots, [typeName, id], signal);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.#describe(error, `Cannot delete the snapshots of "${typeName}/${id}"`, true);
+    }
   }
 
   #describe(error: unknown, what: string, write: boolean): unknown {

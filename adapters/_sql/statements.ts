@@ -3,7 +3,7 @@
 
 import type { SqlNames } from "./names.ts";
 import { BY_ID_ITEM, BY_TYPE_ITEM, packedPageSql, PAGE_COLUMNS } from "./packed_page.ts";
-import { lastPosition, tryLockTypeName } from "./positions.ts";
+import { lastPosition, noFloorAbove, tryLockTypeName } from "./positions.ts";
 
 /**
  * The plain appends (without the functions) of one row shape: `Statements.plain` writes rows of
@@ -30,14 +30,16 @@ export interface PlainAppends {
   /**
    * The events of one type name at known positions (see positions.ts), without a notification:
    * `$1` typeName, then per event `$2` id, `$3` seqNo, `$4` start and `$5` length of its bytes
-   * (1-based) in `$6`, and `$7` the position before the first. No rows.
+   * (1-based) in `$6`, and `$7` the position before the first. One row: the number of events
+   * written, 0 when a deletion took a position above the known one (the append then goes
+   * through the function).
    */
   readonly insertMany: string;
   /** The same with a notification. */
   readonly insertManyNotify: string;
   /**
    * One event at a known position, without a notification: `$1` typeName, `$2` id, `$3` seqNo,
-   * `$4` position, `$5` bytes. No rows.
+   * `$4` position, `$5` bytes. One row: 1 or 0 events, as `insertMany`.
    */
   readonly insertOne: string;
   /** The same with a notification. */
@@ -198,10 +200,18 @@ function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
     (withMetadata
       ? ", coalesce(e.version, 1), e.command_id, e.correlation_id, e.causation_id, e.headers::jsonb"
       : "");
+  // A deletion can free a position above the known one, which the unique index would then let
+  // through: the floor (positions.ts) refuses it.
   const insertMany = `${insertInto}
-    select $1::text, e.id, e.seq_no, $7::bigint + e.rank, ${eventValues} from ${eventRows}`;
+    select $1::text, e.id, e.seq_no, $7::bigint + e.rank, ${eventValues} from ${eventRows}
+    where ${noFloorAbove(names, "$1::text", "$7::bigint")}`;
   const insertOne = `${insertInto}
-    values ($1::text, $2::text, $3::bigint, $4::bigint, $5::bytea, clock_timestamp()${oneMetadata})`;
+    select $1::text, $2::text, $3::bigint, $4::bigint, $5::bytea, clock_timestamp()${oneMetadata}
+    where ${noFloorAbove(names, "$1::text", "$4::bigint - 1")}`;
+  const written = (insert: string) =>
+    `with written as (${insert} returning 1)
+      select count(*), (select pg_notify('${names.channel}', $1::text)
+        where exists (select from written)) from written`;
   return {
     // One plain statement instead of a plpgsql call, for drivers that keep statement plans.
     // Positions as in positions.ts, when the type name's lock is free; the primary key refuses a
@@ -235,13 +245,11 @@ function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
       from written`,
     // The same without lock and probe, where this log knows the last position (positions.ts),
     // and, as most appends carry no NOTIFY (notify_pacer.ts), without one.
-    insertMany,
-    insertManyNotify: `with written as (${insertMany} returning 1)
-      select pg_notify('${names.channel}', $1::text) from (select from written limit 1) as w`,
-    // A bare insert, the cheapest append there is; most sequential appends are this one,
-    // notifications being paced (notify_pacer.ts).
-    insertOne,
-    insertOneNotify: `with written as (${insertOne} returning 1)
-      select pg_notify('${names.channel}', $1::text) from written`,
+    insertMany: `with written as (${insertMany} returning 1) select count(*) from written`,
+    insertManyNotify: written(insertMany),
+    // An insert with one probe of the floor, the cheapest append there is; most sequential
+    // appends are this one, notifications being paced (notify_pacer.ts).
+    insertOne: `with written as (${insertOne} returning 1) select count(*) from written`,
+    insertOneNotify: written(insertOne),
   };
 }

@@ -72,7 +72,8 @@ export async function lastPerSubject(
         received++;
       }
       seen += received;
-      // Subjects can only grow in a log; a pull that finds nothing means the count is reached.
+      // A pull that finds nothing means the count is reached, or that entities listed were
+      // deleted since (their subjects purged).
       if (received === 0) break;
     }
   } finally {

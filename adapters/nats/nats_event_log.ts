@@ -10,6 +10,7 @@ import {
   jetstream,
   JetStreamApiError,
   type JetStreamClient,
+  type JetStreamManager,
 } from "@nats-io/jetstream";
 import type {
   CallOptions,
@@ -25,6 +26,7 @@ import {
   assertId,
   assertNonNegativeInteger,
   assertPersistArguments,
+  assertPositiveInteger,
   assertTypeName,
   DEFAULT_MAX_EVENT_BYTES,
   throwIfAborted,
@@ -58,6 +60,7 @@ import type { Instrumentation } from "../../src/instrumentation.ts";
 import { observeBatch } from "../../src/_observed_batch.ts";
 import { assertInstrumentation } from "../../src/_observed.ts";
 import { exposeNatsLog } from "./_log_internals.ts";
+import { type PurgedEntity, purgeEntity, purgeEventsUpTo } from "./_entity_purge.ts";
 
 // Entities whose head (last seqNo, stream sequence) a log remembers, so a persist right after
 // the previous one needs no lookup.
@@ -377,6 +380,69 @@ export class NatsEventLog implements EventLog {
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
       throw storageError(what, error, "read");
+    }
+  }
+
+  /**
+   * {@inheritDoc EventLog.deleteEvents} On NATS the events of one persist are one message and
+   * go together: the messages purged are those before the one holding seqNo `toSeqNo + 1` (or
+   * the entity's last event), so fewer events may go than asked.
+   */
+  async deleteEvents(
+    typeName: string,
+    id: string,
+    toSeqNo: number,
+    options?: CallOptions,
+  ): Promise<number> {
+    const signal = callSignal("deleteEvents", options);
+    assertTypeName(typeName);
+    assertId(id);
+    assertPositiveInteger(toSeqNo, "toSeqNo");
+    return await this.#purge(
+      typeName,
+      id,
+      `Cannot delete the events of "${typeName}/${id}" up to seqNo ${toSeqNo}`,
+      signal,
+      (jsm, entity) => purgeEventsUpTo(this.#messages, jsm, this.#stream, entity, toSeqNo),
+    );
+  }
+
+  /**
+   * {@inheritDoc EventLog.deleteEntity} A purge of the entity's subject. Run it only while the
+   * entity runs nowhere: another process's log may remember the entity's last event.
+   */
+  async deleteEntity(typeName: string, id: string, options?: CallOptions): Promise<number> {
+    const signal = callSignal("deleteEntity", options);
+    assertTypeName(typeName);
+    assertId(id);
+    return await this.#purge(
+      typeName,
+      id,
+      `Cannot delete the entity "${typeName}/${id}"`,
+      signal,
+      (jsm, entity) => purgeEntity(this.#messages, jsm, this.#stream, entity),
+    );
+  }
+
+  async #purge(
+    typeName: string,
+    id: string,
+    what: string,
+    signal: AbortSignal | undefined,
+    purge: (jsm: JetStreamManager, entity: PurgedEntity) => Promise<number>,
+  ): Promise<number> {
+    throwIfAborted(signal);
+    this.#assertOpen(what);
+    const subject = this.#subject(typeName, id);
+    try {
+      if (!this.#admin.ready) await withSignal(this.#admin.check(), signal);
+      const jsm = await withSignal(this.#admin.manager(), signal);
+      return await withSignal(purge(jsm, { typeName, id, subject }), signal);
+    } catch (error) {
+      if (signal?.aborted && error === signal.reason) throw error;
+      throw storageError(what, error, "write");
+    } finally {
+      this.#heads.delete(subject);
     }
   }
 

@@ -326,6 +326,32 @@ export class NatsSnapshotStore implements SnapshotStore {
     });
   }
 
+  /**
+   * {@inheritDoc SnapshotStore.delete} A purge of the key: every stored value goes, and a marker
+   * without data stays, which `load` reads as no snapshot.
+   */
+  async delete(typeName: string, id: string, options?: CallOptions): Promise<void> {
+    const signal = callSignal("delete", options);
+    assertTypeName(typeName);
+    assertId(id);
+    throwIfAborted(signal);
+    const key = `${typeName}.${encodeToken(id)}`;
+    const what = `Cannot delete the snapshot of "${typeName}/${id}"`;
+    let kv;
+    try {
+      kv = await withSignal(this.#kv.open(), signal);
+    } catch (error) {
+      if (signal?.aborted && error === signal.reason) throw error;
+      throw storageError(`${what}, nothing was deleted`, error, "read");
+    }
+    throwIfAborted(signal);
+    try {
+      await kv.purge(key);
+    } catch (error) {
+      throw storageError(what, error, "write");
+    }
+  }
+
   /** {@inheritDoc SnapshotStore.load} */
   async load(typeName: string, id: string, options?: CallOptions): Promise<Snapshot | null> {
     const signal = callSignal("load", options);

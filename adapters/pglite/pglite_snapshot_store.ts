@@ -113,6 +113,11 @@ export class PgliteSnapshotStore implements SnapshotStore {
     return this.#store.load(typeName, id, options);
   }
 
+  /** {@inheritDoc SnapshotStore.delete} */
+  delete(typeName: string, id: string, options?: CallOptions): Promise<void> {
+    return this.#store.delete(typeName, id, options);
+  }
+
   /** Closes the PGlite instance if the store opened it. */
   async close(): Promise<void> {
     const owned = this.#owned;

@@ -183,6 +183,27 @@ export class PostgresEventLog implements EventLog {
     return this.#log.countAfter(typeName, position, options);
   }
 
+  /**
+   * {@inheritDoc EventLog.deleteEvents} One statement; it also raises the type name's position
+   * floor, so a deleted position is never given again.
+   */
+  deleteEvents(
+    typeName: string,
+    id: string,
+    toSeqNo: number,
+    options?: CallOptions,
+  ): Promise<number> {
+    return this.#log.deleteEvents(typeName, id, toSeqNo, options);
+  }
+
+  /**
+   * {@inheritDoc EventLog.deleteEntity} Run it only while the entity runs nowhere: another
+   * process's log may remember the entity's last seqNo and would append after it.
+   */
+  deleteEntity(typeName: string, id: string, options?: CallOptions): Promise<number> {
+    return this.#log.deleteEntity(typeName, id, options);
+  }
+
   /** {@inheritDoc EventLog.eventsById} */
   eventsById(
     typeName: string,

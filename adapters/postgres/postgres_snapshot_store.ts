@@ -134,6 +134,11 @@ export class PostgresSnapshotStore implements SnapshotStore {
     return this.#store.load(typeName, id, options);
   }
 
+  /** {@inheritDoc SnapshotStore.delete} */
+  delete(typeName: string, id: string, options?: CallOptions): Promise<void> {
+    return this.#store.delete(typeName, id, options);
+  }
+
   /** Ends the client if the store opened it; a client passed in is left open. */
   async close(): Promise<void> {
     const owned = this.#owned;
