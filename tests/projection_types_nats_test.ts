@@ -67,7 +67,7 @@ test("a stale from refuses the whole move before the work, and a failed work sto
     let ran = false;
     const stale = await lease.commitTypes!(
       new Map([["a", { from: 2, to: 5 }], ["b", { from: 1, to: 6 }]]),
-      async () => void (ran = true),
+      () => Promise.resolve(void (ran = true)),
     ).catch((e) => e);
     assert.ok(isProjectionError(stale) && stale.reason === "offset-conflict", String(stale));
     assert.match(stale.message, /type "b" to be 1, found 3/);
@@ -124,7 +124,7 @@ test("bad type names and changes are refused before anything is read or written"
   try {
     await assert.rejects(lease.loadTypes!(["no.dots"]), /Invalid typeName/);
     let ran = false;
-    const work = async () => void (ran = true);
+    const work = () => Promise.resolve(void (ran = true));
     await assert.rejects(lease.commitTypes!(new Map(), work), /non-empty Map/);
     await assert.rejects(
       lease.commitTypes!(new Map([["a", { from: -1, to: 2 }]]), work),
