@@ -24,6 +24,7 @@ import type {
   AdminReadOptions,
   EntityTypeSummary,
   ProjectionOffset,
+  ResetProjectionOptions,
   SchemaState,
   StoreAdmin,
   StoredSnapshot,
@@ -31,7 +32,7 @@ import type {
 import { assertContinues, assertContinuesHead, planImport } from "./_import_events.ts";
 import { compareCodePoints } from "./_order.ts";
 import { arrayStream } from "./_array_stream.ts";
-import { assertReset, importSnapshotInto, readCall, readListing } from "./_admin_checks.ts";
+import { importSnapshotInto, readCall, readListing, readReset } from "./_admin_checks.ts";
 
 /**
  * The stores a {@linkcode memoryStoreAdmin} looks after.
@@ -218,9 +219,12 @@ class MemoryStoreAdmin implements StoreAdmin {
     });
   }
 
-  async resetProjection(name: string, offset: number, options?: CallOptions): Promise<void> {
-    assertReset(name, offset);
-    const signal = readCall("resetProjection", options);
+  async resetProjection(
+    name: string,
+    offset: number,
+    options?: ResetProjectionOptions,
+  ): Promise<void> {
+    const { signal, typeName } = readReset(name, offset, options);
     if (this.#offsetStore === undefined) {
       throw new StorageError(
         `Cannot reset projection ${
