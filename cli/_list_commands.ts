@@ -57,7 +57,11 @@ export const projectionsCommand: Command = {
   name: "projections",
   positionals: ["URL"],
   options: {
-    type: { kind: "text", help: "show the lag of single-type projections behind this type's head" },
+    type: {
+      kind: "text",
+      value: "TYPE",
+      help: "show the lag of single-type projections behind this type's head",
+    },
   },
   summary: "list the projections with their offsets and lag behind their type's head",
   details: [

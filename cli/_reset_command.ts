@@ -13,6 +13,7 @@ export const resetProjectionCommand: Command = {
     to: { kind: { min: 0 }, help: "the offset to set: the last position processed (default 0)" },
     type: {
       kind: "text",
+      value: "TYPE",
       help: "of a projection over several types, reset only this type's offset",
     },
     yes: {
