@@ -8,10 +8,21 @@
 import type { PersistedEvent } from "../src/event_log.ts";
 import { type BatchReader as Pages, takeBatches } from "../src/_event_batches.ts";
 
+/**
+ * A source of events a page at a time, read instead of a stream (the merged read of several
+ * types).
+ */
+export interface EventPages {
+  /** The next events (at least one), or `null` at the end. */
+  next(): Promise<readonly PersistedEvent[] | null>;
+  /** Stops reading; a pending `next()` settles soon. */
+  cancel(reason?: unknown): Promise<void>;
+}
+
 /** Batches of a stream; `next` resolves to `null` once the stream has ended or was cancelled. */
 export class BatchReader {
   readonly #reader: ReadableStreamDefaultReader<PersistedEvent> | undefined;
-  readonly #pages: Pages | undefined;
+  readonly #pages: Pages | EventPages | undefined;
   // Events of the last page not handed out yet (batches of one).
   #page: readonly PersistedEvent[] = [];
   #pageIndex = 0;
@@ -27,9 +38,18 @@ export class BatchReader {
   // The pump's wake-up, resolved when the consumer made room.
   #room: (() => void) | undefined;
 
-  constructor(stream: ReadableStream<PersistedEvent>, size: number, ms: number) {
-    this.#pages = takeBatches(stream);
-    this.#reader = this.#pages === undefined ? stream.getReader() : undefined;
+  constructor(
+    source: ReadableStream<PersistedEvent> | EventPages,
+    size: number,
+    ms: number,
+  ) {
+    if (source instanceof ReadableStream) {
+      this.#pages = takeBatches(source);
+      this.#reader = this.#pages === undefined ? source.getReader() : undefined;
+    } else {
+      this.#pages = source;
+      this.#reader = undefined;
+    }
     this.#size = size;
     this.#ms = ms;
   }

@@ -6,6 +6,8 @@ import type { NameLocks } from "./_name_locks.ts";
 /** The offsets of a memory offset store and the locks its runners take. */
 export interface MemoryOffsetContents {
   readonly offsets: Map<string, number>;
+  /** The offsets of projections over several types: by projection name, then type name. */
+  readonly typeOffsets: Map<string, Map<string, number>>;
   readonly locks: NameLocks;
 }
 

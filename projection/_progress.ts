@@ -6,7 +6,8 @@ import { onAbort } from "../src/_abort.ts";
 import { ProjectionError } from "./errors.ts";
 
 interface Waiter {
-  readonly target: number;
+  readonly reached: () => boolean;
+  readonly describe: () => string;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -18,6 +19,11 @@ export class Progress {
   readonly #waiters = new Set<Waiter>();
   /** The position of the last event processed; `null` until loaded in this process. */
   offset: number | null = null;
+  /**
+   * Of a projection over several types: the position of the last event processed of each type;
+   * `null` until loaded in this process.
+   */
+  typeOffsets: Map<string, number> | null = null;
   /** The latest failure, or `null`. */
   lastError: ProjectionError | null = null;
   /** Events skipped by the error strategy. */
@@ -46,19 +52,29 @@ export class Progress {
   /** Moves the offset after a commit, ends the current failure and wakes who waits for it. */
   advance(offset: number): void {
     this.offset = offset;
+    this.#advanced();
+  }
+
+  /** As {@linkcode Progress.advance}, for the offsets of the types in `offsets`. */
+  advanceTypes(offsets: ReadonlyMap<string, number>): void {
+    const known = this.typeOffsets ??= new Map();
+    for (const [typeName, offset] of offsets) known.set(typeName, offset);
+    this.#advanced();
+  }
+
+  /** The offset of `typeName`, `0` when none is known yet. */
+  typePosition(typeName: string): number {
+    return this.typeOffsets?.get(typeName) ?? 0;
+  }
+
+  #advanced(): void {
     this.retries = 0;
     for (const waiter of this.#waiters) {
-      if (offset >= waiter.target) {
+      if (waiter.reached()) {
         this.#waiters.delete(waiter);
         waiter.resolve();
       }
     }
-  }
-
-  /** Moves the offset past an event the error strategy skipped. */
-  skip(position: number): void {
-    this.skipped++;
-    this.advance(position);
   }
 
   /**
@@ -66,12 +82,26 @@ export class Progress {
    * {@linkcode Progress.stoppedError} when `running()` says the loop has ended already.
    */
   waitFor(target: number, running: () => boolean, signal?: AbortSignal): Promise<void> {
+    return this.waitUntil(() => this.position >= target, () => String(target), running, signal);
+  }
+
+  /**
+   * Resolves once `reached()` holds (asked now and after every advance); rejects as
+   * {@linkcode Progress.waitFor} does, `describe()` naming the target in the error.
+   */
+  waitUntil(
+    reached: () => boolean,
+    describe: () => string,
+    running: () => boolean,
+    signal?: AbortSignal,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      if (this.position >= target) return resolve();
-      if (!running()) return reject(this.stoppedError(target));
+      if (reached()) return resolve();
+      if (!running()) return reject(this.stoppedError(describe()));
       const waiter: Waiter = {
-        target,
+        reached,
+        describe,
         resolve: () => {
           stopWaiting();
           resolve();
@@ -91,15 +121,21 @@ export class Progress {
 
   /** Rejects every waiter: the loop has ended before their target. */
   endWaiters(): void {
-    for (const waiter of this.#waiters) waiter.reject(this.stoppedError(waiter.target));
+    for (const waiter of this.#waiters) waiter.reject(this.stoppedError(waiter.describe()));
     this.#waiters.clear();
   }
 
   /** The error of a wait for `target` that the end of the loop cut short. */
-  stoppedError(target: number): ProjectionError {
+  stoppedError(target: number | string): ProjectionError {
     return new ProjectionError(
-      `Projection "${this.#name}" stopped at offset ${this.offset} before reaching ${target}`,
+      `Projection "${this.#name}" stopped at offset ${this.#shown()} before reaching ${target}`,
       { projection: this.#name, reason: "stopped", cause: this.lastError ?? undefined },
     );
+  }
+
+  // The offset for messages: one number, or each type's.
+  #shown(): string {
+    if (this.typeOffsets === null) return String(this.offset);
+    return [...this.typeOffsets].map(([typeName, offset]) => `${typeName} ${offset}`).join(", ");
   }
 }

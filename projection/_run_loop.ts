@@ -7,11 +7,11 @@ import { onAbort } from "../src/_abort.ts";
 import { errorText } from "../src/_error_text.ts";
 import { isProjectionError, ProjectionError } from "./errors.ts";
 import { eventRetryLimit, exhaustedAction, readRetryLimit } from "./error_strategy.ts";
-import type { OffsetLease } from "./offset_store.ts";
 import { BatchReader } from "./_batch_reader.ts";
+import type { Cursor } from "./_cursor.ts";
 import type { Progress } from "./_progress.ts";
 import { retry, type RetryPolicy } from "./_retry.ts";
-import type { ProjectionSettings } from "./_settings.ts";
+import type { LoopSettings } from "./_settings.ts";
 import type { ProjectionContext } from "./projection_options.ts";
 import { observeBatch } from "../src/_observed_batch.ts";
 
@@ -26,10 +26,10 @@ function isOffsetConflict(error: unknown): error is ProjectionError {
 }
 
 /** One run of a projection, holding its lease until {@linkcode RunLoop.run} ends. */
-export class RunLoop<Event, Tx> {
-  readonly #settings: ProjectionSettings<Event, Tx>;
+export class RunLoop<Envelope, Tx> {
+  readonly #settings: LoopSettings<Envelope, Tx>;
   readonly #progress: Progress;
-  readonly #lease: OffsetLease<Tx>;
+  readonly #cursor: Cursor<Tx>;
   readonly #signal: AbortSignal;
   // Built once per run, not per event: the event being handled is `#handling`.
   readonly #eventPolicy: RetryPolicy;
@@ -38,14 +38,14 @@ export class RunLoop<Event, Tx> {
   #nextCount = 0;
 
   constructor(
-    settings: ProjectionSettings<Event, Tx>,
+    settings: LoopSettings<Envelope, Tx>,
     progress: Progress,
-    lease: OffsetLease<Tx>,
+    cursor: Cursor<Tx>,
     signal: AbortSignal,
   ) {
     this.#settings = settings;
     this.#progress = progress;
-    this.#lease = lease;
+    this.#cursor = cursor;
     this.#signal = signal;
     this.#eventPolicy = {
       ...this.#policy(eventRetryLimit(settings.strategy)),
@@ -78,19 +78,15 @@ export class RunLoop<Event, Tx> {
 
   // Resolves when the run is to end; rejects with a "read-failed" ProjectionError.
   async #readAndHandle(succeeded: () => void): Promise<void> {
-    const { eventLog, typeName, batchSize, batchMs, name } = this.#settings;
+    const { batchSize, batchMs, name } = this.#settings;
     const signal = this.#signal;
-    const from = this.#progress.position + 1;
+    const what = this.#cursor.describeRead();
     let batches: BatchReader | undefined;
     // Cancelling the reader ends a pending read at once, even when the event log is slow to
     // notice the signal.
     const stopReading = onAbort(signal, () => void batches?.cancel(signal.reason));
     try {
-      batches = new BatchReader(
-        eventLog.eventsByType(typeName, from, { live: true, signal }),
-        batchSize,
-        batchMs,
-      );
+      batches = new BatchReader(this.#cursor.read(signal), batchSize, batchMs);
       for (;;) {
         const batch = await batches.next();
         if (signal.aborted) return;
@@ -101,9 +97,7 @@ export class RunLoop<Event, Tx> {
     } catch (error) {
       if (signal.aborted) return;
       throw new ProjectionError(
-        `Projection "${name}" cannot read events of "${typeName}" from position ${from}: ${
-          errorText(error)
-        }`,
+        `Projection "${name}" cannot read ${what}: ${errorText(error)}`,
         { projection: name, reason: "read-failed", cause: error },
       );
     } finally {
@@ -166,8 +160,7 @@ export class RunLoop<Event, Tx> {
     const { name } = this.#settings;
     const to = event.position;
     const skipped = await retry(
-      () =>
-        this.#lease.commit({ from: this.#progress.position, to }, noWork, { signal: this.#signal }),
+      () => this.#cursor.commit([event], noWork, this.#signal),
       {
         ...this.#policy(Infinity),
         onFailure: (error) => {
@@ -184,50 +177,46 @@ export class RunLoop<Event, Tx> {
       },
     );
     if (skipped.status !== "done") return "stop";
-    this.#progress.skip(to);
+    this.#progress.skipped++;
     return "ok";
   }
 
   async #commit(events: readonly PersistedEvent[]): Promise<void> {
     const { name, instrumentation } = this.#settings;
-    const to = events[events.length - 1]!.position;
     const hook = instrumentation?.projectionBatch;
     const observer = hook === undefined ? undefined : observeBatch(hook, name, events);
     try {
-      await this.#handleAndStore(events, to);
+      await this.#handleAndStore(events);
     } catch (error) {
       observer?.ended(error);
       throw error;
     }
     observer?.ended();
-    if (observer?.behind !== undefined) this.#countBehind(observer.behind, to);
+    if (observer?.behind !== undefined) this.#countBehind(observer.behind);
   }
 
-  // Asks the log how many events lie after `to`, without holding up the run: at most one
+  // Asks the log how many events lie after the offsets, without holding up the run: at most one
   // question in flight and one a second, and a failed one only goes unreported.
-  #countBehind(report: (events: number) => void, to: number): void {
-    const { eventLog, typeName } = this.#settings;
+  #countBehind(report: (events: number) => void): void {
     const now = performance.now();
-    if (eventLog.countAfter === undefined || this.#counting || now < this.#nextCount) return;
+    if (this.#counting || now < this.#nextCount) return;
+    const counted = this.#cursor.countAfter(this.#signal);
+    if (counted === undefined) return;
     this.#counting = true;
     this.#nextCount = now + COUNT_EVERY_MS;
-    eventLog.countAfter(typeName, to, { signal: this.#signal }).then(
-      report,
-      () => {},
-    ).finally(() => this.#counting = false);
+    counted.then(report, () => {}).finally(() => this.#counting = false);
   }
 
-  async #handleAndStore(events: readonly PersistedEvent[], to: number): Promise<void> {
-    const { handleBatch, handleEvent, reader, name } = this.#settings;
+  async #handleAndStore(events: readonly PersistedEvent[]): Promise<void> {
+    const { handleBatch, handleEvent, decode, name } = this.#settings;
     const signal = this.#signal;
-    await this.#lease.commit({ from: this.#progress.position, to }, async (tx) => {
+    await this.#cursor.commit(events, async (tx) => {
       const context: ProjectionContext<Tx> = { tx, signal, name };
       if (handleBatch !== undefined) {
-        await handleBatch(events.map((event) => reader.decode(event)), context);
+        await handleBatch(events.map(decode), context);
       } else {
-        for (const event of events) await handleEvent!(reader.decode(event), context);
+        for (const event of events) await handleEvent!(decode(event), context);
       }
-    }, { signal });
-    this.#progress.advance(to);
+    }, signal);
   }
 }

@@ -18,22 +18,23 @@ export interface StartOptions {
   readonly timeoutMs: number;
 }
 
-/** A lease taken, and the offset stored under it. */
-export interface Started<Tx> {
+/** A lease taken, and the offset (or offsets) stored under it. */
+export interface Started<Tx, Offset> {
   readonly lease: OffsetLease<Tx>;
-  readonly offset: number;
+  readonly offset: Offset;
 }
 
 /**
- * Takes `name` from `store` and loads its offset, within `options.timeoutMs`. Rejects with the
+ * Takes `name` from `store` and loads its offset with `load`, within `options.timeoutMs`. Rejects with the
  * signal's reason on stop, a `ProjectionError` on a timeout ("timeout") or a failure of the
  * store ("store-failed", or the store's own, e.g. "locked"); the name is given back then.
  */
-export async function startRun<Tx>(
+export async function startRun<Tx, Offset>(
   store: OffsetStore<Tx>,
   name: string,
   options: StartOptions,
-): Promise<Started<Tx>> {
+  load: (lease: OffsetLease<Tx>, signal: AbortSignal) => Promise<Offset>,
+): Promise<Started<Tx, Offset>> {
   const { timeoutMs } = options;
   let step = "acquiring the name";
   const bound = deadline([options.signal], timeoutMs, () =>
@@ -56,7 +57,7 @@ export async function startRun<Tx>(
     }
     try {
       step = "loading the offset";
-      return { lease, offset: await settleBefore(lease.load({ signal }), signal) };
+      return { lease, offset: await settleBefore(load(lease, signal), signal) };
     } catch (error) {
       await releaseWithin(lease, timeoutMs).catch(() => {});
       throw storeFailure(error, signal, `Cannot load the offset of projection "${name}"`, name);

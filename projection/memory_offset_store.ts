@@ -16,6 +16,7 @@ import { ProjectionError } from "./errors.ts";
 import { assertProjectionName, NameLocks } from "./_name_locks.ts";
 import { callSignal } from "../src/_call_options.ts";
 import { exposeMemoryOffsets } from "./_memory_offset_internals.ts";
+import { assertTypeChanges, assertTypeNames } from "./_type_offsets.ts";
 
 /**
  * Offsets kept in memory, lost when the process ends. There is no transaction: the handler's
@@ -51,11 +52,18 @@ import { exposeMemoryOffsets } from "./_memory_offset_internals.ts";
  */
 export class MemoryOffsetStore implements OffsetStore<undefined> {
   readonly #offsets = new Map<string, number>();
+  readonly #typeOffsets = new Map<string, Map<string, number>>();
   readonly #locks = new NameLocks();
 
   static {
     exposeMemoryOffsets((store) =>
-      #offsets in store ? { offsets: store.#offsets, locks: store.#locks } : undefined
+      #offsets in store
+        ? {
+          offsets: store.#offsets,
+          typeOffsets: store.#typeOffsets,
+          locks: store.#locks,
+        }
+        : undefined
     );
   }
 
@@ -70,6 +78,22 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
     return Promise.resolve(this.#offsets.get(name) ?? 0);
   }
 
+  /** {@inheritDoc OffsetStore.loadTypes} */
+  loadTypes(
+    name: string,
+    typeNames: readonly string[],
+    options?: OffsetCallOptions,
+  ): Promise<ReadonlyMap<string, number>> {
+    try {
+      assertProjectionName(name);
+      assertTypeNames(typeNames);
+      callSignal("MemoryOffsetStore.loadTypes", options)?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve(storedTypes(this.#typeOffsets.get(name), typeNames));
+  }
+
   /** {@inheritDoc OffsetStore.acquire} */
   async acquire(name: string, options?: AcquireOptions): Promise<OffsetLease<undefined>> {
     assertProjectionName(name);
@@ -81,6 +105,7 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
       }),
     );
     const offsets = this.#offsets;
+    const typeOffsets = this.#typeOffsets;
     let released = false;
     return {
       name,
@@ -110,6 +135,41 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
         await work(undefined);
         offsets.set(name, change.to);
       },
+      loadTypes(
+        typeNames: readonly string[],
+        options?: OffsetCallOptions,
+      ): Promise<ReadonlyMap<string, number>> {
+        try {
+          assertTypeNames(typeNames);
+          callSignal("OffsetLease.loadTypes", options)?.throwIfAborted();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return Promise.resolve(storedTypes(typeOffsets.get(name), typeNames));
+      },
+      async commitTypes(
+        changes: ReadonlyMap<string, OffsetChange>,
+        work: (tx: undefined) => Promise<void>,
+        options?: OffsetCallOptions,
+      ): Promise<void> {
+        if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        assertTypeChanges(changes);
+        callSignal("OffsetLease.commitTypes", options)?.throwIfAborted();
+        const stored = typeOffsets.get(name);
+        for (const [typeName, change] of changes) {
+          const found = stored?.get(typeName) ?? 0;
+          if (found !== change.from) {
+            throw new ProjectionError(
+              `Cannot store offset ${change.to} of type "${typeName}" of projection "${name}": expected ${change.from}, found ${found}`,
+              { projection: name, reason: "offset-conflict" },
+            );
+          }
+        }
+        await work(undefined);
+        let moved = typeOffsets.get(name);
+        if (moved === undefined) typeOffsets.set(name, moved = new Map());
+        for (const [typeName, change] of changes) moved.set(typeName, change.to);
+      },
       release() {
         released = true;
         release();
@@ -117,4 +177,11 @@ export class MemoryOffsetStore implements OffsetStore<undefined> {
       },
     };
   }
+}
+
+function storedTypes(
+  stored: ReadonlyMap<string, number> | undefined,
+  typeNames: readonly string[],
+): ReadonlyMap<string, number> {
+  return new Map(typeNames.map((typeName) => [typeName, stored?.get(typeName) ?? 0]));
 }

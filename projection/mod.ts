@@ -1,7 +1,10 @@
 /**
  * Projections, the read side: a {@linkcode Projection} consumes the events of one entity type
  * live from the offset it last stored, decodes them with any `Binarize`, and feeds them to a
- * handler that writes a read model. Offsets live in an {@linkcode OffsetStore}:
+ * handler that writes a read model. A {@linkcode MultiTypeProjection} does the same for several
+ * types into one read model (accounts and transfers), with an offset per type, all committed
+ * together with the handler's writes; the events of each type arrive in position order, but
+ * **no order is promised across types**. Offsets live in an {@linkcode OffsetStore}:
  *
  * - {@linkcode MemoryOffsetStore} (here): in memory, at-least-once;
  * - `PostgresOffsetStore` (from `@eventsourced/eventsourced/postgres`) and `PgliteOffsetStore`
@@ -10,6 +13,11 @@
  *   holds a name at a time across processes (an advisory lock);
  * - `NatsOffsetStore` (from `@eventsourced/eventsourced/nats`): a NATS KV bucket,
  *   at-least-once.
+ *
+ * The guarantees are the same for projections over several types: exactly-once on PostgreSQL
+ * and PGlite (their offsets per type live in the table `type_offsets`, moved in the handler's
+ * transaction), at-least-once on the memory and NATS stores. A `Projection` and a
+ * `MultiTypeProjection` of the same name exclude each other.
  *
  * Failures follow an {@linkcode ErrorStrategy}: retry with backoff (optionally limited), skip
  * (reported and counted), or stop. `run()` / `stop()` / an `AbortSignal` control the loop;
@@ -73,10 +81,20 @@ export type {
   OffsetLease,
   OffsetStore,
 } from "./offset_store.ts";
+export type {
+  EventCodecs,
+  MultiTypeBatchHandler,
+  MultiTypeEnvelope,
+  MultiTypeEventHandler,
+  MultiTypeProjectionOptions,
+  MultiTypeProjectionState,
+  MultiTypeResetOptions,
+} from "./multi_type_options.ts";
 export type { ErrorStrategy, RetryStrategy, SkipStrategy, StopStrategy } from "./error_strategy.ts";
 export type { ProjectionErrorOptions, ProjectionFailure } from "./errors.ts";
 export type { EventEnvelope } from "../src/event_reader.ts";
 
 export { Projection } from "./projection.ts";
+export { MultiTypeProjection } from "./multi_type_projection.ts";
 export { MemoryOffsetStore } from "./memory_offset_store.ts";
 export { isProjectionError, PROJECTION_ERROR_CODE, ProjectionError } from "./errors.ts";

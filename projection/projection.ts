@@ -6,14 +6,13 @@
  */
 
 import { functionOption, readOptions, signalOption } from "../src/_options.ts";
-import { errorText } from "../src/_error_text.ts";
-import { onAbort } from "../src/_abort.ts";
 import { ProjectionError } from "./errors.ts";
 import { deadline } from "./_deadline.ts";
 import { Progress } from "./_progress.ts";
-import { RunLoop } from "./_run_loop.ts";
+import { RunControl } from "./_run_control.ts";
+import { TypeCursor } from "./_cursor.ts";
 import { type ProjectionSettings, readProjectionSettings } from "./_settings.ts";
-import { releaseWithin, startRun } from "./_start.ts";
+import type { EventEnvelope } from "../src/event_reader.ts";
 import type {
   ProjectionOptions,
   ProjectionState,
@@ -21,14 +20,6 @@ import type {
   RunOptions,
   WhenCaughtUpOptions,
 } from "./projection_options.ts";
-
-interface Run {
-  readonly abort: AbortController;
-  running: boolean;
-  stopping: boolean;
-  started: Promise<void>;
-  done: Promise<void>;
-}
 
 /**
  * A projection, after the Rust original's `eventsourced-projection`: it reads the events of
@@ -82,8 +73,7 @@ export class Projection<Event, Tx = undefined> {
   readonly typeName: string;
   readonly #settings: ProjectionSettings<Event, Tx>;
   readonly #progress: Progress;
-  #run: Run | undefined;
-  #previous: Promise<void> = Promise.resolve();
+  readonly #control: RunControl<EventEnvelope<Event>, Tx, number>;
 
   /**
    * Defines the projection `name`; nothing runs until {@linkcode Projection.run}. Throws a
@@ -93,7 +83,16 @@ export class Projection<Event, Tx = undefined> {
     this.#settings = readProjectionSettings(name, options);
     this.name = this.#settings.name;
     this.typeName = this.#settings.typeName;
-    this.#progress = new Progress(this.name, this.#settings.onError);
+    const progress = new Progress(this.name, this.#settings.onError);
+    this.#progress = progress;
+    const { eventLog, typeName } = this.#settings;
+    this.#control = new RunControl(this.#settings, progress, {
+      load: (lease, signal) => lease.load({ signal }),
+      begin: (lease, offset) => {
+        progress.offset = offset;
+        return new TypeCursor(eventLog, typeName, lease, progress);
+      },
+    });
   }
 
   /** The projection's progress now. */
@@ -101,7 +100,7 @@ export class Projection<Event, Tx = undefined> {
     const progress = this.#progress;
     return {
       name: this.name,
-      running: this.#run?.running ?? false,
+      running: this.#control.running,
       offset: progress.offset,
       lastError: progress.lastError,
       skipped: progress.skipped,
@@ -124,45 +123,7 @@ export class Projection<Event, Tx = undefined> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const current = this.#run;
-    if (current !== undefined && !current.stopping) {
-      return current.started.then(() => this.state());
-    }
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const run: Run = {
-      abort: new AbortController(),
-      running: false,
-      stopping: false,
-      started: Promise.resolve(),
-      done: Promise.resolve(),
-    };
-    const stopListening = onAbort(signal, () => this.#abort(run, signal!.reason));
-    let resolveStarted!: () => void;
-    let rejectStarted!: (error: unknown) => void;
-    run.started = new Promise((resolve, reject) => {
-      resolveStarted = resolve;
-      rejectStarted = reject;
-    });
-    run.started.catch(() => {});
-    this.#run = run;
-    run.done = this.#main(run, resolveStarted, rejectStarted)
-      .catch((error) => {
-        // Not expected (the loop reports its failures itself); keep stop() and run() working.
-        rejectStarted(error);
-        this.#progress.report(
-          new ProjectionError(`Projection "${this.name}" failed: ${errorText(error)}`, {
-            projection: this.name,
-            reason: "stopped",
-            cause: error,
-          }),
-        );
-      })
-      .finally(() => {
-        stopListening();
-        if (this.#run === run) this.#run = undefined;
-      });
-    this.#previous = run.done;
-    return run.started.then(() => this.state());
+    return this.#control.run(signal).then(() => this.state());
   }
 
   /**
@@ -171,23 +132,13 @@ export class Projection<Event, Tx = undefined> {
    * state when the loop has ended; does nothing when it is not running.
    */
   async stop(): Promise<ProjectionState> {
-    const run = this.#run;
-    if (run !== undefined) {
-      this.#abort(
-        run,
-        new ProjectionError(`Projection "${this.name}" was stopped`, {
-          projection: this.name,
-          reason: "stopped",
-        }),
-      );
-    }
-    await this.#previous;
+    await this.#control.stop();
     return this.state();
   }
 
   /** Resolves with the final state when the current loop ends (at once when none runs). */
   async whenStopped(): Promise<ProjectionState> {
-    await this.#previous;
+    await this.#control.whenStopped();
     return this.state();
   }
 
@@ -202,7 +153,7 @@ export class Projection<Event, Tx = undefined> {
     const { signal } = readOptions<WhenCaughtUpOptions>("Projection.whenCaughtUp", options, {
       signal: signalOption(),
     });
-    const run = this.#run;
+    const run = this.#control.current;
     if (run === undefined || run.stopping) {
       throw new ProjectionError(
         `Cannot wait for projection "${this.name}" to catch up: it is not running`,
@@ -240,7 +191,7 @@ export class Projection<Event, Tx = undefined> {
       clear: functionOption(undefined),
       signal: signalOption(),
     });
-    if (this.#run !== undefined) {
+    if (this.#control.current !== undefined) {
       throw new ProjectionError(
         `Cannot reset projection "${this.name}": it is running; stop it first`,
         { projection: this.name, reason: "running" },
@@ -261,11 +212,6 @@ export class Projection<Event, Tx = undefined> {
     await this.stop();
   }
 
-  #abort(run: Run, reason: unknown): void {
-    run.stopping = true;
-    run.abort.abort(reason);
-  }
-
   async #headPosition(from: number, signal: AbortSignal): Promise<number> {
     let head = from;
     const reader = this.#settings.eventLog.eventsByType(this.typeName, from + 1, { signal })
@@ -278,42 +224,6 @@ export class Projection<Event, Tx = undefined> {
       }
     } finally {
       reader.releaseLock();
-    }
-  }
-
-  async #main(
-    run: Run,
-    started: () => void,
-    failed: (error: unknown) => void,
-  ): Promise<void> {
-    const signal = run.abort.signal;
-    const { store, waitForName, startTimeoutMs } = this.#settings;
-    const progress = this.#progress;
-    await this.#previous;
-    let start;
-    try {
-      start = await startRun(store, this.name, {
-        wait: waitForName,
-        signal,
-        timeoutMs: startTimeoutMs,
-      });
-    } catch (error) {
-      if (!signal.aborted && error instanceof ProjectionError) progress.lastError = error;
-      failed(error);
-      return;
-    }
-    progress.offset = start.offset;
-    run.running = true;
-    started();
-    try {
-      await new RunLoop(this.#settings, progress, start.lease, signal).run();
-    } finally {
-      run.running = false;
-      run.stopping = true;
-      await releaseWithin(start.lease, startTimeoutMs).catch((error) => {
-        progress.report(error as ProjectionError);
-      });
-      progress.endWaiters();
     }
   }
 }

@@ -4,9 +4,6 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn as spawnProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
 import postgres from "postgres";
 import { PostgresEventLog } from "../adapters/postgres/mod.ts";
 import { jsonBinarize } from "../mod.ts";
@@ -17,6 +14,7 @@ import { hash32, offsetStatements } from "../adapters/_sql/sql_offset_store.ts";
 import { sqlNames } from "../adapters/_sql/names.ts";
 import { jsonBank, runLoad } from "./projection_fixtures.ts";
 import type { WorkerConfig } from "./projection_worker.ts";
+import { startWorker as startProcess } from "./_projection_worker_process.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 
 let server: PostgresServer;
@@ -144,63 +142,7 @@ test("one runner per name across clients: a second fails clearly, or waits and t
 
 // --- Exactly-once across SIGKILL ---------------------------------------------------------
 
-interface Worker {
-  /** Resolves with the first stdout line matching `pattern`. */
-  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
-  kill(): Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(config: WorkerConfig): Worker {
-  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const file = fileURLToPath(new URL(`./projection_worker${ext}`, import.meta.url));
-  const args = "Deno" in globalThis ? ["run", "-A", file] : [file];
-  const child: ChildProcess = spawnProcess(process.execPath, args, {
-    env: { ...process.env, PROJECTION_WORKER: JSON.stringify(config) },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code))
-  );
-  let buffer = "";
-  const lines: string[] = [];
-  const watchers = new Set<() => void>();
-  child.stdout!.on("data", (chunk: Uint8Array) => {
-    buffer += new TextDecoder().decode(chunk);
-    const parts = buffer.split("\n");
-    buffer = parts.pop()!;
-    lines.push(...parts);
-    for (const watch of watchers) watch();
-  });
-  return {
-    exited,
-    waitFor(pattern) {
-      return new Promise((resolve, reject) => {
-        let checked = 0;
-        const watch = () => {
-          for (; checked < lines.length; checked++) {
-            const match = lines[checked]!.match(pattern);
-            if (match) {
-              watchers.delete(watch);
-              return resolve(match);
-            }
-          }
-        };
-        watchers.add(watch);
-        watch();
-        void exited.then((code) => {
-          if (watchers.delete(watch)) {
-            reject(new Error(`The worker exited (${code}) before printing ${pattern}`));
-          }
-        });
-      });
-    },
-    async kill() {
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
-}
+const startWorker = (config: WorkerConfig) => startProcess("projection_worker", config);
 
 test("exactly-once on Postgres: the projection's process is killed mid-run and restarted", async () => {
   const bank = jsonBank(uniqueTypeName("account"));

@@ -27,7 +27,11 @@ import {
   conflictMessage,
   offsetStatements,
   type OffsetTableOptions,
+  typeChangesJson,
+  typeConflictMessage,
+  typeOffsetsOf,
 } from "../_sql/sql_offset_store.ts";
+import { assertTypeChanges, assertTypeNames } from "../../projection/_type_offsets.ts";
 import { callSignal } from "../../src/_call_options.ts";
 
 /**
@@ -169,13 +173,34 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
     }
   }
 
+  /** {@inheritDoc OffsetStore.loadTypes} */
+  async loadTypes(
+    name: string,
+    typeNames: readonly string[],
+    options?: OffsetCallOptions,
+  ): Promise<ReadonlyMap<string, number>> {
+    const signal = callSignal("PgliteOffsetStore.loadTypes", options);
+    assertProjectionName(name);
+    assertTypeNames(typeNames);
+    if (signal?.aborted) throw signal.reason;
+    try {
+      return await loadTypeOffsets(this.#db, this.#statements.typeLoad, name, typeNames);
+    } catch (error) {
+      throw describeError(error, `Cannot load the offsets of projection "${name}"`, {
+        where: "PGlite",
+        names: this.#names,
+        write: false,
+      });
+    }
+  }
+
   /** {@inheritDoc OffsetStore.acquire} */
   async acquire(name: string, options?: AcquireOptions): Promise<OffsetLease<Transaction>> {
     const { wait, signal } = readAcquireOptions(options);
     assertProjectionName(name);
     const releaseLocal = await this.#locks.acquire(name, { wait, signal });
     const db = this.#db;
-    const { ensure, load, move } = this.#statements;
+    const { ensure, load, move, typeLoad, typeEnsure, typeMove } = this.#statements;
     try {
       await db.query(ensure, [name]);
     } catch (error) {
@@ -211,6 +236,36 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
           signal?.throwIfAborted();
         });
       },
+      async loadTypes(typeNames: readonly string[], callOptions: OffsetCallOptions = {}) {
+        const signal = callSignal("OffsetLease.loadTypes", callOptions);
+        assertTypeNames(typeNames);
+        if (signal?.aborted) throw signal.reason;
+        return await loadTypeOffsets(db, typeLoad, name, typeNames);
+      },
+      async commitTypes(
+        changes: ReadonlyMap<string, OffsetChange>,
+        work: (tx: Transaction) => Promise<void>,
+        callOptions?: OffsetCallOptions,
+      ) {
+        const signal = callSignal("OffsetLease.commitTypes", callOptions);
+        if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        assertTypeChanges(changes);
+        signal?.throwIfAborted();
+        const json = typeChangesJson(changes);
+        await db.transaction(async (tx) => {
+          await tx.query(typeEnsure, [name, json]);
+          const result = await tx.query(typeMove, [name, json]);
+          if (result.affectedRows !== changes.size) {
+            throw new ProjectionError(typeConflictMessage(name, changes), {
+              projection: name,
+              reason: "offset-conflict",
+            });
+          }
+          await work(tx);
+          // A stop while the unit of work ran rolls it back: nothing of it is stored.
+          signal?.throwIfAborted();
+        });
+      },
       release() {
         released = true;
         releaseLocal();
@@ -223,4 +278,14 @@ export class PgliteOffsetStore implements OffsetStore<Transaction> {
 async function loadOffset(db: PgliteOffsetClient, text: string, name: string): Promise<number> {
   const { rows } = await db.query<{ position: unknown }>(text, [name]);
   return rows.length === 0 ? 0 : Number(rows[0]!.position);
+}
+
+async function loadTypeOffsets(
+  db: PgliteOffsetClient,
+  text: string,
+  name: string,
+  typeNames: readonly string[],
+): Promise<ReadonlyMap<string, number>> {
+  const { rows } = await db.query<{ type_name: unknown; position: unknown }>(text, [name]);
+  return typeOffsetsOf(rows, typeNames);
 }

@@ -30,7 +30,11 @@ import {
   hash32,
   offsetStatements,
   type OffsetTableOptions,
+  typeChangesJson,
+  typeConflictMessage,
+  typeOffsetsOf,
 } from "../_sql/sql_offset_store.ts";
+import { assertTypeChanges, assertTypeNames } from "../../projection/_type_offsets.ts";
 import { DEFAULT_QUERY_TIMEOUT_MS as TIMEOUT, describeSql } from "./_client.ts";
 import { reserveConnection, withTimeout } from "./_reserve.ts";
 import { callSignal } from "../../src/_call_options.ts";
@@ -177,6 +181,23 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
     }
   }
 
+  /** {@inheritDoc OffsetStore.loadTypes} */
+  async loadTypes(
+    name: string,
+    typeNames: readonly string[],
+    options?: OffsetCallOptions,
+  ): Promise<ReadonlyMap<string, number>> {
+    const signal = callSignal("PostgresOffsetStore.loadTypes", options);
+    assertProjectionName(name);
+    assertTypeNames(typeNames);
+    if (signal?.aborted) throw signal.reason;
+    try {
+      return await loadTypeOffsets(this.#sql, this.#statements.typeLoad, name, typeNames, signal);
+    } catch (error) {
+      throw this.#describe(error, `Cannot load the offsets of projection "${name}"`, false);
+    }
+  }
+
   #describe(error: unknown, what: string, write: boolean): unknown {
     return describeError(error, what, {
       where: describeSql(this.#sql),
@@ -192,7 +213,8 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
   ): Promise<OffsetLease<postgres.TransactionSql>> {
     const { wait, signal } = readAcquireOptions(options);
     assertProjectionName(name);
-    const { lockSpace, table, ensure, load, moveLocked } = this.#statements;
+    const { lockSpace, table, ensure, load, moveLocked, typeLoad, typeEnsure, typeMoveLocked } =
+      this.#statements;
     const key = hash32(name);
     const sql = this.#sql;
     const releaseLocal = await this.#locks.acquire(name, { wait, signal });
@@ -304,6 +326,41 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
           signal?.throwIfAborted();
         });
       },
+      async loadTypes(
+        typeNames: readonly string[],
+        callOptions: OffsetCallOptions = {},
+      ): Promise<ReadonlyMap<string, number>> {
+        const signal = callSignal("OffsetLease.loadTypes", callOptions);
+        assertTypeNames(typeNames);
+        if (signal?.aborted) throw signal.reason;
+        return await loadTypeOffsets(sql, typeLoad, name, typeNames, signal);
+      },
+      async commitTypes(
+        changes: ReadonlyMap<string, OffsetChange>,
+        work: (tx: postgres.TransactionSql) => Promise<void>,
+        callOptions?: OffsetCallOptions,
+      ): Promise<void> {
+        const signal = callSignal("OffsetLease.commitTypes", callOptions);
+        if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        assertTypeChanges(changes);
+        signal?.throwIfAborted();
+        const json = typeChangesJson(changes);
+        await sql.begin(async (tx) => {
+          // As in `commit`: the moves lock the rows first, and only while this runner's lock
+          // connection still holds the lock.
+          await tx.unsafe(typeEnsure, [name, json]);
+          const result = await tx.unsafe(typeMoveLocked, [name, json, pid, key >>> 0]);
+          if (result.count !== changes.size) {
+            throw new ProjectionError(typeConflictMessage(name, changes, true), {
+              projection: name,
+              reason: "offset-conflict",
+            });
+          }
+          await work(tx);
+          // A stop while the unit of work ran rolls it back: nothing of it is stored.
+          signal?.throwIfAborted();
+        });
+      },
       async release(): Promise<void> {
         if (released) return;
         released = true;
@@ -311,4 +368,20 @@ export class PostgresOffsetStore implements OffsetStore<postgres.TransactionSql>
       },
     };
   }
+}
+
+async function loadTypeOffsets(
+  sql: postgres.Sql,
+  text: string,
+  name: string,
+  typeNames: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<ReadonlyMap<string, number>> {
+  const rows = await withTimeout(
+    () => sql.unsafe(text, [name]),
+    TIMEOUT,
+    `Cannot load the offsets of projection "${name}"`,
+    signal,
+  );
+  return typeOffsetsOf(rows, typeNames);
 }
