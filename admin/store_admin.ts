@@ -204,14 +204,15 @@ export interface StoreAdmin {
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void>;
   /**
    * Every projection offset the store holds, in name order; the rows of one name with the
-   * single-type offset first, then its types in type name order.
+   * single-type offset first, then its types in type name order. A single-type offset of `0`
+   * beside type offsets is left out: the SQL stores keep one for every name a runner took.
    */
   projections(options?: CallOptions): Promise<ProjectionOffset[]>;
   /**
    * Sets the offset of projection `name` to `offset` (`0`: from the start): with
    * `options.typeName`, that type's offset of a projection over several types; without, every
-   * offset stored for the name (each type's of a projection over several types), or, for a
-   * name with none, its single-type offset. Rejects with a `ProjectionError` of reason
+   * offset {@linkcode StoreAdmin.projections} lists for the name, or, for a name it does not
+   * list, its single-type offset. Rejects with a `ProjectionError` of reason
    * `"locked"` while a runner holds the name, having changed nothing.
    */
   resetProjection(

@@ -31,9 +31,9 @@ export interface AdminStatements {
    */
   readonly projections: string;
   /**
-   * `$1` name, `$2` the name's lock key, `$3` offset: sets every offset of the name (each type's
-   * of a projection over several types; the single-type one when it is stored or the name has
-   * no other) unless a runner's session holds the name's advisory lock. One row: whether it
+   * `$1` name, `$2` the name's lock key, `$3` offset: sets every offset of the name that
+   * `projections` lists (each type's; the single-type one unless it is 0 beside type offsets),
+   * or the single-type one of a name with none, unless a runner's session holds the name's advisory lock. One row: whether it
    * was free.
    */
   readonly resetProjection: string;
@@ -88,7 +88,8 @@ export function adminStatements(names: SqlNames): AdminStatements {
     projections: `select name, type_name, position, updated_at from (
         select name, null::text as type_name, position,
           (extract(epoch from updated_at) * 1000)::float8 as updated_at
-        from ${offsets}
+        from ${offsets} as o
+        where o.position <> 0 or not exists (select 1 from ${typeOffsets} where name = o.name)
         union all
         select name, type_name, position, (extract(epoch from updated_at) * 1000)::float8
         from ${typeOffsets}
@@ -101,7 +102,7 @@ export function adminStatements(names: SqlNames): AdminStatements {
         returning 1
       ), moved as (
         insert into ${offsets} (name, position) select $1::text, $3::bigint from free
-        where free and (exists (select 1 from ${offsets} where name = $1::text)
+        where free and (exists (select 1 from ${offsets} where name = $1::text and position <> 0)
           or not exists (select 1 from ${typeOffsets} where name = $1::text))
         on conflict (name) do update set position = excluded.position, updated_at = now()
         returning 1

@@ -53,8 +53,13 @@ export async function listOffsets(
     }
     offsets.push({ name: key, offset, updatedAt });
   }
+  // A single-type offset of 0 beside type offsets is left out, as every store admin does.
+  const typed = new Set(offsets.flatMap((p) => p.typeName === undefined ? [] : [p.name]));
+  const listed = offsets.filter((p) =>
+    p.typeName !== undefined || p.offset !== 0 || !typed.has(p.name)
+  );
   // A name's single-type row (no typeName) sorts before its types: "" before any type name.
-  return offsets.sort((a, b) =>
+  return listed.sort((a, b) =>
     compareCodePoints(a.name, b.name) || compareCodePoints(a.typeName ?? "", b.typeName ?? "")
   );
 }
@@ -80,7 +85,7 @@ export async function resetOffsets(
     const next = new Map([...types.offsets.keys()].map((type) => [type, offset]));
     await kv.put(typeOffsetsKey(name), encodeTypeOffsets(next));
     const single = await kv.get(name);
-    if (single === null || single.operation !== "PUT") return;
+    if (single === null || single.operation !== "PUT" || Number(single.string()) === 0) return;
   }
   await kv.put(name, String(offset));
 }
