@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { NatsOffsetStore } from "../adapters/nats/mod.ts";
-import { isProjectionError } from "../projection/mod.ts";
+import { isProjectionError, MultiTypeProjection } from "../projection/mod.ts";
+import { NatsEventLog } from "../adapters/nats/mod.ts";
+import { jsonBinarize } from "../mod.ts";
+import { collect, uniqueTypeName, within } from "../testing/mod.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 
 let server: NatsTestServer;
@@ -140,4 +143,57 @@ test("bad type names and changes are refused before anything is read or written"
   }
   const kv = await new Kvm(nc).open("types_offsets");
   assert.equal(await kv.get("types.bad-input"), null);
+});
+
+test("a projection over two types on a NatsEventLog resumes each type from its offset after a restart", async () => {
+  const eventLog = new NatsEventLog(nc);
+  await eventLog.setup();
+  const [account, transfer] = [uniqueTypeName("account"), uniqueTypeName("transfer")];
+  const codec = jsonBinarize<number, number>();
+  const seen: string[] = [];
+  const make = (offsetStore: NatsOffsetStore) =>
+    new MultiTypeProjection("nats-two-types", {
+      types: { [account]: codec, [transfer]: codec },
+      eventLog,
+      offsetStore,
+      handleEvent: ({ typeName, event }) =>
+        void seen.push(`${typeName === account ? "a" : "t"}${event}`),
+    });
+  const write = (type: string, id: string, after: number | null, values: number[]) =>
+    eventLog.persist(type, id, after, values.map((v) => codec.eventToBytes(v)));
+  await write(account, "x", null, [1, 2]);
+  await write(transfer, "y", null, [1, 2, 3]);
+  const first = make(store);
+  await first.run();
+  await within(first.whenCaughtUp(), 20_000, "the first run to catch up");
+  await first.stop();
+  const heads = async () => {
+    const last = async (type: string) =>
+      (await collect(eventLog.eventsByType(type, 0))).at(-1)!.position;
+    return new Map([[account, await last(account)], [transfer, await last(transfer)]]);
+  };
+  assert.deepEqual(await store.loadTypes("nats-two-types", [account, transfer]), await heads());
+  assert.deepEqual(seen.filter((e) => e.startsWith("a")), ["a1", "a2"]);
+  assert.deepEqual(seen.filter((e) => e.startsWith("t")), ["t1", "t2", "t3"]);
+
+  seen.length = 0;
+  await write(account, "x", 2, [3]);
+  await write(transfer, "y", 3, [4, 5]);
+  const otherNc = await wsconnect({ servers: server.wsUrl });
+  try {
+    const second = make(new NatsOffsetStore(otherNc, { bucket: "types_offsets" }));
+    const state = await second.run();
+    assert.deepEqual(
+      new Map(Object.entries(state.offsets!)),
+      await store.loadTypes("nats-two-types", [account, transfer]),
+    );
+    await within(second.whenCaughtUp(), 20_000, "the second run to catch up");
+    await second.stop();
+  } finally {
+    await otherNc.close();
+  }
+  // Only the events after each type's offset came again; each type in its order.
+  assert.deepEqual(seen.filter((e) => e.startsWith("a")), ["a3"]);
+  assert.deepEqual(seen.filter((e) => e.startsWith("t")), ["t4", "t5"]);
+  assert.deepEqual(await store.loadTypes("nats-two-types", [account, transfer]), await heads());
 });
