@@ -7,8 +7,9 @@ import type { NameOptions, SqlNames } from "./names.ts";
 import type { OffsetChange } from "../../projection/offset_store.ts";
 
 /**
- * Where the offsets table lives (`<schema>.<tablePrefix>projection_offsets`): the same names as
- * the event log's, whose `setup()` creates it too.
+ * Where the offsets tables live (`<schema>.<tablePrefix>projection_offsets`, and
+ * `<schema>.<tablePrefix>type_offsets` for projections over several types): the same names as
+ * the event log's, whose `setup()` creates them too.
  *
  * @example Offsets in their own schema
  * ```ts
@@ -22,9 +23,9 @@ import type { OffsetChange } from "../../projection/offset_store.ts";
  * await offsetStore.setup();
  * const { rows } = await db.query<{ table_name: string }>(
  *   "select table_name from information_schema.tables where table_schema = 'read_models' " +
- *     "and table_name like '%offsets'",
+ *     "and table_name like '%offsets' order by table_name",
  * );
- * assert.deepEqual(rows.map((row) => row.table_name), ["shop_projection_offsets"]);
+ * assert.deepEqual(rows.map((row) => row.table_name), ["shop_projection_offsets", "shop_type_offsets"]);
  * await db.close();
  * ```
  */
