@@ -7,7 +7,7 @@ import type { CallOptions } from "../src/event_log.ts";
 import type { SnapshotStore } from "../src/snapshot_store.ts";
 import { assertNonNegativeInteger, assertTypeName } from "../src/_validate.ts";
 import { assertProjectionName } from "../projection/_name_locks.ts";
-import type { AdminReadOptions, StoredSnapshot } from "./store_admin.ts";
+import type { AdminReadOptions, ResetProjectionOptions, StoredSnapshot } from "./store_admin.ts";
 
 /** Checks a listing's arguments; returns its signal. */
 export function readListing(
@@ -26,10 +26,21 @@ export function readCall(where: string, options: CallOptions | undefined): Abort
   return signal;
 }
 
-/** Checks the arguments of `resetProjection`. */
-export function assertReset(name: unknown, offset: unknown): void {
+/** Checks the arguments of `resetProjection`; returns its signal and type name. */
+export function readReset(
+  name: unknown,
+  offset: unknown,
+  options: ResetProjectionOptions | undefined,
+): { signal: AbortSignal | undefined; typeName: string | undefined } {
   assertProjectionName(name);
   assertNonNegativeInteger(offset, "offset");
+  const read = readOptions<ResetProjectionOptions>("resetProjection", options, {
+    signal: signalOption(),
+    typeName: { default: undefined, valid: () => true, expected: "a type name" },
+  });
+  if (read.typeName !== undefined) assertTypeName(read.typeName);
+  read.signal?.throwIfAborted();
+  return { signal: read.signal, typeName: read.typeName };
 }
 
 /**

@@ -24,6 +24,7 @@ import type {
   AdminReadOptions,
   EntityTypeSummary,
   ProjectionOffset,
+  ResetProjectionOptions,
   SchemaState,
   StoreAdmin,
   StoredSnapshot,
@@ -31,7 +32,7 @@ import type {
 import { assertContinues, assertContinuesHead, planImport } from "./_import_events.ts";
 import { compareCodePoints } from "./_order.ts";
 import { arrayStream } from "./_array_stream.ts";
-import { assertReset, importSnapshotInto, readCall, readListing } from "./_admin_checks.ts";
+import { importSnapshotInto, readCall, readListing, readReset } from "./_admin_checks.ts";
 
 /**
  * The stores a {@linkcode memoryStoreAdmin} looks after.
@@ -218,15 +219,29 @@ class MemoryStoreAdmin implements StoreAdmin {
     return attempt(() => {
       readCall("projections", options);
       if (this.#offsetStore === undefined) return [];
-      const offsets = memoryOffsetContents(this.#offsetStore)!.offsets;
-      return [...offsets].sort(([a], [b]) => compareCodePoints(a, b))
+      const { offsets, typeOffsets } = memoryOffsetContents(this.#offsetStore)!;
+      const rows: ProjectionOffset[] = [...offsets]
+        .filter(([name, offset]) => offset !== 0 || !typeOffsets.get(name)?.size)
         .map(([name, offset]) => ({ name, offset, updatedAt: null }));
+      for (const [name, types] of typeOffsets) {
+        for (const [typeName, offset] of types) {
+          rows.push({ name, typeName, offset, updatedAt: null });
+        }
+      }
+      // A name's single-type row (no typeName) sorts before its types: "" before any type name.
+      return rows.sort((a, b) =>
+        compareCodePoints(a.name, b.name) ||
+        compareCodePoints(a.typeName ?? "", b.typeName ?? "")
+      );
     });
   }
 
-  async resetProjection(name: string, offset: number, options?: CallOptions): Promise<void> {
-    assertReset(name, offset);
-    const signal = readCall("resetProjection", options);
+  async resetProjection(
+    name: string,
+    offset: number,
+    options?: ResetProjectionOptions,
+  ): Promise<void> {
+    const { signal, typeName } = readReset(name, offset, options);
     if (this.#offsetStore === undefined) {
       throw new StorageError(
         `Cannot reset projection ${
@@ -235,7 +250,7 @@ class MemoryStoreAdmin implements StoreAdmin {
         { reason: "invalid-configuration" },
       );
     }
-    const { offsets, locks } = memoryOffsetContents(this.#offsetStore)!;
+    const { offsets, typeOffsets, locks } = memoryOffsetContents(this.#offsetStore)!;
     let release: () => void;
     try {
       release = await locks.acquire(name, { wait: false, signal });
@@ -247,7 +262,14 @@ class MemoryStoreAdmin implements StoreAdmin {
       );
     }
     try {
-      offsets.set(name, offset);
+      const types = typeOffsets.get(name);
+      if (typeName !== undefined) {
+        if (types === undefined) typeOffsets.set(name, new Map([[typeName, offset]]));
+        else types.set(typeName, offset);
+      } else {
+        for (const type of types?.keys() ?? []) types!.set(type, offset);
+        if ((offsets.get(name) ?? 0) !== 0 || !types?.size) offsets.set(name, offset);
+      }
     } finally {
       release();
     }

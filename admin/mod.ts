@@ -20,6 +20,7 @@ export type {
   AdminReadOptions,
   EntityTypeSummary,
   ProjectionOffset,
+  ResetProjectionOptions,
   SchemaState,
   StoreAdmin,
   StoredSnapshot,

@@ -49,22 +49,69 @@ export interface StoredSnapshot extends Snapshot {
 }
 
 /**
- * The stored offset of a projection, as {@linkcode StoreAdmin.projections} lists it.
+ * A stored offset of a projection, as {@linkcode StoreAdmin.projections} lists it: one row
+ * for a projection over one type, one row per type (with its `typeName`) for a projection over
+ * several types.
  *
  * @example How far each projection got
  * ```ts ignore
  * for (const projection of await admin.projections()) {
- *   console.log(projection.name, projection.offset, new Date(projection.updatedAt ?? 0));
+ *   const what = projection.typeName === undefined
+ *     ? projection.name
+ *     : `${projection.name} (${projection.typeName})`;
+ *   console.log(what, projection.offset, new Date(projection.updatedAt ?? 0));
  * }
  * ```
  */
 export interface ProjectionOffset {
   /** The projection's name. */
   readonly name: string;
-  /** The position of the last event it processed; `0` when none. */
+  /**
+   * Of a projection over several types: the type this offset is of. Absent for a projection
+   * over one type (whose offset store does not record its type).
+   */
+  readonly typeName?: string;
+  /** The position of the last event of the type it processed; `0` when none. */
   readonly offset: number;
   /** When the offset last moved, in milliseconds since the Unix epoch; `null` when unknown. */
   readonly updatedAt: number | null;
+}
+
+/**
+ * Options of {@linkcode StoreAdmin.resetProjection}.
+ *
+ * @example Replay only the transfers of a projection over accounts and transfers
+ * ```ts
+ * import { MemoryEventLog, MemorySnapshotStore } from "@eventsourced/eventsourced";
+ * import { memoryStoreAdmin, type ResetProjectionOptions } from "@eventsourced/eventsourced/admin";
+ * import { MemoryOffsetStore } from "@eventsourced/eventsourced/projection";
+ * import assert from "node:assert/strict";
+ *
+ * const offsetStore = new MemoryOffsetStore();
+ * const lease = await offsetStore.acquire("activity");
+ * const moves = new Map([["account", { from: 0, to: 4 }], ["transfer", { from: 0, to: 9 }]]);
+ * await lease.commitTypes!(moves, async () => {});
+ * await lease.release();
+ *
+ * const admin = memoryStoreAdmin({
+ *   eventLog: new MemoryEventLog(),
+ *   snapshotStore: new MemorySnapshotStore(),
+ *   offsetStore,
+ * });
+ * const options: ResetProjectionOptions = { typeName: "transfer" };
+ * await admin.resetProjection("activity", 0, options);
+ * assert.deepEqual(
+ *   await offsetStore.loadTypes!("activity", ["account", "transfer"]),
+ *   new Map([["account", 4], ["transfer", 0]]),
+ * );
+ * ```
+ */
+export interface ResetProjectionOptions extends CallOptions {
+  /**
+   * Of a projection over several types: set only this type's offset (stored for the name from
+   * then on, if it was not). Without it, every offset of the name is set.
+   */
+  typeName?: string | undefined;
 }
 
 /**
@@ -155,14 +202,24 @@ export interface StoreAdmin {
   importEvents(events: readonly PersistedEvent[], options?: CallOptions): Promise<void>;
   /** Stores `snapshot` as it is, unless one with a higher seqNo is stored. */
   importSnapshot(snapshot: StoredSnapshot, options?: CallOptions): Promise<void>;
-  /** Every projection offset the store holds, in name order. */
+  /**
+   * Every projection offset the store holds, in name order; the rows of one name with the
+   * single-type offset first, then its types in type name order. A single-type offset of `0`
+   * beside type offsets is left out: the SQL stores keep one for every name a runner took.
+   */
   projections(options?: CallOptions): Promise<ProjectionOffset[]>;
   /**
-   * Sets the offset of projection `name` to `offset` (`0`: from the start). Rejects with a
-   * `ProjectionError` of reason `"locked"` while a runner holds the name, having changed
-   * nothing.
+   * Sets the offset of projection `name` to `offset` (`0`: from the start): with
+   * `options.typeName`, that type's offset of a projection over several types; without, every
+   * offset {@linkcode StoreAdmin.projections} lists for the name, or, for a name it does not
+   * list, its single-type offset. Rejects with a `ProjectionError` of reason
+   * `"locked"` while a runner holds the name, having changed nothing.
    */
-  resetProjection(name: string, offset: number, options?: CallOptions): Promise<void>;
+  resetProjection(
+    name: string,
+    offset: number,
+    options?: ResetProjectionOptions,
+  ): Promise<void>;
   /** Closes what this admin opened itself; the caller's connections stay open. */
   close(): Promise<void>;
 }

@@ -49,42 +49,62 @@ export const idsCommand: Command = {
   },
 };
 
-/** `projections URL [--type TYPE]`: the stored offsets, with lag behind a type's head. */
+/**
+ * `projections URL [--type TYPE]`: the stored offsets, one row per type of a projection over
+ * several types with its lag behind that type's head; `--type` gives the lag of the others.
+ */
 export const projectionsCommand: Command = {
   name: "projections",
   positionals: ["URL"],
   options: {
-    type: { kind: "text", help: "show each projection's lag behind this type's head" },
+    type: {
+      kind: "text",
+      value: "TYPE",
+      help: "show the lag of single-type projections behind this type's head",
+    },
   },
-  summary: "list the projections with their offsets (and lag behind --type's head)",
+  summary: "list the projections with their offsets and lag behind their type's head",
   details: [
-    "The offset store does not record which type a projection reads: give it with --type.",
+    "A projection over several types has a row per type, with its lag behind that type's head.",
+    "The offset store does not record which type a projection over one type reads: give it",
+    "with --type to see their lag.",
   ],
   async run(context, [url]) {
     const admin = await context.open(url!, "use");
     const typeName = context.args.texts.get("type");
     if (typeName === "") throw new TypeError('Invalid --type "": it must not be empty');
     const projections = await admin.projections({ signal: context.signal });
-    let head: number | undefined;
-    if (typeName !== undefined) {
+    const typed = projections.some((p) => p.typeName !== undefined);
+    let heads: Map<string, number> | undefined;
+    if (typeName !== undefined || typed) {
       const types = await admin.entityTypes({ signal: context.signal });
-      head = types.find((t) => t.typeName === typeName)?.headPosition ?? 0;
+      heads = new Map(types.map((t) => [t.typeName, t.headPosition]));
     }
+    const lagOf = (type: string | undefined, offset: number) =>
+      type === undefined ? undefined : Math.max(0, (heads!.get(type) ?? 0) - offset);
     const rows = projections.map((p) => ({
       name: p.name,
+      ...(p.typeName === undefined ? {} : { typeName: p.typeName }),
       offset: p.offset,
       updatedAt: p.updatedAt === null ? null : new Date(p.updatedAt).toISOString(),
-      ...(head === undefined ? {} : { lag: Math.max(0, head - p.offset) }),
+      ...(heads === undefined ? {} : { lag: lagOf(p.typeName ?? typeName, p.offset) ?? null }),
     }));
     if (context.json) context.out(toJson(rows));
     else if (rows.length === 0) context.out("No projections");
     else {
-      const headers = ["NAME", "OFFSET", "UPDATED", ...(head === undefined ? [] : ["LAG"])];
+      const headers = [
+        "NAME",
+        ...(typed ? ["TYPE"] : []),
+        "OFFSET",
+        "UPDATED",
+        ...(heads === undefined ? [] : ["LAG"]),
+      ];
       const cells = rows.map((r) => [
         r.name,
+        ...(typed ? [r.typeName ?? "-"] : []),
         r.offset,
         r.updatedAt ?? "-",
-        ...(r.lag === undefined ? [] : [r.lag]),
+        ...(heads === undefined ? [] : [r.lag ?? "-"]),
       ]);
       formatTable(headers, cells).forEach((line) => context.out(line));
     }

@@ -455,6 +455,61 @@ export function testStoreAdmin(
     assert.equal(await offsetStore.load(name), 1);
   });
 
+  check(
+    "projections lists each type of a projection over several types; resets move all or one",
+    async (admin) => {
+      const offsetStore = await options.offsetStore(admin);
+      const name = uniqueTypeName("m");
+      const types = ["account", "transfer"];
+      const lease = await offsetStore.acquire(name);
+      try {
+        assert.ok(lease.commitTypes && lease.loadTypes, "the offset store has commitTypes");
+        await lease.commitTypes(
+          new Map([["account", { from: 0, to: 5 }], ["transfer", { from: 0, to: 8 }]]),
+          () => Promise.resolve(),
+        );
+        const error = await rejection(admin.resetProjection(name, 0, { typeName: "account" }));
+        assert.ok(isProjectionError(error) && error.reason === "locked", `got ${error}`);
+        assert.deepEqual(await lease.loadTypes(types), new Map([["account", 5], ["transfer", 8]]));
+      } finally {
+        await lease.release();
+      }
+      const rows = async () =>
+        (await admin.projections()).filter((p) => p.name === name).map((
+          p,
+        ) => [p.typeName, p.offset]);
+      assert.deepEqual(await rows(), [["account", 5], ["transfer", 8]]);
+      const listed = (await admin.projections()).find((p) => p.name === name)!;
+      assert.ok(Number.isInteger(listed.updatedAt) || listed.updatedAt === null);
+      const stored = async () => await offsetStore.loadTypes!(name, types);
+
+      await admin.resetProjection(name, 2, { typeName: "transfer" });
+      assert.deepEqual(await stored(), new Map([["account", 5], ["transfer", 2]]));
+      await admin.resetProjection(name, 0);
+      assert.deepEqual(await stored(), new Map([["account", 0], ["transfer", 0]]));
+      assert.deepEqual(await rows(), [["account", 0], ["transfer", 0]], "no single-type row made");
+      await admin.resetProjection(name, 3, { typeName: "audit" });
+      assert.deepEqual(await rows(), [["account", 0], ["audit", 3], ["transfer", 0]]);
+      assert.equal(await offsetStore.load(name), 0, "the single-type offset is untouched");
+
+      // A name with both kinds lists its single-type row first, and a reset of all sets both.
+      const single = await offsetStore.acquire(name);
+      await single.commit({ from: 0, to: 9 }, () => Promise.resolve());
+      await single.release();
+      assert.deepEqual(await rows(), [[undefined, 9], ["account", 0], ["audit", 3], [
+        "transfer",
+        0,
+      ]]);
+      await admin.resetProjection(name, 1);
+      assert.deepEqual(await rows(), [[undefined, 1], ["account", 1], ["audit", 1], [
+        "transfer",
+        1,
+      ]]);
+      const names = (await admin.projections()).map((p) => p.name);
+      assert.deepEqual(names, [...names].sort(compareCodePoints), "projections in name order");
+    },
+  );
+
   check("every call refuses bad arguments with an error naming them", async (admin) => {
     const typeName = uniqueTypeName();
     // Bad arguments are refused synchronously or as a rejection; either way nothing is written.
@@ -480,6 +535,9 @@ export function testStoreAdmin(
     await bad(call("resetProjection", "bad name", 0), /Invalid projection name "bad name"/);
     await bad(call("resetProjection", "p", -1), /Invalid offset -1/);
     await bad(call("resetProjection", "p", 1.5), /Invalid offset 1.5/);
+    await bad(call("resetProjection", "p", 0, { typeName: "a b" }), /Invalid typeName "a b"/);
+    await bad(call("resetProjection", "p", 0, { typeName: 5 }), /Invalid typeName 5/);
+    await bad(call("resetProjection", "p", 0, { type: "a" }), /Unknown .*option "type"/);
     await bad(call("importSnapshot", null), /Invalid snapshot null/);
     await bad(
       call("importSnapshot", { typeName, id: "", seqNo: 1, bytes: bytes(1), version: 1 }),

@@ -290,3 +290,65 @@ test("read commands on a store without the schema say to run setup and create no
   }
   assert.deepEqual(readdirSync(bare), []);
 });
+
+test("a projection over several types: a row per type with its lag, reset of one type or all", async () => {
+  // The offsets as a projection over accounts and carts stores them (one row per type).
+  const db = await PGlite.create({ dataDir: join(dir, "store") });
+  try {
+    await db.query(`insert into eventsourced_type_offsets (name, type_name, position)
+      values ('activity', 'account', 1), ('activity', 'cart', 0)`);
+  } finally {
+    await db.close();
+  }
+  const listed = await cliJson(["projections", url]) as Record<string, unknown>[];
+  assert.deepEqual(listed.map((p) => [p.name, p.typeName, p.offset, p.lag]), [
+    ["activity", "account", 1, 3],
+    ["activity", "cart", 0, 1],
+    ["balances", undefined, 0, null],
+  ]);
+  const text = await cli(["projections", url]);
+  assert.equal(text.code, 0, text.stderr);
+  const lines = text.stdout.split("\n").map((line) => line.split(/ +/));
+  assert.deepEqual(lines[0], ["NAME", "TYPE", "OFFSET", "UPDATED", "LAG"]);
+  assert.deepEqual([lines[1]![1], lines[1]![4], lines[2]![1], lines[2]![4]], [
+    "account",
+    "3",
+    "cart",
+    "1",
+  ]);
+  assert.deepEqual([lines[3]![1], lines[3]![4]], ["-", "-"]);
+  const withType = await cliJson(["projections", url, "--type", "account"]) as { lag: number }[];
+  assert.deepEqual(withType.map((p) => p.lag), [3, 1, 4]);
+
+  const one = await cli([
+    "reset-projection",
+    url,
+    "activity",
+    "--type",
+    "cart",
+    "--to",
+    "1",
+    "--yes",
+  ]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(one.stdout, 'Projection "activity" type "cart": offset 0 -> 1\n');
+  const unknownType = await cli(["reset-projection", url, "activity", "--type", "order", "--yes"]);
+  assert.equal(unknownType.code, 1);
+  assert.match(
+    unknownType.stderr,
+    /Projection "activity" has no offset of type "order" \(types: "account", "cart"\)/,
+  );
+  const single = await cli(["reset-projection", url, "balances", "--type", "account", "--yes"]);
+  assert.equal(single.code, 1);
+  assert.match(single.stderr, /no offset of type "account" \(types: none, it reads one type\)/);
+  assert.deepEqual(await cliJson(["reset-projection", url, "activity", "--to", "2", "--yes"]), [
+    { name: "activity", typeName: "account", from: 1, to: 2 },
+    { name: "activity", typeName: "cart", from: 1, to: 2 },
+  ]);
+  const after = await cliJson(["projections", url]) as Record<string, unknown>[];
+  assert.deepEqual(after.map((p) => [p.name, p.typeName, p.offset]), [
+    ["activity", "account", 2],
+    ["activity", "cart", 2],
+    ["balances", undefined, 0],
+  ]);
+});

@@ -114,6 +114,51 @@ test("reset-projection is refused while a runner holds the name, changing nothin
   assert.equal(await offsets.load("totals"), 0);
 });
 
+test("a projection over several types: a row per type, reset of one type refused while held", async () => {
+  const names = ["--schema", "cli_types"];
+  assert.equal((await cli(["setup", server.url, ...names])).code, 0);
+  const offsets = new PostgresOffsetStore(sql, { schema: "cli_types" });
+  const lease = await offsets.acquire("activity");
+  try {
+    await lease.commitTypes!(
+      new Map([["account", { from: 0, to: 3 }], ["transfer", { from: 0, to: 2 }]]),
+      () => Promise.resolve(),
+    );
+    const refused = await cli([
+      "reset-projection",
+      server.url,
+      "activity",
+      "--type",
+      "transfer",
+      "--yes",
+      ...names,
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Cannot reset projection "activity": a runner holds it/);
+  } finally {
+    await lease.release();
+  }
+  const listed = await cliJson(["projections", server.url, ...names]) as Record<string, unknown>[];
+  assert.deepEqual(listed.map((p) => [p.name, p.typeName, p.offset, p.lag]), [
+    ["activity", "account", 3, 0],
+    ["activity", "transfer", 2, 0],
+  ]);
+  const reset = await cli([
+    "reset-projection",
+    server.url,
+    "activity",
+    "--type",
+    "transfer",
+    "--yes",
+    ...names,
+  ]);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.deepEqual(
+    await offsets.loadTypes("activity", ["account", "transfer"]),
+    new Map([["account", 3], ["transfer", 0]]),
+  );
+});
+
 test("copy moves a PGlite store into PostgreSQL, events and positions identical", async () => {
   const source = `pglite:${join(dir, "prototype")}`;
   assert.equal((await cli(["setup", source])).code, 0);

@@ -53,7 +53,10 @@ test("every command has its own --help with its usage line", async () => {
     assert.equal(viaHelp.stdout, stdout, name);
   }
   assert.match((await cli(["events", "--help"])).stdout, /--codec MODULE/);
-  assert.match((await cli(["reset-projection", "--help"])).stdout, /NAME \[--to N\] --yes/);
+  assert.match(
+    (await cli(["reset-projection", "--help"])).stdout,
+    /NAME \[--to N\] \[--type TYPE\] --yes/,
+  );
 });
 
 test("an unknown command is a usage error that points to --help", async () => {

@@ -45,6 +45,32 @@ function balances(output: string, when: "start" | "end"): string {
   return line.slice(`Balances at ${when}:`.length).trim();
 }
 
+// The read model's rows: "  <account>: balance €x, transfers in n, out m, last activity <ISO>".
+function readModel(output: string): Map<string, [string, number, number]> {
+  assert.match(output, /^Read model "bank-activity" over accounts and transfers \(/m);
+  const rows = new Map<string, [string, number, number]>();
+  const row =
+    /^ {2}(\w+): balance (€[\d.]+), transfers in (\d+), out (\d+), last activity (\S+)$/gm;
+  for (const match of output.matchAll(row)) {
+    assert.ok(!Number.isNaN(Date.parse(match[5]!)), match[0]);
+    rows.set(match[1]!, [match[2]!, Number(match[3]), Number(match[4])]);
+  }
+  return rows;
+}
+
+/**
+ * The read model adds up: its balances are the accounts' balances at the end, and it counts
+ * `transfers` completed transfers from alice to bob (this run's and earlier runs' in the store).
+ */
+function checkReadModel(output: string, transfers: number): void {
+  const [alice, bob] = balances(output, "end").match(/€[\d.]+/g)!;
+  assert.deepEqual(
+    readModel(output),
+    new Map([["alice", [alice!, 0, transfers]], ["bob", [bob!, transfers, 0]]]),
+    output,
+  );
+}
+
 // The printed history: "  account alice" or "  transfer <id>" headings, each followed by one
 // "    #seqNo <ISO time> <event> <metadata>" line per event.
 function history(output: string): Map<string, string[]> {
@@ -152,10 +178,14 @@ test("the bank demo on PGlite recovers the first run's balances in the second ru
     assert.equal(balances(first, "start"), "alice €0.00, bob €0.00");
     assert.equal(balances(first, "end"), "alice €50.00, bob €50.00");
     checkRun(first, startedAt);
+    checkReadModel(first, 2);
+    assert.match(first, /over accounts and transfers \(exactly once, in PGlite\)/);
     const second = await runDemo(["--data-dir", dataDir]);
     assert.equal(balances(second, "start"), balances(first, "end"));
     assert.equal(balances(second, "end"), "alice €100.00, bob €100.00");
     assert.match(second, /^The same deposit again .*: duplicate/m);
+    // The projection resumed from its offsets: every event of both runs counted once.
+    checkReadModel(second, 4);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -183,6 +213,7 @@ test("the bank demo runs in memory, with JSON and with protobuf", {
     assert.match(output, new RegExp(`codec: ${codec}`));
     assert.equal(balances(output, "end"), "alice €50.00, bob €50.00");
     checkRun(output, startedAt);
+    checkReadModel(output, 2);
   }
 });
 
@@ -204,9 +235,11 @@ test("the bank demo on PostgreSQL (DATABASE_URL) recovers the first run in the s
       assert.match(first, /Storage: PostgreSQL at /);
       assert.equal(balances(first, "start"), "alice €0.00, bob €0.00");
       checkRun(first, startedAt);
+      checkReadModel(first, 2);
       const second = await runDemo(["--codec", codec], { env });
       assert.equal(balances(second, "start"), "alice €50.00, bob €50.00");
       assert.equal(balances(second, "end"), "alice €100.00, bob €100.00");
+      checkReadModel(second, 4);
     }
   } finally {
     await admin.unsafe(`drop database if exists ${database} with (force)`).catch(() => {});

@@ -25,13 +25,23 @@ export interface AdminStatements {
   readonly byteOrderListings: Listings;
   /** See {@linkcode importStatement}. */
   readonly importEvents: string;
-  /** Rows: name, position, updated_at in ms; in name order. */
+  /**
+   * Rows: name, type name (`null` for a single-type offset), position, updated_at in ms; in
+   * name order, the single-type row first, then by type name.
+   */
   readonly projections: string;
   /**
-   * `$1` name, `$2` the name's lock key, `$3` offset: sets the offset unless a runner's
-   * session holds the name's advisory lock. One row: whether it was free.
+   * `$1` name, `$2` the name's lock key, `$3` offset: sets every offset of the name that
+   * `projections` lists (each type's; the single-type one unless it is 0 beside type offsets),
+   * or the single-type one of a name with none, unless a runner's session holds the name's advisory lock. One row: whether it
+   * was free.
    */
   readonly resetProjection: string;
+  /**
+   * `$1` name, `$2` the name's lock key, `$3` offset, `$4` type name: sets that type's offset of
+   * the name unless a runner holds the name's advisory lock. One row: whether it was free.
+   */
+  readonly resetProjectionType: string;
   /** The lock key of projection `name`, as the offset store takes it. */
   projectionKey(name: string): number;
 }
@@ -60,7 +70,7 @@ function listings(names: SqlNames, collate: string): Listings {
 
 /** Builds the admin statements of `names`. */
 export function adminStatements(names: SqlNames): AdminStatements {
-  const { events, offsets } = names;
+  const { events, offsets, typeOffsets } = names;
   const { lockSpace } = offsetStatements(names);
   return {
     schemaVersion: `select max(version) from ${names.schemaVersion}`,
@@ -75,13 +85,36 @@ export function adminStatements(names: SqlNames): AdminStatements {
     snapshots: listings(names, ' collate "C"').snapshots,
     byteOrderListings: listings(names, ""),
     importEvents: importStatement(names),
-    projections: `select name, position, (extract(epoch from updated_at) * 1000)::float8
-      from ${offsets} order by name collate "C"`,
+    projections: `select name, type_name, position, updated_at from (
+        select name, null::text as type_name, position,
+          (extract(epoch from updated_at) * 1000)::float8 as updated_at
+        from ${offsets} as o
+        where o.position <> 0 or not exists (select 1 from ${typeOffsets} where name = o.name)
+        union all
+        select name, type_name, position, (extract(epoch from updated_at) * 1000)::float8
+        from ${typeOffsets}
+      ) as p order by name collate "C", type_name collate "C" nulls first`,
     resetProjection: `with free as materialized (
         select pg_try_advisory_xact_lock(${lockSpace}::int4, $2::int4) as free
+      ), typed as (
+        update ${typeOffsets} set position = $3::bigint, updated_at = now()
+        where name = $1::text and (select free from free)
+        returning 1
       ), moved as (
-        insert into ${offsets} (name, position) select $1::text, $3::bigint from free where free
+        insert into ${offsets} (name, position) select $1::text, $3::bigint from free
+        where free and (exists (select 1 from ${offsets} where name = $1::text and position <> 0)
+          or not exists (select 1 from ${typeOffsets} where name = $1::text))
         on conflict (name) do update set position = excluded.position, updated_at = now()
+        returning 1
+      )
+      select (select free from free), (select count(*) from moved) + (select count(*) from typed)`,
+    resetProjectionType: `with free as materialized (
+        select pg_try_advisory_xact_lock(${lockSpace}::int4, $2::int4) as free
+      ), moved as (
+        insert into ${typeOffsets} (name, type_name, position)
+        select $1::text, $4::text, $3::bigint from free where free
+        on conflict (name, type_name) do update
+        set position = excluded.position, updated_at = now()
         returning 1
       )
       select (select free from free), (select count(*) from moved)`,

@@ -10,6 +10,7 @@ import type {
   AdminReadOptions,
   EntityTypeSummary,
   ProjectionOffset,
+  ResetProjectionOptions,
   SchemaState,
   StoreAdmin,
   StoredSnapshot,
@@ -21,12 +22,7 @@ import {
   planImport,
 } from "../../admin/_import_events.ts";
 import { keysetStream } from "../../admin/_keyset_stream.ts";
-import {
-  assertReset,
-  importSnapshotInto,
-  readCall,
-  readListing,
-} from "../../admin/_admin_checks.ts";
+import { importSnapshotInto, readCall, readListing, readReset } from "../../admin/_admin_checks.ts";
 import { metadataParams } from "./metadata_columns.ts";
 import { type SqlClient, type SqlParam, toBytes, toNumber } from "./client.ts";
 import { describeError, errorCode } from "./errors.ts";
@@ -239,15 +235,19 @@ export class SqlStoreAdmin implements StoreAdmin {
     );
     return rows.map((row) => ({
       name: row[0] as string,
-      offset: toNumber(row[1]),
-      updatedAt: row[2] === null ? null : Math.floor(toNumber(row[2])),
+      ...(row[1] === null ? {} : { typeName: row[1] as string }),
+      offset: toNumber(row[2]),
+      updatedAt: row[3] === null ? null : Math.floor(toNumber(row[3])),
     }));
   }
 
   /** {@inheritDoc StoreAdmin.resetProjection} */
-  async resetProjection(name: string, offset: number, options?: CallOptions): Promise<void> {
-    assertReset(name, offset);
-    const signal = readCall("resetProjection", options);
+  async resetProjection(
+    name: string,
+    offset: number,
+    options?: ResetProjectionOptions,
+  ): Promise<void> {
+    const { signal, typeName } = readReset(name, offset, options);
     const locked = () =>
       new ProjectionError(
         `Cannot reset projection "${name}": a runner holds it; stop it first`,
@@ -260,9 +260,10 @@ export class SqlStoreAdmin implements StoreAdmin {
       throw isProjectionError(error) ? locked() : error;
     }
     try {
+      const key = this.#sql.projectionKey(name);
       const rows = await this.#query(
-        this.#sql.resetProjection,
-        [name, this.#sql.projectionKey(name), offset],
+        typeName === undefined ? this.#sql.resetProjection : this.#sql.resetProjectionType,
+        typeName === undefined ? [name, key, offset] : [name, key, offset, typeName],
         `Cannot reset projection "${name}"`,
         signal,
         true,

@@ -37,6 +37,14 @@ import {
 } from "./_kv_bucket.ts";
 import { apiCode, storageError, WRONG_LAST_SEQUENCE } from "./_storage_errors.ts";
 import { callSignal } from "../../src/_call_options.ts";
+import {
+  assertTypeChanges,
+  assertTypeNames,
+  encodeTypeOffsets,
+  readTypeOffsets,
+  type StoredTypeOffsets,
+  typeOffsetsKey,
+} from "./_type_offsets.ts";
 
 /**
  * Options of a {@linkcode NatsOffsetStore}.
@@ -94,6 +102,11 @@ const ACQUIRE_OPTION_RULES: OptionRules<AcquireOptions> = {
  * of the same name in another process is detected at its next commit and stops with reason
  * `"offset-conflict"`; within a process, names are exclusive among stores over the same
  * connection and bucket.
+ *
+ * A projection over several types keeps every type's offset of its name in one value (key
+ * `types.<name>`, a JSON object of type names to offsets), so the offsets of all types move
+ * together by one compare-and-set; delivery stays at-least-once, as the read model is written
+ * outside any transaction with the offsets. Both kinds of projection take the same name.
  *
  * The store uses the caller's connection and never closes it. Call
  * {@linkcode NatsOffsetStore.setup} once to create the bucket. Failures of the server are
@@ -176,6 +189,20 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
     return (await withSignal(this.#read(name), signal)).offset;
   }
 
+  /** {@inheritDoc OffsetStore.loadTypes} */
+  async loadTypes(
+    name: string,
+    typeNames: readonly string[],
+    options: OffsetCallOptions = {},
+  ): Promise<ReadonlyMap<string, number>> {
+    const signal = callSignal("NatsOffsetStore.loadTypes", options);
+    assertProjectionName(name);
+    assertTypeNames(typeNames);
+    if (signal?.aborted) throw signal.reason;
+    const stored = await withSignal(this.#readTypes(name), signal);
+    return new Map(typeNames.map((type) => [type, stored.offsets.get(type) ?? 0]));
+  }
+
   /** {@inheritDoc OffsetStore.acquire} */
   async acquire(name: string, options: AcquireOptions = {}): Promise<OffsetLease<undefined>> {
     const read = readOptions("NatsOffsetStore.acquire", options, ACQUIRE_OPTION_RULES);
@@ -189,6 +216,8 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
       throw error;
     }
     let released = false;
+    // The type offsets as this lease last read or wrote them; read on first use.
+    let types: StoredTypeOffsets | undefined;
     return {
       name,
       load: async (callOptions: OffsetCallOptions = {}) => {
@@ -229,12 +258,74 @@ export class NatsOffsetStore implements OffsetStore<undefined> {
           throw storageError(what, error, "write");
         }
       },
+      loadTypes: async (typeNames: readonly string[], callOptions: OffsetCallOptions = {}) => {
+        const signal = callSignal("OffsetLease.loadTypes", callOptions);
+        assertTypeNames(typeNames);
+        if (signal?.aborted) throw signal.reason;
+        types = await withSignal(this.#readTypes(name), signal);
+        const stored = types.offsets;
+        return new Map(typeNames.map((type) => [type, stored.get(type) ?? 0]));
+      },
+      commitTypes: async (
+        changes: ReadonlyMap<string, OffsetChange>,
+        work: (tx: undefined) => Promise<void>,
+        callOptions?: OffsetCallOptions,
+      ) => {
+        const signal = callSignal("OffsetLease.commitTypes", callOptions);
+        assertTypeChanges(changes);
+        if (released) throw new Error(`Cannot commit: the lease of "${name}" was released`);
+        signal?.throwIfAborted();
+        const what = `Cannot store the type offsets of projection "${name}"`;
+        const kv = await this.#kv.open().catch((error) => {
+          throw storageError(what, error, "read");
+        });
+        types ??= await this.#readTypes(name);
+        const next = new Map(types.offsets);
+        for (const [type, change] of changes) {
+          const stored = types.offsets.get(type) ?? 0;
+          if (stored !== change.from) {
+            throw new ProjectionError(
+              `${what}: expected the offset of type "${type}" to be ${change.from}, found ${stored}`,
+              { projection: name, reason: "offset-conflict" },
+            );
+          }
+          next.set(type, change.to);
+        }
+        await work(undefined);
+        // Stopped while the work ran: the offsets stay, the events come again (at least once).
+        signal?.throwIfAborted();
+        const key = typeOffsetsKey(name);
+        const value = encodeTypeOffsets(next);
+        const expected = types.revision;
+        try {
+          const revision = expected === 0
+            ? await kv.create(key, value)
+            : await kv.update(key, value, expected);
+          types = { offsets: next, revision };
+        } catch (error) {
+          if (apiCode(error) === WRONG_LAST_SEQUENCE) {
+            throw new ProjectionError(
+              `${what}: another runner has moved them since this one read them`,
+              { projection: name, reason: "offset-conflict", cause: error },
+            );
+          }
+          // At-least-once: offsets whose write is in doubt only hand events over again.
+          throw storageError(what, error, "write");
+        }
+      },
       release: () => {
         released = true;
         releaseLocal();
         return Promise.resolve();
       },
     };
+  }
+
+  async #readTypes(name: string): Promise<StoredTypeOffsets> {
+    const kv = await this.#kv.open().catch((error) => {
+      throw storageError(`Cannot read the type offsets of projection "${name}"`, error, "read");
+    });
+    return await readTypeOffsets(kv, name, this.#bucket);
   }
 
   async #read(name: string): Promise<{ offset: number; revision: number }> {

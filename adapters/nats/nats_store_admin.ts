@@ -22,6 +22,7 @@ import type {
   AdminReadOptions,
   EntityTypeSummary,
   ProjectionOffset,
+  ResetProjectionOptions,
   SchemaState,
   StoreAdmin,
   StoredSnapshot,
@@ -29,12 +30,7 @@ import type {
 import { planImport } from "../../admin/_import_events.ts";
 import { compareCodePoints } from "../../admin/_order.ts";
 import { arrayStream } from "../../admin/_array_stream.ts";
-import {
-  assertReset,
-  importSnapshotInto,
-  readCall,
-  readListing,
-} from "../../admin/_admin_checks.ts";
+import { importSnapshotInto, readCall, readListing, readReset } from "../../admin/_admin_checks.ts";
 import { type NatsConnectOptions, openConnection, readConnectOptions } from "./connect_options.ts";
 import { NatsEventLog } from "./nats_event_log.ts";
 import { LOG_OPTION_RULES } from "./nats_event_log_options.ts";
@@ -48,6 +44,7 @@ import { withSignal } from "./_jetstream.ts";
 import { apiCode, storageError, STREAM_NOT_FOUND } from "./_storage_errors.ts";
 import { lastPerSubject, streamSubjects } from "./_admin_listing.ts";
 import { importToStream } from "./_admin_import.ts";
+import { listOffsets, resetOffsets } from "./_admin_offsets.ts";
 
 /**
  * Options of a {@linkcode NatsStoreAdmin}: the stream and subjects of the event log, and the
@@ -347,23 +344,7 @@ export class NatsStoreAdmin implements StoreAdmin {
     const what = "Cannot list the projections";
     try {
       const kv = await withSignal(this.#offsetBucket.open(), signal);
-      const names = (await withSignal(collectKeys(kv, ">"), signal)).sort(compareCodePoints);
-      const offsets: ProjectionOffset[] = [];
-      for (const name of names) {
-        const entry = await withSignal(kv.get(name), signal);
-        if (entry === null || entry.operation !== "PUT") continue;
-        const offset = Number(entry.string());
-        if (!Number.isSafeInteger(offset) || offset < 0) {
-          throw new StorageError(
-            `${what}: the offset of projection "${name}" in bucket "${this.#buckets.offsets}" is ${
-              JSON.stringify(entry.string())
-            }, not an offset`,
-            { reason: "corrupt-data" },
-          );
-        }
-        offsets.push({ name, offset, updatedAt: entry.created.getTime() });
-      }
-      return offsets;
+      return await listOffsets(kv, this.#buckets.offsets, what, signal);
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
       throw storageError(what, error, "read");
@@ -371,9 +352,12 @@ export class NatsStoreAdmin implements StoreAdmin {
   }
 
   /** {@inheritDoc StoreAdmin.resetProjection} */
-  async resetProjection(name: string, offset: number, options?: CallOptions): Promise<void> {
-    assertReset(name, offset);
-    const signal = readCall("resetProjection", options);
+  async resetProjection(
+    name: string,
+    offset: number,
+    options?: ResetProjectionOptions,
+  ): Promise<void> {
+    const { signal, typeName } = readReset(name, offset, options);
     let release: () => void;
     try {
       release = await this.#locks.acquire(name, { wait: false, signal });
@@ -386,7 +370,7 @@ export class NatsStoreAdmin implements StoreAdmin {
     }
     try {
       const kv = await withSignal(this.#offsetBucket.open(), signal);
-      await withSignal(kv.put(name, String(offset)), signal);
+      await withSignal(resetOffsets(kv, this.#buckets.offsets, name, offset, typeName), signal);
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
       throw storageError(`Cannot reset projection "${name}"`, error, "write");

@@ -30,6 +30,7 @@ import {
 } from "./transfer.ts";
 import { history } from "./history.ts";
 import { openStorage } from "./storage.ts";
+import { activityProjection } from "./activity.ts";
 import { accountBinarize, transferBinarize } from "../proto/bank_codec.ts";
 
 const process = (globalThis as unknown as {
@@ -70,6 +71,14 @@ const transfers = new EntityRegistry(transfer, {
   snapshotAfter: 10,
   binarize: transferCodec,
 });
+
+// The read model over accounts and transfers follows the log from its stored offsets (a second
+// run picks up where the first one's left off).
+const activity = activityProjection(storage.activity, eventLog, {
+  account: accountCodec,
+  transfer: transferCodec,
+});
+await activity.run();
 
 const show = async (id: string) => {
   const result = await accounts.handleCommand(id, balance);
@@ -153,6 +162,21 @@ for (
 }
 
 console.log(`Balances at end: alice ${await show("alice")}, bob ${await show("bob")}`);
+
+await activity.whenCaughtUp({ signal: AbortSignal.timeout(60_000) });
+await activity.stop();
+console.log(
+  `Read model "${activity.name}" over accounts and transfers (${storage.activity.delivery}):`,
+);
+for (const row of await storage.activity.tables.list()) {
+  console.log(
+    `  ${row.account}: balance ${
+      euros(row.balance)
+    }, transfers in ${row.transfersIn}, out ${row.transfersOut}, last activity ${
+      new Date(row.lastActivity).toISOString()
+    }`,
+  );
+}
 
 console.log("Event history of this run (seqNo, written at, event, metadata):");
 const accountReader = new EventReader(account, { eventLog, binarize: accountCodec });
