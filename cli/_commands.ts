@@ -2,6 +2,7 @@ import type { Command, OptionHelp } from "./_context.ts";
 import { eventsCommand, snapshotCommand, tailCommand } from "./_event_commands.ts";
 import { idsCommand, projectionsCommand, typesCommand } from "./_list_commands.ts";
 import { resetProjectionCommand } from "./_reset_command.ts";
+import { deleteEntityCommand, deleteEventsCommand } from "./_delete_commands.ts";
 import { schemaCommand, setupCommand } from "./_schema_commands.ts";
 import { copyCommand, verifyCommand } from "./_store_commands.ts";
 
@@ -16,6 +17,8 @@ export const COMMANDS: readonly Command[] = [
   tailCommand,
   projectionsCommand,
   resetProjectionCommand,
+  deleteEventsCommand,
+  deleteEntityCommand,
   verifyCommand,
   copyCommand,
 ];

@@ -19,6 +19,8 @@ const COMMANDS = [
   "tail",
   "projections",
   "reset-projection",
+  "delete-events",
+  "delete-entity",
   "verify",
   "copy",
 ];

@@ -4,9 +4,15 @@ import { after, before, test } from "node:test";
 import { PGlite } from "@electric-sql/pglite";
 import { PgliteStoreAdmin } from "../adapters/pglite/mod.ts";
 import assert from "node:assert/strict";
-import { MemoryEventLog, MemorySnapshotStore } from "../mod.ts";
+import {
+  deleteEntity,
+  deleteEventsUpTo,
+  MemoryEventLog,
+  MemorySnapshotStore,
+  type PersistedEvent,
+} from "../mod.ts";
 import { copyStore, memoryStoreAdmin, type StoreAdmin } from "../admin/mod.ts";
-import { uniqueTypeName } from "../testing/mod.ts";
+import { collect, uniqueTypeName } from "../testing/mod.ts";
 import { testCopy } from "./copy_suite.ts";
 import { eventCounts, fillStore, freshTables } from "./copy_fixtures.ts";
 
@@ -112,4 +118,39 @@ test("copyStore names a store that was never set up, before any write", async ()
     /^Error: The source pglite store is not set up: call setup\(\) on it first/,
   );
   assert.equal((await bare.schema()).installed, null);
+});
+
+test("copyStore copies a store with deleted events: kept events, their seqNos and positions", async () => {
+  const source = await openMemory();
+  const target = await openMemory();
+  const stores = { eventLog: source.eventLog, snapshotStore: source.snapshotStore };
+  const typeName = uniqueTypeName();
+  const one = (n: number) => [new Uint8Array([n])];
+  await source.eventLog.persist(
+    typeName,
+    "a",
+    null,
+    [1, 2, 3, 4, 5].map((n) => new Uint8Array([n])),
+  );
+  await source.eventLog.persist(typeName, "b", null, one(6));
+  await source.eventLog.persist(typeName, "a", 5, one(7));
+  await source.eventLog.persist(typeName, "c", null, one(8));
+  await source.snapshotStore.save(typeName, "a", 4, new Uint8Array([0]));
+  assert.equal((await deleteEventsUpTo(stores, typeName, "a")).deleted, 4);
+  assert.equal((await deleteEntity(stores, typeName, "b")).deleted, 1);
+  await source.eventLog.persist(typeName, "d", null, one(9));
+
+  const report = await copyStore(source, target, { batchSize: 2 });
+  assert.deepEqual([report.events, report.entities, report.snapshots], [4, 3, 1]);
+  assert.equal(report.verification?.ok, true);
+  const fields = (events: PersistedEvent[]) =>
+    events.map((e) => [e.id, e.seqNo, e.position, e.bytes[0]]);
+  const copied = fields(await collect(target.eventLog.eventsByType(typeName, 0)));
+  assert.deepEqual(copied, fields(await collect(source.eventLog.eventsByType(typeName, 0))));
+  assert.deepEqual(copied, [["a", 5, 5, 5], ["a", 6, 7, 7], ["c", 1, 8, 8], ["d", 1, 9, 9]]);
+  assert.equal(await target.eventLog.lastSeqNo(typeName, "a"), 6);
+  assert.equal(await target.eventLog.lastSeqNo(typeName, "b"), null);
+  assert.equal(await target.eventLog.persist(typeName, "a", 6, one(10)), 7);
+  const [appended] = await collect(target.eventLog.eventsById(typeName, "a", 7));
+  assert.equal(appended!.position, 10, "the target numbers on after the copied positions");
 });

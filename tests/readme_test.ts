@@ -47,6 +47,7 @@ const examples = [
   ["## Metadata", "metadata"],
   ["## Idempotent retries", "idempotent_retries"],
   ["## Schema evolution", "schema_evolution"],
+  ["### Deleting events", "deleting_events"],
 ] as const;
 
 for (const [heading, name] of examples) {
@@ -99,6 +100,10 @@ test("the README's idempotent-retry example runs", async () => {
 
 test("the README's schema-evolution example runs", async () => {
   await import("../examples/readme/schema_evolution.ts");
+});
+
+test("the README's deleting-events example runs", async () => {
+  await import("../examples/readme/deleting_events.ts");
 });
 
 test("the README's failure table names every HandleCommandFailure reason", () => {
