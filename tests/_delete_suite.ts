@@ -109,6 +109,11 @@ export function testDeletion(name: string, backend: () => DeleteBackend): void {
     assert.equal(await log.lastSeqNo(typeName, "b"), null);
     assert.deepEqual(await byId(log, typeName, "b"), []);
     assert.deepEqual((await byType(log, typeName)).map((event) => event.id), ["a"]);
+    if (log.countAfter !== undefined) {
+      // Nothing is left after "a", though the deleted positions lie above it.
+      assert.equal(await log.countAfter(typeName, before[0]!.position), 0);
+      assert.ok(await log.countAfter(typeName, 0) >= 1);
+    }
     assert.equal(await log.deleteEntity(typeName, "b"), 0);
     assert.equal(await log.deleteEntity(typeName, "nobody"), 0);
 

@@ -59,9 +59,19 @@ export interface Listings {
 // order, so each page would sort every id of the type.
 function listings(names: SqlNames, collate: string): Listings {
   return {
-    entityIds: `select id from ${names.events}
-      where type_name = $1::text and seq_no = 1 and id${collate} > $2::text
-      order by id${collate} limit $3::integer`,
+    // An entity's first events may have been deleted, so its ids are found by skipping from
+    // one id to the next on the primary key, one probe per id.
+    entityIds: `with recursive ids(id) as (
+        (select e.id from ${names.events} as e
+          where e.type_name = $1::text and e.id${collate} > $2::text
+          order by e.id${collate} limit 1)
+        union all
+        select (select e.id from ${names.events} as e
+          where e.type_name = $1::text and e.id${collate} > ids.id${collate}
+          order by e.id${collate} limit 1)
+        from ids where ids.id is not null
+      )
+      select id from ids where id is not null limit $3::integer`,
     snapshots: `select distinct on (id${collate}) id, seq_no, bytes, version from ${names.snapshots}
       where type_name = $1::text and id${collate} > $2::text
       order by id${collate}, seq_no desc limit $3::integer`,
@@ -74,8 +84,8 @@ export function adminStatements(names: SqlNames): AdminStatements {
   const { lockSpace } = offsetStatements(names);
   return {
     schemaVersion: `select max(version) from ${names.schemaVersion}`,
-    // Every entity has exactly one event of seqNo 1, so entities are counted in the same pass.
-    entityTypes: `select type_name, count(*) filter (where seq_no = 1), count(*), max(position)
+    // An entity's first events may have been deleted: its ids are counted, not its seqNo 1.
+    entityTypes: `select type_name, count(distinct id), count(*), max(position)
       from ${events} group by type_name order by type_name collate "C"`,
     byteOrder: `select d.datcollate in ('C', 'POSIX')
         and coalesce(to_jsonb(d) ->> 'datlocprovider', 'c') = 'c'
@@ -128,8 +138,10 @@ export function adminStatements(names: SqlNames): AdminStatements {
  * `$9`…`$12` command, correlation, causation ids and headers (JSON text), `$13` writtenAt in
  * ms. Per entity: `$14` type name, `$15` id, `$16` first seqNo. Per type name: `$17` name,
  * `$18` first position. It takes the type names' locks as appends do (positions.ts), checks
- * that each entity continues its last seqNo and each type continues its head (head + 1), then writes
- * and notifies live readers. One row: whether it wrote, the entities' last seqNos (0: none),
+ * that each entity continues its last seqNo (or, having none, starts anywhere: its first events
+ * were deleted) and each type starts above its head (gaps are deleted events), then writes,
+ * raises the types' floors to what it wrote (so a log that knew an older last position does not
+ * number into a gap below it; positions.ts) and notifies live readers. One row: whether it wrote, the entities' last seqNos (0: none),
  * the types' heads.
  */
 function importStatement(names: SqlNames): string {
@@ -148,8 +160,9 @@ function importStatement(names: SqlNames): string {
       from unnest($17::text[], $18::bigint[]) with ordinality as t(type_name, first_position, ord)
     ), checked as materialized (
       select (select taken from locks) >= 0
-        and not exists (select 1 from entities where last_seq_no <> first_seq_no - 1)
-        and not exists (select 1 from types where head + 1 <> first_position) as ok
+        and not exists (select 1 from entities where last_seq_no <> first_seq_no - 1
+          and not (last_seq_no = 0 and first_seq_no > 1))
+        and not exists (select 1 from types where head >= first_position) as ok
     ), inserted as (
       insert into ${events} (type_name, id, seq_no, position, bytes, written_at, version,
           command_id, correlation_id, causation_id, headers)
@@ -163,6 +176,11 @@ function importStatement(names: SqlNames): string {
           correlation_id, causation_id, headers, written_at)
       where (select ok from checked)
       returning 1
+    ), floors as (
+      insert into ${names.positionFloors} as f (type_name, position)
+      select r.type_name, max(r.position) from unnest($1::text[], $4::bigint[]) as r(type_name, position)
+      where (select ok from checked) group by r.type_name
+      on conflict (type_name) do update set position = greatest(f.position, excluded.position)
     ), notified as (
       select pg_notify('${channel}', t) from unnest($17::text[]) as t
       where (select ok from checked) and (select count(*) from inserted) > 0

@@ -54,7 +54,11 @@ export function lastPosition(names: SqlNames, typeName: string): string {
 /**
  * An SQL condition: true when no deletion took a position of `typeName` (an SQL expression)
  * above `known` (an SQL expression). An append at a position this log knew checks it, as the
- * unique index cannot refuse a position whose event was deleted.
+ * unique index cannot refuse a position whose event was deleted. The check sees what committed
+ * before its statement began: another writer's events that commit and are deleted while the
+ * statement runs are not seen. That needs an entity written to and deleted from within one
+ * statement's run, which the rule that an entity deleted whole runs nowhere excludes, and a
+ * partial deletion (which keeps the entity's last event) leaves to a narrow window.
  */
 export function noFloorAbove(names: SqlNames, typeName: string, known: string): string {
   return `not exists (select from ${names.positionFloors} as f

@@ -205,11 +205,11 @@ export class SqlEventLog implements EventLog {
     assertTypeName(typeName);
     assertNonNegativeInteger(position, "position");
     throwIfAborted(signal);
-    // Positions are 1, 2, 3 … per type name (positions.ts), so the head minus the position is
-    // the count, from one index probe; after a deletion it counts positions, the deleted events
-    // among them.
+    // Positions are 1, 2, 3 … per type name (positions.ts), so the last event's position minus
+    // the position is the count, from one index probe; after a deletion it counts positions,
+    // the deleted events among them, and is 0 from the last event on.
     const rows = await this.#read(
-      () => this.#client.query(this.#sql.head, [typeName], signal),
+      () => this.#client.query(this.#sql.lastEvent, [typeName], signal),
       `Cannot count the events of "${typeName}" after position ${position}`,
       signal,
     );

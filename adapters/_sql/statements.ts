@@ -3,7 +3,7 @@
 
 import type { SqlNames } from "./names.ts";
 import { BY_ID_ITEM, BY_TYPE_ITEM, packedPageSql, PAGE_COLUMNS } from "./packed_page.ts";
-import { lastPosition, noFloorAbove, tryLockTypeName } from "./positions.ts";
+import { lastEventPosition, lastPosition, noFloorAbove, tryLockTypeName } from "./positions.ts";
 
 /**
  * The plain appends (without the functions) of one row shape: `Statements.plain` writes rows of
@@ -64,6 +64,11 @@ export interface Statements {
   readonly plainWithMetadata: PlainAppends;
   /** The last position of a type name, 0 when it has none: `$1` typeName. */
   readonly head: string;
+  /**
+   * The last position of an event of a type name, 0 when it has none: `$1` typeName. Below
+   * `head` when a deletion took the type's newest events.
+   */
+  readonly lastEvent: string;
   /** A notification per type name, on its own: `$1` type names. */
   readonly notify: string;
   /** The last seqNo of an entity: `$1` typeName, `$2` id. */
@@ -106,6 +111,7 @@ export function statements(names: SqlNames): Statements {
     plain: plainAppends(names, false),
     plainWithMetadata: plainAppends(names, true),
     head: `select ${lastPosition(names, "$1::text")}`,
+    lastEvent: `select ${lastEventPosition(names, "$1::text")}`,
     notify: `select pg_notify('${names.channel}', t) from unnest($1::text[]) as t`,
     // `order by … desc limit 1` rather than max(): always one index probe, where max() can
     // scan the whole entity when statistics are missing.

@@ -38,8 +38,8 @@ export async function importToStream(
 }
 
 // The stream sequence each entity's first message must follow, as persist finds it: none for
-// an entity whose events start at seqNo 1 (the server refuses the message if the subject has
-// one), the log's remembered head when it fits (the server refuses a stale one), else a lookup
+// an entity whose events start at seqNo 1 or that has none yet (the server refuses the message
+// if the subject has one), the log's remembered head when it fits (the server refuses a stale one), else a lookup
 // whose head the events must continue, so those refusals come before anything is written.
 async function checkEntities(
   log: NatsLogInternals,
@@ -59,7 +59,8 @@ async function checkEntities(
           head = await withSignal(log.head(entity.typeName, entity.id), signal) ?? undefined;
           assertContinues(entity, head === undefined ? null : head.lastSeqNo);
         }
-        streamSeq = head!.streamSeq;
+        // None: the entity's first events were deleted, and it starts on an empty subject.
+        streamSeq = head?.streamSeq ?? 0;
       }
       entities.set(key, { subject, streamSeq });
     }
