@@ -3,7 +3,7 @@
 // skipped them would pass a log that cannot forget.
 
 import assert from "node:assert/strict";
-import type { EventLog, PersistedEvent } from "../src/event_log.ts";
+import type { EventLog, PersistedEvent, PersistOptions } from "../src/event_log.ts";
 import { isConcurrencyError } from "../src/errors.ts";
 import { collect, take, uniqueTypeName, within } from "./_collect.ts";
 
@@ -35,11 +35,26 @@ async function assertStrictlyIncreasing(stream: ReadableStream<PersistedEvent>) 
 }
 
 /** Registers the deletion tests with `check`. */
-export function deletionChecks(check: Check): void {
+export function deletionChecks(check: Check, wholePersists: boolean): void {
+  // A log that deletes whole persists only (on NATS the events of one persist are one message)
+  // gets each event in a persist of its own, so every check below applies to it as well.
+  const persist = async (
+    log: EventLog,
+    typeName: string,
+    id: string,
+    last: number | null,
+    events: readonly Uint8Array[],
+    options?: PersistOptions,
+  ): Promise<number> => {
+    if (!wholePersists) return await log.persist(typeName, id, last, events, options);
+    let seqNo = last;
+    for (const event of events) seqNo = await log.persist(typeName, id, seqNo, [event], options);
+    return seqNo!;
+  };
   check("deleteEvents keeps the entity's last event and its seqNo goes on", async (given) => {
     const log = deleting(given);
     const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2), bytes(3), bytes(4), bytes(5)]);
+    await persist(log, typeName, "a", null, [bytes(1), bytes(2), bytes(3), bytes(4), bytes(5)]);
     assert.equal(await log.deleteEvents(typeName, "a", 3), 3);
     assert.equal(await log.lastSeqNo(typeName, "a"), 5);
     assert.deepEqual(seqNos(await collect(log.eventsById(typeName, "a", 1))), [4, 5]);
@@ -47,10 +62,10 @@ export function deletionChecks(check: Check): void {
     assert.equal(await log.deleteEvents(typeName, "a", 99), 1, "all but the last event go");
     assert.deepEqual(payloads(await collect(log.eventsById(typeName, "a", 1))), [[5]]);
     assert.equal(await log.lastSeqNo(typeName, "a"), 5);
-    assert.equal(await log.persist(typeName, "a", 5, [bytes(6)]), 6);
+    assert.equal(await persist(log, typeName, "a", 5, [bytes(6)]), 6);
     assert.deepEqual(seqNos(await collect(log.eventsById(typeName, "a", 0))), [5, 6]);
     await assert.rejects(
-      log.persist(typeName, "a", null, [bytes(9)]),
+      persist(log, typeName, "a", null, [bytes(9)]),
       isConcurrencyError,
       "an entity with deleted events still has its seqNo",
     );
@@ -61,7 +76,7 @@ export function deletionChecks(check: Check): void {
     async (given) => {
       const log = deleting(given);
       const typeName = uniqueTypeName();
-      await log.persist(typeName, "a", null, [bytes(1), bytes(2), bytes(3), bytes(4)], {
+      await persist(log, typeName, "a", null, [bytes(1), bytes(2), bytes(3), bytes(4)], {
         metadata: { commandId: "c-1" },
         version: 2,
       });
@@ -72,7 +87,7 @@ export function deletionChecks(check: Check): void {
       assert.deepEqual(await collect(log.eventsById(typeName, "a", 4)), before.slice(3));
       assert.deepEqual(await collect(log.eventsById(typeName, "a", 5)), []);
       const live = take(log.eventsById(typeName, "a", 1, { live: true }), 3);
-      await log.persist(typeName, "a", 4, [bytes(5)]);
+      await persist(log, typeName, "a", 4, [bytes(5)]);
       assert.deepEqual(seqNos(await live), [3, 4, 5]);
     },
   );
@@ -80,10 +95,10 @@ export function deletionChecks(check: Check): void {
   check("reads by type skip deleted events; the others keep their positions", async (given) => {
     const log = deleting(given);
     const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2)]);
-    await log.persist(typeName, "b", null, [bytes(3)]);
-    await log.persist(typeName, "a", 2, [bytes(4)]);
-    await log.persist(typeName, "b", 1, [bytes(5)]);
+    await persist(log, typeName, "a", null, [bytes(1), bytes(2)]);
+    await persist(log, typeName, "b", null, [bytes(3)]);
+    await persist(log, typeName, "a", 2, [bytes(4)]);
+    await persist(log, typeName, "b", 1, [bytes(5)]);
     const before = await collect(log.eventsByType(typeName, 0));
     assert.equal(await log.deleteEvents(typeName, "a", 2), 2);
     assert.equal(await log.deleteEvents(typeName, "b", 1), 1);
@@ -107,8 +122,8 @@ export function deletionChecks(check: Check): void {
   ) => {
     const log = deleting(given);
     const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2), bytes(3)]);
-    await log.persist(typeName, "b", null, [bytes(4)]);
+    await persist(log, typeName, "a", null, [bytes(1), bytes(2), bytes(3)]);
+    await persist(log, typeName, "b", null, [bytes(4)]);
     const reader = log.eventsByType(typeName, 0, { live: true }).getReader();
     try {
       const seen: PersistedEvent[] = [];
@@ -121,8 +136,8 @@ export function deletionChecks(check: Check): void {
       await next();
       assert.equal(await log.deleteEvents(typeName, "a", 2), 2);
       assert.equal(await log.deleteEntity(typeName, "b"), 1);
-      await log.persist(typeName, "a", 3, [bytes(5)]);
-      await log.persist(typeName, "b", null, [bytes(6)]);
+      await persist(log, typeName, "a", 3, [bytes(5)]);
+      await persist(log, typeName, "b", null, [bytes(6)]);
       // Events deleted after the reader fetched them may still reach it; the rest must.
       while (seen.at(-1)!.bytes[0] !== 6) await next();
       for (let i = 1; i < seen.length; i++) {
@@ -140,8 +155,8 @@ export function deletionChecks(check: Check): void {
   check("deleteEntity frees the id; positions are never given again", async (given) => {
     const log = deleting(given);
     const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1)]);
-    await log.persist(typeName, "b", null, [bytes(2), bytes(3)]);
+    await persist(log, typeName, "a", null, [bytes(1)]);
+    await persist(log, typeName, "b", null, [bytes(2), bytes(3)]);
     const before = await collect(log.eventsByType(typeName, 0));
     const head = before.at(-1)!.position;
     // b holds the type's newest events: deleting it must not let them be numbered again.
@@ -150,7 +165,7 @@ export function deletionChecks(check: Check): void {
     assert.deepEqual(await collect(log.eventsById(typeName, "b", 1)), []);
     assert.deepEqual(await collect(log.eventsByType(typeName, 0)), [before[0]!]);
     assert.equal(await log.deleteEntity(typeName, "b"), 0, "a second delete finds nothing");
-    assert.equal(await log.persist(typeName, "b", null, [bytes(4)]), 1);
+    assert.equal(await persist(log, typeName, "b", null, [bytes(4)]), 1);
     const reborn = await collect(log.eventsById(typeName, "b", 1));
     assert.deepEqual(seqNos(reborn), [1]);
     assert.deepEqual(payloads(reborn), [[4]]);
@@ -163,11 +178,11 @@ export function deletionChecks(check: Check): void {
   check("deleting a type's only entity leaves its positions taken", async (given) => {
     const log = deleting(given);
     const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2)]);
+    await persist(log, typeName, "a", null, [bytes(1), bytes(2)]);
     const head = (await collect(log.eventsByType(typeName, 0))).at(-1)!.position;
     assert.equal(await log.deleteEntity(typeName, "a"), 2);
     assert.deepEqual(await collect(log.eventsByType(typeName, 0)), []);
-    await log.persist(typeName, "c", null, [bytes(3)]);
+    await persist(log, typeName, "c", null, [bytes(3)]);
     const [event] = await collect(log.eventsByType(typeName, 0));
     assert.ok(event!.position > head, `position ${event!.position} is above ${head}`);
   });
@@ -177,7 +192,7 @@ export function deletionChecks(check: Check): void {
     const typeName = uniqueTypeName();
     assert.equal(await log.deleteEvents(typeName, "none", 5), 0);
     assert.equal(await log.deleteEntity(typeName, "none"), 0);
-    await log.persist(typeName, "a", null, [bytes(1)]);
+    await persist(log, typeName, "a", null, [bytes(1)]);
     assert.equal(await log.deleteEvents(typeName, "a", 1), 0, "the last event stays");
     assert.equal(await log.deleteEvents(typeName, "none", 5), 0);
     assert.deepEqual(payloads(await collect(log.eventsById(typeName, "a", 1))), [[1]]);
@@ -188,7 +203,7 @@ export function deletionChecks(check: Check): void {
   ) => {
     const log = deleting(given);
     const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2), bytes(3)]);
+    await persist(log, typeName, "a", null, [bytes(1), bytes(2), bytes(3)]);
     const refuse = async (call: () => Promise<unknown>, pattern: RegExp, what: string) => {
       const error = await Promise.resolve().then(call).then(() => null, (e) => e);
       assert.ok(error instanceof TypeError || error instanceof RangeError, `${what}: got ${error}`);
@@ -218,7 +233,7 @@ export function deletionChecks(check: Check): void {
   ) => {
     const log = deleting(given);
     const typeName = uniqueTypeName();
-    await log.persist(typeName, "a", null, [bytes(1), bytes(2), bytes(3)]);
+    await persist(log, typeName, "a", null, [bytes(1), bytes(2), bytes(3)]);
     const reason = new Error("deletion called off");
     const signal = AbortSignal.abort(reason);
     await assert.rejects(log.deleteEvents(typeName, "a", 2, { signal }), (e) => e === reason);

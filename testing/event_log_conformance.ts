@@ -7,7 +7,7 @@
  * @module
  */
 
-import { booleanOption, functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
+import { functionOption, integerAtLeast, readOptions } from "../src/_options.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { EventLog, PersistedEvent } from "../src/event_log.ts";
@@ -45,9 +45,10 @@ export interface EventLogSuiteOptions {
   /**
    * Whether the log implements `deleteEvents` and `deleteEntity`, whose tests then run.
    * Default `true`: a log without them fails those tests; pass `false` for a log that does not
-   * offer deletion.
+   * offer deletion, and `"whole-persists"` for a log that deletes the events of one persist
+   * only together (the tests then write each event with a persist of its own).
    */
-  deletion?: boolean;
+  deletion?: boolean | "whole-persists";
 }
 
 const bytes = (...values: number[]) => new Uint8Array(values);
@@ -86,7 +87,11 @@ export function testEventLog(
     dispose: functionOption(undefined),
     sameStorage: functionOption(undefined),
     timeout: integerAtLeast(1, 30_000),
-    deletion: booleanOption(true),
+    deletion: {
+      default: true,
+      valid: (value: unknown) => typeof value === "boolean" || value === "whole-persists",
+      expected: 'true, false or "whole-persists"',
+    },
   });
   const timeout = options.timeout!;
   const check = (title: string, body: (log: EventLog) => Promise<void>) => {
@@ -530,5 +535,5 @@ export function testEventLog(
     assert.equal(await log.lastSeqNo(typeName, "a"), null);
   });
 
-  if (options.deletion) deletionChecks(check);
+  if (options.deletion !== false) deletionChecks(check, options.deletion === "whole-persists");
 }
