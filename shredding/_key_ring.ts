@@ -46,11 +46,19 @@ export class KeyRing {
     return this.#remember(typeName, id, await this.#import(typeName, id, stored), generation);
   }
 
-  /** The entity's key, created when it has none (a new key after a forget). */
+  /**
+   * The key to encrypt with, created when the entity has none (a new key after a forget).
+   * Writes ask the store every time, past the cache: a key that another process forgot must
+   * not encrypt new data, which would read as forgotten as soon as it was acknowledged.
+   */
   async obtain(typeName: string, id: string, signal: AbortSignal | undefined): Promise<EntityKey> {
-    const found = await this.find(typeName, id, signal);
-    if (found !== null) return found;
     const generation = this.#generation;
+    const stored = await this.#store.get(typeName, id, { signal });
+    if (stored !== null) {
+      const cached = this.#cached(typeName, id);
+      if (cached !== undefined && sameBytes(cached.keyId, stored.keyId)) return cached;
+      return this.#remember(typeName, id, await this.#import(typeName, id, stored), generation);
+    }
     const created = await this.#store.create(typeName, id, await this.#newKey(), { signal });
     return this.#remember(typeName, id, await this.#import(typeName, id, created), generation);
   }
@@ -150,6 +158,10 @@ export async function importMasterKey(master: CryptoKey | Uint8Array): Promise<C
     ]);
   }
   return master;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function cacheKey(typeName: string, id: string): string {

@@ -36,9 +36,9 @@ export interface CryptoShreddingOptions {
   masterKey?: CryptoKey | Uint8Array | undefined;
   /**
    * How long, in milliseconds, a key read from the store is kept in this process (at most
-   * 10 000 keys); 0: not kept. Default 30 000. A forget in another process is seen here only
-   * once the cached key expires: until then this process still decrypts, and encrypts new
-   * events with the deleted key (which then read as forgotten).
+   * 10 000 keys) to decrypt with; 0: not kept. Default 30 000. A forget in another process is
+   * seen by this process's reads once the cached key expires. Writes ask the store every time,
+   * so they never encrypt with a key another process has forgotten.
    */
   keyCacheMs?: number | undefined;
 }

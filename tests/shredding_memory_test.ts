@@ -219,6 +219,21 @@ test("a forget in another process is seen at once with keyCacheMs 0, after the T
   assert.ok(isForgotten((await read(writer) as { email: string }).email), "its own forget");
 });
 
+test("a write after another process's forget uses a new key, even with the old one cached", async () => {
+  const keyStore = new MemoryKeyStore();
+  const inner = new MemoryEventLog();
+  const writer = cryptoShredding({ keyStore, keyCacheMs: 60_000 });
+  const log = writer.eventLog(inner);
+  await log.persist("customer", "a", null, [customerBinarize.eventToBytes(registered("ann"))]);
+  assert.equal(await cryptoShredding({ keyStore }).forget("customer", "a"), true);
+  await log.persist("customer", "a", 1, [customerBinarize.eventToBytes(registered("bea"))]);
+  const reader = cryptoShredding({ keyStore, keyCacheMs: 0 });
+  const events = await collect(reader.eventLog(inner).eventsById("customer", "a", 1));
+  const [old, fresh] = events.map((event) => customerBinarize.eventFromBytes(event.bytes));
+  assert.ok(isForgotten((old as { email: string }).email), "the event of before the forget");
+  assert.deepEqual(fresh, registered("bea"), "the event written after it is readable");
+});
+
 test("a whole state forgotten without forgottenState fails the load, naming the entity", async () => {
   const shredding = cryptoShredding({ keyStore: new MemoryKeyStore() });
   const store = shredding.snapshotStore(new MemorySnapshotStore());
