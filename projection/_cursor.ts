@@ -16,12 +16,15 @@ export interface Cursor<Tx> {
   describeRead(): string;
   /**
    * Runs `work` in the store's unit of work, moving the offsets past `events` (which follow
-   * the offsets, each type in position order), then advances the progress.
+   * the offsets, each type in position order), then advances the progress, calling
+   * `committed` once the offsets have moved and before whoever waits for them
+   * (`whenCaughtUp`) is woken.
    */
   commit(
     events: readonly PersistedEvent[],
     work: (tx: Tx) => Promise<void>,
     signal: AbortSignal,
+    committed?: () => void,
   ): Promise<void>;
   /** How many events lie after the offsets, when the log can tell. */
   countAfter(signal: AbortSignal): Promise<number> | undefined;
@@ -54,10 +57,11 @@ export class TypeCursor<Tx> implements Cursor<Tx> {
     events: readonly PersistedEvent[],
     work: (tx: Tx) => Promise<void>,
     signal: AbortSignal,
+    committed?: () => void,
   ): Promise<void> {
     const to = events[events.length - 1]!.position;
     await this.#lease.commit({ from: this.#progress.position, to }, work, { signal });
-    this.#progress.advance(to);
+    this.#progress.advance(to, committed);
   }
 
   countAfter(signal: AbortSignal): Promise<number> | undefined {

@@ -49,16 +49,21 @@ export class Progress {
     } catch { /* a failing reporter must not stop the projection */ }
   }
 
-  /** Moves the offset after a commit, ends the current failure and wakes who waits for it. */
-  advance(offset: number): void {
+  /**
+   * Moves the offset after a commit, ends the current failure, calls `moved` (which sees the
+   * new offset) and wakes who waits for it.
+   */
+  advance(offset: number, moved?: () => void): void {
     this.offset = offset;
+    moved?.();
     this.#advanced();
   }
 
   /** As {@linkcode Progress.advance}, for the offsets of the types in `offsets`. */
-  advanceTypes(offsets: ReadonlyMap<string, number>): void {
+  advanceTypes(offsets: ReadonlyMap<string, number>, moved?: () => void): void {
     const known = this.typeOffsets ??= new Map();
     for (const [typeName, offset] of offsets) known.set(typeName, offset);
+    moved?.();
     this.#advanced();
   }
 

@@ -185,13 +185,19 @@ export class RunLoop<Envelope, Tx> {
     const { name, instrumentation } = this.#settings;
     const hook = instrumentation?.projectionBatch;
     const observer = hook === undefined ? undefined : observeBatch(hook, name, events);
+    // The batch ends once its offsets are stored and the progress shows them, before whoever
+    // waits for them is woken, so a caller woken by `whenCaughtUp` finds the batch recorded.
+    let ended = false;
+    const committed = observer === undefined ? undefined : () => {
+      ended = true;
+      observer.ended();
+    };
     try {
-      await this.#handleAndStore(events);
+      await this.#handleAndStore(events, committed);
     } catch (error) {
-      observer?.ended(error);
+      if (!ended) observer?.ended(error);
       throw error;
     }
-    observer?.ended();
     if (observer?.behind !== undefined) this.#countBehind(observer.behind);
   }
 
@@ -207,16 +213,24 @@ export class RunLoop<Envelope, Tx> {
     counted.then(report, () => {}).finally(() => this.#counting = false);
   }
 
-  async #handleAndStore(events: readonly PersistedEvent[]): Promise<void> {
+  async #handleAndStore(
+    events: readonly PersistedEvent[],
+    committed: (() => void) | undefined,
+  ): Promise<void> {
     const { handleBatch, handleEvent, decode, name } = this.#settings;
     const signal = this.#signal;
-    await this.#cursor.commit(events, async (tx) => {
-      const context: ProjectionContext<Tx> = { tx, signal, name };
-      if (handleBatch !== undefined) {
-        await handleBatch(events.map(decode), context);
-      } else {
-        for (const event of events) await handleEvent!(decode(event), context);
-      }
-    }, signal);
+    await this.#cursor.commit(
+      events,
+      async (tx) => {
+        const context: ProjectionContext<Tx> = { tx, signal, name };
+        if (handleBatch !== undefined) {
+          await handleBatch(events.map(decode), context);
+        } else {
+          for (const event of events) await handleEvent!(decode(event), context);
+        }
+      },
+      signal,
+      committed,
+    );
   }
 }

@@ -57,6 +57,7 @@ export class TypesCursor<Tx> implements Cursor<Tx> {
     events: readonly PersistedEvent[],
     work: (tx: Tx) => Promise<void>,
     signal: AbortSignal,
+    committed?: () => void,
   ): Promise<void> {
     const changes = new Map<string, OffsetChange>();
     const reached = new Map<string, number>();
@@ -66,7 +67,7 @@ export class TypesCursor<Tx> implements Cursor<Tx> {
       reached.set(typeName, position);
     }
     await this.#lease.commitTypes(changes, work, { signal });
-    this.#progress.advanceTypes(reached);
+    this.#progress.advanceTypes(reached, committed);
   }
 
   countAfter(signal: AbortSignal): Promise<number> | undefined {
