@@ -63,7 +63,9 @@ async function runClient(): Promise<string> {
     .replace(/,\n/g, ",").replaceAll("'", '"');
 }
 
-// Waits until the hosts named own every shard between them, each some.
+// Waits until the hosts named own every shard between them, each some and none more than its
+// fair share (ceil(64 / hosts)): a host above it goes on releasing shards, one at a time, and a
+// shard between two hosts is owned by neither.
 async function waitForShards(hostIds: readonly string[]): Promise<void> {
   const client = new EntityClient(nc, { cluster });
   const deadline = Date.now() + 30_000;
@@ -74,7 +76,8 @@ async function waitForShards(hostIds: readonly string[]): Promise<void> {
     seen = statuses.map((s, i) => `${s.hostId}: ${counts[i]}`).join(", ");
     const ids = statuses.map((s) => s.hostId);
     if (
-      ids.join() === [...hostIds].sort().join() && counts.every((n) => n > 0) &&
+      ids.join() === [...hostIds].sort().join() &&
+      counts.every((n) => n > 0 && n <= Math.ceil(64 / hostIds.length)) &&
       counts.reduce((a, b) => a + b, 0) === 64
     ) {
       return;
