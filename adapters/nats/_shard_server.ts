@@ -60,6 +60,7 @@ export class ShardServer {
   readonly #registry: EntityRegistry<unknown, unknown>;
   readonly #inFlight = new Set<Promise<void>>();
   #subscription: Subscription | undefined;
+  #subscribed = false;
   #state: State = "serving";
   #closed: Promise<void> | undefined;
 
@@ -71,8 +72,11 @@ export class ShardServer {
     this.#registry = new EntityRegistry(type.commands.entity, type.registryOptions);
   }
 
-  /** Subscribes to the shard's subject. */
-  start(): void {
+  /**
+   * Subscribes to the shard's subject; resolves once the server has the subscription, so a
+   * shard is reported served only when a command sent to it can arrive.
+   */
+  async start(): Promise<void> {
     const { nc, cluster } = this.#context;
     this.#subscription = nc.subscribe(shardSubject(cluster, this.type.typeName, this.shard), {
       queue: OWNER_QUEUE,
@@ -81,11 +85,18 @@ export class ShardServer {
         else this.#context.onError(error);
       },
     });
+    await nc.flush();
+    this.#subscribed = true;
   }
 
   /** Whether the shard takes commands (not released, not dropped). */
   get serving(): boolean {
     return this.#state === "serving";
+  }
+
+  /** Whether the server has confirmed the shard's subscription. */
+  get subscribed(): boolean {
+    return this.#subscribed;
   }
 
   /** Live entities of the shard. */

@@ -168,7 +168,7 @@ export class EntityHost {
     const types: Record<string, { shards: number[]; entities: number }> = {};
     for (const type of this.#options.types) types[type.typeName] = { shards: [], entities: 0 };
     for (const server of this.#servers.values()) {
-      if (!server.serving) continue;
+      if (!server.serving || !server.subscribed) continue;
       const entry = types[server.type.typeName]!;
       entry.shards.push(server.shard);
       entry.entities += server.entities;
@@ -373,7 +373,7 @@ export class EntityHost {
       }
       server = new ShardServer(this.#context, type, shard, lease);
       this.#servers.set(key, server);
-      server.start();
+      await server.start();
     })().catch((error) =>
       this.#options.onError(new Error(`Cannot campaign for "${key}"`, { cause: error }))
     ).finally(() => this.#campaigns.delete(key));
