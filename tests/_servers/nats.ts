@@ -1,5 +1,6 @@
-// Starts a real nats-server with JetStream and a plain-text WebSocket listener on free loopback
-// ports, with its own config file and store directory, for the NATS tests and the benchmark.
+// Starts a real nats-server with JetStream and a WebSocket listener on free loopback ports, with
+// its own config file and store directory, for the NATS tests and the benchmark. Plain text by
+// default; with `tls` both listeners require TLS (TCP and `wss://`).
 // Uses only node: APIs, so it runs on Deno, Bun and Node. When NATS_WS_URL is set (and the
 // caller does not need to control the process), that server is used instead.
 
@@ -12,9 +13,12 @@ import { freePort } from "./free_port.ts";
 
 /** A nats-server the tests can reach, restart and remove. */
 export interface NatsTestServer {
-  /** `ws://127.0.0.1:<port>` (or `NATS_WS_URL`). */
+  /** `ws://127.0.0.1:<port>`, `wss://` with `tls` (or `NATS_WS_URL`). */
   readonly wsUrl: string;
-  /** `nats://127.0.0.1:<port>`, for connections over TCP; `undefined` for `NATS_WS_URL`. */
+  /**
+   * `nats://127.0.0.1:<port>`, for connections over TCP (TLS with `tls`: the server requires
+   * it in its INFO); `undefined` for `NATS_WS_URL`.
+   */
   readonly tcpUrl: string | undefined;
   /** Stops the process (SIGTERM) and waits for it to exit; the store directory stays. */
   stop(): Promise<void>;
@@ -37,6 +41,11 @@ export interface StartNatsServerOptions {
   extraConfig?: string;
   /** The server's `max_payload` in bytes (default the server's, 1 MB); implies `own`. */
   maxPayload?: number;
+  /**
+   * Certificate and key (PEM files) of the server: TCP and WebSocket then require TLS, and no
+   * plain-text client is let in; implies `own`.
+   */
+  tls?: { certFile: string; keyFile: string };
 }
 
 function findBinary(): string {
@@ -56,7 +65,13 @@ export async function startNatsServer(
 ): Promise<NatsTestServer> {
   const external = process.env.NATS_WS_URL;
   const own = options.own || options.extraConfig !== undefined ||
-    options.maxPayload !== undefined;
+    options.maxPayload !== undefined || options.tls !== undefined;
+  const tls = options.tls === undefined ? undefined : [
+    `  tls {`,
+    `    cert_file: ${JSON.stringify(options.tls.certFile)}`,
+    `    key_file: ${JSON.stringify(options.tls.keyFile)}`,
+    `  }`,
+  ];
   if (external && !own) {
     const unsupported = () =>
       Promise.reject(new Error("Cannot restart the server named by NATS_WS_URL"));
@@ -79,6 +94,7 @@ export async function startNatsServer(
       config,
       [
         `listen: "127.0.0.1:${port}"`,
+        ...(tls === undefined ? [] : [`tls {`, ...tls.slice(1, -1), `}`]),
         ...(options.maxPayload === undefined ? [] : [`max_payload: ${options.maxPayload}`]),
         ...(jetStream
           ? [
@@ -91,7 +107,7 @@ export async function startNatsServer(
           : []),
         `websocket {`,
         `  listen: "127.0.0.1:${wsPort}"`,
-        `  no_tls: true`,
+        ...(tls ?? [`  no_tls: true`]),
         `}`,
         options.extraConfig ?? ``,
         ``,
@@ -155,7 +171,7 @@ export async function startNatsServer(
 
   await start();
   return {
-    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    wsUrl: `${tls === undefined ? "ws" : "wss"}://127.0.0.1:${wsPort}`,
     tcpUrl: `nats://127.0.0.1:${port}`,
     stop: () => kill("SIGTERM"),
     kill,

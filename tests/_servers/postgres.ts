@@ -5,7 +5,17 @@
 // server refuses to run as root), through `runuser`.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -25,6 +35,18 @@ export interface StartPostgresOptions {
   fsync?: boolean;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
+  /**
+   * Certificate and key (PEM files) of the server: `ssl = on` with them (copied into the
+   * server's folder, readable by its user only).
+   */
+  tls?: { certFile: string; keyFile: string };
+  /** With `tls`: refuse plain-text TCP connections (`hostssl` lines only in pg_hba.conf). */
+  requireTls?: boolean;
+  /**
+   * The superuser's password: TCP connections then authenticate with SCRAM (the socket stays
+   * trusted), and `url` carries the password.
+   */
+  password?: string;
 }
 
 const SEARCH = ["/usr/lib/postgresql", "/usr/local/pgsql/bin", "/usr/local/bin", "/usr/bin"];
@@ -80,7 +102,9 @@ function userIds(name: string): { uid: number; gid: number } {
  * the server named by `PG_URL` when that is set.
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
-  const given = process.env.PG_URL;
+  // A server with TLS or passwords is always the suite's own.
+  const own = options.tls !== undefined || options.password !== undefined;
+  const given = own ? undefined : process.env.PG_URL;
   if (given) return { url: given, stop: () => Promise.resolve() };
 
   const bin = findBinDir();
@@ -89,9 +113,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const removeRoot = () => rmSync(root, { recursive: true, force: true });
   let child: ChildProcess | undefined;
   try {
-    if (isRoot) {
-      const { uid, gid } = userIds("postgres");
-      chownSync(root, uid, gid);
+    const owner = isRoot ? userIds("postgres") : undefined;
+    if (owner !== undefined) chownSync(root, owner.uid, owner.gid);
+    const ownFile = (path: string, mode: number) => {
+      chmodSync(path, mode);
+      if (owner !== undefined) chownSync(path, owner.uid, owner.gid);
+    };
+    const passwordFile = join(root, "password");
+    if (options.password !== undefined) {
+      writeFileSync(passwordFile, `${options.password}\n`);
+      ownFile(passwordFile, 0o600);
     }
     const [initdb, initArgs] = asServerUser(join(bin, "initdb"), [
       "-D",
@@ -104,6 +135,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       "UTF8",
       "--locale=C",
       "--no-sync",
+      ...(options.password === undefined ? [] : [`--pwfile=${passwordFile}`]),
     ]);
     try {
       execFileSync(initdb, initArgs, { stdio: "pipe", cwd: root });
@@ -115,6 +147,29 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       );
     }
 
+    // Who may connect how: the socket is always trusted (the tests' own set-up), TCP with SCRAM
+    // when there is a password, and over TLS only with `requireTls`.
+    const method = options.password === undefined ? "trust" : "scram-sha-256";
+    const tcp = options.requireTls ? ["hostssl"] : ["host"];
+    writeFileSync(
+      join(data, "pg_hba.conf"),
+      [
+        "local all all trust",
+        ...tcp.map((kind) => `${kind} all all 127.0.0.1/32 ${method}`),
+        "",
+      ].join("\n"),
+    );
+    const tlsSettings: Record<string, string> = {};
+    if (options.tls !== undefined) {
+      const certFile = join(root, "server.crt");
+      const keyFile = join(root, "server.key");
+      copyFileSync(options.tls.certFile, certFile);
+      copyFileSync(options.tls.keyFile, keyFile);
+      ownFile(certFile, 0o644);
+      ownFile(keyFile, 0o600);
+      Object.assign(tlsSettings, { ssl: "on", ssl_cert_file: certFile, ssl_key_file: keyFile });
+    }
+
     const port = await freePort();
     const settings: Record<string, string> = {
       listen_addresses: "127.0.0.1",
@@ -123,6 +178,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       fsync: options.fsync === false ? "off" : "on",
       max_connections: "200",
       shared_buffers: "128MB",
+      ...tlsSettings,
       ...options.settings,
     };
     const args = ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])];
@@ -185,7 +241,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
     let stopped: Promise<void> | undefined;
     return {
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      url: options.password === undefined
+        ? `postgres://postgres@127.0.0.1:${port}/postgres`
+        : `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
       stop: () =>
         stopped ??= (async () => {
           unregister();
