@@ -84,3 +84,7 @@ export type {
   NatsKeyStoreSetupOptions,
 } from "./nats_key_store.ts";
 export { NatsKeyStore } from "./nats_key_store.ts";
+
+// The least nats-server permissions of each role (writer, reader, projection, cluster roles).
+export type { NatsPermissions, NatsPermissionsOptions, NatsRole } from "./permissions.ts";
+export { natsPermissions } from "./permissions.ts";

@@ -1,0 +1,264 @@
+// Least privilege on NATS: a nats-server whose users have exactly the permissions of
+// natsPermissions(role). Every role does its job over the adapters; every forbidden action fails
+// with the server's permissions violation (not a timeout) and the admin sees nothing written.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
+import { emitAndReply, jsonBinarize, type PersistedEvent, spawn } from "../mod.ts";
+import { Projection } from "../projection/mod.ts";
+import {
+  EntityClient,
+  EntityHost,
+  hostedEntity,
+  NatsEventLog,
+  natsPermissions,
+  type NatsPermissions,
+  NatsOffsetStore,
+  NatsSnapshotStore,
+} from "../adapters/nats/mod.ts";
+import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
+import { account, type AccountEvent, accountCommands } from "./_cluster.ts";
+
+const CLUSTER = "perms";
+const binarize = jsonBinarize<AccountEvent, number>();
+const encoder = new TextEncoder();
+
+const users: Record<string, NatsPermissions | undefined> = {
+  admin: undefined,
+  writer: natsPermissions("writer", { types: ["account"] }),
+  reader: natsPermissions("reader"),
+  projection: natsPermissions("projection", { projections: ["balances"] }),
+  host: natsPermissions("cluster-host", { cluster: CLUSTER, types: ["account"] }),
+  client: natsPermissions("cluster-client", { cluster: CLUSTER, types: ["account"] }),
+};
+
+let server: NatsTestServer;
+const connections: NatsConnection[] = [];
+let admin: NatsConnection;
+let jsm: JetStreamManager;
+
+function userBlock(): string {
+  const entries = Object.entries(users).map(([user, permissions]) =>
+    `    { user: "${user}", password: "${user}-pw"${
+      permissions === undefined ? "" : `, permissions: ${JSON.stringify(permissions)}`
+    } }`
+  );
+  return `authorization {\n  users = [\n${entries.join("\n")}\n  ]\n}`;
+}
+
+async function connectAs(user: string): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.tcpUrl!, user, pass: `${user}-pw` });
+  connections.push(nc);
+  return nc;
+}
+
+before(async () => {
+  server = await startNatsServer({ extraConfig: userBlock() });
+  admin = await connectAs("admin");
+  jsm = await jetstream(admin).jetstreamManager();
+  // Setup is the admin's: the stream, the buckets, and the cluster's configuration and lease
+  // bucket (made by the cluster's first host, started and stopped once by the admin).
+  const log = new NatsEventLog(admin);
+  await log.setup({ storage: "memory" });
+  await new NatsSnapshotStore(admin).setup({ storage: "memory" });
+  await new NatsOffsetStore(admin).setup({ storage: "memory" });
+  const first = await EntityHost.start(admin, {
+    cluster: CLUSTER,
+    shards: 4,
+    leaseTtl: 3_000,
+    entities: [hostedEntity(accountCommands, { eventLog: log, binarize })],
+  });
+  await first.stop();
+});
+
+after(async () => {
+  await Promise.all(connections.map((nc) => nc.close()));
+  await server?.dispose();
+});
+
+/** What the admin sees of every stream: its message count and last sequence. */
+async function stored(): Promise<Record<string, string>> {
+  const seen: Record<string, string> = {};
+  for await (const info of jsm.streams.list()) {
+    seen[info.config.name] = `${info.state.messages}@${info.state.last_seq}`;
+  }
+  return seen;
+}
+
+/** `action` fails because the server refused a publish to `subject` for lack of permission. */
+async function assertDenied(action: () => Promise<unknown>, subject: string): Promise<void> {
+  const before = await stored();
+  await assert.rejects(action, (error: Error & { reason?: string }) => {
+    const shown = `Permissions Violation for Publish to "${subject}"`;
+    assert.ok(
+      error.message.toLowerCase().includes(shown.toLowerCase()),
+      `expected "${shown}" in: ${error.message}`,
+    );
+    if (error.reason !== undefined) assert.equal(error.reason, "permission-denied");
+    return true;
+  });
+  assert.deepEqual(await stored(), before, "the admin sees nothing written");
+}
+
+async function collect(stream: ReadableStream<PersistedEvent>, count?: number) {
+  const events: PersistedEvent[] = [];
+  for await (const event of stream) {
+    events.push(event);
+    if (events.length === count) break;
+  }
+  return events;
+}
+
+const deposit = (amount: number) => encoder.encode(JSON.stringify({ type: "deposited", amount }));
+
+test("writer: persists and reads its type's events and keeps its snapshots", async () => {
+  const nc = await connectAs("writer");
+  const log = new NatsEventLog(nc);
+  const snapshots = new NatsSnapshotStore(nc);
+  assert.equal(await log.persist("account", "w1", null, [deposit(5), deposit(7)]), 2);
+  const byId = await collect(await log.eventsById("account", "w1", 1));
+  assert.deepEqual(byId.map((e) => e.seqNo), [1, 2]);
+  const byType = await collect(await log.eventsByType("account", 0));
+  assert.ok(byType.some((e) => e.id === "w1"));
+  // An entity recovers from its events, persists, and saves a snapshot after each event.
+  const ref = await spawn(account, "w1", {
+    eventLog: log,
+    snapshotStore: snapshots,
+    binarize,
+    snapshotAfter: 1,
+  });
+  const balance = await ref.handleCommand({
+    handleCommand: () =>
+      emitAndReply({ type: "deposited", amount: 3 } as AccountEvent, (b: number) => b),
+  });
+  assert.deepEqual(balance, { ok: true, value: 15 });
+  await ref.stop();
+  const saved = await snapshots.load("account", "w1");
+  assert.deepEqual(saved && [saved.seqNo, new TextDecoder().decode(saved.bytes)], [3, "15"]);
+  await snapshots.delete("account", "w1");
+  assert.equal(await snapshots.load("account", "w1"), null);
+});
+
+test("writer: cannot write another type, delete or purge the stream", async () => {
+  const nc = await connectAs("writer");
+  const log = new NatsEventLog(nc);
+  const js = await jetstream(nc).jetstreamManager(false);
+  await assertDenied(() => log.persist("other", "x", null, [deposit(1)]), "eventsourced.other.x");
+  await assertDenied(() => js.streams.delete("eventsourced"), "$JS.API.STREAM.DELETE.eventsourced");
+  await assertDenied(() => js.streams.purge("eventsourced"), "$JS.API.STREAM.PURGE.eventsourced");
+  await assertDenied(
+    () => new NatsSnapshotStore(nc).save("other", "x", 1, encoder.encode("1")),
+    "$JS.API.DIRECT.GET.KV_eventsourced-snapshots.$KV.eventsourced-snapshots.other.x",
+  );
+});
+
+test("reader: reads by id, by type and live", async () => {
+  const writer = new NatsEventLog(await connectAs("writer"));
+  await writer.persist("account", "r1", null, [deposit(1)]);
+  const log = new NatsEventLog(await connectAs("reader"));
+  assert.equal(await log.lastSeqNo("account", "r1"), 1);
+  assert.deepEqual((await collect(log.eventsById("account", "r1", 1))).map((e) => e.seqNo), [1]);
+  const byType = await collect(log.eventsByType("account", 0));
+  assert.ok(byType.some((e) => e.id === "r1"));
+  const last = byType.at(-1)!.position;
+  const live = collect(log.eventsByType("account", last + 1, { live: true }), 1);
+  await writer.persist("account", "r2", null, [deposit(2)]);
+  assert.deepEqual((await live).map((e) => e.id), ["r2"]);
+});
+
+test("reader: cannot persist or save a snapshot", async () => {
+  const nc = await connectAs("reader");
+  await assertDenied(
+    () => new NatsEventLog(nc).persist("account", "r3", null, [deposit(1)]),
+    "eventsourced.account.r3",
+  );
+  await assertDenied(
+    () => new NatsSnapshotStore(nc).save("account", "r1", 1, encoder.encode("1")),
+    "$JS.API.STREAM.INFO.KV_eventsourced-snapshots",
+  );
+});
+
+test("projection: runs with its offsets in the offset bucket, and cannot touch another's", async () => {
+  const writer = new NatsEventLog(await connectAs("writer"));
+  await writer.persist("account", "p1", null, [deposit(4), deposit(6)]);
+  const nc = await connectAs("projection");
+  const offsetStore = new NatsOffsetStore(nc);
+  const balances = new Map<string, number>();
+  const projection = new Projection("balances", {
+    typeName: account,
+    eventLog: new NatsEventLog(nc),
+    binarize,
+    offsetStore,
+    handleEvent: ({ id, event }) => {
+      balances.set(id, (balances.get(id) ?? 0) + (event as { amount: number }).amount);
+    },
+  });
+  await projection.run();
+  try {
+    await projection.whenCaughtUp();
+  } finally {
+    await projection.stop();
+  }
+  assert.equal(balances.get("p1"), 10);
+  const offsets = await new NatsOffsetStore(admin).load("balances");
+  assert.ok(offsets > 0, "the admin sees the projection's offset");
+
+  await assertDenied(
+    () => offsetStore.load("other"),
+    "$JS.API.DIRECT.GET.KV_eventsourced_projection_offsets.$KV.eventsourced_projection_offsets.other",
+  );
+  const lease = await offsetStore.acquire("other");
+  try {
+    await assertDenied(
+      () => lease.commit({ from: 0, to: 1 }, async () => {}),
+      "$JS.API.DIRECT.GET.KV_eventsourced_projection_offsets.$KV.eventsourced_projection_offsets.other",
+    );
+  } finally {
+    await lease.release();
+  }
+  await assertDenied(
+    () => new NatsEventLog(nc).persist("account", "p2", null, [deposit(1)]),
+    "eventsourced.account.p2",
+  );
+});
+
+test("cluster: a host serves the client's commands; the client cannot write events or call JetStream", async () => {
+  const hostNc = await connectAs("host");
+  const host = await EntityHost.start(hostNc, {
+    cluster: CLUSTER,
+    hostId: "h1",
+    entities: [
+      hostedEntity(accountCommands, {
+        eventLog: new NatsEventLog(hostNc),
+        snapshotStore: new NatsSnapshotStore(hostNc),
+        snapshotAfter: 1,
+        binarize,
+      }),
+    ],
+  });
+  try {
+    const nc = await connectAs("client");
+    const client = new EntityClient(nc, { cluster: CLUSTER, entities: { account: accountCommands } });
+    assert.deepEqual(await client.send("account", "c1", "deposit", { amount: 9 }), {
+      ok: true,
+      value: 9,
+    });
+    const events = await collect(new NatsEventLog(admin).eventsById("account", "c1", 1));
+    assert.deepEqual(events.map((e) => e.seqNo), [1]);
+    assert.deepEqual((await client.hosts()).map((h) => h.hostId), ["h1"]);
+
+    await assertDenied(() => nc.request("eventsourced.account.c1", deposit(1)), "eventsourced.account.c1");
+    const js = await jetstream(nc).jetstreamManager(false);
+    await assertDenied(() => js.streams.purge("eventsourced"), "$JS.API.STREAM.PURGE.eventsourced");
+    await assertDenied(() => js.streams.delete("eventsourced"), "$JS.API.STREAM.DELETE.eventsourced");
+    await assertDenied(
+      () => new NatsEventLog(nc).persist("account", "c1", 1, [deposit(1)]),
+      "$JS.API.STREAM.INFO.eventsourced",
+    );
+  } finally {
+    await host.stop();
+  }
+});
