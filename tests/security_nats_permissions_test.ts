@@ -14,13 +14,13 @@ import {
   EntityHost,
   hostedEntity,
   NatsEventLog,
-  natsPermissions,
-  type NatsPermissions,
   NatsOffsetStore,
+  type NatsPermissions,
+  natsPermissions,
   NatsSnapshotStore,
 } from "../adapters/nats/mod.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
-import { account, type AccountEvent, accountCommands } from "./_cluster.ts";
+import { account, accountCommands, type AccountEvent } from "./_cluster.ts";
 
 const CLUSTER = "perms";
 const binarize = jsonBinarize<AccountEvent, number>();
@@ -33,6 +33,14 @@ const users: Record<string, NatsPermissions | undefined> = {
   projection: natsPermissions("projection", { projections: ["balances"] }),
   host: natsPermissions("cluster-host", { cluster: CLUSTER, types: ["account"] }),
   client: natsPermissions("cluster-client", { cluster: CLUSTER, types: ["account"] }),
+  // Custom names, and an inbox prefix of its own that no other user may subscribe to.
+  shop: natsPermissions("writer", {
+    stream: "shop",
+    subjectPrefix: "shop.events",
+    snapshotBucket: "shop-snapshots",
+    types: ["cart"],
+    inboxPrefix: "_INBOX_shop",
+  }),
 };
 
 let server: NatsTestServer;
@@ -49,8 +57,13 @@ function userBlock(): string {
   return `authorization {\n  users = [\n${entries.join("\n")}\n  ]\n}`;
 }
 
-async function connectAs(user: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: server.tcpUrl!, user, pass: `${user}-pw` });
+async function connectAs(user: string, inboxPrefix?: string): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: server.tcpUrl!,
+    user,
+    pass: `${user}-pw`,
+    ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
+  });
   connections.push(nc);
   return nc;
 }
@@ -65,6 +78,10 @@ before(async () => {
   await log.setup({ storage: "memory" });
   await new NatsSnapshotStore(admin).setup({ storage: "memory" });
   await new NatsOffsetStore(admin).setup({ storage: "memory" });
+  await new NatsEventLog(admin, { stream: "shop", subjectPrefix: "shop.events" }).setup({
+    storage: "memory",
+  });
+  await new NatsSnapshotStore(admin, { bucket: "shop-snapshots" }).setup({ storage: "memory" });
   const first = await EntityHost.start(admin, {
     cluster: CLUSTER,
     shards: 4,
@@ -110,6 +127,14 @@ async function collect(stream: ReadableStream<PersistedEvent>, count?: number) {
     if (events.length === count) break;
   }
   return events;
+}
+
+/** Subscribing to `subject` is refused by the server: the subscription ends with the error. */
+async function assertSubscribeDenied(nc: NatsConnection, subject: string): Promise<void> {
+  const closed = await nc.subscribe(subject).closed;
+  assert.ok(closed instanceof Error, `the subscription to "${subject}" was refused`);
+  assert.match(closed.message, /permissions violation for subscription to/i);
+  assert.ok(closed.message.includes(`"${subject}"`), closed.message);
 }
 
 const deposit = (amount: number) => encoder.encode(JSON.stringify({ type: "deposited", amount }));
@@ -210,15 +235,14 @@ test("projection: runs with its offsets in the offset bucket, and cannot touch a
     () => offsetStore.load("other"),
     "$JS.API.DIRECT.GET.KV_eventsourced_projection_offsets.$KV.eventsourced_projection_offsets.other",
   );
-  const lease = await offsetStore.acquire("other");
-  try {
-    await assertDenied(
-      () => lease.commit({ from: 0, to: 1 }, async () => {}),
-      "$JS.API.DIRECT.GET.KV_eventsourced_projection_offsets.$KV.eventsourced_projection_offsets.other",
-    );
-  } finally {
-    await lease.release();
-  }
+  await assertDenied(
+    () => offsetStore.acquire("other"),
+    "$JS.API.DIRECT.GET.KV_eventsourced_projection_offsets.$KV.eventsourced_projection_offsets.other",
+  );
+  await assertDenied(
+    () => nc.request("$KV.eventsourced_projection_offsets.other", encoder.encode("1")),
+    "$KV.eventsourced_projection_offsets.other",
+  );
   await assertDenied(
     () => new NatsEventLog(nc).persist("account", "p2", null, [deposit(1)]),
     "eventsourced.account.p2",
@@ -227,9 +251,11 @@ test("projection: runs with its offsets in the offset bucket, and cannot touch a
 
 test("cluster: a host serves the client's commands; the client cannot write events or call JetStream", async () => {
   const hostNc = await connectAs("host");
+  const hostErrors: unknown[] = [];
   const host = await EntityHost.start(hostNc, {
     cluster: CLUSTER,
     hostId: "h1",
+    onError: (error) => hostErrors.push(error),
     entities: [
       hostedEntity(accountCommands, {
         eventLog: new NatsEventLog(hostNc),
@@ -241,19 +267,29 @@ test("cluster: a host serves the client's commands; the client cannot write even
   });
   try {
     const nc = await connectAs("client");
-    const client = new EntityClient(nc, { cluster: CLUSTER, entities: { account: accountCommands } });
+    const client = new EntityClient(nc, {
+      cluster: CLUSTER,
+      entities: { account: accountCommands },
+    });
     assert.deepEqual(await client.send("account", "c1", "deposit", { amount: 9 }), {
       ok: true,
       value: 9,
     });
     const events = await collect(new NatsEventLog(admin).eventsById("account", "c1", 1));
     assert.deepEqual(events.map((e) => e.seqNo), [1]);
+    assert.equal((await new NatsSnapshotStore(admin).load("account", "c1"))?.seqNo, 1);
     assert.deepEqual((await client.hosts()).map((h) => h.hostId), ["h1"]);
 
-    await assertDenied(() => nc.request("eventsourced.account.c1", deposit(1)), "eventsourced.account.c1");
+    await assertDenied(
+      () => nc.request("eventsourced.account.c1", deposit(1)),
+      "eventsourced.account.c1",
+    );
     const js = await jetstream(nc).jetstreamManager(false);
     await assertDenied(() => js.streams.purge("eventsourced"), "$JS.API.STREAM.PURGE.eventsourced");
-    await assertDenied(() => js.streams.delete("eventsourced"), "$JS.API.STREAM.DELETE.eventsourced");
+    await assertDenied(
+      () => js.streams.delete("eventsourced"),
+      "$JS.API.STREAM.DELETE.eventsourced",
+    );
     await assertDenied(
       () => new NatsEventLog(nc).persist("account", "c1", 1, [deposit(1)]),
       "$JS.API.STREAM.INFO.eventsourced",
@@ -261,4 +297,73 @@ test("cluster: a host serves the client's commands; the client cannot write even
   } finally {
     await host.stop();
   }
+  assert.deepEqual(hostErrors, [], "the host met no permissions violation");
+});
+
+test("custom names: a writer of the stream shop with its own inbox prefix", async () => {
+  const nc = await connectAs("shop", "_INBOX_shop");
+  const log = new NatsEventLog(nc, { stream: "shop", subjectPrefix: "shop.events" });
+  const snapshots = new NatsSnapshotStore(nc, { bucket: "shop-snapshots" });
+  assert.equal(await log.persist("cart", "c.1", null, [deposit(1)]), 1);
+  assert.deepEqual((await collect(log.eventsByType("cart", 0))).map((e) => e.id), ["c.1"]);
+  await snapshots.save("cart", "c.1", 1, encoder.encode("1"));
+  assert.equal((await snapshots.load("cart", "c.1"))?.seqNo, 1);
+  await assertDenied(
+    () => new NatsEventLog(nc).persist("cart", "c2", null, [deposit(1)]),
+    "$JS.API.STREAM.INFO.eventsourced",
+  );
+  await assertDenied(() => nc.request("eventsourced.cart.c2", deposit(1)), "eventsourced.cart.c2");
+  await assertSubscribeDenied(nc, "_INBOX.>");
+});
+
+test("no role can listen to event subjects, snapshots or another user's own inbox prefix over core NATS", async () => {
+  for (const user of ["writer", "reader", "projection", "host", "client"]) {
+    const nc = await connectAs(user);
+    await assertSubscribeDenied(nc, "eventsourced.>");
+    await assertSubscribeDenied(nc, "_INBOX_shop.>");
+    await assertSubscribeDenied(nc, "$KV.eventsourced-snapshots.>");
+  }
+});
+
+test("natsPermissions: scoped to the names given, refuses bad input naming it", () => {
+  const host = natsPermissions("cluster-host", { cluster: "c1", types: ["order"] });
+  assert.equal(host.allow_responses, true);
+  assert.ok(host.subscribe.allow.includes("es.cluster.c1.cmd.order.*"));
+  assert.ok(host.publish.allow.includes("eventsourced.order.*"));
+  assert.ok(host.publish.allow.includes("$KV.es-cluster-c1-leases.shard.order.*"));
+  const client = natsPermissions("cluster-client", { cluster: "c1" });
+  assert.deepEqual(client.publish.allow, [
+    "es.cluster.c1.cmd.*.*",
+    "es.cluster.c1.config",
+    "$SRV.STATS.eventsourced-c1",
+  ]);
+  assert.deepEqual(client.subscribe.allow, ["_INBOX.>"]);
+  assert.equal(client.allow_responses, undefined);
+  const projection = natsPermissions("projection", {
+    offsetBucket: "offs",
+    projections: ["a"],
+    apiPrefix: "$JS.hub.API",
+  });
+  assert.ok(projection.publish.allow.includes("$KV.offs.types.a"));
+  assert.ok(projection.publish.allow.includes("$JS.hub.API.DIRECT.GET.KV_offs.$KV.offs.a"));
+  const noSnapshots = natsPermissions("writer", { snapshotBucket: null });
+  assert.ok(!noSnapshots.publish.allow.some((subject) => subject.includes("KV")));
+  for (const role of ["writer", "reader", "projection"] as const) {
+    const allowed = natsPermissions(role).publish.allow;
+    assert.ok(
+      !allowed.some((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE)|^>$|\$JS\.API\.>/.test(s)),
+    );
+  }
+
+  assert.throws(() => natsPermissions("owner" as "writer"), /Invalid NATS role "owner"/);
+  assert.throws(() => natsPermissions("cluster-client"), /needs the option cluster/);
+  assert.throws(() => natsPermissions("writer", { stream: "a.b" }), /stream/);
+  assert.throws(() => natsPermissions("writer", { types: ["a.b"] }), /types/);
+  assert.throws(() => natsPermissions("writer", { types: [] }), /types/);
+  assert.throws(() => natsPermissions("projection", { projections: ["x", "x"] }), /projections/);
+  assert.throws(() => natsPermissions("writer", { inboxPrefix: "_INBOX.>" }), /inboxPrefix/);
+  assert.throws(
+    () => natsPermissions("writer", { bucket: "b" } as never),
+    /Unknown natsPermissions option "bucket"|bucket/,
+  );
 });

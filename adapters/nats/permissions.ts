@@ -12,7 +12,6 @@ import { bucketOption } from "./_kv_bucket.ts";
 import {
   CLUSTER_NAME,
   clusterPrefix,
-  CONFIG_KEY,
   configBucket,
   configSubject,
   leaseBucket,
@@ -193,7 +192,11 @@ export function natsPermissions(role: NatsRole, options?: NatsPermissionsOptions
     case "cluster-host": {
       publish.push(...readEvents(read), ...writeEvents(read), ...hostCluster(read));
       subscribe.push(...hostSubscriptions(read));
-      return { publish: { allow: publish }, subscribe: { allow: subscribe }, allow_responses: true };
+      return {
+        publish: { allow: publish },
+        subscribe: { allow: subscribe },
+        allow_responses: true,
+      };
     }
     case "cluster-client":
       publish.push(...sendCommands(read));
@@ -245,7 +248,8 @@ function offsets(o: ReadPermissionsOptions): string[] {
 }
 
 // A host reads the cluster's configuration, takes, renews and watches leases, and flow-controls
-// the watch's push consumer; it never creates or changes the buckets.
+// the watch's push consumer; it never creates or changes the buckets. Its gets go to the
+// streams' leaders (the message get API), not to direct gets.
 function hostCluster(o: ReadPermissionsOptions): string[] {
   const api = o.apiPrefix;
   const config = configBucket(o.cluster!);
@@ -253,9 +257,9 @@ function hostCluster(o: ReadPermissionsOptions): string[] {
   const types = o.types ?? ["*"];
   return [
     `${api}.STREAM.INFO.KV_${config}`,
-    `${api}.DIRECT.GET.KV_${config}.$KV.${config}.${CONFIG_KEY}`,
+    `${api}.STREAM.MSG.GET.KV_${config}`,
     `${api}.STREAM.INFO.KV_${leases}`,
-    `${api}.DIRECT.GET.KV_${leases}.$KV.${leases}.>`,
+    `${api}.STREAM.MSG.GET.KV_${leases}`,
     `${api}.CONSUMER.CREATE.KV_${leases}.*.$KV.${leases}.>`,
     `${api}.CONSUMER.INFO.KV_${leases}.*`,
     `${api}.CONSUMER.DELETE.KV_${leases}.*`,
