@@ -19,6 +19,9 @@ import {
   natsPermissions,
   NatsSnapshotStore,
 } from "../adapters/nats/mod.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import { account, accountCommands, type AccountEvent } from "./_cluster.ts";
 
@@ -48,20 +51,36 @@ const connections: NatsConnection[] = [];
 let admin: NatsConnection;
 let jsm: JetStreamManager;
 
-function userBlock(): string {
-  const entries = Object.entries(users).map(([user, permissions]) =>
-    `    { user: "${user}", password: "${user}-pw"${
-      permissions === undefined ? "" : `, permissions: ${JSON.stringify(permissions)}`
-    } }`
-  );
-  return `authorization {\n  users = [\n${entries.join("\n")}\n  ]\n}`;
+/**
+ * A nats-server `authorization` block of `users`, each with the password `<user>-secret`: the
+ * format the README shows.
+ */
+function authorizationBlock(users: Record<string, NatsPermissions | undefined>): string {
+  const list = (subjects: readonly string[]) =>
+    subjects.map((subject) => `        ${JSON.stringify(subject)}`).join(",\n");
+  const entries = Object.entries(users).map(([user, permissions]) => {
+    const head = `    { user: "${user}", password: "${user}-secret"`;
+    if (permissions === undefined) return `${head} }`;
+    return [
+      `${head}, permissions: {`,
+      `      publish: { allow: [`,
+      list(permissions.publish.allow),
+      `      ] }`,
+      `      subscribe: { allow: [`,
+      list(permissions.subscribe.allow),
+      `      ] }`,
+      ...(permissions.allow_responses ? [`      allow_responses: true`] : []),
+      `    } }`,
+    ].join("\n");
+  });
+  return `authorization {\n  users = [\n${entries.join("\n")}\n  ]\n}\n`;
 }
 
 async function connectAs(user: string, inboxPrefix?: string): Promise<NatsConnection> {
   const nc = await connect({
     servers: server.tcpUrl!,
     user,
-    pass: `${user}-pw`,
+    pass: `${user}-secret`,
     ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
   });
   connections.push(nc);
@@ -69,7 +88,7 @@ async function connectAs(user: string, inboxPrefix?: string): Promise<NatsConnec
 }
 
 before(async () => {
-  server = await startNatsServer({ extraConfig: userBlock() });
+  server = await startNatsServer({ extraConfig: authorizationBlock(users) });
   admin = await connectAs("admin");
   jsm = await jetstream(admin).jetstreamManager();
   // Setup is the admin's: the stream, the buckets, and the cluster's configuration and lease
@@ -366,4 +385,43 @@ test("natsPermissions: scoped to the names given, refuses bad input naming it", 
     () => natsPermissions("writer", { bucket: "b" } as never),
     /Unknown natsPermissions option "bucket"|bucket/,
   );
+});
+
+test("README: the authorization block for the default names is natsPermissions' and works as pasted", async () => {
+  // Tests run from the repository root on every runtime.
+  const readme = readFileSync(join(process.cwd(), "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n### Least privilege on NATS\n"));
+  const start = section.indexOf("```conf\n") + "```conf\n".length;
+  const block = section.slice(start, section.indexOf("```\n", start));
+  assert.equal(
+    block,
+    authorizationBlock({
+      owner: undefined,
+      writer: natsPermissions("writer"),
+      reader: natsPermissions("reader"),
+      projection: natsPermissions("projection"),
+      host: natsPermissions("cluster-host", { cluster: "counters" }),
+      client: natsPermissions("cluster-client", { cluster: "counters" }),
+    }),
+  );
+  const pasted = await startNatsServer({ extraConfig: block });
+  const opened: NatsConnection[] = [];
+  const as = async (user: string) => {
+    const nc = await connect({ servers: pasted.tcpUrl!, user, pass: `${user}-secret` });
+    opened.push(nc);
+    return nc;
+  };
+  try {
+    await new NatsEventLog(await as("owner")).setup({ storage: "memory" });
+    await new NatsEventLog(await as("writer")).persist("counter", "a", null, [deposit(1)]);
+    assert.equal(await new NatsEventLog(await as("reader")).lastSeqNo("counter", "a"), 1);
+    const client = await jetstream(await as("client")).jetstreamManager(false);
+    await assert.rejects(
+      client.streams.purge("eventsourced"),
+      /Permissions Violation for Publish to "\$JS\.API\.STREAM\.PURGE\.eventsourced"/,
+    );
+  } finally {
+    await Promise.all(opened.map((nc) => nc.close()));
+    await pasted.dispose();
+  }
 });

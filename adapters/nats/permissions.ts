@@ -33,6 +33,16 @@ import { LOG_OPTION_RULES } from "./nats_event_log_options.ts";
  *
  * Creating the stream and buckets (`setup()`, the first `EntityHost.start` of a cluster) and
  * `NatsStoreAdmin` need an owner user without restrictions.
+ *
+ * @example One user per role
+ * ```ts
+ * import { natsPermissions, type NatsRole } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const roles: NatsRole[] = ["writer", "reader", "projection"];
+ * const users = roles.map((role) => ({ user: role, permissions: natsPermissions(role) }));
+ * assert.equal(users.length, 3);
+ * ```
  */
 export type NatsRole = "writer" | "reader" | "projection" | "cluster-host" | "cluster-client";
 
@@ -89,6 +99,16 @@ export interface NatsPermissionsOptions {
 /**
  * A user's `permissions` in a nats-server `authorization { users = [...] }` block. nats-server
  * reads JSON, so `JSON.stringify` of it is a valid config value.
+ *
+ * @example A client of the cluster "counters"
+ * ```ts
+ * import { natsPermissions, type NatsPermissions } from "@eventsourced/eventsourced/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const client: NatsPermissions = natsPermissions("cluster-client", { cluster: "counters" });
+ * assert.deepEqual(client.subscribe.allow, ["_INBOX.>"]);
+ * assert.equal(client.allow_responses, undefined);
+ * ```
  */
 export interface NatsPermissions {
   /** Subjects the user may publish to (requests included). */
