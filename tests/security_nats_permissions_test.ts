@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { emitAndReply, jsonBinarize, type PersistedEvent, spawn } from "../mod.ts";
 import { Projection } from "../projection/mod.ts";
 import {
@@ -34,7 +35,7 @@ const users: Record<string, NatsPermissions | undefined> = {
   writer: natsPermissions("writer", { types: ["account"] }),
   reader: natsPermissions("reader"),
   projection: natsPermissions("projection", { projections: ["balances"] }),
-  host: natsPermissions("cluster-host", { cluster: CLUSTER, types: ["account"] }),
+  host: natsPermissions("cluster-host", { cluster: CLUSTER, types: ["account"], hostId: "h1" }),
   client: natsPermissions("cluster-client", { cluster: CLUSTER, types: ["account"] }),
   // Custom names, and an inbox prefix of its own that no other user may subscribe to.
   shop: natsPermissions("writer", {
@@ -115,10 +116,14 @@ after(async () => {
   await server?.dispose();
 });
 
-/** What the admin sees of every stream: its message count and last sequence. */
+/**
+ * What the admin sees of every stream: its message count and last sequence. The lease bucket is
+ * left out: a running host renews its leases there.
+ */
 async function stored(): Promise<Record<string, string>> {
   const seen: Record<string, string> = {};
   for await (const info of jsm.streams.list()) {
+    if (info.config.name === `KV_es-cluster-${CLUSTER}-leases`) continue;
     seen[info.config.name] = `${info.state.messages}@${info.state.last_seq}`;
   }
   return seen;
@@ -298,6 +303,13 @@ test("cluster: a host serves the client's commands; the client cannot write even
     assert.deepEqual(events.map((e) => e.seqNo), [1]);
     assert.equal((await new NatsSnapshotStore(admin).load("account", "c1"))?.seqNo, 1);
     assert.deepEqual((await client.hosts()).map((h) => h.hostId), ["h1"]);
+    // The host may write its own presence only.
+    await assertDenied(
+      () => hostNc.request(`$KV.es-cluster-${CLUSTER}-leases.host.h2`, encoder.encode("{}")),
+      `$KV.es-cluster-${CLUSTER}-leases.host.h2`,
+    );
+    const leases = await new Kvm(admin).open(`es-cluster-${CLUSTER}-leases`);
+    assert.equal(await leases.get("host.h2"), null, "the admin sees no presence of h2");
 
     await assertDenied(
       () => nc.request("eventsourced.account.c1", deposit(1)),
@@ -341,6 +353,8 @@ test("no role can listen to event subjects, snapshots or another user's own inbo
     await assertSubscribeDenied(nc, "eventsourced.>");
     await assertSubscribeDenied(nc, "_INBOX_shop.>");
     await assertSubscribeDenied(nc, "$KV.eventsourced-snapshots.>");
+    await assertSubscribeDenied(nc, "$KV.eventsourced_projection_offsets.>");
+    await assertSubscribeDenied(nc, `$KV.es-cluster-${CLUSTER}-leases.>`);
   }
 });
 
@@ -381,6 +395,7 @@ test("natsPermissions: scoped to the names given, refuses bad input naming it", 
   assert.throws(() => natsPermissions("writer", { types: [] }), /types/);
   assert.throws(() => natsPermissions("projection", { projections: ["x", "x"] }), /projections/);
   assert.throws(() => natsPermissions("writer", { inboxPrefix: "_INBOX.>" }), /inboxPrefix/);
+  assert.throws(() => natsPermissions("cluster-host", { cluster: "c", hostId: "a.b" }), /hostId/);
   assert.throws(
     () => natsPermissions("writer", { bucket: "b" } as never),
     /Unknown natsPermissions option "bucket"|bucket/,

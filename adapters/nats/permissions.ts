@@ -14,6 +14,7 @@ import {
   clusterPrefix,
   configBucket,
   configSubject,
+  HOST_ID,
   leaseBucket,
   serviceName,
 } from "./_cluster_protocol.ts";
@@ -86,6 +87,11 @@ export interface NatsPermissionsOptions {
   projections?: readonly string[] | undefined;
   /** The cluster of a `"cluster-host"` or `"cluster-client"` (required for those roles). */
   cluster?: string | undefined;
+  /**
+   * The `hostId` of a `"cluster-host"`: it may then write only its own presence key; default
+   * any host id.
+   */
+  hostId?: string | undefined;
   /**
    * The inbox prefix the user's connection receives replies on (the connection option
    * `inboxPrefix`); default `"_INBOX"`. A prefix of its own per user keeps one user from
@@ -161,6 +167,7 @@ const RULES = {
   offsetBucket: bucketOption("eventsourced_projection_offsets"),
   projections: namesOption(assertProjectionName),
   cluster: stringOption(undefined, CLUSTER_NAME, '1 to 32 characters of A-Z, a-z, 0-9, "_" or "-"'),
+  hostId: stringOption(undefined, HOST_ID, '1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"'),
   inboxPrefix: stringOption("_INBOX", SUBJECT_TOKENS, "subject tokens without wildcards"),
   apiPrefix: stringOption("$JS.API", SUBJECT_TOKENS, "subject tokens without wildcards"),
 };
@@ -285,7 +292,7 @@ function hostCluster(o: ReadPermissionsOptions): string[] {
     `${api}.CONSUMER.DELETE.KV_${leases}.*`,
     `$JS.FC.KV_${leases}.>`,
     ...types.map((type) => `$KV.${leases}.shard.${type}.*`),
-    `$KV.${leases}.host.*`,
+    `$KV.${leases}.host.${o.hostId ?? "*"}`,
   ];
 }
 
