@@ -89,8 +89,8 @@ const optionRules = { ...nameRules, keys: booleanOption<boolean>(false) };
  * for (const statement of postgresGrants("reader", "app_reader")) await db.exec(statement);
  *
  * await db.exec("set role app_reader");
- * const events = [];
- * for await (const event of log.eventsById("counter", "c-1")) events.push(event.seqNo);
+ * const events: number[] = [];
+ * for await (const event of log.eventsById("counter", "c-1", 1)) events.push(event.seqNo);
  * assert.deepEqual(events, [1]);
  * await assert.rejects(
  *   log.persist("counter", "c-1", 1, [new Uint8Array([2])]),
