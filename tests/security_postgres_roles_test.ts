@@ -102,6 +102,28 @@ async function isRefusedSql(run: Promise<unknown>, message: RegExp): Promise<voi
   });
 }
 
+test("postgresGrants refuses bad arguments, naming them, before returning any statement", () => {
+  assert.throws(() => postgresGrants("admin" as never, "r"), {
+    name: "TypeError",
+    message: /Invalid kind "admin"/,
+  });
+  for (const role of ['r"; drop table t; --', "", "1role", "x".repeat(64)]) {
+    assert.throws(() => postgresGrants("reader", role), { name: "TypeError", message: /roleName/ });
+  }
+  assert.throws(() => postgresGrants("reader", "r", { schema: "Shop" }), {
+    name: "TypeError",
+    message: /Invalid schema "Shop"/,
+  });
+  assert.throws(() => postgresGrants("reader", "r", { prefix: "x_" } as never), {
+    name: "TypeError",
+    message: /prefix/,
+  });
+  assert.throws(() => postgresGrants("writer", "r", { keys: "yes" } as never), {
+    name: "RangeError",
+    message: /keys/,
+  });
+});
+
 test("the README's roles on the default names: its SQL, then each role's work and limits", async () => {
   const roles: Roles = {
     owner: "es_owner",
@@ -259,8 +281,15 @@ async function exercise(
   await projection.stop();
   assert.equal(await offsetStore.load("totals"), 11);
   // A runner of the same name goes on from the stored offset: nothing twice, nothing lost.
+  // Live reads' notifications need no grant: the reader hears the writer's commit.
+  const channel = `${names.schema ?? "public"}_${names.tablePrefix ?? "eventsourced_"}events`;
+  let heard: (typeName: string) => void = () => {};
+  const notified = new Promise<string>((resolve) => (heard = resolve));
+  const listening = await readerSql.listen(channel, (typeName) => heard(typeName));
   const lastLog = new PostgresEventLog(writerSql, names);
   await lastLog.persist("counter", "c-2", 2, [binarize.eventToBytes({ type: "increased", by: 5 })]);
+  assert.equal(await within(notified, 10_000, "the reader's notification"), "counter");
+  await listening.unlisten();
   await lastLog.close();
   projection = totals();
   await projection.run();
@@ -344,6 +373,7 @@ async function exercise(
 
   // The owner keeps what the others were refused.
   const ownerLog = new PostgresEventLog(owner, names);
+  assert.equal(await ownerLog.deleteEvents("counter", "c-1", 2), 2);
   assert.equal(await ownerLog.deleteEntity("counter", "c-3"), 2);
   await ownerLog.close();
 }

@@ -72,7 +72,8 @@ const optionRules = { ...nameRules, keys: booleanOption<boolean>(false) };
  * role that may execute them still writes only where its table grants let it.
  *
  * Throws a `TypeError` naming the bad argument (an unknown kind, a role name that is not a
- * plain identifier, a bad schema or table prefix, an unknown option) before returning anything.
+ * plain identifier, a bad schema or table prefix, an unknown option), or a `RangeError` for a
+ * `keys` that is not a boolean, before returning anything.
  *
  * @example A reader may read, and a write is refused by the server (PGlite honours roles)
  * ```ts
