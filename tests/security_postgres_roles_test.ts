@@ -40,12 +40,17 @@ after(async () => {
   await server?.stop();
 });
 
-/** A client that logs in as `role` (TCP roles authenticate with trust on the test server). */
-function connectAs(role: string): postgres.Sql {
+/** The URL of `role` (TCP roles authenticate with trust on the test server). */
+function urlOf(role: string): string {
   const url = new URL(server.url);
   url.username = role;
   url.password = "";
-  const client = postgres(url.href, { onnotice: () => {}, max: 4, fetch_types: false });
+  return url.href;
+}
+
+/** A client of `role`, ended after the tests. */
+function connectAs(role: string): postgres.Sql {
+  const client = postgres(urlOf(role), { onnotice: () => {}, max: 4, fetch_types: false });
   clients.push(client);
   return client;
 }
@@ -335,36 +340,41 @@ async function exercise(
   await projectionLog.close();
 
   // The reader reads by id and by type, and loads snapshots.
-  const readerLog = new PostgresEventLog(readerSql, names);
-  const reader = new EventReader("counter", { eventLog: readerLog, binarize });
-  const byId = [];
-  for await (const { seqNo, event } of reader.eventsById("c-1")) byId.push([seqNo, event.by]);
-  assert.deepEqual(byId, [[1, 1], [2, 1], [3, 1], [4, 10], [5, 100]]);
-  const byType = [];
-  for await (const { id, position } of reader.eventsByType()) byType.push(`${position}:${id}`);
-  assert.equal(byType.length, 12);
-  assert.deepEqual(byType.slice(0, 5), ["1:c-1", "2:c-1", "3:c-1", "4:c-1", "5:c-1"]);
-  assert.equal(
-    (await new PostgresSnapshotStore(readerSql, names).load("counter", "c-1"))?.seqNo,
-    4,
-  );
+  // As a process of its own would: connect() opens the reader's client (and close() ends it).
+  const readerLog = await PostgresEventLog.connect({ url: urlOf(roles.reader), ...names });
+  try {
+    const reader = new EventReader("counter", { eventLog: readerLog, binarize });
+    const byId = [];
+    for await (const { seqNo, event } of reader.eventsById("c-1")) byId.push([seqNo, event.by]);
+    assert.deepEqual(byId, [[1, 1], [2, 1], [3, 1], [4, 10], [5, 100]]);
+    const byType = [];
+    for await (const { id, position } of reader.eventsByType()) byType.push(`${position}:${id}`);
+    assert.equal(byType.length, 12);
+    assert.deepEqual(byType.slice(0, 5), ["1:c-1", "2:c-1", "3:c-1", "4:c-1", "5:c-1"]);
+    assert.equal(
+      (await new PostgresSnapshotStore(readerSql, names).load("counter", "c-1"))?.seqNo,
+      4,
+    );
 
-  // The reader must not write: the persist fails naming the table, and nothing is stored.
-  await assert.rejects(
-    readerLog.persist("counter", "c-9", null, [
-      binarize.eventToBytes({ type: "increased", by: 1 }),
-    ]),
-    isPermissionDenied(eventsTable),
-  );
-  const denied = await spawn(counter, "c-8", { eventLog: readerLog, binarize });
-  const result = await denied.handleCommand(increase(1)).catch((error) => error);
-  assert.equal(result?.reason, "persist-failed", String(result));
-  await denied.stop();
-  await assert.rejects(
-    new PostgresSnapshotStore(readerSql, names).save("counter", "c-1", 9, new Uint8Array([1])),
-    isPermissionDenied(/snapshots/),
-  );
-  await readerLog.close();
+    // The reader must not write: the persist fails naming the table, and nothing is stored.
+    await assert.rejects(
+      readerLog.persist("counter", "c-9", null, [
+        binarize.eventToBytes({ type: "increased", by: 1 }),
+      ]),
+      isPermissionDenied(eventsTable),
+    );
+    const denied = await spawn(counter, "c-8", { eventLog: readerLog, binarize });
+    const result = await denied.handleCommand(increase(1)).catch((error) => error);
+    assert.equal(result?.reason, "persist-failed", String(result));
+    isPermissionDenied(eventsTable)(result.cause);
+    await denied.stop();
+    await assert.rejects(
+      new PostgresSnapshotStore(readerSql, names).save("counter", "c-1", 9, new Uint8Array([1])),
+      isPermissionDenied(/snapshots/),
+    );
+  } finally {
+    await readerLog.close();
+  }
   assert.equal(
     await countOf(owner, `select count(*) from ${table("events")} where id in ('c-8', 'c-9')`),
     0,
