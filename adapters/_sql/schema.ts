@@ -67,7 +67,13 @@ declare
 begin
   perform set_config('client_min_messages', 'warning', true);
   perform pg_advisory_xact_lock(hashtextextended('${names.lockKey}', 0));
-  create schema if not exists ${schema};
+  -- CREATE SCHEMA checks the database's CREATE privilege even when the schema exists, so an
+  -- owner that was given the schema (and nothing on the database) skips it.
+  if not exists (select from pg_catalog.pg_namespace where nspname = '${
+    schema.replaceAll('"', "")
+  }') then
+    create schema if not exists ${schema};
+  end if;
   create table if not exists ${schemaVersion} (
     version integer primary key,
     installed_at timestamptz not null default now()

@@ -48,3 +48,7 @@ export { PostgresStoreAdmin } from "./postgres_store_admin.ts";
 // The key store of crypto-shredding on this backend (see `./shredding`).
 export type { PostgresKeyStoreOptions } from "./postgres_key_store.ts";
 export { PostgresKeyStore } from "./postgres_key_store.ts";
+
+// The GRANT statements of least-privileged roles (writer, projection, reader).
+export type { PostgresGrantOptions, PostgresRoleKind } from "./grants.ts";
+export { postgresGrants } from "./grants.ts";
