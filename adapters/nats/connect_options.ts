@@ -24,6 +24,7 @@ import {
   stringOption,
 } from "../../src/_options.ts";
 import { failureOf } from "./_storage_errors.ts";
+import { connectFailureHint } from "./_connect_failure.ts";
 
 /**
  * Where and how to connect over WebSocket. Reconnects are on and unlimited by default, so the
@@ -162,15 +163,19 @@ export function openConnection(options: NatsConnectOptions): Promise<NatsConnect
   if (options.wsFactory !== undefined) connection.wsFactory = options.wsFactory;
   if (authenticators.length > 0) connection.authenticator = authenticators;
   // Some runtimes reject an unreachable server with an error whose message is empty: name
-  // the servers and the error so the failure says what was tried. Refused credentials are
-  // `permission-denied`; anything else means the server could not be reached.
+  // the servers and the error so the failure says what was tried, and the likely TLS cause
+  // where the runtime gives none. Refused credentials are `permission-denied`; anything else
+  // means the server could not be reached. Reconnects apply only after a first success, so a
+  // certificate failure rejects after one attempt at each server instead of being retried.
   return wsconnect(connection).catch((cause: unknown) => {
     const detail = cause instanceof Error ? cause.message || cause.name : String(cause);
     const reason = failureOf(cause, "read") === "permission-denied"
       ? "permission-denied"
       : "unavailable";
+    const servers = typeof options.servers === "string" ? [options.servers] : options.servers;
+    const hint = reason === "unavailable" ? connectFailureHint(servers, detail) : "";
     throw new StorageError(
-      `Cannot connect to NATS at ${[connection.servers].flat().join(", ")}: ${detail}`,
+      `Cannot connect to NATS at ${servers.join(", ")}: ${detail}${hint}`,
       { reason, cause },
     );
   });
