@@ -252,8 +252,8 @@ function runChild(
 
 /** What each runtime's WebSocket says about a failure, after the adapter's own words. */
 function expectedFailure(label: "wrongHost" | "untrusted" | "plain"): RegExp {
-  const tlsHint = /TLS verification likely failed/;
-  const wssHint = /if the server requires TLS, connect with wss:\/\//;
+  const tlsHint = /\(if the server is running, TLS verification likely failed/;
+  const wssHint = /\(if the server requires TLS, connect with wss:\/\/\)/;
   if (runtime === "deno") {
     return {
       wrongHost: /invalid peer certificate: certificate not valid for name "127\.0\.0\.1"/,
@@ -269,7 +269,14 @@ function expectedFailure(label: "wrongHost" | "untrusted" | "plain"): RegExp {
     }[label];
   }
   // Node's WebSocket (undici) reports no reason: the adapter's hint is all there is.
-  return { wrongHost: tlsHint, untrusted: tlsHint, plain: wssHint }[label];
+  const said = runtime === "node20"
+    ? "Received network error or non-101 status code\\. "
+    : "ConnectionError ";
+  return {
+    wrongHost: new RegExp(said + tlsHint.source),
+    untrusted: new RegExp(said + tlsHint.source),
+    plain: new RegExp(said + wssHint.source),
+  }[label];
 }
 
 function assertRefused(result: ChildResult | undefined, url: string, pattern: RegExp, way: string) {

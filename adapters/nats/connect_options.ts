@@ -47,7 +47,11 @@ import { connectFailureHint } from "./_connect_failure.ts";
  * ```
  */
 export interface NatsConnectOptions {
-  /** WebSocket URLs: `ws://host:port`, or `wss://host:port` where the runtime has TLS. */
+  /**
+   * WebSocket URLs: `ws://host:port`, or `wss://host:port` where the runtime has TLS. Over
+   * `wss://` the runtime verifies the server's certificate against the CAs it trusts; the
+   * README's "NATS over TLS and wss://" shows how each runtime trusts a private CA.
+   */
   servers: string | readonly string[];
   /** User name, with `pass`. */
   user?: string;
@@ -63,7 +67,10 @@ export interface NatsConnectOptions {
   authenticator?: Authenticator | readonly Authenticator[];
   /** The connection's name, as servers show it. */
   name?: string;
-  /** Builds the WebSocket, for runtimes without a global one. */
+  /**
+   * Builds the WebSocket, for runtimes without a global one or to give it TLS options (on Bun:
+   * `new WebSocket(url, { tls: { ca } })`).
+   */
   wsFactory?: WsSocketFactory;
   /** Any further `wsconnect` options; the fields above take precedence. */
   connectionOptions?: Omit<WsConnectionOptions, "servers">;
