@@ -332,3 +332,19 @@ test("wss:// with connect(): without trusting the CA, the server is refused", as
     "no trust",
   );
 });
+
+test("wss:// with connect() and reconnect off: nats.js says only `connection refused`, the hint follows", async () => {
+  await assert.rejects(
+    NatsEventLog.connect({ servers: untrusted.wsUrl, connectionOptions: { reconnect: false } }),
+    (error: Error) => {
+      assert.equal(
+        error.message,
+        `Cannot connect to NATS at ${untrusted.wsUrl}: connection refused (if the server is ` +
+          `running, TLS verification likely failed: this runtime does not trust the certificate ` +
+          `authority that signed the server's certificate, or the certificate does not name ` +
+          `this host)`,
+      );
+      return true;
+    },
+  );
+});
