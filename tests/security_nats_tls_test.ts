@@ -68,7 +68,9 @@ test("TLS over TCP: the application's connection with `tls: { ca }` carries ever
     const log = new NatsEventLog(nc);
     await log.setup();
     const type = uniqueTypeName();
-    const following = collect(log.eventsByType(type, 0, { live: true, signal: live.signal }), 3);
+    // The live read ends with the test, or after 30 s when its events never come.
+    const signal = AbortSignal.any([live.signal, AbortSignal.timeout(30_000)]);
+    const following = collect(log.eventsByType(type, 0, { live: true, signal }), 3);
     assert.equal(
       await log.persist(type, "a", null, [encoder.encode("a1"), encoder.encode("a2")]),
       2,
