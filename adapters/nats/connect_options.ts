@@ -24,6 +24,7 @@ import {
   stringOption,
 } from "../../src/_options.ts";
 import { failureOf } from "./_storage_errors.ts";
+import { connectFailureHint } from "./_connect_failure.ts";
 
 /**
  * Where and how to connect over WebSocket. Reconnects are on and unlimited by default, so the
@@ -46,7 +47,11 @@ import { failureOf } from "./_storage_errors.ts";
  * ```
  */
 export interface NatsConnectOptions {
-  /** WebSocket URLs: `ws://host:port`, or `wss://host:port` where the runtime has TLS. */
+  /**
+   * WebSocket URLs: `ws://host:port`, or `wss://host:port` where the runtime has TLS. Over
+   * `wss://` the runtime verifies the server's certificate against the CAs it trusts; the
+   * README's "NATS over TLS and wss://" shows how each runtime trusts a private CA.
+   */
   servers: string | readonly string[];
   /** User name, with `pass`. */
   user?: string;
@@ -62,7 +67,10 @@ export interface NatsConnectOptions {
   authenticator?: Authenticator | readonly Authenticator[];
   /** The connection's name, as servers show it. */
   name?: string;
-  /** Builds the WebSocket, for runtimes without a global one. */
+  /**
+   * Builds the WebSocket, for runtimes without a global one or to give it TLS options (on Bun:
+   * `new WebSocket(url, { tls: { ca } })`).
+   */
   wsFactory?: WsSocketFactory;
   /** Any further `wsconnect` options; the fields above take precedence. */
   connectionOptions?: Omit<WsConnectionOptions, "servers">;
@@ -162,15 +170,19 @@ export function openConnection(options: NatsConnectOptions): Promise<NatsConnect
   if (options.wsFactory !== undefined) connection.wsFactory = options.wsFactory;
   if (authenticators.length > 0) connection.authenticator = authenticators;
   // Some runtimes reject an unreachable server with an error whose message is empty: name
-  // the servers and the error so the failure says what was tried. Refused credentials are
-  // `permission-denied`; anything else means the server could not be reached.
+  // the servers and the error so the failure says what was tried, and the likely TLS cause
+  // where the runtime gives none. Refused credentials are `permission-denied`; anything else
+  // means the server could not be reached. Reconnects apply only after a first success, so a
+  // certificate failure rejects after one attempt at each server instead of being retried.
   return wsconnect(connection).catch((cause: unknown) => {
     const detail = cause instanceof Error ? cause.message || cause.name : String(cause);
     const reason = failureOf(cause, "read") === "permission-denied"
       ? "permission-denied"
       : "unavailable";
+    const servers = typeof options.servers === "string" ? [options.servers] : options.servers;
+    const hint = reason === "unavailable" ? connectFailureHint(servers, detail) : "";
     throw new StorageError(
-      `Cannot connect to NATS at ${[connection.servers].flat().join(", ")}: ${detail}`,
+      `Cannot connect to NATS at ${servers.join(", ")}: ${detail}${hint}`,
       { reason, cause },
     );
   });
