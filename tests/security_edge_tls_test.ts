@@ -231,7 +231,12 @@ async function launchChromium(trustCa: boolean): Promise<Browser> {
 
 const page = lazy(async () => {
   await servers();
-  writeFileSync(join(dir, "index.html"), `<!doctype html><title>edge tls</title>\n`);
+  // The page puts the fixture's exports on `window.entry` for the test to call.
+  writeFileSync(
+    join(dir, "index.html"),
+    `<!doctype html><title>edge tls</title>\n` +
+      `<script type="module">import * as entry from "/entry.js"; window.entry = entry;</script>\n`,
+  );
   site = await serveStatic({
     "/": join(dir, "index.html"),
     "/entry.js": join(dir, "entry.js"),
@@ -255,15 +260,14 @@ async function inPage(
   tab.on("console", (message) => lines.push(message.text()));
   try {
     await tab.goto(`${site!.url}/`, { timeout: 30_000 });
+    type Page = { entry?: Record<string, (...args: unknown[]) => Promise<Outcome>> };
+    await tab.waitForFunction(() => (globalThis as Page).entry !== undefined, undefined, {
+      timeout: 30_000,
+    });
     const outcome = await tab.evaluate(
-      async ([call, args]) => {
-        // A path in a variable: the module exists only in the browser, for the type checker too.
-        const path: string = "/entry.js";
-        const entry = await import(path);
-        return await entry[call](...args);
-      },
+      ([call, args]) => (globalThis as Page).entry![call]!(...args),
       [call, args] as const,
-    ) as Outcome;
+    );
     return { outcome, console: lines };
   } finally {
     await tab.close();
