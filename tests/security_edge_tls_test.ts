@@ -3,7 +3,8 @@
 // tlsOptions.trustedCertificates), Chromium through an NSS database in the user's HOME
 // (certutil), as on a user's machine. The fixture tests/_edge_tls_entry.ts is bundled with
 // esbuild and runs in both; what the Worker writes the page reads back, and the other way
-// round. Without the CA, or against a server signed by another CA, the connection is refused.
+// round. Without the CA, against a server signed by another CA, or against a certificate for
+// another host name, the connection is refused.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -40,21 +41,19 @@ let dir: string;
 let nats: NatsTestServer;
 /** Signed by a CA nobody trusts. */
 let stranger: NatsTestServer;
+/** Signed by the test CA, but for another host name. */
+let wrongHost: NatsTestServer;
 const children = new Set<Child>();
 const browsers = new Set<Browser>();
 let site: StaticServer | undefined;
 
-function execFileText(command: string, args: string[], env?: Record<string, string>) {
+/** Runs `command`; resolves with its stdout, rejects with its stderr. */
+function execFileText(command: string, args: string[]): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { timeout: 60_000, env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${command} ${args[0]} failed: ${stderr || error.message}`));
-        else resolve(stdout);
-      },
-    );
+    execFile(command, args, { timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args[0]} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
   });
 }
 
@@ -74,9 +73,10 @@ async function bundle(outfile: string): Promise<void> {
 const servers = lazy(async () => {
   certs = makeCertificates();
   dir = mkdtempSync(join(tmpdir(), "eventsourced-edge-tls-"));
-  [nats, stranger] = await Promise.all([
+  [nats, stranger, wrongHost] = await Promise.all([
     startNatsServer({ tls: certs.server }),
     startNatsServer({ tls: certs.untrusted }),
+    startNatsServer({ tls: certs.wrongHost }),
   ]);
   await bundle(join(dir, "entry.js"));
 });
@@ -87,6 +87,7 @@ after(async () => {
   await site?.close();
   await nats?.dispose();
   await stranger?.dispose();
+  await wrongHost?.dispose();
   certs?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -134,11 +135,14 @@ const worker = lazy(async () => {
   await servers();
   // capnp resolves embed paths from the config file's directory.
   copyFileSync(certs.caFile, join(dir, "ca.pem"));
-  const [trusting, toStranger, publicOnly] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const ports = new Set<number>();
+  while (ports.size < 4) ports.add(await freePort());
+  const [trusting, toStranger, toWrongHost, publicOnly] = [...ports] as number[] as [
+    number,
+    number,
+    number,
+    number,
+  ];
   // The README's configuration: the public CAs and this one.
   const trustCa = `(trustBrowserCas = true, trustedCertificates = [embed "ca.pem"])`;
   const config = join(dir, "config.capnp");
@@ -147,6 +151,7 @@ const worker = lazy(async () => {
     workerdConfig([
       { name: "trusting", port: trusting, natsUrl: nats.wsUrl, tlsOptions: trustCa },
       { name: "stranger", port: toStranger, natsUrl: stranger.wsUrl, tlsOptions: trustCa },
+      { name: "wronghost", port: toWrongHost, natsUrl: wrongHost.wsUrl, tlsOptions: trustCa },
       // What a config made for the public edge trusts: the CAs browsers trust, not ours.
       {
         name: "public",
@@ -161,10 +166,13 @@ const worker = lazy(async () => {
   const urls = {
     trusting: `http://127.0.0.1:${trusting}`,
     stranger: `http://127.0.0.1:${toStranger}`,
+    wrongHost: `http://127.0.0.1:${toWrongHost}`,
     publicOnly: `http://127.0.0.1:${publicOnly}`,
     child,
   };
-  await waitForHttp(`${urls.trusting}/health`, child);
+  for (const base of [urls.trusting, urls.stranger, urls.wrongHost, urls.publicOnly]) {
+    await waitForHttp(`${base}/health`, child);
+  }
   return urls;
 });
 
@@ -274,11 +282,14 @@ async function inPage(
   }
 }
 
-/** Chromium logged that the server's certificate has no issuer it trusts. */
-function assertCertificateRefused(console: string[]): void {
+/** Chromium logged that it refused the server's certificate with `code`. */
+function assertCertificateRefused(
+  console: string[],
+  code = "ERR_CERT_AUTHORITY_INVALID",
+): void {
   assert.ok(
-    console.some((line) => line.includes("net::ERR_CERT_AUTHORITY_INVALID")),
-    `no ERR_CERT_AUTHORITY_INVALID in the page's console:\n${console.join("\n")}`,
+    console.some((line) => line.includes(`net::${code}`)),
+    `no ${code} in the page's console:\n${console.join("\n")}`,
   );
 }
 
@@ -286,10 +297,14 @@ function assertCertificateRefused(console: string[]): void {
  * Waits (bounded) until workerd's log, after its first `from` characters, names a refused
  * certificate: the Worker's WebSocket error itself does not say why.
  */
-async function workerdLogsRefusal(child: Child, from: number): Promise<void> {
-  const pattern = /TLS handshake failed: invalid peer certificate: UnknownIssuer/;
+async function workerdLogsRefusal(
+  child: Child,
+  from: number,
+  why = "UnknownIssuer",
+): Promise<void> {
+  const line = `TLS handshake failed: invalid peer certificate: ${why}`;
   const deadline = Date.now() + 10_000;
-  while (!pattern.test(child.output().slice(from))) {
+  while (!child.output().slice(from).includes(line)) {
     if (Date.now() > deadline) {
       assert.fail(`workerd logged no refused certificate:\n${child.output().slice(from)}`);
     }
@@ -353,6 +368,19 @@ test(
 );
 
 test(
+  "a Worker that trusts the CA refuses its certificate for another host name",
+  TEST_TIMEOUT,
+  async () => {
+    const { wrongHost: base, child } = await worker();
+    const from = child.output().length;
+    const reply = await workerCall(base, `/persist?id=w-${run}-wrong-host&note=x`, "POST");
+    assert.equal(reply.status, 503, JSON.stringify(reply.body));
+    assert.match(reply.body.ok ? "" : reply.body.error, refusal(wrongHost.wsUrl));
+    await workerdLogsRefusal(child, from, `certificate not valid for name "127.0.0.1"`);
+  },
+);
+
+test(
   "Chromium with the CA in its NSS database reads what the Worker wrote and writes over wss://",
   TEST_TIMEOUT,
   async () => {
@@ -406,5 +434,16 @@ test(
     const { outcome, console } = await inPage(trusting, "readNotes", [stranger.wsUrl, `b-${run}`]);
     assert.match(outcome.ok ? "" : outcome.error, refusal(stranger.wsUrl));
     assertCertificateRefused(console);
+  },
+);
+
+test(
+  "Chromium with the CA refuses its certificate for another host name",
+  TEST_TIMEOUT,
+  async () => {
+    const { trusting } = await page();
+    const { outcome, console } = await inPage(trusting, "readNotes", [wrongHost.wsUrl, `b-${run}`]);
+    assert.match(outcome.ok ? "" : outcome.error, refusal(wrongHost.wsUrl));
+    assertCertificateRefused(console, "ERR_CERT_COMMON_NAME_INVALID");
   },
 );
