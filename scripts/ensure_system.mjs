@@ -1,9 +1,10 @@
 // Makes sure the programs the test suite starts are on this machine: the PostgreSQL server
-// (initdb, postgres), nats-server and Chromium. Missing ones are installed with apt-get as the
-// Debian packages postgresql, nats-server and chromium, when this process is root or sudo works
-// without a password; otherwise it fails, naming the exact packages and the command to run.
-// It looks where the tests look (tests/_servers/, tests/browser_test.ts), including the
-// overrides PG_BIN (or PG_URL: an external server), NATS_SERVER and CHROMIUM.
+// (initdb, postgres), nats-server, Chromium and NSS's certutil. Missing ones are installed with
+// apt-get as the Debian packages postgresql, nats-server, chromium and libnss3-tools, when this
+// process is root or sudo works without a password; otherwise it fails, naming the exact
+// packages and the command to run. It looks where the tests look (tests/_servers/,
+// tests/browser_test.ts, tests/security_edge_tls_test.ts), including the overrides PG_BIN (or
+// PG_URL: an external server), NATS_SERVER, CHROMIUM and CERTUTIL.
 //
 //   node scripts/ensure_system.mjs [--dry-run] [--root DIR]
 //
@@ -89,10 +90,17 @@ function findChromium() {
   return isExecutable(path) ? path : undefined;
 }
 
+// tests/security_edge_tls_test.ts runs CERTUTIL or /usr/bin/certutil to make Chromium trust a CA.
+function findCertutil() {
+  const path = env.CERTUTIL ?? under("usr", "bin", "certutil");
+  return isExecutable(path) ? path : undefined;
+}
+
 const REQUIREMENTS = [
   { what: "the PostgreSQL server (initdb, postgres)", pkg: "postgresql", find: findPostgres },
   { what: "nats-server", pkg: "nats-server", find: findNatsServer },
   { what: "Chromium (/usr/bin/chromium)", pkg: "chromium", find: findChromium },
+  { what: "NSS's certutil (/usr/bin/certutil)", pkg: "libnss3-tools", find: findCertutil },
 ];
 
 function missingRequirements() {
@@ -138,7 +146,7 @@ function run(prefix, command, commandArgs) {
 const missing = missingRequirements();
 if (missing.length === 0) {
   console.log(
-    "ensure_system: PostgreSQL, nats-server and Chromium are present; nothing to install",
+    "ensure_system: PostgreSQL, nats-server, Chromium and certutil are present; nothing to install",
   );
   process.exit(0);
 }
@@ -155,7 +163,8 @@ if (dryRun) {
   process.exit(0);
 }
 const advice = `Install them as root with:\n  ${installCommand(packages)}\n` +
-  "(or point PG_BIN, NATS_SERVER or CHROMIUM at existing programs, or PG_URL at a server)";
+  "(or point PG_BIN, NATS_SERVER, CHROMIUM or CERTUTIL at existing programs, " +
+  "or PG_URL at a server)";
 if (how.prefix === undefined) {
   fail(
     `the tests need programs that are missing, and ${how.why}:\n${describe(missing)}\n${advice}`,

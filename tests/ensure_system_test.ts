@@ -1,7 +1,7 @@
 // scripts/ensure_system.mjs, which `npm test` runs first: it finds the PostgreSQL server,
-// nats-server and Chromium where the tests look for them, and installs the missing Debian
-// packages with apt-get or fails naming them. Each case runs the real script over a made-up
-// file tree (`--root`) with a PATH of its own, so nothing on this machine is looked at or
+// nats-server, Chromium and certutil where the tests look for them, and installs the missing
+// Debian packages with apt-get or fails naming them. Each case runs the real script over a
+// made-up file tree (`--root`) with a PATH of its own, so nothing on this machine is looked at or
 // installed; the apt-get and sudo on that PATH are shell scripts that record their arguments.
 
 import { test } from "node:test";
@@ -14,7 +14,7 @@ import process from "node:process";
 import { binPath, repoPath } from "./_edge_util.ts";
 
 const SCRIPT = repoPath("scripts", "ensure_system.mjs");
-const OVERRIDES = ["PG_BIN", "PG_URL", "NATS_SERVER", "CHROMIUM"];
+const OVERRIDES = ["PG_BIN", "PG_URL", "NATS_SERVER", "CHROMIUM", "CERTUTIL"];
 
 /** A temporary file tree; `program` writes an executable shell script into it. */
 function tree() {
@@ -41,7 +41,7 @@ function ensure(args: string[], path: string, extra: Record<string, string> = {}
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
-const ALL = "postgresql nats-server chromium";
+const ALL = "postgresql nats-server chromium libnss3-tools";
 const COMMAND = `apt-get update && apt-get install -y --no-install-recommends ${ALL}`;
 
 test("with nothing installed and no apt-get, a dry run lists every package and the command", () => {
@@ -53,6 +53,7 @@ test("with nothing installed and no apt-get, a dry run lists every package and t
   assert.match(out, /PostgreSQL server \(initdb, postgres\): Debian package postgresql/);
   assert.match(out, /nats-server: Debian package nats-server/);
   assert.match(out, /Chromium \(\/usr\/bin\/chromium\): Debian package chromium/);
+  assert.match(out, /certutil \(\/usr\/bin\/certutil\): Debian package libnss3-tools/);
   assert.match(out, new RegExp(`would install: ${ALL}`));
   assert.ok(out.includes(`cannot install (this machine has no apt-get)`), out);
   assert.ok(out.includes(COMMAND), out);
@@ -75,6 +76,7 @@ test("programs where the tests look for them count as present; half a server doe
   files.program("usr/lib/postgresql/16/bin/initdb");
   files.program("usr/sbin/nats-server");
   files.program("usr/bin/chromium");
+  files.program("usr/bin/certutil");
   const half = ensure(["--dry-run", "--root", files.root], bin);
   assert.match(half.out, /would install: postgresql\n/, "initdb without postgres is not a server");
   files.program("usr/lib/postgresql/16/bin/postgres");
@@ -83,22 +85,24 @@ test("programs where the tests look for them count as present; half a server doe
   assert.match(whole.out, /nothing to install/);
 });
 
-test("PATH and the overrides PG_BIN, NATS_SERVER and CHROMIUM are honoured", () => {
+test("PATH and the overrides PG_BIN, NATS_SERVER, CHROMIUM and CERTUTIL are honoured", () => {
   using files = tree();
   const natsOnPath = files.program("path-bin/nats-server");
   const pgBin = dirname(files.program("pg/initdb"));
   const chromium = files.program("browsers/chrome");
+  const certutil = files.program("nss/certutil");
   const path = dirname(natsOnPath);
   const { status, out } = ensure(["--root", files.root], path, {
     PG_BIN: pgBin,
     CHROMIUM: chromium,
+    CERTUTIL: certutil,
   });
   assert.equal(status, 0, out);
   const external = ensure(["--dry-run", "--root", files.root], path, {
     PG_URL: "postgres://user:secret@db.example/app",
     NATS_SERVER: join(files.root, "no", "nats-server"),
   });
-  assert.match(external.out, /would install: nats-server chromium\n/);
+  assert.match(external.out, /would install: nats-server chromium libnss3-tools\n/);
   assert.ok(!external.out.includes("secret"), "the URL's password is not printed");
 });
 
@@ -121,6 +125,7 @@ test("when it can, it installs the missing packages with apt-get and checks agai
   files.program("path-bin/sudo", `[ "$1" = "-n" ] && shift; exec "$@"`);
   files.program("usr/sbin/nats-server");
   files.program("usr/bin/chromium");
+  files.program("usr/bin/certutil");
   const { status, out } = ensure(["--root", files.root], `${dirname(aptGet)}:/usr/bin:/bin`);
   assert.equal(status, 0, out);
   assert.match(out, /installed postgresql/);
@@ -137,6 +142,7 @@ test("a package that installs but leaves its program missing is a failure", () =
   files.program("usr/lib/postgresql/16/bin/initdb");
   files.program("usr/lib/postgresql/16/bin/postgres");
   files.program("usr/sbin/nats-server");
+  files.program("usr/bin/certutil");
   const { status, out } = ensure(["--root", files.root], `${dirname(aptGet)}:/usr/bin:/bin`);
   assert.equal(status, 1, out);
   assert.match(out, /installed, but still missing:\n {2}- Chromium/);
