@@ -7,13 +7,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import {
+  type PostgresConnectOptions,
   PostgresEventLog,
   PostgresKeyStore,
   PostgresSnapshotStore,
   PostgresStoreAdmin,
 } from "../adapters/postgres/mod.ts";
 import { isStorageError } from "../src/errors.ts";
-import { collect, uniqueTypeName } from "../testing/mod.ts";
+import { collect, uniqueTypeName, within } from "../testing/mod.ts";
 import { makeCertificates, type TestCertificates } from "./_servers/certificates.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 import { cli } from "./_cli_run.ts";
@@ -47,10 +48,18 @@ after(async () => {
 const withQuery = (url: string, query: string) => `${url}?${query}`;
 const serverOf = (url: string) => `127.0.0.1:${new URL(url).port}`;
 
-// A connect timeout far above each test's own: a refusal that waited for it (retrying until the
-// connect timeout) fails the test by its timeout instead of passing.
-const PATIENT = { connectTimeout: 3_600 };
-const BOUNDED = { timeout: 30_000 };
+const BOUNDED = { timeout: 60_000 };
+
+/**
+ * `PostgresEventLog.connect` with a connect timeout of an hour, bounded here to 20 s: a refusal
+ * that retried until the connect timeout fails the test instead of passing.
+ */
+const connectPromptly = (options: PostgresConnectOptions) =>
+  within(
+    PostgresEventLog.connect({ ...options, connectTimeout: 3_600 }),
+    20_000,
+    "PostgresEventLog.connect",
+  );
 
 /** The sessions named `name` on the good server, and whether pg_stat_ssl shows all encrypted. */
 async function sessions(name: string): Promise<{ count: number; encrypted: boolean }> {
@@ -77,74 +86,86 @@ const storageError = (reason: string, ...patterns: RegExp[]) => (error: unknown)
   return true;
 };
 
-test("each connect() adapter works over verified TLS with ssl: { ca }, encrypted on the server", BOUNDED, async () => {
-  const tls = { url: good.url, ssl: { ca: certs.ca } };
-  const admin = await PostgresStoreAdmin.connect({ ...tls, ...named("tls-admin") });
-  try {
-    await admin.setup();
-    const log = await PostgresEventLog.connect({ ...tls, ...named("tls-log") });
-    const snapshots = await PostgresSnapshotStore.connect({ ...tls, ...named("tls-snapshots") });
-    const keys = await PostgresKeyStore.connect({ ...tls, ...named("tls-keys") });
+test(
+  "each connect() adapter works over verified TLS with ssl: { ca }, encrypted on the server",
+  BOUNDED,
+  async () => {
+    const tls = { url: good.url, ssl: { ca: certs.ca } };
+    const admin = await PostgresStoreAdmin.connect({ ...tls, ...named("tls-admin") });
     try {
-      await keys.setup();
-      const typeName = uniqueTypeName("tls");
-      assert.equal(await log.persist(typeName, "a", null, [new Uint8Array([1, 2])]), 1);
-      const events = await collect(log.eventsById(typeName, "a", 1));
-      assert.deepEqual(events.map((e) => [...e.bytes]), [[1, 2]]);
-      await snapshots.save(typeName, "a", 1, new Uint8Array([7]), { version: 3 });
-      const snapshot = await snapshots.load(typeName, "a");
-      assert.deepEqual([snapshot?.seqNo, [...snapshot!.bytes], snapshot?.version], [1, [7], 3]);
-      const key = { keyId: new Uint8Array(16).fill(1), key: new Uint8Array(32).fill(2) };
-      await keys.create(typeName, "a", key);
-      assert.deepEqual([...(await keys.get(typeName, "a"))!.key], [...key.key]);
-      const types = await admin.entityTypes();
-      assert.ok(types.some((t) => t.typeName === typeName));
-      for (const name of ["tls-admin", "tls-log", "tls-snapshots", "tls-keys"]) {
-        const seen = await sessions(name);
-        assert.ok(seen.count > 0, `${name}: no session on the server`);
-        assert.ok(seen.encrypted, `${name}: a session without TLS`);
+      await admin.setup();
+      const log = await PostgresEventLog.connect({ ...tls, ...named("tls-log") });
+      const snapshots = await PostgresSnapshotStore.connect({ ...tls, ...named("tls-snapshots") });
+      const keys = await PostgresKeyStore.connect({ ...tls, ...named("tls-keys") });
+      try {
+        await keys.setup();
+        const typeName = uniqueTypeName("tls");
+        assert.equal(await log.persist(typeName, "a", null, [new Uint8Array([1, 2])]), 1);
+        const events = await collect(log.eventsById(typeName, "a", 1));
+        assert.deepEqual(events.map((e) => [...e.bytes]), [[1, 2]]);
+        await snapshots.save(typeName, "a", 1, new Uint8Array([7]), { version: 3 });
+        const snapshot = await snapshots.load(typeName, "a");
+        assert.deepEqual([snapshot?.seqNo, [...snapshot!.bytes], snapshot?.version], [1, [7], 3]);
+        const key = { keyId: new Uint8Array(16).fill(1), key: new Uint8Array(32).fill(2) };
+        await keys.create(typeName, "a", key);
+        assert.deepEqual([...(await keys.get(typeName, "a"))!.key], [...key.key]);
+        const types = await admin.entityTypes();
+        assert.ok(types.some((t) => t.typeName === typeName));
+        for (const name of ["tls-admin", "tls-log", "tls-snapshots", "tls-keys"]) {
+          const seen = await sessions(name);
+          assert.ok(seen.count > 0, `${name}: no session on the server`);
+          assert.ok(seen.encrypted, `${name}: a session without TLS`);
+        }
+      } finally {
+        await Promise.all([log.close(), snapshots.close(), keys.close()]);
       }
     } finally {
-      await Promise.all([log.close(), snapshots.close(), keys.close()]);
+      await admin.close();
     }
-  } finally {
-    await admin.close();
-  }
-});
+  },
+);
 
-test("sslmode=verify-full&sslrootcert=FILE in the URL verifies against that CA", BOUNDED, async () => {
-  const url = withQuery(good.url, `sslmode=verify-full&sslrootcert=${certs.caFile}`);
-  const log = await PostgresEventLog.connect({ url, ...named("tls-rootcert") });
-  try {
-    await log.setup();
-    assert.equal(await log.lastSeqNo(uniqueTypeName("tls"), "none"), null);
-    assert.deepEqual(await sessions("tls-rootcert"), { count: 1, encrypted: true });
-  } finally {
+test(
+  "sslmode=verify-full&sslrootcert=FILE in the URL verifies against that CA",
+  BOUNDED,
+  async () => {
+    const url = withQuery(good.url, `sslmode=verify-full&sslrootcert=${certs.caFile}`);
+    const log = await PostgresEventLog.connect({ url, ...named("tls-rootcert") });
+    try {
+      await log.setup();
+      assert.equal(await log.lastSeqNo(uniqueTypeName("tls"), "none"), null);
+      assert.deepEqual(await sessions("tls-rootcert"), { count: 1, encrypted: true });
+    } finally {
+      await log.close();
+    }
+    // The same URL with a CA that did not sign the server's certificate is refused.
+    const other = withQuery(good.url, `sslmode=verify-full&sslrootcert=${certs.otherCaFile}`);
+    await assert.rejects(
+      connectPromptly({ url: other }),
+      storageError("invalid-configuration", /not signed by a CA this client trusts/),
+    );
+  },
+);
+
+test(
+  "sslmode=verify-full in the URL and ssl: { ca }: the option gives the CA",
+  BOUNDED,
+  async () => {
+    const url = withQuery(good.url, "sslmode=verify-full");
+    const log = await PostgresEventLog.connect({ url, ssl: { ca: certs.ca } });
     await log.close();
-  }
-  // The same URL with a CA that did not sign the server's certificate is refused.
-  const other = withQuery(good.url, `sslmode=verify-full&sslrootcert=${certs.otherCaFile}`);
-  await assert.rejects(
-    PostgresEventLog.connect({ url: other, ...PATIENT }),
-    storageError("invalid-configuration", /not signed by a CA this client trusts/),
-  );
-});
-
-test("sslmode=verify-full in the URL and ssl: { ca }: the option gives the CA", BOUNDED, async () => {
-  const url = withQuery(good.url, "sslmode=verify-full");
-  const log = await PostgresEventLog.connect({ url, ssl: { ca: certs.ca } });
-  await log.close();
-  // Without the CA, the URL's verify-full checks against the runtime's CAs, which lack it.
-  await assert.rejects(
-    PostgresEventLog.connect({ url, ...PATIENT }),
-    storageError("invalid-configuration", /not signed by a CA this client trusts/),
-  );
-  // `ssl: true` verifies too.
-  await assert.rejects(
-    PostgresEventLog.connect({ url: good.url, ssl: true, ...PATIENT }),
-    storageError("invalid-configuration", /not signed by a CA this client trusts/),
-  );
-});
+    // Without the CA, the URL's verify-full checks against the runtime's CAs, which lack it.
+    await assert.rejects(
+      connectPromptly({ url }),
+      storageError("invalid-configuration", /not signed by a CA this client trusts/),
+    );
+    // `ssl: true` verifies too.
+    await assert.rejects(
+      connectPromptly({ url: good.url, ssl: true }),
+      storageError("invalid-configuration", /not signed by a CA this client trusts/),
+    );
+  },
+);
 
 test("an ssl option weaker than the URL's sslmode, or a second CA, is refused before connecting", async () => {
   const verifyFull = withQuery(plain.url, "sslmode=verify-full");
@@ -174,31 +195,39 @@ test("an ssl option weaker than the URL's sslmode, or a second CA, is refused be
   );
 });
 
-test("a certificate for another host name fails at connect() naming the server", BOUNDED, async () => {
-  await assert.rejects(
-    PostgresEventLog.connect({ url: wrongHost.url, ssl: { ca: certs.ca }, ...PATIENT }),
-    storageError(
-      "invalid-configuration",
-      /does not name the host/,
-      new RegExp(serverOf(wrongHost.url).replaceAll(".", "\\.")),
-    ),
-  );
-});
+test(
+  "a certificate for another host name fails at connect() naming the server",
+  BOUNDED,
+  async () => {
+    await assert.rejects(
+      connectPromptly({ url: wrongHost.url, ssl: { ca: certs.ca } }),
+      storageError(
+        "invalid-configuration",
+        /does not name the host/,
+        new RegExp(serverOf(wrongHost.url).replaceAll(".", "\\.")),
+      ),
+    );
+  },
+);
 
-test("a certificate for localhost only is refused at 127.0.0.1 and accepted at localhost", BOUNDED, async () => {
-  await assert.rejects(
-    PostgresEventLog.connect({ url: localhostOnly.url, ssl: { ca: certs.ca }, ...PATIENT }),
-    storageError("invalid-configuration", /does not name the host/, /127\.0\.0\.1/),
-  );
-  const byName = localhostOnly.url.replace("127.0.0.1", "localhost");
-  const log = await PostgresEventLog.connect({ url: byName, ssl: { ca: certs.ca } });
-  await log.close();
-});
+test(
+  "a certificate for localhost only is refused at 127.0.0.1 and accepted at localhost",
+  BOUNDED,
+  async () => {
+    await assert.rejects(
+      connectPromptly({ url: localhostOnly.url, ssl: { ca: certs.ca } }),
+      storageError("invalid-configuration", /does not name the host/, /127\.0\.0\.1/),
+    );
+    const byName = localhostOnly.url.replace("127.0.0.1", "localhost");
+    const log = await PostgresEventLog.connect({ url: byName, ssl: { ca: certs.ca } });
+    await log.close();
+  },
+);
 
 test("a certificate from an unknown CA fails at connect() naming the server", BOUNDED, async () => {
   for (const options of [{ ssl: { ca: certs.ca } }, { ssl: "verify-full" as const }]) {
     await assert.rejects(
-      PostgresEventLog.connect({ url: untrusted.url, ...options, ...PATIENT }),
+      connectPromptly({ url: untrusted.url, ...options }),
       storageError(
         "invalid-configuration",
         /not signed by a CA this client trusts/,
@@ -208,49 +237,57 @@ test("a certificate from an unknown CA fails at connect() naming the server", BO
   }
 });
 
-test("a server without TLS fails at connect() when the client asks for verify-full", BOUNDED, async () => {
-  const cases = [
-    { url: withQuery(plain.url, "sslmode=verify-full") },
-    { url: plain.url, ssl: { ca: certs.ca } },
-    { url: withQuery(plain.url, `sslrootcert=${certs.caFile}`) },
-  ];
-  for (const options of cases) {
-    await assert.rejects(
-      PostgresEventLog.connect({ ...options, ...PATIENT }),
-      storageError(
-        "invalid-configuration",
-        /does not offer TLS/,
-        new RegExp(serverOf(plain.url).replaceAll(".", "\\.")),
-      ),
-    );
-  }
-});
+test(
+  "a server without TLS fails at connect() when the client asks for verify-full",
+  BOUNDED,
+  async () => {
+    const cases = [
+      { url: withQuery(plain.url, "sslmode=verify-full") },
+      { url: plain.url, ssl: { ca: certs.ca } },
+      { url: withQuery(plain.url, `sslrootcert=${certs.caFile}`) },
+    ];
+    for (const options of cases) {
+      await assert.rejects(
+        connectPromptly({ ...options }),
+        storageError(
+          "invalid-configuration",
+          /does not offer TLS/,
+          new RegExp(serverOf(plain.url).replaceAll(".", "\\.")),
+        ),
+      );
+    }
+  },
+);
 
 test("a server that requires TLS refuses a plain-text client", BOUNDED, async () => {
   for (const url of [good.url, withQuery(good.url, "sslmode=disable")]) {
     await assert.rejects(
-      PostgresEventLog.connect({ url, ...PATIENT }),
+      connectPromptly({ url }),
       storageError("permission-denied", /no encryption/),
     );
   }
 });
 
-test("the CLI connects with sslrootcert in the URL, and names a server it cannot verify", BOUNDED, async () => {
-  const url = withQuery(good.url, `sslmode=verify-full&sslrootcert=${certs.caFile}`);
-  const setup = await cli(["setup", url]);
-  assert.equal(setup.code, 0, setup.stderr);
-  const types = await cli(["types", url, "--json"]);
-  assert.equal(types.code, 0, types.stderr);
-  assert.ok(Array.isArray(JSON.parse(types.stdout)));
-  const refused = await cli([
-    "types",
-    withQuery(untrusted.url, `sslmode=verify-full&sslrootcert=${certs.caFile}`),
-  ]);
-  assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /not signed by a CA this client trusts/);
-  assert.match(refused.stderr, new RegExp(serverOf(untrusted.url).replaceAll(".", "\\.")));
-  assert.ok(!refused.stderr.includes(PASSWORD));
-});
+test(
+  "the CLI connects with sslrootcert in the URL, and names a server it cannot verify",
+  BOUNDED,
+  async () => {
+    const url = withQuery(good.url, `sslmode=verify-full&sslrootcert=${certs.caFile}`);
+    const setup = await cli(["setup", url]);
+    assert.equal(setup.code, 0, setup.stderr);
+    const types = await cli(["types", url, "--json"]);
+    assert.equal(types.code, 0, types.stderr);
+    assert.ok(Array.isArray(JSON.parse(types.stdout)));
+    const refused = await cli([
+      "types",
+      withQuery(untrusted.url, `sslmode=verify-full&sslrootcert=${certs.caFile}`),
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /not signed by a CA this client trusts/);
+    assert.match(refused.stderr, new RegExp(serverOf(untrusted.url).replaceAll(".", "\\.")));
+    assert.ok(!refused.stderr.includes(PASSWORD));
+  },
+);
 
 // The CA trusted by the runtime at start: the CLI in a child process of the runtime running this
 // test, with only `?sslmode=verify-full` in the URL.
