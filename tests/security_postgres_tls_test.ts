@@ -182,10 +182,12 @@ test("an ssl option weaker than the URL's sslmode, or a second CA, is refused be
     PostgresEventLog.connect({ url: withQuery(plain.url, rootCert), ssl: { ca: certs.ca } }),
     (error: unknown) => error instanceof RangeError && /give the CA once/.test(error.message),
   );
-  await assert.rejects(
-    PostgresEventLog.connect({ url: withQuery(plain.url, `sslmode=prefer&${rootCert}`) }),
-    (error: unknown) => error instanceof RangeError && /sslmode=prefer/.test(error.message),
-  );
+  for (const mode of ["prefer", "allow", "disable"]) {
+    await assert.rejects(
+      PostgresEventLog.connect({ url: withQuery(plain.url, `sslmode=${mode}&${rootCert}`) }),
+      (error: unknown) => error instanceof RangeError && error.message.includes(`sslmode=${mode}`),
+    );
+  }
   const missing = `${certs.dir}/no-such-ca.pem`;
   await assert.rejects(
     PostgresEventLog.connect({ url: withQuery(plain.url, `sslrootcert=${missing}`) }),
@@ -199,6 +201,17 @@ test(
   "a certificate for another host name fails at connect() naming the server",
   BOUNDED,
   async () => {
+    // verify-ca, and sslrootcert with sslmode=require, check the host name as well.
+    const alsoChecked = [
+      { url: withQuery(wrongHost.url, "sslmode=verify-ca"), ssl: { ca: certs.ca } },
+      { url: withQuery(wrongHost.url, `sslmode=require&sslrootcert=${certs.caFile}`) },
+    ];
+    for (const options of alsoChecked) {
+      await assert.rejects(
+        connectPromptly(options),
+        storageError("invalid-configuration", /does not name the host/),
+      );
+    }
     await assert.rejects(
       connectPromptly({ url: wrongHost.url, ssl: { ca: certs.ca } }),
       storageError(
