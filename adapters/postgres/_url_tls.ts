@@ -16,8 +16,8 @@ const PLAIN_ALLOWED = new Set(["disable", "allow", "prefer"]);
 
 /** Whether `ssl` (the option) turns certificate verification off or TLS itself. */
 function verifiesLess(ssl: unknown): boolean {
-  if (ssl === false || ssl === "require" || ssl === "allow" || ssl === "prefer") return true;
-  if (ssl === "disable") return true;
+  if (ssl === false || ssl === "disable" || ssl === "require") return true;
+  if (ssl === "allow" || ssl === "prefer") return true;
   return ssl !== null && typeof ssl === "object" &&
     (ssl as { rejectUnauthorized?: unknown }).rejectUnauthorized === false;
 }
@@ -36,11 +36,11 @@ export function urlTls(url: string | undefined, ssl: unknown): UrlTls {
   const verifying = (mode !== null && VERIFYING.has(mode)) ||
     (rootCert !== null && rootCert !== "");
   if (ssl !== undefined && verifying && verifiesLess(ssl)) {
+    const asks = [mode === null ? "" : `sslmode=${mode}`, rootCert === null ? "" : "sslrootcert"]
+      .filter((part) => part !== "").join(" and ");
     throw new RangeError(
       `PostgresConnectOptions.ssl: ${JSON.stringify(ssl)} would not verify the server, while ` +
-        `the url asks for verification (sslmode=${mode ?? "require"}${
-          rootCert === null ? "" : " with sslrootcert"
-        }); give ssl: { ca } or leave ssl out`,
+        `the url asks for verification (${asks}); give ssl: { ca } or leave ssl out`,
     );
   }
   if (rootCert === null || rootCert === "" || rootCert === "system") return { url, ssl };
