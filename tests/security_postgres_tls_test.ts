@@ -237,6 +237,34 @@ test(
   },
 );
 
+test(
+  "a postgres.js client of your own checks an IP address only when ssl names it as host",
+  BOUNDED,
+  async () => {
+    // postgres.js leaves the TLS server name out for an IP address, and node:tls then checks the
+    // certificate against "localhost": a certificate for localhost passes at 127.0.0.1.
+    const loose = postgres(localhostOnly.url, { ssl: { ca: certs.ca }, max: 1, onnotice() {} });
+    try {
+      assert.deepEqual([...await loose`select 1 as one`], [{ one: 1 }]);
+    } finally {
+      await loose.end({ timeout: 5 });
+    }
+    const strict = postgres(localhostOnly.url, {
+      ssl: { ca: certs.ca, host: "127.0.0.1" },
+      max: 1,
+      onnotice() {},
+    });
+    try {
+      await assert.rejects(
+        within(strict`select 1`, 20_000, "select 1"),
+        (error: unknown) => (error as { code?: string }).code === "ERR_TLS_CERT_ALTNAME_INVALID",
+      );
+    } finally {
+      await strict.end({ timeout: 5 });
+    }
+  },
+);
+
 test("a certificate from an unknown CA fails at connect() naming the server", BOUNDED, async () => {
   for (const options of [{ ssl: { ca: certs.ca } }, { ssl: "verify-full" as const }]) {
     await assert.rejects(
