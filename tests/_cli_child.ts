@@ -17,8 +17,8 @@ export interface CliChild {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts the entry with `args`. */
-export function startCli(args: readonly string[]): CliChild {
+/** Starts the entry with `args`; `env` adds to the environment it inherits. */
+export function startCli(args: readonly string[], env: Record<string, string> = {}): CliChild {
   const here = import.meta.url;
   const main = fileURLToPath(new URL(`../cli/main.${here.endsWith(".js") ? "js" : "ts"}`, here));
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
@@ -30,7 +30,7 @@ export function startCli(args: readonly string[]): CliChild {
     : [...(major < 22 ? ["--experimental-websocket"] : []), main];
   const child = spawn(process.execPath, [...runtimeArgs, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...env },
   });
   let out = "";
   let err = "";
@@ -50,8 +50,9 @@ export function startCli(args: readonly string[]): CliChild {
 /** Runs the entry with `args` to its end. */
 export async function runCliChild(
   args: readonly string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = startCli(args);
+  const child = startCli(args, env);
   const code = await child.exited;
   return { code, stdout: child.stdout(), stderr: child.stderr() };
 }

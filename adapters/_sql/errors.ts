@@ -43,6 +43,22 @@ const CONNECTION_LOST: Record<string, string> = {
   "08003": "connection does not exist",
 };
 
+// TLS refused before anything was sent: the server's certificate failed verification, or the
+// server has no TLS. A retry meets the same certificate, so these are configuration errors.
+const UNTRUSTED_CA = "its certificate is not signed by a CA this client trusts";
+const TLS_REFUSED: Record<string, string> = {
+  TLS_NOT_OFFERED: "the server does not offer TLS (ssl = off), and this client requires it",
+  ERR_TLS_CERT_ALTNAME_INVALID: "its certificate does not name the host this client connects to",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CA,
+  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED_CA,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CA,
+  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CA,
+  DEPTH_ZERO_SELF_SIGNED_CERT: "its certificate is self-signed and not trusted",
+  CERT_UNTRUSTED: UNTRUSTED_CA,
+  CERT_HAS_EXPIRED: "its certificate has expired",
+  CERT_NOT_YET_VALID: "its certificate is not valid yet",
+};
+
 const SERVER_REASONS: Record<string, [StorageFailure, string]> = {
   "28P01": ["permission-denied", "authentication failed"],
   "28000": ["permission-denied", "access refused"],
@@ -99,6 +115,12 @@ function describe(error: unknown, what: string, context: ErrorContext): unknown 
     return fail(
       "unavailable",
       `cannot reach PostgreSQL at ${where}: ${NOT_CONNECTED[code]} (${message})`,
+    );
+  }
+  if (code !== undefined && code in TLS_REFUSED) {
+    return fail(
+      "invalid-configuration",
+      `TLS with PostgreSQL at ${where} refused: ${TLS_REFUSED[code]} (${message})`,
     );
   }
   if (code === "CONNECTION_ENDED") {

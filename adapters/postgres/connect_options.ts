@@ -18,6 +18,7 @@ import { describeError } from "../_sql/errors.ts";
 import type { SqlNames } from "../_sql/names.ts";
 import { describeSql } from "./_client.ts";
 import { failoverClient } from "./_failover_pool.ts";
+import { urlTls } from "./_url_tls.ts";
 
 /**
  * How `PostgresEventLog.connect` and `PostgresSnapshotStore.connect` reach the server.
@@ -41,15 +42,18 @@ import { failoverClient } from "./_failover_pool.ts";
  */
 export interface PostgresConnectOptions {
   /**
-   * A connection URL, `postgres://user:password@host:port/database?sslmode=require`. Without
-   * it the client uses the libpq environment variables (`PGHOST`, `PGUSER`, …).
+   * A connection URL, `postgres://user:password@host:port/database?sslmode=verify-full`. Without
+   * it the client uses the libpq environment variables (`PGHOST`, `PGUSER`, …). `sslrootcert=FILE`
+   * names the CA (PEM) to verify the server against, certificate and host name.
    */
   url?: string;
   /** Connections in the pool. Default 10. */
   max?: number;
   /**
-   * TLS: `true` or `"require"` (encrypt, no verification), `"verify-full"`, `"prefer"`, or Node
-   * TLS options. Default: as the URL says, else off.
+   * TLS: Node TLS options such as `{ ca }` (verify certificate and host name against that CA),
+   * `"verify-full"` or `true` (verify against the CAs the runtime trusts), `"require"` (encrypt,
+   * no verification), `"prefer"`, or `false`. Wins over the URL's `sslmode`, except that one
+   * verifying less than the URL asks for is refused. Default: as the URL says, else off.
    */
   ssl?: boolean | "require" | "allow" | "prefer" | "verify-full" | object;
   /** Seconds to wait for a connection. Default 30. */
@@ -103,6 +107,7 @@ export async function openClient(
     Object.entries(given).filter(([key]) => CONNECT_OPTION_KEYS.includes(key)),
   );
   const read = readOptions("PostgresConnectOptions", connectOnly, CONNECT_RULES);
+  const tls = urlTls(read.url, read.ssl);
   const sql = failoverClient((sockets) => {
     // `socket` is an option of postgres.js that its types do not list.
     const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> & {
@@ -119,8 +124,10 @@ export async function openClient(
       socket: sockets.create,
       ...read.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
     };
-    if (read.ssl !== undefined) clientOptions.ssl = read.ssl;
-    return read.url === undefined ? postgres(clientOptions) : postgres(read.url, clientOptions);
+    if (tls.ssl !== undefined) {
+      clientOptions.ssl = tls.ssl as NonNullable<PostgresConnectOptions["ssl"]>;
+    }
+    return tls.url === undefined ? postgres(clientOptions) : postgres(tls.url, clientOptions);
   });
   try {
     await sql.unsafe("select 1");

@@ -29,6 +29,8 @@ export interface TestCertificates {
   readonly server: KeyPair;
   /** Signed by the CA for `DNS:wrong-host.invalid` only: a client of 127.0.0.1 must refuse it. */
   readonly wrongHost: KeyPair;
+  /** Signed by the CA for `DNS:localhost` only: a client of the IP 127.0.0.1 must refuse it. */
+  readonly localhostOnly: KeyPair;
   /** A second CA that nobody trusts, and a server certificate it signed for 127.0.0.1. */
   readonly otherCaFile: string;
   readonly otherCa: string;
@@ -130,6 +132,7 @@ export function makeCertificates(): TestCertificates {
     makeCa(dir, "other-ca");
     const server = makeServer(dir, "server", "ca", "IP:127.0.0.1,DNS:localhost");
     const wrongHost = makeServer(dir, "wrong-host", "ca", "DNS:wrong-host.invalid");
+    const localhostOnly = makeServer(dir, "localhost-only", "ca", "DNS:localhost");
     const untrusted = makeServer(dir, "untrusted", "other-ca", "IP:127.0.0.1,DNS:localhost");
     const caFile = join(dir, "ca.pem");
     const otherCaFile = join(dir, "other-ca.pem");
@@ -139,6 +142,7 @@ export function makeCertificates(): TestCertificates {
       ca: readFileSync(caFile, "utf8"),
       server,
       wrongHost,
+      localhostOnly,
       otherCaFile,
       otherCa: readFileSync(otherCaFile, "utf8"),
       untrusted,
