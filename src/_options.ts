@@ -2,6 +2,7 @@
 // must not fall back to a default silently), fill in the defaults, then check each value. Every
 // message has one shape: `Invalid <where> option <key> <value>: expected <what>`.
 
+import { HIDDEN, redactUrl } from "./_redact.ts";
 import { quote } from "./_validate.ts";
 
 /** How one option is read: its default and what a valid value is. */
@@ -12,6 +13,11 @@ export interface OptionRule<Value> {
   readonly valid: (value: unknown) => boolean;
   /** What a valid value is, for the error message: "a positive integer". */
   readonly expected: string;
+  /**
+   * Whether the value is a secret that messages must not show: `true` prints `(hidden)`,
+   * `"url"` prints the URL with its password and secret query parameters hidden.
+   */
+  readonly secret?: boolean | "url";
 }
 
 /** The rules of every key of an options type. */
@@ -40,7 +46,7 @@ export function readOptions<Options>(
     } else if (rule.valid(value)) {
       result[key] = value;
     } else {
-      throw new RangeError(optionMessage(where, key, value, rule.expected));
+      throw new RangeError(optionMessage(where, key, value, rule.expected, rule.secret));
     }
   }
   return result as Options;
@@ -67,17 +73,28 @@ export function optionMessage(
   key: string,
   value: unknown,
   expected: string,
+  secret?: boolean | "url",
 ): string {
-  return `Invalid ${where} option ${key} ${describeValue(value)}: expected ${expected}`;
+  return `Invalid ${where} option ${key} ${describeValue(value, secret)}: expected ${expected}`;
 }
 
-function describeValue(value: unknown): string {
+function describeValue(value: unknown, secret?: boolean | "url"): string {
+  if (secret === true) return HIDDEN;
+  if (secret === "url") return typeof value === "string" ? quote(redactUrl(value)) : HIDDEN;
   if (typeof value === "function") return "(a function)";
   if (Array.isArray(value)) return "(an array)";
   if (value !== null && typeof value === "object") {
     return `(${value.constructor?.name ?? "an object"})`;
   }
   return quote(value);
+}
+
+/** `rule` for an option whose value is a secret (`true`) or a URL that may hold one. */
+export function secretOption<Value>(
+  rule: OptionRule<Value>,
+  secret: true | "url" = true,
+): OptionRule<Value> {
+  return { ...rule, secret };
 }
 
 /** A rule for an option that is any value (checked elsewhere, or not at all). */

@@ -12,8 +12,11 @@ import {
   numberAtLeast,
   type OptionRules,
   readOptions,
+  secretOption,
   stringOption,
 } from "../../src/_options.ts";
+import { redactUrl } from "../../src/_redact.ts";
+import { quote } from "../../src/_validate.ts";
 import { describeError } from "../_sql/errors.ts";
 import type { SqlNames } from "../_sql/names.ts";
 import { describeSql } from "./_client.ts";
@@ -63,7 +66,10 @@ export interface PostgresConnectOptions {
 }
 
 const CONNECT_RULES: OptionRules<PostgresConnectOptions> = {
-  url: stringOption<string | undefined>(undefined, /^postgres(ql)?:\/\//, "a postgres:// URL"),
+  url: secretOption(
+    stringOption<string | undefined>(undefined, /^postgres(ql)?:\/\//, "a postgres:// URL"),
+    "url",
+  ),
   max: integerAtLeast<number | undefined>(1, 10),
   ssl: anyValue<PostgresConnectOptions["ssl"]>(undefined),
   connectTimeout: numberAtLeast<number | undefined>(0.001, 30),
@@ -103,7 +109,7 @@ export async function openClient(
     Object.entries(given).filter(([key]) => CONNECT_OPTION_KEYS.includes(key)),
   );
   const read = readOptions("PostgresConnectOptions", connectOnly, CONNECT_RULES);
-  const sql = failoverClient((sockets) => {
+  const sql = openPools(read, () => failoverClient((sockets) => {
     // `socket` is an option of postgres.js that its types do not list.
     const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> & {
       socket?: unknown;
@@ -121,7 +127,7 @@ export async function openClient(
     };
     if (read.ssl !== undefined) clientOptions.ssl = read.ssl;
     return read.url === undefined ? postgres(clientOptions) : postgres(read.url, clientOptions);
-  });
+  }));
   try {
     await sql.unsafe("select 1");
   } catch (error) {
@@ -129,4 +135,18 @@ export async function openClient(
     throw describeError(error, "Cannot connect to PostgreSQL", describeSql(sql), names);
   }
   return sql;
+}
+
+// postgres.js reads the URL with `new URL`, whose error carries the whole URL as `input`: a
+// URL it cannot read fails with an error of the adapter's own that names it without secrets.
+function openPools(read: PostgresConnectOptions, open: () => postgres.Sql): postgres.Sql {
+  try {
+    return open();
+  } catch (error) {
+    if (read.url === undefined) throw error;
+    throw new TypeError(
+      `Invalid PostgresConnectOptions option url ${quote(redactUrl(read.url))}: ` +
+        `expected a well-formed postgres:// URL (${error instanceof Error ? error.name : "error"})`,
+    );
+  }
 }
