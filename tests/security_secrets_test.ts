@@ -20,6 +20,7 @@ import {
   NatsStoreAdmin,
 } from "../adapters/nats/mod.ts";
 import { isStorageError } from "../src/errors.ts";
+import { redactUrl, scrubSecrets, secretsOfUrl } from "../src/_redact.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import { freePort } from "./_servers/free_port.ts";
@@ -58,6 +59,29 @@ function withAuth(url: string, auth: string): string {
   const bare = url.replace(/^([a-z]+:\/\/)[^@/]*@/, "$1");
   return auth === "" ? bare : bare.replace(/^([a-z]+:\/\/)/, `$1${auth}@`);
 }
+
+test("redactUrl hides passwords, NATS tokens and secret query parameters, nothing else", () => {
+  const cases: [string, string][] = [
+    ["postgres://app:pw-1@db:5432/shop", "postgres://app:***@db:5432/shop"],
+    ["postgres://app@db/shop", "postgres://app@db/shop"],
+    [
+      "postgres://db/shop?sslmode=require&password=pw-2",
+      "postgres://db/shop?sslmode=require&password=***",
+    ],
+    ["wss://tok-3@nats:443", "wss://***@nats:443"],
+    ["nats://u:p%40ss@nats", "nats://u:***@nats"],
+    ["ws://nats/?auth_token=tok-4&name=x", "ws://nats/?auth_token=***&name=x"],
+    ["pglite:./data", "pglite:./data"],
+  ];
+  for (const [url, shown] of cases) assert.equal(redactUrl(url), shown);
+  assert.deepEqual(secretsOfUrl("nats://u:p%40ss@nats?token=t%21"), [
+    "p%40ss",
+    "p@ss",
+    "t%21",
+    "t!",
+  ]);
+  assert.equal(scrubSecrets("bad p@ss and p%40ss", ["p@ss", "p%40ss"]), "bad *** and ***");
+});
 
 const pgUrl = (password: string) => withAuth(pg.url, `postgres:${password}`);
 
