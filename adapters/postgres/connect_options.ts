@@ -109,25 +109,26 @@ export async function openClient(
     Object.entries(given).filter(([key]) => CONNECT_OPTION_KEYS.includes(key)),
   );
   const read = readOptions("PostgresConnectOptions", connectOnly, CONNECT_RULES);
-  const sql = openPools(read, () => failoverClient((sockets) => {
-    // `socket` is an option of postgres.js that its types do not list.
-    const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> & {
-      socket?: unknown;
-    } = {
-      max: read.max ?? 10,
-      connect_timeout: read.connectTimeout ?? 30,
-      onnotice: () => {},
-      // postgres.js looks up array types on each new connection in a query whose failure (a
-      // connection terminated while it runs) escapes as an unhandled rejection; the adapter
-      // sends arrays as literals instead and needs no type lookup.
-      fetch_types: false,
-      backoff: reconnectDelay,
-      socket: sockets.create,
-      ...read.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
-    };
-    if (read.ssl !== undefined) clientOptions.ssl = read.ssl;
-    return read.url === undefined ? postgres(clientOptions) : postgres(read.url, clientOptions);
-  }));
+  const sql = openPools(read, () =>
+    failoverClient((sockets) => {
+      // `socket` is an option of postgres.js that its types do not list.
+      const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> & {
+        socket?: unknown;
+      } = {
+        max: read.max ?? 10,
+        connect_timeout: read.connectTimeout ?? 30,
+        onnotice: () => {},
+        // postgres.js looks up array types on each new connection in a query whose failure (a
+        // connection terminated while it runs) escapes as an unhandled rejection; the adapter
+        // sends arrays as literals instead and needs no type lookup.
+        fetch_types: false,
+        backoff: reconnectDelay,
+        socket: sockets.create,
+        ...read.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
+      };
+      if (read.ssl !== undefined) clientOptions.ssl = read.ssl;
+      return read.url === undefined ? postgres(clientOptions) : postgres(read.url, clientOptions);
+    }));
   try {
     await sql.unsafe("select 1");
   } catch (error) {
