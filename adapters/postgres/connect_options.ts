@@ -109,26 +109,25 @@ export async function openClient(
     Object.entries(given).filter(([key]) => CONNECT_OPTION_KEYS.includes(key)),
   );
   const read = readOptions("PostgresConnectOptions", connectOnly, CONNECT_RULES);
-  const sql = openPools(read, () =>
-    failoverClient((sockets) => {
-      // `socket` is an option of postgres.js that its types do not list.
-      const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> & {
-        socket?: unknown;
-      } = {
-        max: read.max ?? 10,
-        connect_timeout: read.connectTimeout ?? 30,
-        onnotice: () => {},
-        // postgres.js looks up array types on each new connection in a query whose failure (a
-        // connection terminated while it runs) escapes as an unhandled rejection; the adapter
-        // sends arrays as literals instead and needs no type lookup.
-        fetch_types: false,
-        backoff: reconnectDelay,
-        socket: sockets.create,
-        ...read.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
-      };
-      if (read.ssl !== undefined) clientOptions.ssl = read.ssl;
-      return read.url === undefined ? postgres(clientOptions) : postgres(read.url, clientOptions);
-    }));
+  const sql = failoverClient((sockets) => {
+    // `socket` is an option of postgres.js that its types do not list.
+    const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> & {
+      socket?: unknown;
+    } = {
+      max: read.max ?? 10,
+      connect_timeout: read.connectTimeout ?? 30,
+      onnotice: () => {},
+      // postgres.js looks up array types on each new connection in a query whose failure (a
+      // connection terminated while it runs) escapes as an unhandled rejection; the adapter
+      // sends arrays as literals instead and needs no type lookup.
+      fetch_types: false,
+      backoff: reconnectDelay,
+      socket: sockets.create,
+      ...read.clientOptions as postgres.Options<Record<string, postgres.PostgresType>>,
+    };
+    if (read.ssl !== undefined) clientOptions.ssl = read.ssl;
+    return read.url === undefined ? postgres(clientOptions) : clientOfUrl(read.url, clientOptions);
+  });
   try {
     await sql.unsafe("select 1");
   } catch (error) {
@@ -140,13 +139,15 @@ export async function openClient(
 
 // postgres.js reads the URL with `new URL`, whose error carries the whole URL as `input`: a
 // URL it cannot read fails with an error of the adapter's own that names it without secrets.
-function openPools(read: PostgresConnectOptions, open: () => postgres.Sql): postgres.Sql {
+function clientOfUrl(
+  url: string,
+  options: postgres.Options<Record<string, postgres.PostgresType>>,
+) {
   try {
-    return open();
+    return postgres(url, options);
   } catch (error) {
-    if (read.url === undefined) throw error;
     throw new TypeError(
-      `Invalid PostgresConnectOptions option url ${quote(redactUrl(read.url))}: ` +
+      `Invalid PostgresConnectOptions option url ${quote(redactUrl(url))}: ` +
         `expected a well-formed postgres:// URL (${error instanceof Error ? error.name : "error"})`,
     );
   }
