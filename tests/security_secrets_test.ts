@@ -72,6 +72,10 @@ test("redactUrl hides passwords, NATS tokens and secret query parameters, nothin
     ["nats://u:p%40ss@nats", "nats://u:***@nats"],
     ["ws://nats/?auth_token=tok-4&name=x", "ws://nats/?auth_token=***&name=x"],
     ["pglite:./data", "pglite:./data"],
+    [
+      "postgres://db/x?sslkey=k-5&secret=s-6&sslmode=verify-full",
+      "postgres://db/x?sslkey=***&secret=***&sslmode=verify-full",
+    ],
   ];
   for (const [url, shown] of cases) assert.equal(redactUrl(url), shown);
   assert.deepEqual(secretsOfUrl("nats://u:p%40ss@nats?token=t%21"), [
@@ -227,6 +231,10 @@ test("nats: the right credentials in the URL, in options and as a token still co
     ["pass option", { servers: users.wsUrl, user: "app", pass: NATS_RIGHT }],
     ["token in the URL", { servers: withAuth(tokens.wsUrl, TOKEN_RIGHT) }],
     ["token option", { servers: tokens.wsUrl, token: TOKEN_RIGHT }],
+    [
+      "options before the URL",
+      { servers: withAuth(users.wsUrl, `app:${NATS_WRONG}`), user: "app", pass: NATS_RIGHT },
+    ],
   ];
   for (const [how, options] of right) {
     const log = await NatsEventLog.connect(options as never);
