@@ -20,6 +20,7 @@ import {
   NatsStoreAdmin,
 } from "../adapters/nats/mod.ts";
 import { isStorageError } from "../src/errors.ts";
+import { MemoryKeyStore } from "../shredding/mod.ts";
 import { redactUrl, scrubSecrets, secretsOfUrl } from "../src/_redact.ts";
 import { type PostgresServer, startPostgres } from "./_servers/postgres.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
@@ -85,6 +86,16 @@ test("redactUrl hides passwords, NATS tokens and secret query parameters, nothin
     "t!",
   ]);
   assert.equal(scrubSecrets("bad p@ss and p%40ss", ["p@ss", "p%40ss"]), "bad *** and ***");
+});
+
+test("key stores: key material given as text is refused without showing it", async () => {
+  const material = "s3cr3t-key-material-7f2c";
+  const error = await rejection(
+    (async () => await new MemoryKeyStore().create("customer", "c-1", material as never))(),
+  );
+  const message = assertHidesSecrets(error, [material]);
+  assert.ok(error instanceof TypeError, message);
+  assert.match(message, /Invalid key \(string\): expected an object/);
 });
 
 const pgUrl = (password: string) => withAuth(pg.url, `postgres:${password}`);
