@@ -34,7 +34,9 @@ export function readOptions<Options>(
   rules: OptionRules<Options>,
 ): Options {
   if (given !== undefined && (given === null || typeof given !== "object")) {
-    throw new TypeError(`Invalid ${where} options ${quote(given)}: expected an object`);
+    // A URL given in place of the options object is shown without its credentials.
+    const shown = typeof given === "string" ? redactUrl(given) : given;
+    throw new TypeError(`Invalid ${where} options ${quote(shown)}: expected an object`);
   }
   const source = (given ?? {}) as Record<string, unknown>;
   assertKnownKeys(where, source, Object.keys(rules));

@@ -225,6 +225,17 @@ test("nats: invalid secret option values are shown as (hidden)", async () => {
     assert.ok(error instanceof RangeError, message);
     assert.match(message, new RegExp(`option ${key} \\(hidden\\): expected`), message);
   }
+  const seedAsAuthenticator = await rejection(
+    NatsEventLog.connect({ servers: users.wsUrl, authenticator: TOKEN_WRONG as never }),
+  );
+  assert.match(assertHidesSecrets(seedAsAuthenticator, ALL), /option authenticator \(hidden\)/);
+  const urlAsOptions = await rejection(
+    NatsEventLog.connect(withAuth(users.wsUrl, `app:${NATS_WRONG}`) as never),
+  );
+  assert.match(
+    assertHidesSecrets(urlAsOptions, ALL),
+    /Invalid NatsEventLog\.connect options "ws:\/\/app:\*\*\*@127\.0\.0\.1:\d+": expected an object/,
+  );
   const malformed = await rejection(
     NatsEventLog.connect({ servers: `ws://app:${NATS_WRONG}%zz@127.0.0.1:1` }),
   );

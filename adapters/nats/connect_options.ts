@@ -102,6 +102,7 @@ export const CONNECT_OPTION_RULES: OptionRules<NatsConnectOptions> = {
       typeof value === "function" ||
       (Array.isArray(value) && value.every((v) => typeof v === "function")),
     expected: "an authenticator function or an array of them",
+    secret: true,
   },
   name: stringOption(undefined),
   wsFactory: functionOption(undefined),
