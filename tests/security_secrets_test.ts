@@ -278,6 +278,8 @@ test("cli: a wrong password on the command line shows on neither stdout nor stde
     ["nats token", ["types", withAuth(tokens.wsUrl, TOKEN_WRONG)]],
     ["nats over TCP", ["types", withAuth(users.tcpUrl!, `app:${NATS_WRONG}`)]],
     ["unknown scheme", ["types", `mysql://app:${PG_WRONG}@127.0.0.1/x`]],
+    ["URL in place of the command", [pgUrl(PG_WRONG), "types"]],
+    ["one URL too many", ["types", pgUrl(PG_RIGHT), pgUrl(PG_WRONG)]],
   ];
   for (const [how, args] of lines) {
     const { code, stdout, stderr } = await runCliChild([...args, "--timeout", "5000"]);
