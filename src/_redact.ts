@@ -73,11 +73,6 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   return scrubbed;
 }
 
-/** Whether `text` contains any of `secrets` (of 3 characters or more). */
-export function containsSecret(text: string, secrets: readonly string[]): boolean {
-  return secrets.some((secret) => secret.length >= 3 && text.includes(secret));
-}
-
 function decodeSafely(text: string): string {
   try {
     return decodeURIComponent(text);
