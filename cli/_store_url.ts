@@ -1,3 +1,5 @@
+import { redactUrl as redactLibraryUrl, secretsOfUrl } from "../src/_redact.ts";
+
 /** Where a store is, as read from the URL on the command line. */
 export type StoreLocation =
   | { readonly kind: "postgres"; readonly url: string; readonly address: string }
@@ -27,13 +29,7 @@ const DEFAULT_PORTS: Record<string, string> = {
  * `url` with any password (and a NATS token given as the user) replaced by `***`, for every
  * message the tool prints: credentials on the command line never reach a terminal or a log.
  */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_, scheme: string, auth: string) => {
-    const colon = auth.indexOf(":");
-    if (colon >= 0) return `${scheme}${auth.slice(0, colon)}:***@`;
-    return /^nats:|^wss?:/i.test(scheme) ? `${scheme}***@` : `${scheme}${auth}@`;
-  });
-}
+export const redactUrl: (url: string) => string = redactLibraryUrl;
 
 /** Reads a store URL; a `TypeError` names the scheme it got and the ones it knows. */
 export function parseStoreUrl(url: string): StoreLocation {
@@ -88,18 +84,4 @@ function fileUrlPath(url: string): string {
  * The credentials in `url` (password, or a NATS token given as the user), raw and decoded, so
  * messages built from them by a driver can be scrubbed.
  */
-export function secretsOf(url: string): string[] {
-  const auth = /^[a-z][a-z0-9+.-]*:\/\/([^@/?#]*)@/i.exec(url)?.[1];
-  if (auth === undefined) return [];
-  const colon = auth.indexOf(":");
-  const isNats = /^(nats|wss?):/i.test(url);
-  const raw = colon >= 0 ? auth.slice(colon + 1) : isNats ? auth : "";
-  if (raw === "") return [];
-  let decoded = raw;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch {
-    // A malformed escape: the raw text is the secret.
-  }
-  return [...new Set([raw, decoded])];
-}
+export const secretsOf: (url: string) => string[] = secretsOfUrl;

@@ -107,7 +107,9 @@ export async function runCli(args: readonly string[], io: CliIo = {}): Promise<n
   const out = lineWriter(io.stdout, (line) => console.log(line));
   const err = lineWriter(io.stderr, (line) => console.error(line));
   const opened: OpenedStore[] = [];
-  const secrets: string[] = [];
+  // The credentials of every URL on the line, wherever it stands (a URL typed in place of the
+  // command or one too many is echoed by the usage errors), are scrubbed from all output.
+  const secrets = args.flatMap((arg) => typeof arg === "string" ? secretsOf(arg) : []);
   try {
     const [name, ...rest] = args;
     if (name === undefined) {
@@ -129,11 +131,6 @@ export async function runCli(args: readonly string[], io: CliIo = {}): Promise<n
       return 0;
     }
     const values = positionals(parsed, usageOf(command), command.positionals);
-    for (const [i, label] of command.positionals.entries()) {
-      if (label === "URL" || label === "FROM" || label === "TO") {
-        secrets.push(...secretsOf(values[i]!));
-      }
-    }
     const timeout = parsed.numbers.get("timeout") ?? defaultTimeout(io.env);
     const signal = io.signal ?? new AbortController().signal;
     const context: CommandContext = {

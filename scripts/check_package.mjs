@@ -1,6 +1,8 @@
 // Trusts the npm artifact only after using it as a user would: packs dist/npm, installs the
 // tarball into a fresh project, and runs a quick start there on the machine's Node. Also
-// checks that deno.json, jsr.json and the npm package.json list the same exports.
+// checks that deno.json, jsr.json and the npm package.json list the same exports, and that
+// the npm tarball and the JSR package hold only library files (scripts/package_contents.mjs):
+// no tests, keys, certificates or dev files.
 //
 //   node scripts/build_npm.mjs && node scripts/check_package.mjs
 
@@ -8,8 +10,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
+import { assertPackageContents, refusal } from "./package_contents.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const read = (path) => JSON.parse(readFileSync(join(root, path), "utf8"));
@@ -29,13 +32,49 @@ for (const [subpath, source] of Object.entries(deno.exports)) {
   assert.equal(npm.exports[subpath].import, source.replace(/\.ts$/, ".js"), subpath);
 }
 
+// The rule itself refuses what must never ship, so a pass below means something.
+for (const path of ["tests/a_test.js", "src/a_test.js", "tests/_servers/ca.pem", "x.key", ".env"]) {
+  assert.ok(refusal("npm", path) !== undefined, `the package rule refuses ${path}`);
+}
+assert.ok(refusal("jsr", "scripts/build_npm.mjs") !== undefined, "the rule refuses scripts/");
+
+// The JSR package as `deno publish` would upload it (type checks are CI's own step).
+const denoBin = join(
+  root,
+  "node_modules",
+  ".bin",
+  process.platform === "win32" ? "deno.cmd" : "deno",
+);
+const dryRun = spawnSync(
+  existsSync(denoBin) ? denoBin : "deno",
+  ["publish", "--dry-run", "--allow-dirty", "--no-check", "--allow-slow-types"],
+  { cwd: root, encoding: "utf8" },
+);
+assert.equal(dryRun.status, 0, `deno publish --dry-run failed:\n${dryRun.stderr}`);
+const prefix = `${pathToFileURL(root).href}/`;
+const jsrFiles = [...`${dryRun.stdout}${dryRun.stderr}`.matchAll(/(file:\/\/\S+) \(/g)]
+  .map(([, url]) => decodeURIComponent(url.slice(prefix.length)));
+assert.ok(jsrFiles.length > 0, "deno publish --dry-run listed the package's files");
+assertPackageContents("jsr", jsrFiles, Object.values(deno.exports).map((p) => p.slice(2)));
+console.log(`check_package: the JSR package holds ${jsrFiles.length} library files, nothing else`);
+
 const work = mkdtempSync(join(tmpdir(), "eventsourced-package-"));
 try {
   const npmBin = process.platform === "win32" ? "npm.cmd" : "npm";
-  const packed = execFileSync(npmBin, ["pack", join(root, "dist", "npm"), "--silent"], {
+  const [pack] = JSON.parse(execFileSync(npmBin, ["pack", join(root, "dist", "npm"), "--json"], {
     cwd: work,
     encoding: "utf8",
-  }).trim().split("\n").pop();
+  }));
+  const packed = pack.filename;
+  const npmFiles = pack.files.map((file) => file.path);
+  assertPackageContents(
+    "npm",
+    npmFiles,
+    Object.values(npm.exports).flatMap((entry) => [entry.import.slice(2), entry.types.slice(2)]),
+  );
+  console.log(
+    `check_package: the npm tarball holds ${npmFiles.length} library files, nothing else`,
+  );
   writeFileSync(
     join(work, "package.json"),
     JSON.stringify({ name: "smoke", private: true, type: "module" }),

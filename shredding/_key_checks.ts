@@ -51,7 +51,8 @@ export function checkCreate(
 /** A copy of `key` after checking its shape; throws a TypeError or RangeError otherwise. */
 export function copyStoredKey(key: unknown): StoredKey {
   if (key === null || typeof key !== "object") {
-    throw new TypeError(`Invalid key ${String(key)}: expected an object { keyId, key }`);
+    // A key given as text is key material: the message names its type, never its value.
+    throw new TypeError(`Invalid key (${describe(key)}): expected an object { keyId, key }`);
   }
   const { keyId, key: bytes } = key as { keyId?: unknown; key?: unknown };
   if (!(keyId instanceof Uint8Array)) {

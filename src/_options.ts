@@ -2,6 +2,7 @@
 // must not fall back to a default silently), fill in the defaults, then check each value. Every
 // message has one shape: `Invalid <where> option <key> <value>: expected <what>`.
 
+import { HIDDEN, redactUrl } from "./_redact.ts";
 import { quote } from "./_validate.ts";
 
 /** How one option is read: its default and what a valid value is. */
@@ -12,6 +13,11 @@ export interface OptionRule<Value> {
   readonly valid: (value: unknown) => boolean;
   /** What a valid value is, for the error message: "a positive integer". */
   readonly expected: string;
+  /**
+   * Whether the value is a secret that messages must not show: `true` prints `(hidden)`,
+   * `"url"` prints the URL with its password and secret query parameters hidden.
+   */
+  readonly secret?: boolean | "url";
 }
 
 /** The rules of every key of an options type. */
@@ -28,7 +34,9 @@ export function readOptions<Options>(
   rules: OptionRules<Options>,
 ): Options {
   if (given !== undefined && (given === null || typeof given !== "object")) {
-    throw new TypeError(`Invalid ${where} options ${quote(given)}: expected an object`);
+    // A URL given in place of the options object is shown without its credentials.
+    const shown = typeof given === "string" ? redactUrl(given) : given;
+    throw new TypeError(`Invalid ${where} options ${quote(shown)}: expected an object`);
   }
   const source = (given ?? {}) as Record<string, unknown>;
   assertKnownKeys(where, source, Object.keys(rules));
@@ -40,7 +48,7 @@ export function readOptions<Options>(
     } else if (rule.valid(value)) {
       result[key] = value;
     } else {
-      throw new RangeError(optionMessage(where, key, value, rule.expected));
+      throw new RangeError(optionMessage(where, key, value, rule.expected, rule.secret));
     }
   }
   return result as Options;
@@ -67,17 +75,28 @@ export function optionMessage(
   key: string,
   value: unknown,
   expected: string,
+  secret?: boolean | "url",
 ): string {
-  return `Invalid ${where} option ${key} ${describeValue(value)}: expected ${expected}`;
+  return `Invalid ${where} option ${key} ${describeValue(value, secret)}: expected ${expected}`;
 }
 
-function describeValue(value: unknown): string {
+function describeValue(value: unknown, secret?: boolean | "url"): string {
+  if (secret === true) return HIDDEN;
+  if (secret === "url") return typeof value === "string" ? quote(redactUrl(value)) : HIDDEN;
   if (typeof value === "function") return "(a function)";
   if (Array.isArray(value)) return "(an array)";
   if (value !== null && typeof value === "object") {
     return `(${value.constructor?.name ?? "an object"})`;
   }
   return quote(value);
+}
+
+/** `rule` for an option whose value is a secret (`true`) or a URL that may hold one. */
+export function secretOption<Value>(
+  rule: OptionRule<Value>,
+  secret: true | "url" = true,
+): OptionRule<Value> {
+  return { ...rule, secret };
 }
 
 /** A rule for an option that is any value (checked elsewhere, or not at all). */

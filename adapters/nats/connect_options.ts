@@ -21,8 +21,10 @@ import {
   type OptionRule,
   type OptionRules,
   readOptions,
+  secretOption,
   stringOption,
 } from "../../src/_options.ts";
+import { redactUrl, scrubSecrets, secretsOf, secretsOfUrl } from "../../src/_redact.ts";
 import { failureOf } from "./_storage_errors.ts";
 import { connectFailureHint } from "./_connect_failure.ts";
 
@@ -50,7 +52,9 @@ export interface NatsConnectOptions {
   /**
    * WebSocket URLs: `ws://host:port`, or `wss://host:port` where the runtime has TLS. Over
    * `wss://` the runtime verifies the server's certificate against the CAs it trusts; the
-   * README's "NATS over TLS and wss://" shows how each runtime trusts a private CA.
+   * README's "NATS over TLS and wss://" shows how each runtime trusts a private CA. A URL may
+   * carry credentials, `wss://user:pass@host` or `wss://token@host`; `user`, `pass` and
+   * `token` given as options take precedence. Messages never show them.
    */
   servers: string | readonly string[];
   /** User name, with `pass`. */
@@ -91,18 +95,20 @@ export const CONNECT_OPTION_RULES: OptionRules<NatsConnectOptions> = {
       (typeof value === "string" && value !== "") ||
       (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")),
     expected: "a WebSocket URL or a non-empty array of them",
+    secret: "url",
   },
   user: stringOption(undefined),
-  pass: stringOption(undefined),
-  token: stringOption(undefined),
-  nkeySeed: textOrBytes,
-  credentials: textOrBytes,
+  pass: secretOption(stringOption(undefined)),
+  token: secretOption(stringOption(undefined)),
+  nkeySeed: secretOption(textOrBytes),
+  credentials: secretOption(textOrBytes),
   authenticator: {
     default: undefined,
     valid: (value) =>
       typeof value === "function" ||
       (Array.isArray(value) && value.every((v) => typeof v === "function")),
     expected: "an authenticator function or an array of them",
+    secret: true,
   },
   name: stringOption(undefined),
   wsFactory: functionOption(undefined),
@@ -156,13 +162,39 @@ export function openConnection(options: NatsConnectOptions): Promise<NatsConnect
   if (options.authenticator !== undefined) {
     authenticators.push(...[options.authenticator].flat());
   }
+  const servers = [options.servers].flat();
+  const given = { ...options.connectionOptions } as WsConnectionOptions;
+  const secrets = [
+    ...servers.flatMap(secretsOfUrl),
+    ...secretsOf([given.pass, given.token, options.pass, options.token]),
+    ...secretsOf([options.nkeySeed, options.credentials]),
+  ];
+  let parsed: ReturnType<typeof withoutCredentials>[];
+  try {
+    parsed = servers.map(withoutCredentials);
+  } catch {
+    return Promise.reject(
+      new TypeError(
+        `Invalid NATS server URL in ${servers.map(redactUrl).join(", ")}: ` +
+          `expected ws://host:port or wss://host:port`,
+      ),
+    );
+  }
   const connection: WsConnectionOptions = {
     reconnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    ...options.connectionOptions,
-    servers: typeof options.servers === "string" ? options.servers : [...options.servers],
+    ...given,
+    servers: parsed.map((server) => server.url),
   };
+  // Credentials in a URL count only where no option gives them: nats-core would drop them.
+  const fromUrl = parsed.find((server) => server.user !== undefined);
+  if (fromUrl?.user !== undefined && fromUrl.pass !== undefined) {
+    connection.user ??= fromUrl.user;
+    connection.pass ??= fromUrl.pass;
+  } else if (fromUrl?.user !== undefined) {
+    connection.token ??= fromUrl.user;
+  }
   if (options.user !== undefined) connection.user = options.user;
   if (options.pass !== undefined) connection.pass = options.pass;
   if (options.token !== undefined) connection.token = options.token;
@@ -174,16 +206,38 @@ export function openConnection(options: NatsConnectOptions): Promise<NatsConnect
   // where the runtime gives none. Refused credentials are `permission-denied`; anything else
   // means the server could not be reached. Reconnects apply only after a first success, so a
   // certificate failure rejects after one attempt at each server instead of being retried.
+  // The servers are named without credentials and the driver's text is scrubbed of every
+  // secret given.
   return wsconnect(connection).catch((cause: unknown) => {
     const detail = cause instanceof Error ? cause.message || cause.name : String(cause);
     const reason = failureOf(cause, "read") === "permission-denied"
       ? "permission-denied"
       : "unavailable";
-    const servers = typeof options.servers === "string" ? [options.servers] : options.servers;
+    const servers = parsed.map((server) => redactUrl(server.url));
     const hint = reason === "unavailable" ? connectFailureHint(servers, detail) : "";
-    throw new StorageError(
+    const message = scrubSecrets(
       `Cannot connect to NATS at ${servers.join(", ")}: ${detail}${hint}`,
-      { reason, cause },
+      secrets,
     );
+    throw new StorageError(message, { reason, cause });
   });
+}
+
+/**
+ * A server URL split into the URL without its user information and the user and password
+ * (percent-decoded) it held. Throws a URIError on a malformed percent escape.
+ */
+function withoutCredentials(server: string): { url: string; user?: string; pass?: string } {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i.exec(server);
+  if (match === null) return { url: server };
+  const url = server.slice(match[0].length);
+  const auth = match[2]!;
+  const colon = auth.indexOf(":");
+  const bare = `${match[1]}${url}`;
+  if (colon < 0) return { url: bare, user: decodeURIComponent(auth) };
+  return {
+    url: bare,
+    user: decodeURIComponent(auth.slice(0, colon)),
+    pass: decodeURIComponent(auth.slice(colon + 1)),
+  };
 }

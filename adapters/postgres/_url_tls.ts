@@ -39,7 +39,7 @@ export function urlTls(url: string | undefined, ssl: unknown): UrlTls {
     const asks = [mode === null ? "" : `sslmode=${mode}`, rootCert === null ? "" : "sslrootcert"]
       .filter((part) => part !== "").join(" and ");
     throw new RangeError(
-      `PostgresConnectOptions.ssl: ${JSON.stringify(ssl)} would not verify the server, while ` +
+      `PostgresConnectOptions.ssl: ${describeSsl(ssl)} would not verify the server, while ` +
         `the url asks for verification (${asks}); give ssl: { ca } or leave ssl out`,
     );
   }
@@ -71,4 +71,12 @@ export function urlTls(url: string | undefined, ssl: unknown): UrlTls {
   params.delete("sslmode");
   const rest = params.toString();
   return { url: url.slice(0, at) + (rest === "" ? "" : `?${rest}`), ssl: { ca } };
+}
+
+// An object of TLS options may hold a client key or its passphrase: name its kind, never its
+// contents.
+function describeSsl(ssl: unknown): string {
+  return typeof ssl === "object" && ssl !== null
+    ? "an object with rejectUnauthorized: false"
+    : JSON.stringify(ssl);
 }

@@ -12,8 +12,11 @@ import {
   numberAtLeast,
   type OptionRules,
   readOptions,
+  secretOption,
   stringOption,
 } from "../../src/_options.ts";
+import { redactUrl } from "../../src/_redact.ts";
+import { quote } from "../../src/_validate.ts";
 import { describeError } from "../_sql/errors.ts";
 import type { SqlNames } from "../_sql/names.ts";
 import { describeSql } from "./_client.ts";
@@ -67,7 +70,10 @@ export interface PostgresConnectOptions {
 }
 
 const CONNECT_RULES: OptionRules<PostgresConnectOptions> = {
-  url: stringOption<string | undefined>(undefined, /^postgres(ql)?:\/\//, "a postgres:// URL"),
+  url: secretOption(
+    stringOption<string | undefined>(undefined, /^postgres(ql)?:\/\//, "a postgres:// URL"),
+    "url",
+  ),
   max: integerAtLeast<number | undefined>(1, 10),
   ssl: anyValue<PostgresConnectOptions["ssl"]>(undefined),
   connectTimeout: numberAtLeast<number | undefined>(0.001, 30),
@@ -127,7 +133,7 @@ export async function openClient(
     if (tls.ssl !== undefined) {
       clientOptions.ssl = tls.ssl as NonNullable<PostgresConnectOptions["ssl"]>;
     }
-    return tls.url === undefined ? postgres(clientOptions) : postgres(tls.url, clientOptions);
+    return tls.url === undefined ? postgres(clientOptions) : clientOfUrl(tls.url, clientOptions);
   });
   try {
     await sql.unsafe("select 1");
@@ -136,4 +142,20 @@ export async function openClient(
     throw describeError(error, "Cannot connect to PostgreSQL", describeSql(sql), names);
   }
   return sql;
+}
+
+// postgres.js reads the URL with `new URL`, whose error carries the whole URL as `input`: a
+// URL it cannot read fails with an error of the adapter's own that names it without secrets.
+function clientOfUrl(
+  url: string,
+  options: postgres.Options<Record<string, postgres.PostgresType>>,
+) {
+  try {
+    return postgres(url, options);
+  } catch (error) {
+    throw new TypeError(
+      `Invalid PostgresConnectOptions option url ${quote(redactUrl(url))}: ` +
+        `expected a well-formed postgres:// URL (${error instanceof Error ? error.name : "error"})`,
+    );
+  }
 }
