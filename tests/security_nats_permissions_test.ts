@@ -45,6 +45,8 @@ const users: Record<string, NatsPermissions | undefined> = {
     types: ["cart"],
     inboxPrefix: "_INBOX_shop",
   }),
+  // A reader that connects with the adapters' own connect() over WebSocket.
+  ownInbox: natsPermissions("reader", { inboxPrefix: "_INBOX_own" }),
 };
 
 let server: NatsTestServer;
@@ -345,6 +347,32 @@ test("custom names: a writer of the stream shop with its own inbox prefix", asyn
   );
   await assertDenied(() => nc.request("eventsourced.cart.c2", deposit(1)), "eventsourced.cart.c2");
   await assertSubscribeDenied(nc, "_INBOX.>");
+});
+
+test("connect(): a reader with its own inbox prefix reads over WebSocket; without it, it is refused", async () => {
+  const persisted = await new NatsEventLog(admin).persist("note", "n1", null, [deposit(3)]);
+  assert.equal(persisted, 1);
+  const options = { servers: server.wsUrl, user: "ownInbox", pass: "ownInbox-secret" };
+  const log = await NatsEventLog.connect({ ...options, inboxPrefix: "_INBOX_own" });
+  try {
+    assert.deepEqual((await collect(log.eventsById("note", "n1", 1))).map((e) => e.seqNo), [1]);
+  } finally {
+    await log.close();
+  }
+  // With the default prefix its replies would come on _INBOX.>, which it may not subscribe to.
+  const stray = await NatsEventLog.connect(options);
+  try {
+    await assert.rejects(
+      () => collect(stray.eventsById("note", "n1", 1)),
+      /permission/i,
+    );
+  } finally {
+    await stray.close();
+  }
+  await assert.rejects(
+    () => NatsEventLog.connect({ ...options, inboxPrefix: "_INBOX.>" }),
+    /inboxPrefix "_INBOX\.>": expected a subject without wildcards/,
+  );
 });
 
 test("no role can listen to event subjects, snapshots or another user's own inbox prefix over core NATS", async () => {

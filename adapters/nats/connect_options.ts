@@ -72,6 +72,11 @@ export interface NatsConnectOptions {
   /** The connection's name, as servers show it. */
   name?: string;
   /**
+   * The subject prefix of the connection's reply inboxes (default `_INBOX`): give each user its
+   * own, matching `natsPermissions`' `inboxPrefix`, so that no user may read another's replies.
+   */
+  inboxPrefix?: string;
+  /**
    * Builds the WebSocket, for runtimes without a global one or to give it TLS options (on Bun:
    * `new WebSocket(url, { tls: { ca } })`).
    */
@@ -111,6 +116,11 @@ export const CONNECT_OPTION_RULES: OptionRules<NatsConnectOptions> = {
     secret: true,
   },
   name: stringOption(undefined),
+  inboxPrefix: stringOption(
+    undefined,
+    /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+    "a subject without wildcards",
+  ),
   wsFactory: functionOption(undefined),
   connectionOptions: {
     ...anyValue(undefined),
@@ -199,6 +209,7 @@ export function openConnection(options: NatsConnectOptions): Promise<NatsConnect
   if (options.pass !== undefined) connection.pass = options.pass;
   if (options.token !== undefined) connection.token = options.token;
   if (options.name !== undefined) connection.name = options.name;
+  if (options.inboxPrefix !== undefined) connection.inboxPrefix = options.inboxPrefix;
   if (options.wsFactory !== undefined) connection.wsFactory = options.wsFactory;
   if (authenticators.length > 0) connection.authenticator = authenticators;
   // Some runtimes reject an unreachable server with an error whose message is empty: name
