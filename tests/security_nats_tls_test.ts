@@ -12,6 +12,9 @@ import process from "node:process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { uniqueTypeName } from "../testing/mod.ts";
 import {
+  EntityClient,
+  EntityHost,
+  hostedEntity,
   NatsEventLog,
   NatsKeyStore,
   NatsOffsetStore,
@@ -21,6 +24,8 @@ import {
 import { makeCertificates, type TestCertificates } from "./_servers/certificates.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import type { ChildConfig, ChildResult } from "./_nats_tls_child.ts";
+import { accountCommands, type AccountEvent, uniqueCluster } from "./_cluster.ts";
+import { jsonBinarize } from "../mod.ts";
 
 let certs: TestCertificates;
 let good: NatsTestServer;
@@ -133,6 +138,33 @@ test("TLS over TCP: `tls: { caFile }` trusts the CA from a file", async () => {
     ]);
   } finally {
     await nc.close();
+  }
+});
+
+test("TLS over TCP: an entity host and a client of the cluster work over their own TLS connections", async () => {
+  const hostNc = await connect({ servers: good.tcpUrl!, tls: { ca: certs.ca } });
+  const clientNc = await connect({ servers: good.tcpUrl!, tls: { ca: certs.ca } });
+  const cluster = uniqueCluster();
+  const eventLog = new NatsEventLog(hostNc);
+  await eventLog.setup();
+  const host = await EntityHost.start(hostNc, {
+    cluster,
+    shards: 4,
+    entities: [hostedEntity(accountCommands, {
+      eventLog,
+      binarize: jsonBinarize<AccountEvent, number>(),
+    })],
+  });
+  try {
+    const client = new EntityClient(clientNc, { cluster, entities: { account: accountCommands } });
+    const id = `tls-${cluster}`;
+    const result = await client.send("account", id, "deposit", { amount: 5 }, { commandId: "d-1" });
+    assert.deepEqual(result, { ok: true, value: 5 });
+    assert.equal(await eventLog.lastSeqNo("account", id), 1);
+  } finally {
+    await host.stop();
+    await hostNc.close();
+    await clientNc.close();
   }
 });
 
