@@ -16,6 +16,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LIBRARY_FOLDERS } from "./package_contents.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -29,19 +30,7 @@ const testFiles = readdirSync(join(root, "tests"))
   .filter((f) => f.endsWith("_test.ts"))
   .filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)))
   .sort();
-const docSources = [
-  "mod.ts",
-  "src",
-  "testing",
-  "adapters",
-  "protobuf",
-  "projection",
-  "admin",
-  "opentelemetry",
-  "shredding",
-  "cli",
-  "README.md",
-]
+const docSources = ["mod.ts", ...LIBRARY_FOLDERS, "README.md"]
   .filter((p) => existsSync(join(root, p)));
 const nodeFiles = testFiles.map((f) => join("dist", "npm", "tests", f.replace(/\.ts$/, ".js")));
 const nodeArgs = ["--test", "--test-reporter=spec", "--test-concurrency=1", ...nodeFiles];

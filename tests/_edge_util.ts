@@ -293,3 +293,21 @@ export function decodeJson(events: readonly { bytes: Uint8Array }[]): unknown[] 
 }
 
 export { join };
+
+/** Debian's Chromium (or `CHROMIUM`), as the browser tests launch it. */
+export const CHROMIUM: string = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/**
+ * Headless Chromium's flags for a closed machine: without the background-networking ones it
+ * keeps trying to reach Google's hosts, which this network refuses.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];

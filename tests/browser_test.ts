@@ -9,13 +9,14 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import process from "node:process";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { collect } from "../testing/mod.ts";
 import { NatsEventLog } from "../adapters/nats/mod.ts";
 import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import {
   buildExample,
+  CHROMIUM,
+  CHROMIUM_ARGS,
   decodeJson,
   type FleetHost,
   freePort,
@@ -28,8 +29,6 @@ import {
   stopGracefully,
   TEST_TIMEOUT,
 } from "./_edge_util.ts";
-
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 let nats: NatsTestServer;
 let eventLog: NatsEventLog;
@@ -64,16 +63,7 @@ const setup = lazy(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     timeout: 30_000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: [...CHROMIUM_ARGS],
   });
 });
 

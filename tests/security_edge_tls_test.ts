@@ -18,6 +18,8 @@ import { type NatsTestServer, startNatsServer } from "./_servers/nats.ts";
 import {
   binPath,
   type Child,
+  CHROMIUM,
+  CHROMIUM_ARGS,
   freePort,
   join,
   lazy,
@@ -31,7 +33,6 @@ import {
 } from "./_edge_util.ts";
 import type { Outcome } from "./_edge_tls_entry.ts";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const CERTUTIL = process.env.CERTUTIL ?? "/usr/bin/certutil";
 const run = Math.random().toString(36).slice(2, 8);
 
@@ -222,16 +223,7 @@ async function launchChromium(trustCa: boolean): Promise<Browser> {
     executablePath: CHROMIUM,
     timeout: 30_000,
     env: { ...process.env as Record<string, string>, HOME: home },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   browsers.add(browser);
   return browser;
