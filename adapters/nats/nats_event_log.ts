@@ -61,6 +61,7 @@ import { observeBatch } from "../../src/_observed_batch.ts";
 import { assertInstrumentation } from "../../src/_observed.ts";
 import { exposeNatsLog } from "./_log_internals.ts";
 import { type PurgedEntity, purgeEntity, purgeEventsUpTo } from "./_entity_purge.ts";
+import { closeOwned } from "./_close_owned.ts";
 
 // Entities whose head (last seqNo, stream sequence) a log remembers, so a persist right after
 // the previous one needs no lookup.
@@ -221,7 +222,7 @@ export class NatsEventLog implements EventLog {
       log.#owned = true;
       return log;
     } catch (error) {
-      await nc.close();
+      await closeOwned(nc);
       throw error;
     }
   }
@@ -281,7 +282,7 @@ export class NatsEventLog implements EventLog {
   async close(): Promise<void> {
     if (!this.#owned) return;
     this.#closed = true;
-    if (!this.#nc.isClosed()) await this.#nc.close();
+    await closeOwned(this.#nc);
   }
 
   /** {@inheritDoc EventLog.persist} */

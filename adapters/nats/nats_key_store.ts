@@ -24,6 +24,7 @@ import {
   type BucketSetupOptions,
   createBucket,
 } from "./_kv_bucket.ts";
+import { closeOwned } from "./_close_owned.ts";
 
 /**
  * Options of a {@linkcode NatsKeyStore}.
@@ -199,7 +200,7 @@ export class NatsKeyStore implements KeyStore {
       store.#owned = true;
       return store;
     } catch (error) {
-      await nc.close();
+      await closeOwned(nc);
       throw error;
     }
   }
@@ -238,7 +239,7 @@ export class NatsKeyStore implements KeyStore {
    * ```
    */
   async close(): Promise<void> {
-    if (this.#owned && !this.#nc.isClosed()) await this.#nc.close();
+    if (this.#owned) await closeOwned(this.#nc);
   }
 
   /** {@inheritDoc KeyStore.get} */

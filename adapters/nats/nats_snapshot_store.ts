@@ -30,6 +30,7 @@ import {
 import { callSignal } from "../../src/_call_options.ts";
 import { readSaveOptions } from "../../src/_persist_options.ts";
 import { MAX_VERSION } from "../../src/event_metadata.ts";
+import { closeOwned } from "./_close_owned.ts";
 
 /**
  * Options of a {@linkcode NatsSnapshotStore}.
@@ -231,7 +232,7 @@ export class NatsSnapshotStore implements SnapshotStore {
       store.#owned = true;
       return store;
     } catch (error) {
-      await nc.close();
+      await closeOwned(nc);
       throw error;
     }
   }
@@ -270,7 +271,7 @@ export class NatsSnapshotStore implements SnapshotStore {
    * ```
    */
   async close(): Promise<void> {
-    if (this.#owned && !this.#nc.isClosed()) await this.#nc.close();
+    if (this.#owned) await closeOwned(this.#nc);
   }
 
   /** {@inheritDoc SnapshotStore.save} */

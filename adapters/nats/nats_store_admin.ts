@@ -45,6 +45,7 @@ import { apiCode, storageError, STREAM_NOT_FOUND } from "./_storage_errors.ts";
 import { lastPerSubject, streamSubjects } from "./_admin_listing.ts";
 import { importToStream } from "./_admin_import.ts";
 import { listOffsets, resetOffsets } from "./_admin_offsets.ts";
+import { closeOwned } from "./_close_owned.ts";
 
 /**
  * Options of a {@linkcode NatsStoreAdmin}: the stream and subjects of the event log, and the
@@ -180,7 +181,7 @@ export class NatsStoreAdmin implements StoreAdmin {
       admin.#owned = true;
       return admin;
     } catch (error) {
-      await nc.close();
+      await closeOwned(nc);
       throw error;
     }
   }
@@ -383,7 +384,7 @@ export class NatsStoreAdmin implements StoreAdmin {
   async close(): Promise<void> {
     if (!this.#owned) return;
     this.#owned = false;
-    if (!this.#nc.isClosed()) await this.#nc.close();
+    await closeOwned(this.#nc);
   }
 }
 
