@@ -512,7 +512,7 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     let last: { reason: string; message: string } | undefined;
     for (let attempt = 0;; attempt++) {
       const left = Math.floor(deadline - performance.now());
-      if (signal?.aborted || left <= 0) {
+      if (signal?.aborted || left <= 0 || (attempt > 0 && left < MIN_RETRY_WINDOW_MS)) {
         throw outOfTime(where, mayHaveApplied, last, signal);
       }
       const headers = natsHeaders();
@@ -550,6 +550,11 @@ export class EntityClient<Sets extends ClientCommandSets = UntypedCommandSets> {
     }
   }
 }
+
+// A retry is not sent with less than this left: no host could answer it in time, and its
+// unanswered request would turn a known outcome ("mailbox-full", "unavailable") into an unknown
+// one ("timeout").
+const MIN_RETRY_WINDOW_MS = 25;
 
 const CLUSTER_NAME_TYPE = /^[A-Za-z0-9_-]{1,64}$/;
 const COMMAND_NAME = /^[A-Za-z0-9_-]{1,64}$/;
