@@ -5,8 +5,7 @@
  * @module
  */
 
-import { readOptions } from "../../src/_options.ts";
-import { booleanOption } from "../../src/_options.ts";
+import { booleanOption, readOptions } from "../../src/_options.ts";
 import { quote } from "../../src/_validate.ts";
 import { type NameOptions, type SqlNames, sqlNames } from "../_sql/names.ts";
 import { nameRules } from "../_sql/options.ts";
