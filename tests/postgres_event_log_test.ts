@@ -416,6 +416,68 @@ test("a writer behind the log is refused even where the probe was skipped, alone
   }
 });
 
+test(
+  "a log that does not know an entity checks its seqNo in the plain statement: above or below the last is refused, alone, in a batch and with metadata",
+  {
+    timeout: 60_000,
+  },
+  async () => {
+    const b = new PostgresEventLog(sql);
+    const typeName = uniqueTypeName("unknown");
+    const refused = (expected: number, actual: number) => (error: unknown) =>
+      isConcurrencyError(error) && error.expected === expected && error.actual === actual;
+    // Logs that never wrote the entities, so every append below is checked; `a` learns positions
+    // from its first append and goes on with known positions, `c` has none.
+    const a = new PostgresEventLog(sql);
+    const c = new PostgresEventLog(sql);
+    try {
+      for (const id of ["x", "y", "z"]) {
+        await b.persist(typeName, id, null, [
+          bytes(1),
+          bytes(2),
+          bytes(3),
+        ]);
+      }
+      for (const log of [a, c]) {
+        // A gap (expected above the last) and a stale writer (below it), alone.
+        await assert.rejects(log.persist(typeName, "x", 5, [bytes(9)]), refused(5, 3));
+        await assert.rejects(log.persist(typeName, "x", 2, [bytes(9)]), refused(2, 3));
+        await assert.rejects(
+          log.persist(typeName, "x", 4, [bytes(9)], { metadata: { correlationId: "c" } }),
+          refused(4, 3),
+        );
+      }
+      // In one batch: the entity with the wrong seqNo is refused, the others are written.
+      const [gap, right, fresh, tagged] = await Promise.allSettled([
+        a.persist(typeName, "y", 7, [bytes(9)]),
+        a.persist(typeName, "x", 3, [bytes(4)]),
+        a.persist(typeName, "new", null, [bytes(1), bytes(2)]),
+        a.persist(typeName, "z", 3, [bytes(4)], { metadata: { correlationId: "c" } }),
+      ]);
+      assert.ok(gap.status === "rejected" && refused(7, 3)(gap.reason), String(gap));
+      assert.deepEqual(
+        [right, fresh, tagged].map((r) => r.status === "fulfilled" && r.value),
+        [4, 2, 4],
+      );
+      assert.equal(await c.persist(typeName, "y", 3, [bytes(4)]), 4);
+      assert.equal(await a.persist(typeName, "y", 4, [bytes(5)]), 5);
+      const events = await collect(b.eventsByType(typeName, 0));
+      assert.deepEqual(events.map((e) => e.position), events.map((_, i) => i + 1));
+      const of = (id: string) =>
+        events.filter((e) => e.id === id).map((e) => [e.seqNo, e.bytes[0]]);
+      assert.deepEqual(of("x"), [[1, 1], [2, 2], [3, 3], [4, 4]]);
+      assert.deepEqual(of("y"), [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]);
+      assert.deepEqual(of("z"), [[1, 1], [2, 2], [3, 3], [4, 4]]);
+      assert.deepEqual(of("new"), [[1, 1], [2, 2]]);
+      assert.equal(events.find((e) => e.id === "z" && e.seqNo === 4)?.metadata.correlationId, "c");
+    } finally {
+      await a.close();
+      await b.close();
+      await c.close();
+    }
+  },
+);
+
 for (const numbering of ["known position", "lock and probe"]) {
   test(
     `an append numbered by ${numbering} whose position another writer took goes again, positions dense`,

@@ -134,22 +134,24 @@ export function appendParams(
 }
 
 /**
- * The parameters of the `appendUnchecked` statement for a batch of one type name whose entities
- * need no check (`params`, and when `withMetadata` the version and metadata arrays of
- * `plainWithMetadata`, one element per event); `undefined` when the batch holds several type
- * names or an entity to check.
+ * The parameters of the plain `appendUnchecked` statement for a batch of one type name
+ * (`params`, and when `withMetadata` the version and metadata arrays of `plainWithMetadata`, one
+ * element per event), and whether an entity of it needs the check (the `…Checked` statements);
+ * `undefined` when the batch holds several type names.
  */
-export function uncheckedParams(
+export function plainParams(
   batch: readonly AppendEntry[],
   notify: boolean,
   withMetadata: boolean,
-): { params: SqlParam[]; metadata: SqlParam[] } | undefined {
+): { params: SqlParam[]; metadata: SqlParam[]; checked: boolean } | undefined {
   const typeName = batch[0]!.typeName;
   const ids: string[] = [];
   const seqNos: number[] = [];
   const metadata = new MetadataArrays();
+  let checked = false;
   for (const entry of batch) {
-    if (entry.check || entry.typeName !== typeName) return undefined;
+    if (entry.typeName !== typeName) return undefined;
+    checked ||= entry.check;
     const base = entry.lastSeqNo ?? 0;
     const values = withMetadata ? metadataParams(entry.version, entry.metadata) : undefined;
     for (let n = 1; n <= entry.events.length; n++) {
@@ -162,5 +164,6 @@ export function uncheckedParams(
   return {
     params: [typeName, ids, seqNos, start, length, packed, notify],
     metadata: withMetadata ? metadata.params() : [],
+    checked,
   };
 }

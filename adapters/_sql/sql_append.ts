@@ -6,12 +6,7 @@
 import { ConcurrencyError } from "../../src/errors.ts";
 import type { PersistCall } from "../../src/_persist_options.ts";
 import { RecentMap } from "../../src/_recent_map.ts";
-import {
-  type AppendEntry,
-  appendParams,
-  batchHasMetadata,
-  uncheckedParams,
-} from "./append_params.ts";
+import { type AppendEntry, appendParams, batchHasMetadata, plainParams } from "./append_params.ts";
 import { type SqlClient, type SqlParam, toNumber } from "./client.ts";
 import type { ObserveBatch } from "./batch_observer.ts";
 import { errorCode } from "./errors.ts";
@@ -273,11 +268,12 @@ export class SqlAppender {
     );
   }
 
-  // A batch of one type name whose entities need no check goes as one plain statement: a bare
-  // INSERT after the type name's last position when this log knows it (known_positions.ts),
-  // else with lock and probe (positions.ts). False when it cannot: an entity to check, several
-  // type names, or another append holding the type name's lock. A batch without versions and
-  // metadata uses the statements without those columns.
+  // A batch of one type name goes as one plain statement: a bare INSERT after the type name's
+  // last position when this log knows it (known_positions.ts), else with lock and probe
+  // (positions.ts); entities this log does not know to be at their expected seqNo are checked
+  // in the same statement. False when it cannot: several type names, another append holding the
+  // type name's lock, or a check or floor that refused (the function then says which entity).
+  // A batch without versions and metadata uses the statements without those columns.
   async #appendPlain(
     batch: readonly Pending[],
     one: Pending | undefined,
@@ -286,12 +282,16 @@ export class SqlAppender {
   ): Promise<boolean> {
     const typeName = batch[0]!.typeName;
     const known = this.#positions.get(typeName);
-    const sql = withMetadata ? this.#sql.plainWithMetadata : this.#sql.plain;
+    const plain = one === undefined ? plainParams(batch, notify, withMetadata) : undefined;
+    if (one === undefined && plain === undefined) return false;
+    const checked = one?.check ?? plain!.checked;
+    const sql = withMetadata
+      ? (checked ? this.#sql.plainWithMetadataChecked : this.#sql.plainWithMetadata)
+      : (checked ? this.#sql.plainChecked : this.#sql.plain);
     let text: string;
     let params: SqlParam[];
     let count = 1;
     if (one !== undefined) {
-      if (one.check) return false;
       const seqNo = (one.lastSeqNo ?? 0) + 1;
       const bytes = one.events[0]!;
       if (known === undefined) {
@@ -303,9 +303,7 @@ export class SqlAppender {
       }
       if (withMetadata) params.push(...metadataParams(one.version, one.metadata));
     } else {
-      const unchecked = uncheckedParams(batch, notify, withMetadata);
-      if (unchecked === undefined) return false;
-      const all = unchecked.params;
+      const all = plain!.params;
       count = (all[1] as string[]).length;
       if (known === undefined) {
         text = sql.appendUnchecked;
@@ -315,7 +313,7 @@ export class SqlAppender {
         params = all.slice(0, 6);
         params.push(known);
       }
-      params.push(...unchecked.metadata);
+      params.push(...plain!.metadata);
     }
     let rows: unknown[][];
     try {
@@ -327,15 +325,17 @@ export class SqlAppender {
       throw error;
     }
     if (known !== undefined) {
-      // 0 events: a deletion took a position above the known one; the function numbers after it.
+      // 0 events: a deletion took a position above the known one, or a check refused; the
+      // function numbers after the floor and says which entity was not where expected.
       if (toNumber(rows[0]?.[0]) === 0) {
-        this.#positions.collided(typeName);
+        if (!checked) this.#positions.collided(typeName);
         return false;
       }
       this.#positions.wrote(typeName, known + count);
       return true;
     }
-    // 0 events: another append holds the type name's lock; the function waits for it.
+    // 0 events: another append holds the type name's lock (the function waits for it), or a
+    // check refused.
     if (toNumber(rows[0]?.[0]) === 0) return false;
     this.#positions.wrote(typeName, toNumber(rows[0]?.[1]));
     return true;

@@ -62,6 +62,13 @@ export interface Statements {
   readonly plain: PlainAppends;
   /** The plain appends of rows with a version and metadata. */
   readonly plainWithMetadata: PlainAppends;
+  /**
+   * `plain`, each statement also checking that every entity's last seqNo is the one before its
+   * first event's (writing nothing when one is not).
+   */
+  readonly plainChecked: PlainAppends;
+  /** `plainWithMetadata` with the same check. */
+  readonly plainWithMetadataChecked: PlainAppends;
   /** The last position of a type name, 0 when it has none: `$1` typeName. */
   readonly head: string;
   /**
@@ -108,8 +115,10 @@ export function statements(names: SqlNames): Statements {
     appendOne: `select o_accepted, o_actual from ${names.appendOne}($1::text, $2::text,
       $3::bigint, $4::boolean, $5::bytea, $6::boolean, $7::integer, $8::text, $9::text,
       $10::text, $11::text)`,
-    plain: plainAppends(names, false),
-    plainWithMetadata: plainAppends(names, true),
+    plain: plainAppends(names, false, false),
+    plainWithMetadata: plainAppends(names, true, false),
+    plainChecked: plainAppends(names, false, true),
+    plainWithMetadataChecked: plainAppends(names, true, true),
     head: `select ${lastPosition(names, "$1::text")}`,
     lastEvent: `select ${lastEventPosition(names, "$1::text")}`,
     notify: `select pg_notify('${names.channel}', t) from unnest($1::text[]) as t`,
@@ -182,7 +191,7 @@ export function statements(names: SqlNames): Statements {
 // The plain appends of one row shape (see PlainAppends). Every statement takes one
 // clock_timestamp() for all its rows (an uncorrelated scalar subquery runs once per statement),
 // after this log saw the entity's previous event commit (schema_v2.ts says why).
-function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
+function plainAppends(names: SqlNames, withMetadata: boolean, checked: boolean): PlainAppends {
   const metadataColumns = withMetadata
     ? ", version, command_id, correlation_id, causation_id, headers"
     : "";
@@ -206,14 +215,27 @@ function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
     (withMetadata
       ? ", coalesce(e.version, 1), e.command_id, e.correlation_id, e.causation_id, e.headers::jsonb"
       : "");
+  // The checked statements write only when each entity's last seqNo is the one before its first
+  // event's, the check of the append functions (schema_v1.ts) in the same statement: an entity
+  // this log has not written (or no longer remembers) then costs one more probe of the index
+  // the insert touches anyway, not a plpgsql call that forgets the known position.
+  const lastSeqNoOf = (id: string) =>
+    `coalesce((select s.seq_no from ${names.events} as s where s.type_name = $1::text
+      and s.id = ${id} order by s.seq_no desc limit 1), 0)`;
+  const manyCheck = checked
+    ? ` and not exists (select from (select u.id, min(u.seq_no) as first
+        from unnest($2::text[], $3::bigint[]) as u(id, seq_no) group by u.id) as c
+      where ${lastSeqNoOf("c.id")} <> c.first - 1)`
+    : "";
+  const oneCheck = checked ? ` and ${lastSeqNoOf("$2::text")} = $3::bigint - 1` : "";
   // A deletion can free a position above the known one, which the unique index would then let
   // through: the floor (positions.ts) refuses it.
   const insertMany = `${insertInto}
     select $1::text, e.id, e.seq_no, $7::bigint + e.rank, ${eventValues} from ${eventRows}
-    where ${noFloorAbove(names, "$1::text", "$7::bigint")}`;
+    where ${noFloorAbove(names, "$1::text", "$7::bigint")}${manyCheck}`;
   const insertOne = `${insertInto}
     select $1::text, $2::text, $3::bigint, $4::bigint, $5::bytea, clock_timestamp()${oneMetadata}
-    where ${noFloorAbove(names, "$1::text", "$4::bigint - 1")}`;
+    where ${noFloorAbove(names, "$1::text", "$4::bigint - 1")}${oneCheck}`;
   const written = (insert: string) =>
     `with written as (${insert} returning 1)
       select count(*), (select pg_notify('${names.channel}', $1::text)
@@ -229,7 +251,7 @@ function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
         select $1::text, e.id, e.seq_no, ${lastPosition(names, "$1::text")} + e.rank,
           ${eventValues}
         from locked, ${eventRows}
-        where locked.ok
+        where locked.ok${manyCheck}
         returning position
       )
       select count(*), max(position), (select pg_notify('${names.channel}', $1::text)
@@ -243,7 +265,7 @@ function plainAppends(names: SqlNames, withMetadata: boolean): PlainAppends {
         ${insertInto}
         select $1::text, $2::text, $3::bigint, ${lastPosition(names, "$1::text")} + 1, $4::bytea,
           clock_timestamp()${oneMetadata}
-        from locked where locked.ok
+        from locked where locked.ok${oneCheck}
         returning position
       )
       select count(*), max(position), (select pg_notify('${names.channel}', $1::text)
