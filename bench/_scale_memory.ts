@@ -55,6 +55,7 @@ export const memoryLadder = {
       `memory ladder: parts ${parts.join(", ")}; sizes ${sizes.map(size).join(", ")}; ` +
         `heap limits from --v8-flags; uptime load ${loadAverage()}`,
     );
+    await warmUp();
     if (parts.includes("live")) {
       for (const n of sizes) await liveStep(n, intFlag(flags, "samples", 50_000));
     }
@@ -67,6 +68,26 @@ export const memoryLadder = {
     }
   },
 };
+
+// Both sides run the ladder's calls once on small numbers first, so the first size is not
+// measured while the JIT still compiles them.
+async function warmUp(): Promise<void> {
+  const bare = new BareMap();
+  const registry = new EntityRegistry(counter, {
+    eventLog: new RecentEntitiesLog(20_000),
+    binarize,
+    passivateAfter: 0,
+  });
+  await rateOf(20_000, 64, async (i) => {
+    await bare.spawn(idOf(i));
+    await bare.command(idOf(i));
+    await bare.command(idOf(i), `c-${i}`);
+    await registry.get(idOf(i));
+    await registry.handleCommand(idOf(i), add);
+    await registry.handleCommand(idOf(i), add, { metadata: { commandId: `c-${i}` } });
+  });
+  await registry.close();
+}
 
 async function liveStep(n: number, samples: number): Promise<void> {
   const started = performance.now();
@@ -159,38 +180,16 @@ async function sample(into: number[], count: number, call: () => Promise<unknown
 }
 
 // MemoryEventLog keeps every event: its bytes per event, so a user can plan (events x bytes).
+// Each measurement is a function of its own, so nothing of one is alive in the next.
 async function memoryLogCost(events: number): Promise<void> {
   const perEntity = 10;
   const entities = Math.max(1, Math.floor(events / perEntity));
   const total = entities * perEntity;
   const payload = binarize.eventToBytes({ type: "added", by: 1 }).length;
+  const bare = bareCopies(total);
   const rows: string[][] = [];
   for (const withId of [false, true]) {
-    let h0 = heapUsed();
-    const copies: Uint8Array[] = new Array(total);
-    const bytesOf = binarize.eventToBytes({ type: "added", by: 1 });
-    for (let i = 0; i < total; i++) copies[i] = bytesOf.slice();
-    const bare = (heapUsed() - h0) / total;
-    if (copies.length !== total) throw new Error("lost copies"); // keeps them alive till here
-    copies.length = 0;
-    const eventLog = new MemoryEventLog();
-    h0 = heapUsed();
-    for (let seq = 0; seq < perEntity; seq++) {
-      for (let e = 0; e < entities; e++) {
-        await eventLog.persist(
-          counter.typeName,
-          idOf(e),
-          seq === 0 ? null : seq,
-          [binarize.eventToBytes({ type: "added", by: 1 } satisfies Added)],
-          withId ? { metadata: { commandId: `${idOf(e)}-${seq}` } } : undefined,
-        );
-      }
-    }
-    const ours = (heapUsed() - h0) / total;
-    // Read after the measurement, so the log is alive during it.
-    if (await eventLog.lastSeqNo(counter.typeName, idOf(0)) !== perEntity) {
-      throw new Error("the log lost events");
-    }
+    const ours = await memoryLogBytes(entities, perEntity, withId);
     rows.push([
       withId ? "one event a persist, with a commandId" : "one event a persist, no metadata",
       String(payload),
@@ -205,4 +204,36 @@ async function memoryLogCost(events: number): Promise<void> {
     ["events", "payload bytes", "MemoryEventLog", "bare array of byte copies", "ratio"],
     rows,
   );
+}
+
+function bareCopies(total: number): number {
+  const h0 = heapUsed();
+  const copies: Uint8Array[] = new Array(total);
+  const bytesOf = binarize.eventToBytes({ type: "added", by: 1 });
+  for (let i = 0; i < total; i++) copies[i] = bytesOf.slice();
+  const perEvent = (heapUsed() - h0) / total;
+  if (copies.length !== total) throw new Error("lost copies"); // alive during the measurement
+  return perEvent;
+}
+
+async function memoryLogBytes(entities: number, perEntity: number, withId: boolean) {
+  const h0 = heapUsed();
+  const eventLog = new MemoryEventLog();
+  for (let seq = 0; seq < perEntity; seq++) {
+    for (let e = 0; e < entities; e++) {
+      await eventLog.persist(
+        counter.typeName,
+        idOf(e),
+        seq === 0 ? null : seq,
+        [binarize.eventToBytes({ type: "added", by: 1 } satisfies Added)],
+        withId ? { metadata: { commandId: `${idOf(e)}-${seq}` } } : undefined,
+      );
+    }
+  }
+  const perEvent = (heapUsed() - h0) / (entities * perEntity);
+  // Read after the measurement, so the log is alive during it.
+  if (await eventLog.lastSeqNo(counter.typeName, idOf(0)) !== perEntity) {
+    throw new Error("the log lost events");
+  }
+  return perEvent;
 }
