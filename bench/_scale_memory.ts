@@ -3,9 +3,9 @@
 //
 //   flock /tmp/scale-bench.lock npx deno run -A --v8-flags=--expose-gc,--max-old-space-size=8192 \
 //     bench/scale.ts --backend memory [--sizes 10k,100k,1M] [--ids 10M] [--passivate-after 100] \
-//     [--samples 50000] [--parts live,log,passivation]
+//     [--samples 50000] [--window-entities 5000] [--parts live,window,log,passivation]
 //
-// Three parts, each a table (or one per size):
+// Four parts, each a table (or one per size):
 // - live: N live entities (10k, 100k, 1M) in a registry. Heap per live entity after a full
 //   collection, divided by N: idle after the spawn, then with one event each kept by the log,
 //   then with a second event whose command carried a commandId (the deduplication window).
@@ -17,6 +17,7 @@
 //   The registry's log here is RecentEntitiesLog (_scale_memory_log.ts) with room for every
 //   live entity: it keeps each entity's events, so the heap figures with events include them.
 // Heap figures are V8's heapUsed + external (array buffers) after full collections.
+// - window: _scale_memory_window.ts, heap per live entity as its deduplication window fills.
 // - log: what MemoryEventLog costs per event held (it keeps every event, so its memory grows
 //   with history by design), beside the payload and a bare array of byte copies.
 // - passivation: _scale_memory_passivation.ts, 10M distinct ids over time.
@@ -38,6 +39,7 @@ import {
 } from "./_scale_memory_common.ts";
 import { RecentEntitiesLog } from "./_scale_memory_log.ts";
 import { passivationRun } from "./_scale_memory_passivation.ts";
+import { windowCost } from "./_scale_memory_window.ts";
 
 // Ticks of the registry's sweeper every second; ids used within 4 s stay live. The ladder yields
 // to timers only while it watches for the sweep, so no live entity is passivated meanwhile.
@@ -49,7 +51,7 @@ const idOf = (i: number) => `e${i}`;
 /** The ladder `bench/scale.ts --backend memory` runs. */
 export const memoryLadder = {
   async run(flags: Map<string, string>): Promise<void> {
-    const parts = (flags.get("parts") ?? "live,log,passivation").split(",");
+    const parts = (flags.get("parts") ?? "live,window,log,passivation").split(",");
     const sizes = (flags.get("sizes") ?? "10k,100k,1M").split(",").map(parseSize);
     console.log(
       `memory ladder: parts ${parts.join(", ")}; sizes ${sizes.map(size).join(", ")}; ` +
@@ -59,6 +61,7 @@ export const memoryLadder = {
     if (parts.includes("live")) {
       for (const n of sizes) await liveStep(n, intFlag(flags, "samples", 50_000));
     }
+    if (parts.includes("window")) await windowCost(intFlag(flags, "window-entities", 5_000));
     if (parts.includes("log")) await memoryLogCost(intFlag(flags, "log-events", 1_000_000));
     if (parts.includes("passivation")) {
       await passivationRun({

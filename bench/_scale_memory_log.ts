@@ -1,7 +1,9 @@
 // The event log of the memory scale ladder (bench/_scale_memory.ts): a bench-local EventLog that
 // keeps the events of the `capacity` entities that first wrote most recently and forgets an
-// older entity whole, as `deleteEntity` would. So its memory is bounded by `capacity`, not by how many ids
-// were ever written, and the registry's own memory can be measured apart from a log's history.
+// older entity whole, as `deleteEntity` would; of each entity it keeps the last `keepEvents`
+// events (default all), dropping earlier ones as `deleteEvents` would (the last one stays). So
+// its memory is bounded by what it keeps, not by how many ids and events were ever written,
+// and the registry's own memory can be measured apart from a log's history.
 //
 // It keeps the port's rules for what it keeps: persist checks the expected last seqNo and
 // writes every event of the call or none, copies the bytes, and acknowledges with the last
@@ -47,8 +49,11 @@ export class RecentEntitiesLog implements EventLog {
   #typeName: string | undefined;
   #position = 0;
 
-  constructor(capacity: number) {
+  readonly #keepEvents: number;
+
+  constructor(capacity: number, keepEvents = Infinity) {
     this.#capacity = capacity;
+    this.#keepEvents = Math.max(1, keepEvents);
   }
 
   /** How many entities' events are kept. */
@@ -71,11 +76,12 @@ export class RecentEntitiesLog implements EventLog {
       return Promise.reject(error);
     }
     const kept = this.#kept.get(id);
-    const actual = kept === undefined ? null : kept.length;
+    const actual = kept === undefined ? null : kept.at(-1)!.seqNo;
     if (actual !== lastSeqNo) {
       return Promise.reject(new ConcurrencyError({ typeName, id, expected: lastSeqNo, actual }));
     }
     const entityEvents = kept ?? [];
+    let seqNo = actual ?? 0;
     const metadata = options?.metadata ?? NO_METADATA;
     const version = options?.version ?? 1;
     const writtenAt = Date.now();
@@ -83,13 +89,16 @@ export class RecentEntitiesLog implements EventLog {
       entityEvents.push({
         typeName,
         id,
-        seqNo: entityEvents.length + 1,
+        seqNo: ++seqNo,
         position: ++this.#position,
         bytes: copy(bytes),
         version,
         writtenAt,
         metadata,
       });
+    }
+    if (entityEvents.length > this.#keepEvents) {
+      entityEvents.splice(0, entityEvents.length - this.#keepEvents);
     }
     // A new entity: past capacity, the one that first wrote longest ago goes.
     if (kept === undefined) {
@@ -101,7 +110,7 @@ export class RecentEntitiesLog implements EventLog {
         this.#next = (this.#next + 1) % this.#capacity;
       }
     }
-    return Promise.resolve(entityEvents.length);
+    return Promise.resolve(seqNo);
   }
 
   lastSeqNo(typeName: string, id: string, options?: CallOptions): Promise<number | null> {
@@ -111,7 +120,7 @@ export class RecentEntitiesLog implements EventLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    return Promise.resolve(this.#kept.get(id)?.length ?? null);
+    return Promise.resolve(this.#kept.get(id)?.at(-1)!.seqNo ?? null);
   }
 
   eventsById(
@@ -123,7 +132,7 @@ export class RecentEntitiesLog implements EventLog {
     this.#checkType(typeName);
     if (options?.live) throw new Error("RecentEntitiesLog has no live reads");
     const signal = options?.signal;
-    const events = (this.#kept.get(id) ?? []).slice(Math.max(0, fromSeqNo - 1));
+    const events = (this.#kept.get(id) ?? []).filter((event) => event.seqNo >= fromSeqNo);
     return new ReadableStream<PersistedEvent>({
       start(controller) {
         if (signal?.aborted) return controller.error(signal.reason);

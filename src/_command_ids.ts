@@ -68,6 +68,9 @@ export class CommandIds {
       const id = order[head]!;
       // Only the id's last event counts: a later record of it keeps it.
       if (this.#seqNos.get(id) === orderSeqNos[head]) this.#seqNos.delete(id);
+      // The forgotten id is let go now, not at the next compaction: until then it would keep
+      // up to a window's worth of commandId strings alive, doubling what a full window holds.
+      order[head] = "";
       head++;
     }
     if (head > 64 && head * 2 > order.length) {
