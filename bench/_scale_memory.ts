@@ -3,9 +3,9 @@
 //
 //   flock /tmp/scale-bench.lock npx deno run -A --v8-flags=--expose-gc,--max-old-space-size=8192 \
 //     bench/scale.ts --backend memory [--sizes 10k,100k,1M] [--ids 10M] [--passivate-after 100] \
-//     [--samples 50000] [--window-entities 5000] [--parts live,window,log,passivation]
+//     [--samples 50000] [--window-entities 5000] [--parts live,window,log,caches,passivation]
 //
-// Four parts, each a table (or one per size):
+// Five parts, each a table (or one per size):
 // - live: N live entities (10k, 100k, 1M) in a registry. Heap per live entity after a full
 //   collection, divided by N: idle after the spawn, then with one event each kept by the log,
 //   then with a second event whose command carried a commandId (the deduplication window).
@@ -20,6 +20,7 @@
 // - window: _scale_memory_window.ts, heap per live entity as its deduplication window fills.
 // - log: what MemoryEventLog costs per event held (it keeps every event, so its memory grows
 //   with history by design), beside the payload and a bare array of byte copies.
+// - caches: _scale_memory_recent_map.ts, the adapters' bounded per-entity cache once full.
 // - passivation: _scale_memory_passivation.ts, 10M distinct ids over time.
 
 import { EntityRegistry, MemoryEventLog } from "../mod.ts";
@@ -40,6 +41,7 @@ import {
 import { RecentEntitiesLog } from "./_scale_memory_log.ts";
 import { passivationRun } from "./_scale_memory_passivation.ts";
 import { windowCost } from "./_scale_memory_window.ts";
+import { recentMapCost } from "./_scale_memory_recent_map.ts";
 
 // Ticks of the registry's sweeper every second; ids used within 4 s stay live. The ladder yields
 // to timers only while it watches for the sweep, so no live entity is passivated meanwhile.
@@ -51,7 +53,7 @@ const idOf = (i: number) => `e${i}`;
 /** The ladder `bench/scale.ts --backend memory` runs. */
 export const memoryLadder = {
   async run(flags: Map<string, string>): Promise<void> {
-    const parts = (flags.get("parts") ?? "live,window,log,passivation").split(",");
+    const parts = (flags.get("parts") ?? "live,window,log,caches,passivation").split(",");
     const sizes = (flags.get("sizes") ?? "10k,100k,1M").split(",").map(parseSize);
     console.log(
       `memory ladder: parts ${parts.join(", ")}; sizes ${sizes.map(size).join(", ")}; ` +
@@ -63,6 +65,7 @@ export const memoryLadder = {
     }
     if (parts.includes("window")) await windowCost(intFlag(flags, "window-entities", 5_000));
     if (parts.includes("log")) await memoryLogCost(intFlag(flags, "log-events", 1_000_000));
+    if (parts.includes("caches")) recentMapCost();
     if (parts.includes("passivation")) {
       await passivationRun({
         ids: parseSize(flags.get("ids") ?? "10M"),
