@@ -7,13 +7,16 @@ import type { EventLog } from "./event_log.ts";
 /** The ids of the commands whose events are among an entity's last `window` events. */
 export class CommandIds {
   readonly #window: number;
-  // commandId → the seqNo of its last event.
+  // commandId → the seqNo of its last event, in seqNo order (an id recorded again is moved to
+  // the end), so the ids to forget are the first ones. No array of the order is kept beside it:
+  // such arrays held as much again as the map for a full window.
   #seqNos = new Map<string, number>();
-  // The recorded (id, seqNo) pairs in seqNo order from #head on, so the ids to forget are found
-  // at the front without iterating the map (replay records one per event).
-  #order: string[] = [];
-  #orderSeqNos: number[] = [];
-  #head = 0;
+  // Walks the map oldest first from one forget to the next. A fresh iterator would start at the
+  // map's first slot and step over every id deleted since V8 last compacted it, a cost per
+  // command that grows with the window; this one goes on from where it stopped. `#peeked` is
+  // the entry it gave last that is still in the window.
+  #oldest: MapIterator<[string, number]> | undefined;
+  #peeked: [string, number] | undefined;
   /**
    * The lowest seqNo from which on the ids are known: 1, or after a spawn from a snapshot the
    * seqNo after it until the ids of the events before it are read.
@@ -27,9 +30,8 @@ export class CommandIds {
 
   /** Records that the event at `seqNo` (the latest so far) was written by command `commandId`. */
   record(commandId: string, seqNo: number): void {
+    this.#seqNos.delete(commandId);
     this.#seqNos.set(commandId, seqNo);
-    this.#order.push(commandId);
-    this.#orderSeqNos.push(seqNo);
     this.forgetBefore(seqNo);
   }
 
@@ -40,16 +42,12 @@ export class CommandIds {
    */
   addEarlier(earlier: ReadonlyMap<string, number>, from: number): void {
     this.knownFrom = from;
-    const order: string[] = [];
-    const orderSeqNos: number[] = [];
-    for (const [id, at] of earlier) {
-      if (!this.#seqNos.has(id)) this.#seqNos.set(id, at);
-      order.push(id);
-      orderSeqNos.push(at);
-    }
-    this.#order = order.concat(this.#order.slice(this.#head));
-    this.#orderSeqNos = orderSeqNos.concat(this.#orderSeqNos.slice(this.#head));
-    this.#head = 0;
+    const merged = new Map<string, number>();
+    for (const [id, at] of earlier) if (!this.#seqNos.has(id)) merged.set(id, at);
+    for (const [id, at] of this.#seqNos) merged.set(id, at);
+    this.#seqNos = merged;
+    this.#oldest = undefined;
+    this.#peeked = undefined;
   }
 
   /** The seqNo of the last event of `commandId`, if it is within the window at `seqNo`. */
@@ -61,21 +59,32 @@ export class CommandIds {
   /** Forgets the ids whose last event is out of the window at `seqNo`. */
   forgetBefore(seqNo: number): void {
     const oldest = seqNo - this.#window;
-    const order = this.#order;
-    const orderSeqNos = this.#orderSeqNos;
-    let head = this.#head;
-    while (head < order.length && orderSeqNos[head]! <= oldest) {
-      const id = order[head]!;
-      // Only the id's last event counts: a later record of it keeps it.
-      if (this.#seqNos.get(id) === orderSeqNos[head]) this.#seqNos.delete(id);
-      head++;
+    const seqNos = this.#seqNos;
+    for (;;) {
+      let entry = this.#peeked;
+      this.#peeked = undefined;
+      if (entry === undefined) {
+        let next = this.#oldest?.next();
+        // A finished iterator sees no later ids: a new one starts from the first.
+        if (next === undefined || next.done) {
+          this.#oldest = seqNos.entries();
+          next = this.#oldest.next();
+          if (next.done) {
+            this.#oldest = undefined;
+            return;
+          }
+        }
+        entry = next.value;
+      }
+      const [id, at] = entry;
+      // Recorded again since: its later entry comes further on.
+      if (seqNos.get(id) !== at) continue;
+      if (at > oldest) {
+        this.#peeked = entry;
+        return;
+      }
+      seqNos.delete(id);
     }
-    if (head > 64 && head * 2 > order.length) {
-      this.#order = order.slice(head);
-      this.#orderSeqNos = orderSeqNos.slice(head);
-      head = 0;
-    }
-    this.#head = head;
   }
 }
 

