@@ -1,0 +1,150 @@
+// The server side of the NATS scale ladder (bench/_scale_nats.ts): filling one stream with
+// entity subjects as fast as raw nats.js pipelines allow, the server's own monitoring (/varz,
+// /jsz), its disk use, and the time a restart takes until JetStream answers again.
+// Run through: deno run -A bench/scale.ts --backend nats [--sizes 10k,100k,1M]
+
+import { headers, type NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { NatsTestServer } from "../tests/_servers/nats.ts";
+
+/** The stream, subject prefix and type every ladder message goes to (the adapter's defaults). */
+export const STREAM = "eventsourced";
+export const TYPE = "counter";
+/** A counter event as JSON, about the size of the events of bench/load.ts. */
+export const EVENT = new TextEncoder().encode(JSON.stringify({ type: "increased", by: 1 }));
+/** Events of the one entity replayed at each size, spread evenly over that size's fill. */
+export const REPLAY_EVENTS = 1_000;
+const IN_FLIGHT = 512;
+
+/** The subject of entity `id` (ids of the ladder need no token encoding). */
+export function subjectOf(id: string): string {
+  return `${STREAM}.${TYPE}.${id}`;
+}
+
+/** The id of the `i`th entity of the fill. */
+export function entityId(i: number): string {
+  return `e${i}`;
+}
+
+/** The id of the entity replayed at `size`. */
+export function replayId(size: number): string {
+  return `replay-${size}`;
+}
+
+/**
+ * Adds entities `from`..`to - 1` (one event each, published with expected last subject sequence
+ * 0 as the adapter does for a new entity) and the `REPLAY_EVENTS` events of `replayId(to)`,
+ * spread evenly among them, with `IN_FLIGHT` publishes in flight on one TCP connection.
+ * Returns the messages written.
+ */
+export async function fill(tcpUrl: string, from: number, to: number): Promise<number> {
+  const nc = await connect({ servers: tcpUrl });
+  try {
+    const total = to - from;
+    const every = Math.max(1, Math.floor(total / REPLAY_EVENTS));
+    const replaySubject = subjectOf(replayId(to));
+    const publish = async (subject: string, h: ReturnType<typeof headers>) => {
+      const reply = await nc.request(subject, EVENT, { headers: h, timeout: 30_000 });
+      const text = new TextDecoder().decode(reply.data);
+      if (text.includes('"error"')) throw new Error(`fill publish on ${subject}: ${text}`);
+    };
+    // One replay event after every `every` entities, so its events span the whole step; they
+    // are chained (each sent after the previous one's ack) so their seqNos stay in order.
+    let replaySeqNo = 0;
+    let replayChain = Promise.resolve();
+    const replayEvent = () => {
+      const seqNo = ++replaySeqNo;
+      replayChain = replayChain.then(() => {
+        const h = headers();
+        h.set("Eventsourced-Seq-No", String(seqNo));
+        return publish(replaySubject, h);
+      });
+    };
+    let next = 0;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < total) {
+        const k = next++;
+        if (k % every === every - 1 && replaySeqNo < REPLAY_EVENTS) replayEvent();
+        const h = headers();
+        h.set("Nats-Expected-Last-Subject-Sequence", "0");
+        h.set("Eventsourced-Seq-No", "1");
+        await publish(subjectOf(entityId(from + k)), h);
+      }
+    }));
+    while (replaySeqNo < REPLAY_EVENTS) replayEvent();
+    await replayChain;
+    return total + REPLAY_EVENTS;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** What the server's monitoring says of itself and the stream. */
+export interface ServerState {
+  /** Resident memory of the process, from /varz `mem`. */
+  readonly mem: number;
+  readonly messages: number;
+  readonly streamBytes: number;
+  /** Subjects in the stream (/jsz with stream details). */
+  readonly subjects: number | undefined;
+}
+
+/** Reads /varz and /jsz. */
+export async function serverState(server: NatsTestServer): Promise<ServerState> {
+  const varz = await (await fetch(`${server.monitorUrl}/varz`)).json() as { mem: number };
+  const jsz = await (await fetch(`${server.monitorUrl}/jsz?streams=true`)).json() as {
+    account_details?: {
+      stream_detail?: { state: { messages: number; bytes: number; num_subjects?: number } }[];
+    }[];
+  };
+  const state = jsz.account_details?.[0]?.stream_detail?.[0]?.state;
+  return {
+    mem: varz.mem,
+    messages: state?.messages ?? 0,
+    streamBytes: state?.bytes ?? 0,
+    subjects: state?.num_subjects,
+  };
+}
+
+/** Bytes of the files under `dir`. */
+export function diskUse(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += diskUse(path);
+    else if (entry.isFile()) total += statSync(path).size;
+  }
+  return total;
+}
+
+/**
+ * Stops the server (SIGTERM) and starts it again; returns the milliseconds until its process
+ * says it is ready and until a `streams.info` of the stream succeeds over a new connection.
+ */
+export async function restart(
+  server: NatsTestServer,
+): Promise<{ stopMs: number; readyMs: number; jetStreamMs: number }> {
+  const stopping = performance.now();
+  await server.stop();
+  const stopMs = performance.now() - stopping;
+  const started = performance.now();
+  await server.start();
+  const readyMs = performance.now() - started;
+  for (;;) {
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connect({ servers: server.tcpUrl!, reconnect: false, timeout: 1_000 });
+      const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+      await jsm.streams.info(STREAM);
+      return { stopMs, readyMs, jetStreamMs: performance.now() - started };
+    } catch {
+      if (performance.now() - started > 120_000) throw new Error("JetStream not back in 120 s");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      await nc?.close().catch(() => {});
+    }
+  }
+}
