@@ -7,9 +7,12 @@
 // server's memory and restart time from its own monitoring.
 //
 //   flock /tmp/scale-bench.lock npx deno run -A bench/scale.ts --backend nats \
-//     [--sizes 10k,100k,1M] [--samples 200] [--writes 1000] [--dir /var/tmp]
+//     [--sizes 10k,100k,1M] [--samples 200] [--writes 1000] [--dir /var/tmp] [--transport tcp]
+//
+// --transport tcp connects both clients over TCP instead (the default is WebSocket).
 
 import { headers, type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { jsonBinarize, spawn } from "../mod.ts";
@@ -223,6 +226,8 @@ export const natsLadder = {
       .sort((a, b) => a - b);
     const samples = intFlag(flags, "samples", 200);
     const writes = intFlag(flags, "writes", 1_000);
+    const transport = flags.get("transport") ?? "ws";
+    if (transport !== "ws" && transport !== "tcp") throw new Error("--transport is ws or tcp");
     const largest = sizes[sizes.length - 1]!;
     // The fills, the replay entities and the writes of every size.
     const messages = largest + sizes.length * (REPLAY_EVENTS + writes * 10 + samples);
@@ -269,14 +274,19 @@ export const natsLadder = {
             bytes(disk)
           } on disk; mem ${bytes(before.mem)} before, ${bytes(after.mem)} after restart`,
         );
-        const log = await NatsEventLog.connect({ servers: server.wsUrl });
-        const rawNc = await wsconnect({ servers: server.wsUrl });
+        const open = () =>
+          transport === "tcp"
+            ? connect({ servers: server.tcpUrl! })
+            : wsconnect({ servers: server.wsUrl });
+        const logNc = await open();
+        const log = new NatsEventLog(logNc);
+        const rawNc = await open();
         const raw = new Raw(rawNc, await jetstreamManager(rawNc));
         let figures: Map<string, { adapter: number; raw: number }>;
         try {
           figures = await measure(log, raw, target, samples, writes);
         } finally {
-          await log.close();
+          await logNc.close();
           await rawNc.close();
         }
         const memEnd = (await serverState(server)).mem;
@@ -294,7 +304,9 @@ export const natsLadder = {
         results.push(result);
         const rows = rowsOf(figures);
         printTable(
-          `NATS, ${size(target)} entity subjects (${before.messages} messages), ${runtimeName()}, ${
+          `NATS over ${transport}, ${
+            size(target)
+          } entity subjects (${before.messages} messages), ${runtimeName()}, ${
             new Date().toISOString()
           }, load ${result.load}; server mem ${bytes(before.mem)} / ${
             bytes(after.mem)
@@ -303,14 +315,14 @@ export const natsLadder = {
           rows.map((r) => [r.name, r.adapter, r.raw, r.unit]),
         );
       }
-      printSummary(results);
+      printSummary(results, transport);
     } finally {
       await server.dispose();
     }
   },
 };
 
-function printSummary(results: readonly SizeResult[]): void {
+function printSummary(results: readonly SizeResult[], transport: string): void {
   const names = [...results[0]!.figures.keys()];
   const header = ["", ...results.map((r) => size(r.size))];
   const rows: string[][] = [];
@@ -330,7 +342,7 @@ function printSummary(results: readonly SizeResult[]): void {
   rows.push(["disk", ...results.map((r) => bytes(r.disk))]);
   rows.push(["load average", ...results.map((r) => r.load)]);
   printTable(
-    `NATS summary over sizes, ${runtimeName()}, ${new Date().toISOString()}`,
+    `NATS summary over sizes (${transport}), ${runtimeName()}, ${new Date().toISOString()}`,
     header,
     rows,
   );

@@ -1,0 +1,31 @@
+import process from "node:process";
+import { wsconnect } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { startNatsServer } from "../tests/_servers/nats.ts";
+import { fill, subjectOf, entityId } from "../bench/_scale_nats_server.ts";
+import { NatsEventLog } from "../adapters/nats/mod.ts";
+const server = await startNatsServer({ own: true, monitor: true });
+const l = await NatsEventLog.connect({ servers: server.wsUrl }); await l.setup(); await l.close();
+await fill(server.tcpUrl!, 0, 2000);
+const nc = process.env.TCP ? await connect({ servers: server.tcpUrl! }) : await wsconnect({ servers: server.wsUrl });
+const jsm = await jetstreamManager(nc);
+const js = jetstream(nc);
+for (let k = 0; k < 5; k++) {
+  const s = subjectOf(entityId(k * 7));
+  let t = performance.now();
+  const ci = await jsm.consumers.add("eventsourced", { filter_subject: s, ack_policy: "none", mem_storage: true, inactive_threshold: 5e9 } as any);
+  const t1 = performance.now() - t; t = performance.now();
+  const c = await js.consumers.get("eventsourced", ci.name);
+  const m = await c.next({ expires: 2000 });
+  const t2 = performance.now() - t; t = performance.now();
+  await jsm.consumers.delete("eventsourced", ci.name);
+  const t3 = performance.now() - t; t = performance.now();
+  const oc = await js.consumers.get("eventsourced", { filter_subjects: s });
+  const m2 = await oc.next({ expires: 2000 });
+  const t4 = performance.now() - t; t = performance.now();
+  await oc.delete();
+  const t5 = performance.now() - t;
+  console.log({ create: t1.toFixed(1), next: t2.toFixed(1), del: t3.toFixed(1), ordered: t4.toFixed(1), odel: t5.toFixed(1), got: m?.seq, m2: m2?.seq });
+}
+await nc.close(); await server.dispose();
