@@ -120,6 +120,7 @@ const used = new Set<number>();
 /** Picks distinct random entities of the fill (below `total`) that no measure touched yet. */
 function picker(total: number): () => string {
   return () => {
+    if (used.size >= total * 0.9) throw new Error(`--writes too large for ${total} entities`);
     for (;;) {
       const i = Math.floor(Math.random() * total);
       if (!used.has(i)) {
@@ -186,7 +187,7 @@ async function measure(
     adapter: await rateOf(writes, 1, () => log.persist(TYPE, pick(), 1, event)),
     raw: await rateOf(writes, 1, () => raw.append(subjectOf(pick()))),
   });
-  const many = writes * 4;
+  const many = writes * 2;
   figures.set(`persist new, ${CONCURRENCY} in flight`, {
     adapter: await rateOf(
       many,
