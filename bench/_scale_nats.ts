@@ -27,6 +27,9 @@ import {
   entityId,
   EVENT,
   fill,
+  MULTI_ENTITIES,
+  MULTI_EVENTS,
+  multiId,
   REPLAY_EVENTS,
   replayId,
   restart,
@@ -152,6 +155,18 @@ async function measure(
   const spawnR = await latencies(samples, () => raw.read(subjectOf(pick())));
   figures.set("spawn p50", { adapter: spawnA.p50, raw: spawnR.p50 });
   figures.set("spawn p99", { adapter: spawnA.p99, raw: spawnR.p99 });
+  // Entities of MULTI_EVENTS persists spread over the stream: half for each client.
+  const half = MULTI_ENTITIES / 2;
+  const multiA = await latencies(half, async (j) => {
+    const ref = await spawn(counter, multiId(total, j), { eventLog: log, binarize });
+    await ref.stop();
+  });
+  const multiR = await latencies(half, async (j) => {
+    const n = await raw.read(subjectOf(multiId(total, half + j)));
+    if (n !== MULTI_EVENTS) throw new Error(`raw read ${n} of ${MULTI_EVENTS} events`);
+  });
+  figures.set(`spawn p50, ${MULTI_EVENTS} persists`, { adapter: multiA.p50, raw: multiR.p50 });
+  figures.set(`spawn max, ${MULTI_EVENTS} persists`, { adapter: multiA.p99, raw: multiR.p99 });
   const directR = await latencies(samples, () => raw.last(subjectOf(pick())));
   const lastA = await latencies(samples, () => log.lastSeqNo(TYPE, pick()));
   figures.set("lastSeqNo p50", { adapter: lastA.p50, raw: directR.p50 });
@@ -206,6 +221,8 @@ async function measure(
 const KINDS: Record<string, "rate" | "ms"> = {
   "spawn p50": "ms",
   "spawn p99": "ms",
+  "spawn p50, 5 persists": "ms",
+  "spawn max, 5 persists": "ms",
   "lastSeqNo p50": "ms",
   "lastSeqNo p99": "ms",
   "replay ms": "ms",
@@ -231,7 +248,8 @@ export const natsLadder = {
     if (transport !== "ws" && transport !== "tcp") throw new Error("--transport is ws or tcp");
     const largest = sizes[sizes.length - 1]!;
     // The fills, the replay entities and the writes of every size.
-    const messages = largest + sizes.length * (REPLAY_EVENTS + writes * 10 + samples);
+    const messages = largest +
+      sizes.length * (REPLAY_EVENTS + MULTI_ENTITIES * MULTI_EVENTS + writes * 10 + samples);
     const version = execSync("nats-server --version").toString().trim();
     console.log(
       `${version}; sizes ${sizes.map(size).join(", ")}; about ${

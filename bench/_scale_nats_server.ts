@@ -19,6 +19,15 @@ export const EVENT = new TextEncoder().encode(JSON.stringify({ type: "increased"
 export const REPLAY_EVENTS = 1_000;
 const IN_FLIGHT = 2_048;
 
+/** Entities with `MULTI_EVENTS` events each at every size, spread over that size's fill. */
+export const MULTI_ENTITIES = 100;
+export const MULTI_EVENTS = 5;
+
+/** The id of the `j`th entity with several events written during the fill up to `size`. */
+export function multiId(size: number, j: number): string {
+  return `multi-${size}-${j}`;
+}
+
 /** The subject of entity `id` (ids of the ladder need no token encoding). */
 export function subjectOf(id: string): string {
   return `${STREAM}.${TYPE}.${id}`;
@@ -72,6 +81,18 @@ export async function fill(tcpUrl: string, from: number, to: number): Promise<nu
     // One replay event after every `every` entities, so its events span the whole step; they
     // go in order over the one connection, so their seqNos stay in order.
     let replaySeqNo = 0;
+    // The entities with several events: one of their events after every `multiEvery`
+    // entities, entity after entity, so each one's events lie far apart in the stream.
+    const multiTotal = MULTI_ENTITIES * MULTI_EVENTS;
+    const multiEvery = Math.max(1, Math.floor(total / multiTotal));
+    let multiDone = 0;
+    const multiEvent = async () => {
+      const j = multiDone % MULTI_ENTITIES;
+      const m = headers();
+      m.set("Eventsourced-Seq-No", String(Math.floor(multiDone / MULTI_ENTITIES) + 1));
+      multiDone++;
+      await publish(subjectOf(multiId(to, j)), m);
+    };
     for (let k = 0; k < total; k++) {
       const h = headers();
       h.set("Nats-Expected-Last-Subject-Sequence", "0");
@@ -82,7 +103,9 @@ export async function fill(tcpUrl: string, from: number, to: number): Promise<nu
         r.set("Eventsourced-Seq-No", String(++replaySeqNo));
         await publish(replaySubject, r);
       }
+      if (k % multiEvery === multiEvery - 1 && multiDone < multiTotal) await multiEvent();
     }
+    while (multiDone < multiTotal) await multiEvent();
     while (replaySeqNo < REPLAY_EVENTS) {
       const r = headers();
       r.set("Eventsourced-Seq-No", String(++replaySeqNo));
@@ -90,7 +113,7 @@ export async function fill(tcpUrl: string, from: number, to: number): Promise<nu
     }
     await room(0);
     sub.unsubscribe();
-    return total + REPLAY_EVENTS;
+    return total + REPLAY_EVENTS + multiTotal;
   } finally {
     await nc.close();
   }
