@@ -38,15 +38,21 @@ export function entityId(i: number): string {
   return `e${i}`;
 }
 
-/** The id of the entity replayed at `size`. */
+/** The id of the entity replayed at `size`, its events spread over that size's fill. */
 export function replayId(size: number): string {
   return `replay-${size}`;
+}
+
+/** The id of the entity replayed at `size` whose events were written one after the other. */
+export function denseId(size: number): string {
+  return `dense-${size}`;
 }
 
 /**
  * Adds entities `from`..`to - 1` (one event each, published with expected last subject sequence
  * 0 as the adapter does for a new entity) and the `REPLAY_EVENTS` events of `replayId(to)`,
- * spread evenly among them. Plain publishes on one TCP connection whose acks come to one
+ * spread evenly among them, the events of the entities `multiId(to, j)` likewise, and at the end
+ * the `REPLAY_EVENTS` events of `denseId(to)` one after the other. Plain publishes on one TCP connection whose acks come to one
  * inbox, at most `IN_FLIGHT` unacknowledged (a request per message costs the client more CPU
  * than the server needs to store it). Returns the messages written.
  */
@@ -106,6 +112,12 @@ export async function fill(tcpUrl: string, from: number, to: number): Promise<nu
       if (k % multiEvery === multiEvery - 1 && multiDone < multiTotal) await multiEvent();
     }
     while (multiDone < multiTotal) await multiEvent();
+    // The dense entity: all its events together at the end of the step.
+    for (let seqNo = 1; seqNo <= REPLAY_EVENTS; seqNo++) {
+      const d = headers();
+      d.set("Eventsourced-Seq-No", String(seqNo));
+      await publish(subjectOf(denseId(to)), d);
+    }
     while (replaySeqNo < REPLAY_EVENTS) {
       const r = headers();
       r.set("Eventsourced-Seq-No", String(++replaySeqNo));
@@ -113,7 +125,7 @@ export async function fill(tcpUrl: string, from: number, to: number): Promise<nu
     }
     await room(0);
     sub.unsubscribe();
-    return total + REPLAY_EVENTS + multiTotal;
+    return total + 2 * REPLAY_EVENTS + multiTotal;
   } finally {
     await nc.close();
   }
