@@ -2,9 +2,12 @@
 // grown to 10k, 100k and 1M entity subjects (file storage, nats-server as installed), and at each
 // size NatsEventLog over WebSocket beside the raw nats.js client (own WebSocket connection)
 // doing the same work in the same run: publish with the expected-last-subject-sequence check
-// (sequential and 64 in flight, new and existing entities), a cold spawn of a random existing
-// entity, lastSeqNo, the replay of one entity whose events are spread over the stream, and the
-// server's memory and restart time from its own monitoring.
+// (sequential and 64 in flight, new and existing entities); the spawn of a cold random existing
+// entity right after a server restart and again once the server has loaded its blocks (raw: an
+// ordered consumer on the subject); the spawn of entities of 5 persists spread over the stream;
+// lastSeqNo (raw: a direct get); the replay of one entity of 1 000 events spread over the stream
+// and of one whose events were written together; and the server's memory (/varz) and restart
+// time (until a stream info succeeds) from its own monitoring.
 //
 //   flock /tmp/scale-bench.lock npx deno run -A bench/scale.ts --backend nats \
 //     [--sizes 10k,100k,1M] [--samples 200] [--writes 1000] [--dir /var/tmp] [--transport tcp]
