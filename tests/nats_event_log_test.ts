@@ -303,6 +303,58 @@ test("NatsEventLog: reads from far into a long entity start at the right message
   }
 });
 
+test("NatsEventLog: an entity with at most 8 events before its last message is read with direct gets and no consumer, the same events as a consumer reads", async () => {
+  const log = await NatsEventLog.connect({ servers: server.wsUrl });
+  const watcher = await wsconnect({ servers: server.wsUrl });
+  try {
+    const typeName = uniqueTypeName();
+    // Entities of 1 to 10 messages of 1 to 3 events each, interleaved with each other (an
+    // entity of 9 or 10 messages has more than 8 events before its head: a consumer reads it).
+    const heads = new Map<string, number | null>();
+    for (let round = 0; round < 10; round++) {
+      for (let messages = round + 1; messages <= 10; messages++) {
+        const id = `m${messages}`;
+        const events = Array.from(
+          { length: 1 + ((round + messages) % 3) },
+          (_, k) => bytes(messages, round, k),
+        );
+        heads.set(id, await log.persist(typeName, id, heads.get(id) ?? null, events));
+      }
+    }
+    // What a consumer reads: the type's events, by entity.
+    const byType = await collect(log.eventsByType(typeName, 0));
+    const created: string[] = [];
+    const advisories = watcher.subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED.>", {
+      callback: (_error, msg) => {
+        created.push(msg.subject);
+      },
+    });
+    await watcher.flush();
+    for (let messages = 1; messages <= 10; messages++) {
+      const id = `m${messages}`;
+      const expected = byType.filter((e) => e.id === id);
+      assert.equal(expected.length, heads.get(id));
+      for (const from of [0, 1, 2, 3, 5, heads.get(id)!, heads.get(id)! + 1]) {
+        const events = await collect(log.eventsById(typeName, id, from));
+        assert.deepEqual(events, expected.slice(Math.max(from, 1) - 1), `${id} from ${from}`);
+      }
+      created.length = 0;
+      await collect(log.eventsById(typeName, id, 1));
+      await watcher.flush();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The events before the head message bound the messages before it: up to 8, no consumer.
+      const headSeq = Math.floor(expected.at(-1)!.position / 100_000);
+      const before = expected.filter((e) => Math.floor(e.position / 100_000) < headSeq).length;
+      assert.equal(created.length > 0, before > 8, `${id}: ${created.length} consumers`);
+      created.length = 0;
+    }
+    advisories.unsubscribe();
+  } finally {
+    await watcher.close();
+    await log.close();
+  }
+});
+
 test("NatsEventLog: a persist bigger than the server's max_payload fails as too-large and writes nothing", async () => {
   const log = await NatsEventLog.connect({ servers: server.wsUrl });
   try {

@@ -1,6 +1,7 @@
 // Where a read of the event log starts and ends, decided from the head of its subject before any
-// consumer exists: an empty or already-known read needs no consumer at all, and a read from a
-// snapshot starts at the message holding its first seqNo instead of passing every older event.
+// consumer exists: an empty or already-known read, or an entity of a few messages, needs no
+// consumer at all, and a read from a snapshot starts at the message holding its first seqNo
+// instead of passing every older event.
 
 import type { PersistedEvent } from "../../src/event_log.ts";
 import type { MessageQuery, StoredMessage } from "./_jetstream.ts";
@@ -15,6 +16,10 @@ import type { ReadPlan } from "./_reader.ts";
 
 // Up to this many events before fromSeqNo, a read starts at the entity's first message.
 const SCAN_LIMIT = 512;
+// Up to this many messages before its head, an entity is read with one direct get per message
+// instead of a consumer: a consumer costs two more requests (create, delete) and, on
+// nats-server 2.9, a count of its pending messages over every block of the stream.
+const GET_LIMIT = 8;
 
 /** The stored messages a plan looks at. */
 export interface MessageSource {
@@ -50,15 +55,10 @@ export interface EntityRead {
 /** The plan of a read of one entity's events. */
 export async function planEntityRead(source: MessageSource, read: EntityRead): Promise<ReadPlan> {
   const { typeName, id, subject, fromSeqNo: from, live } = read;
-  if (!live && from === 1) {
-    // A read from the start needs the consumer anyway: find the head beside its creation.
-    const endSeq = source.last(subject).then((last) => {
-      if (last === null) return null;
-      read.remember(headOf(typeName, id, last));
-      return last.seq;
-    });
-    return { startSeq: 1, endSeq };
-  }
+  // The head first, also for a read from the start: an entity whose last message holds its
+  // first event is read from that message alone. A consumer filtered on one subject costs
+  // nats-server 2.9 a walk over every message block of the stream (its pending count and its
+  // first message), which grows with the stream, while the head is one lookup by subject.
   const last = await source.last(subject);
   if (last === null) return live ? { startSeq: 1, endSeq: undefined } : { events: [] };
   const seqNos = decodeSeqNoHeaders(typeName, id, last);
@@ -70,20 +70,44 @@ export async function planEntityRead(source: MessageSource, read: EntityRead): P
     return { startSeq, endSeq: undefined };
   }
   if (head.lastSeqNo < from) return { events: [] };
-  if (seqNos.firstSeqNo <= from) {
-    const msg = {
-      seq: last.seq,
-      headers: decodeMessageHeaders(typeName, id, last),
-      data: last.data,
-      writtenAt: millisOfTimestamp(last.timestamp),
-    };
-    const events: PersistedEvent[] = decodeEvents(typeName, id, msg, {
-      fromSeqNo: from,
-      fromPosition: 0,
-    });
-    return { events };
+  if (seqNos.firstSeqNo <= from) return { events: eventsOf(read, last) };
+  // Each message holds at least one event, so the seqNos before the head's first bound the
+  // messages before it.
+  if (seqNos.firstSeqNo - 1 <= GET_LIMIT) {
+    const events = await byGets(source, read, last);
+    if (events !== null) return { events };
   }
   return { startSeq: await startOf(source, read, last.seq), endSeq: last.seq };
+}
+
+function eventsOf(read: EntityRead, stored: StoredMessage): PersistedEvent[] {
+  const { typeName, id, fromSeqNo } = read;
+  const msg = {
+    seq: stored.seq,
+    headers: decodeMessageHeaders(typeName, id, stored),
+    data: stored.data,
+    writtenAt: millisOfTimestamp(stored.timestamp),
+  };
+  return decodeEvents(typeName, id, msg, { fromSeqNo, fromPosition: 0 });
+}
+
+// The entity's events up to its head `last`, one direct get per message from the stream's
+// start; `null` if it has more messages than GET_LIMIT (then a consumer reads them).
+async function byGets(
+  source: MessageSource,
+  read: EntityRead,
+  last: StoredMessage,
+): Promise<PersistedEvent[] | null> {
+  const events: PersistedEvent[] = [];
+  let seq = 1;
+  for (let gets = 0; gets <= GET_LIMIT; gets++) {
+    const msg = await source.get({ seq, next_by_subj: read.subject });
+    // The head, or a message written after the read began (a finite read ends at the head).
+    if (msg === null || msg.seq >= last.seq) return [...events, ...eventsOf(read, last)];
+    events.push(...eventsOf(read, msg));
+    seq = msg.seq + 1;
+  }
+  return null;
 }
 
 /** The plan of a read of a type's events from `fromPosition`, on the subjects `filter`. */

@@ -20,6 +20,10 @@ export interface NatsTestServer {
    * it in its INFO); `undefined` for `NATS_WS_URL`.
    */
   readonly tcpUrl: string | undefined;
+  /** `http://127.0.0.1:<port>` of the monitoring endpoints (/varz, /jsz) with `monitor`. */
+  readonly monitorUrl: string | undefined;
+  /** The server's temporary folder (config and JetStream store). */
+  readonly dir: string | undefined;
   /** Stops the process (SIGTERM) and waits for it to exit; the store directory stays. */
   stop(): Promise<void>;
   /** Ends the process with `signal` (SIGKILL: a crash) and waits for it to exit. */
@@ -46,6 +50,10 @@ export interface StartNatsServerOptions {
    * plain-text client is let in; implies `own`.
    */
   tls?: { certFile: string; keyFile: string };
+  /** Open the monitoring port (`http: 127.0.0.1:<free port>`), for /varz and /jsz. */
+  monitor?: boolean;
+  /** Where the temporary folder goes; default the system's temp folder. */
+  parentDir?: string;
 }
 
 function findBinary(): string {
@@ -78,16 +86,20 @@ export async function startNatsServer(
     return {
       wsUrl: external,
       tcpUrl: undefined,
+      monitorUrl: undefined,
+      dir: undefined,
       stop: unsupported,
       kill: unsupported,
       start: unsupported,
       dispose: () => Promise.resolve(),
     };
   }
-  const dir = mkdtempSync(join(tmpdir(), "eventsourced-nats-"));
+  const dir = mkdtempSync(join(options.parentDir ?? tmpdir(), "eventsourced-nats-"));
   const port = await freePort();
   let wsPort = await freePort();
   while (wsPort === port) wsPort = await freePort();
+  let httpPort = options.monitor ? await freePort() : 0;
+  while (options.monitor && (httpPort === port || httpPort === wsPort)) httpPort = await freePort();
   const config = join(dir, "nats.conf");
   const writeConfig = (jetStream: boolean) =>
     writeFileSync(
@@ -96,6 +108,7 @@ export async function startNatsServer(
         `listen: "127.0.0.1:${port}"`,
         ...(tls === undefined ? [] : [`tls {`, ...tls.slice(1, -1), `}`]),
         ...(options.maxPayload === undefined ? [] : [`max_payload: ${options.maxPayload}`]),
+        ...(options.monitor ? [`http: "127.0.0.1:${httpPort}"`] : []),
         ...(jetStream
           ? [
             `jetstream {`,
@@ -173,6 +186,8 @@ export async function startNatsServer(
   return {
     wsUrl: `${tls === undefined ? "ws" : "wss"}://127.0.0.1:${wsPort}`,
     tcpUrl: `nats://127.0.0.1:${port}`,
+    monitorUrl: options.monitor ? `http://127.0.0.1:${httpPort}` : undefined,
+    dir,
     stop: () => kill("SIGTERM"),
     kill,
     start,
