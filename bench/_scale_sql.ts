@@ -489,7 +489,7 @@ async function disk(ladder: Ladder) {
 }
 
 /** The measures of one round at one size. */
-type Measured = Omit<SqlSizeResult, "events" | "fill" | "disk">;
+type Measured = Omit<SqlSizeResult, "events" | "fill" | "disk" | "measuredUpTo">;
 
 /** One round of every measure but the fill and the disk. */
 async function measure(
@@ -545,9 +545,9 @@ function medianOf(rounds: readonly Measured[]): Measured {
 /** Runs the ladder on `target` over the `sizes` (events). */
 async function climb(target: SqlTarget, flags: Map<string, string>, sizes: number[]) {
   const samples = intFlag(flags, "samples", 500);
-  const sequential = intFlag(flags, "sequential", 2000);
+  const sequential = intFlag(flags, "sequential", 1000);
   const writers = intFlag(flags, "writers", 64);
-  const perWriter = intFlag(flags, "per-writer", 100);
+  const perWriter = intFlag(flags, "per-writer", 50);
   const fillConcurrency = intFlag(flags, "fill-concurrency", 256);
   const tail = intFlag(flags, "tail", 100_000);
   const roundCount = intFlag(flags, "rounds", 3);
@@ -567,6 +567,8 @@ async function climb(target: SqlTarget, flags: Map<string, string>, sizes: numbe
     // Settle: let the fill's dirty pages and autovacuum pass before timing.
     await target.raw.rows(`vacuum analyze ${EVENTS}`);
     await target.raw.rows(`vacuum analyze raw_events`);
+    // Disk is read before the measures append: the log and raw_events then hold the same rows.
+    const space = await disk(ladder);
     // The first size also warms the JIT, the pool's prepared statements and the caches, with
     // one untimed round.
     if (results.length === 0) {
@@ -580,7 +582,8 @@ async function climb(target: SqlTarget, flags: Map<string, string>, sizes: numbe
       events,
       fill,
       ...medianOf(rounds),
-      disk: await disk(ladder),
+      disk: space,
+      measuredUpTo: await head(ladder),
     };
     results.push(result);
     printSize(result, writers, Math.min(tail, events));
@@ -591,45 +594,50 @@ async function climb(target: SqlTarget, flags: Map<string, string>, sizes: numbe
 function printSize(r: SqlSizeResult, writers: number, tail: number) {
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
   const ms = (x: { p50: number; p99: number }) => `${cell(x.p50, "ms")} / ${cell(x.p99, "ms")}`;
-  printTable(`${size(r.events)} events: rates (per second) and latencies (ms, p50 / p99)`, [
-    "measure",
-    "library",
-    "raw driver",
-    "library ÷ raw",
-  ], [
-    ["append, sequential", cell(r.sequential[0]), cell(r.sequential[1]), ratio(...r.sequential)],
+  printTable(
+    `${size(r.events)} events (${size(r.measuredUpTo)} when the measures ended): rates (per ` +
+      `second) and latencies (ms, p50 / p99)`,
     [
-      `append, ${writers} writers`,
-      cell(r.concurrent[0]),
-      cell(r.concurrent[1]),
-      ratio(...r.concurrent),
+      "measure",
+      "library",
+      "raw driver",
+      "library ÷ raw",
     ],
     [
-      "cold spawn, 10 events",
-      ms(r.spawn.library),
-      ms(r.spawn.raw),
-      ratio(r.spawn.library.p50, r.spawn.raw.p50),
+      ["append, sequential", cell(r.sequential[0]), cell(r.sequential[1]), ratio(...r.sequential)],
+      [
+        `append, ${writers} writers`,
+        cell(r.concurrent[0]),
+        cell(r.concurrent[1]),
+        ratio(...r.concurrent),
+      ],
+      [
+        "cold spawn, 10 events",
+        ms(r.spawn.library),
+        ms(r.spawn.raw),
+        ratio(r.spawn.library.p50, r.spawn.raw.p50),
+      ],
+      [
+        "cold spawn, snapshot + 2 events",
+        ms(r.spawnSnapshot.library),
+        ms(r.spawnSnapshot.raw),
+        ratio(r.spawnSnapshot.library.p50, r.spawnSnapshot.raw.p50),
+      ],
+      [
+        "lastSeqNo",
+        ms(r.lastSeqNo.library),
+        ms(r.lastSeqNo.raw),
+        ratio(r.lastSeqNo.library.p50, r.lastSeqNo.raw.p50),
+      ],
+      [`eventsByType, last ${size(tail)}`, cell(r.tail[0]), cell(r.tail[1]), ratio(...r.tail)],
+      [
+        `projection catch-up (${r.catchUp.seconds.toFixed(1)} s)`,
+        cell(r.catchUp.library),
+        cell(r.catchUp.raw),
+        ratio(r.catchUp.library, r.catchUp.raw),
+      ],
     ],
-    [
-      "cold spawn, snapshot + 2 events",
-      ms(r.spawnSnapshot.library),
-      ms(r.spawnSnapshot.raw),
-      ratio(r.spawnSnapshot.library.p50, r.spawnSnapshot.raw.p50),
-    ],
-    [
-      "lastSeqNo",
-      ms(r.lastSeqNo.library),
-      ms(r.lastSeqNo.raw),
-      ratio(r.lastSeqNo.library.p50, r.lastSeqNo.raw.p50),
-    ],
-    [`eventsByType, last ${size(tail)}`, cell(r.tail[0]), cell(r.tail[1]), ratio(...r.tail)],
-    [
-      `projection catch-up (${r.catchUp.seconds.toFixed(1)} s)`,
-      cell(r.catchUp.library),
-      cell(r.catchUp.raw),
-      ratio(r.catchUp.library, r.catchUp.raw),
-    ],
-  ]);
+  );
   const d = r.disk;
   const rows = [...d.library, ...d.snapshots, ...d.raw].map((rel) => {
     const per = rel.name.includes("snapshots")
@@ -654,9 +662,9 @@ function sizesOf(flags: Map<string, string>, fallback: string): number[] {
   return (flags.get("sizes") ?? fallback).split(",").map(parseSize);
 }
 
-/** Checks the folder has room for `needed` bytes, and says how much the run will use. */
-function announceDisk(folder: string, largest: number, perEvent: number) {
-  const needed = largest * perEvent;
+/** Checks the folder has room for the run, and says how much it will use. */
+function announceDisk(folder: string, largest: number, perEvent: number, extra: number) {
+  const needed = largest * perEvent + extra;
   const stats = statfsSync(folder);
   const free = stats.bavail * stats.bsize;
   console.log(
@@ -675,8 +683,10 @@ export const postgresLadder = {
   async run(flags: Map<string, string>) {
     const sizes = sizesOf(flags, "10k,100k,1M,10M");
     const dir = flags.get("dir") ?? tmpdir();
-    // Log and raw_events (~330 B/event together), snapshots, and up to 4 GB of WAL.
-    announceDisk(dir, Math.max(...sizes), 400);
+    // The log and raw_events (about 250 and 235 B per event), snapshots, and the WAL, which
+    // max_wal_size keeps near 4 GB.
+    const largest = Math.max(...sizes);
+    announceDisk(dir, largest, 500, Math.min(4 * 2 ** 30, largest * 1000));
     const sharedBuffers = flags.get("shared-buffers") ?? "1GB";
     const previous = process.env.TMPDIR;
     process.env.TMPDIR = dir;
@@ -724,7 +734,7 @@ export const pgliteLadder = {
   async run(flags: Map<string, string>) {
     const sizes = sizesOf(flags, "10k,100k,1M");
     const dir = flags.get("dir") ?? tmpdir();
-    announceDisk(dir, Math.max(...sizes), 400);
+    announceDisk(dir, Math.max(...sizes), 600, 0);
     const dataDir = mkdtempSync(join(dir, "eventsourced-pglite-"));
     const db = await PGlite.create({ dataDir });
     try {

@@ -8,6 +8,8 @@ type Latency = { p50: number; p99: number };
 /** What the SQL ladder measured at one size. */
 export interface SqlSizeResult {
   events: number;
+  /** The log's head position when the measures ended (they append to it). */
+  measuredUpTo: number;
   fill: { library: number; raw: number; seconds: number; rawSeconds: number };
   sequential: [number, number];
   concurrent: [number, number];
