@@ -120,7 +120,7 @@ export class RecentEntitiesLog implements EventLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    return Promise.resolve(this.#kept.get(id)?.at(-1)!.seqNo ?? null);
+    return Promise.resolve(this.#kept.get(id)?.at(-1)?.seqNo ?? null);
   }
 
   eventsById(
