@@ -119,10 +119,11 @@ export function printSqlSummary(backend: string, results: readonly SqlSizeResult
   console.log("```");
   console.log(asciiChart([
     series("append seq", "s", (r) => r.sequential[0]),
+    series("raw seq", "S", (r) => r.sequential[1]),
     series("append 64", "c", (r) => r.concurrent[0]),
+    series("raw 64", "C", (r) => r.concurrent[1]),
     series("spawn (1/p50)", "p", (r) => r.spawn.library.p50, true),
-    series("tail read", "t", (r) => r.tail[0]),
     series("catch-up", "u", (r) => r.catchUp.library),
-  ]));
+  ], { low: 0.2, high: 1.8, rows: 17 }));
   console.log("```");
 }
