@@ -22,6 +22,8 @@ export interface AppendSettings {
   readonly concurrency: number;
   /** Whether a batch that needs no check goes as a plain statement instead of a function call. */
   readonly plainAppends: boolean;
+  /** Whether a batch with an entity to check goes as a plain statement too, checked in it. */
+  readonly plainChecks: boolean;
   /** Most entities in one batch. */
   readonly maxBatchSize: number;
   /** Whether appends announce themselves with NOTIFY. */
@@ -285,6 +287,7 @@ export class SqlAppender {
     const plain = one === undefined ? plainParams(batch, notify, withMetadata) : undefined;
     if (one === undefined && plain === undefined) return false;
     const checked = one?.check ?? plain!.checked;
+    if (checked && !this.#settings.plainChecks) return false;
     const sql = withMetadata
       ? (checked ? this.#sql.plainWithMetadataChecked : this.#sql.plainWithMetadata)
       : (checked ? this.#sql.plainChecked : this.#sql.plain);

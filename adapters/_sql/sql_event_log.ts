@@ -106,6 +106,11 @@ export interface SqlEventLogSettings {
    * than through the plpgsql functions, whose plans the server keeps.
    */
   readonly plainAppends: boolean;
+  /**
+   * Whether the plain statements also take appends whose entities need a check (the check in
+   * the statement), rather than leaving those to the functions.
+   */
+  readonly plainChecks: boolean;
   /** The backend's name in `Instrumentation.persistBatch`: `"postgres"`, `"pglite"`. */
   readonly backend: string;
 }
@@ -141,6 +146,7 @@ export class SqlEventLog implements EventLog {
       {
         concurrency: settings.concurrency,
         plainAppends: settings.plainAppends,
+        plainChecks: settings.plainChecks,
         maxBatchSize: options.maxBatchSize,
         notify: options.notify,
         notifyInterval: options.notifyInterval,

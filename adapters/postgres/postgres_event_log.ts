@@ -123,7 +123,12 @@ export class PostgresEventLog implements EventLog {
       read,
       // Without prepared statements every plain append would be planned anew: the functions'
       // cached plans are then the cheaper way.
-      { concurrency: read.concurrentBatches, plainAppends: read.prepare, backend: "postgres" },
+      {
+        concurrency: read.concurrentBatches,
+        plainAppends: read.prepare,
+        plainChecks: read.prepare,
+        backend: "postgres",
+      },
     );
   }
 
