@@ -66,7 +66,7 @@ export function printSqlSummary(backend: string, results: readonly SqlSizeResult
   const header = [
     "measure",
     ...results.map((r) => `${size(r.events)}: library (raw)`),
-    "largest ÷ smallest",
+    "largest, as a share of smallest",
   ];
   const last = results[results.length - 1]!;
   const rows = measures.map(([name, library, raw, higher, kind]) => [
@@ -97,7 +97,7 @@ export function printSqlSummary(backend: string, results: readonly SqlSizeResult
   ]);
   rows.push(["log on disk", ...results.map((r) => bytes(perEvent(r.disk.library, 1))), ""]);
   printTable(
-    `${backend}: every size (library, raw driver in brackets; the last column is the largest size's figure as a share of the smallest's, 1.00 = as fast)`,
+    `${backend}: every size (library, raw driver in brackets; the last column is the largest size's figure as a share of the smallest's, 1.00 meaning as fast)`,
     header,
     rows,
   );
