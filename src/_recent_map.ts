@@ -8,8 +8,8 @@ export class RecentMap<Key, Value> {
   readonly #capacity: number;
   // The keys, oldest first, walked by one iterator kept from eviction to eviction. A fresh
   // keys() iterator starts at the table's first slot and steps over every entry deleted since
-  // V8 last compacted the table, so evicting through one cost time in proportion to the
-  // capacity (37 µs a set at 100k entries on Deno); this one goes on from where it stopped.
+  // V8 last compacted the table, so evicting through one costs time in proportion to the
+  // capacity (bench/README.md, "How cost grows"); this one goes on from where it stopped.
   // Every key before it was evicted, and a key set again moves behind it, so it always comes
   // to the oldest entry next.
   #oldest: MapIterator<Key> | undefined;

@@ -279,7 +279,7 @@ export class EntityRegistry<State, Event> {
   }
 
   // Looks at SWEEP_CHUNK slots, then lets other work run before the next chunk: one pass over
-  // a million live entities held the event loop for about 150 ms on every tick. Slots added
+  // every live entity would hold the event loop for as long as there are entities. Slots added
   // during the walk come at its end (and are fresh); deleted ones are passed over.
   #sweepSome(): void {
     this.#walkTimer = undefined;
