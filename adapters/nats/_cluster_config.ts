@@ -9,7 +9,7 @@ import { StorageError } from "../../src/errors.ts";
 import { errorText } from "../../src/_error_text.ts";
 import { type ClusterConfig, CONFIG_KEY, configBucket, leaseBucket } from "./_cluster_protocol.ts";
 import { SHARD_HASH } from "./_shard_hash.ts";
-import { apiCode, storageError, STREAM_NOT_FOUND } from "./_storage_errors.ts";
+import { apiCode, failureOf, storageError, STREAM_NOT_FOUND } from "./_storage_errors.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -72,7 +72,7 @@ export async function agreeClusterConfig(
     throw storageError(`Cannot set up the KV bucket "${bucket}"`, error, "read");
   }
   for (let attempt = 0; attempt < 3; attempt++) {
-    const entry = await kv.get(CONFIG_KEY);
+    const entry = await readConfig(kv, bucket);
     if (entry !== null && entry.operation === "PUT") {
       return checkStored(cluster, parseClusterConfig(cluster, entry.value), wanted);
     }
@@ -89,6 +89,20 @@ export async function agreeClusterConfig(
     }
   }
   throw invalid(`Cannot agree on the configuration of cluster "${cluster}": it keeps changing`);
+}
+
+// A read of the config that gets no answer in time is asked again, twice: a bucket that several
+// hosts have just created can leave the first direct get of a loaded server unanswered. The
+// last failure is a StorageError naming the bucket.
+async function readConfig(kv: KV, bucket: string) {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await kv.get(CONFIG_KEY);
+    } catch (error) {
+      if (attempt < 3 && failureOf(error, "read") === "timeout") continue;
+      throw storageError(`Cannot read the configuration in KV bucket "${bucket}"`, error, "read");
+    }
+  }
 }
 
 function checkStored(cluster: string, stored: ClusterConfig, wanted: WantedConfig): ClusterConfig {
